@@ -1,0 +1,35 @@
+/**
+ * One error type for everything Lading reports to a person: a stable code and a message that
+ * names the problem (the blob, the path, the key). Faces print `message`; nothing else leaks.
+ */
+export type ErrorCode =
+  | 'BAD_REFERENCE'
+  | 'BAD_INPUT'
+  | 'NOT_FOUND'
+  | 'UNAUTHORIZED'
+  | 'UNSUPPORTED'
+  | 'DIGEST_MISMATCH'
+  | 'LIMIT_EXCEEDED'
+  | 'NETWORK'
+  | 'REGISTRY'
+  | 'PLATFORM_NOT_FOUND'
+  | 'INTERNAL';
+
+export class LadingError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'LadingError';
+  }
+}
+
+export function isLadingError(e: unknown): e is LadingError {
+  return e instanceof LadingError;
+}
+
+/** A one-line description of any thrown value, for logs and the CLI. */
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
