@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs, builds Lading, and runs every test.
+# System packages: Debian's docker-registry (a real OCI registry for the fetch tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing ${need[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "test.sh: warning: ${need[*]} missing and cannot be installed here (not root or no apt-get); tests that need them are skipped" >&2
+  fi
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run --silent build
+
+mapfile -t files < <(find src -name '*.test.ts' -not -path '*/node_modules/*' | LC_ALL=C sort)
+exec node --import tsx --test --test-reporter=spec "${files[@]}"

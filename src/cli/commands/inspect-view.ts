@@ -1,0 +1,70 @@
+/** The `lading image inspect` view of a resolved image: a plain object for JSON, text for a person. */
+import type { ResolvedImage } from '../../image/types.js';
+import { formatPlatform } from '../../image/platform.js';
+import { keyValues, table, humanBytes } from '../render.js';
+
+export function inspectView(img: ResolvedImage) {
+  const c = img.config.config ?? {};
+  return {
+    source: img.origin.kind,
+    input: img.origin.input,
+    registry: img.origin.registry,
+    repository: img.origin.repository,
+    tag: img.origin.tag,
+    tags: img.origin.tags,
+    manifestDigest: img.manifestDigest,
+    indexDigest: img.indexDigest,
+    mediaType: img.manifestMediaType,
+    platform: formatPlatform(img.platform),
+    configDigest: img.configDigest,
+    created: img.config.created,
+    author: img.config.author,
+    env: c.Env ?? [],
+    entrypoint: c.Entrypoint ?? null,
+    cmd: c.Cmd ?? null,
+    user: c.User ?? '',
+    workingDir: c.WorkingDir ?? '',
+    exposedPorts: Object.keys(c.ExposedPorts ?? {}),
+    volumes: Object.keys(c.Volumes ?? {}),
+    labels: c.Labels ?? {},
+    stopSignal: c.StopSignal,
+    layers: img.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, mediaType: l.mediaType, size: l.size })),
+    history: (img.config.history ?? []).map((h) => ({ created: h.created, createdBy: h.created_by ?? '', emptyLayer: !!h.empty_layer, comment: h.comment })),
+  };
+}
+
+const list = (v: string[] | null) => (v && v.length ? JSON.stringify(v) : undefined);
+
+export function inspectText(img: ResolvedImage): string {
+  const v = inspectView(img);
+  const repo = v.registry && v.repository ? `${v.registry}/${v.repository}` : undefined;
+  let out = keyValues([
+    ['Source', `${v.source}:${v.input}`],
+    ['Repository', repo],
+    ['Tag', v.tag],
+    ['Tags', v.tags.length > 1 ? v.tags.join(', ') : undefined],
+    ['Manifest digest', v.manifestDigest ?? '(none: legacy docker-archive)'],
+    ['Index digest', v.indexDigest],
+    ['Media type', v.mediaType],
+    ['Platform', v.platform],
+    ['Config digest', v.configDigest],
+    ['Created', v.created],
+    ['Author', v.author],
+    ['User', v.user || undefined],
+    ['Working dir', v.workingDir || undefined],
+    ['Entrypoint', list(v.entrypoint)],
+    ['Cmd', list(v.cmd)],
+    ['Exposed ports', v.exposedPorts.join(', ') || undefined],
+    ['Volumes', v.volumes.join(', ') || undefined],
+    ['Stop signal', v.stopSignal],
+  ]);
+  if (v.env.length) out += '\nEnv:\n' + v.env.map((e) => `  ${e}`).join('\n') + '\n';
+  const labels = Object.entries(v.labels);
+  if (labels.length) out += '\nLabels:\n' + labels.map(([k, val]) => `  ${k}=${val}`).join('\n') + '\n';
+  out += `\nLayers (${v.layers.length}):\n` + table(['#', 'DIGEST', 'MEDIA TYPE', 'SIZE'], v.layers.map((l, i) => [i, l.digest, l.mediaType, humanBytes(l.size)]));
+  if (v.history.length) {
+    out += `\nHistory (${v.history.length}):\n` + table(['CREATED', 'CREATED BY', 'LAYER'],
+      v.history.map((h) => [h.created ?? '', h.createdBy.length > 100 ? h.createdBy.slice(0, 97) + '...' : h.createdBy, h.emptyLayer ? '' : 'yes']));
+  }
+  return out;
+}

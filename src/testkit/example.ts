@@ -1,0 +1,63 @@
+/**
+ * The built-in example (`npm run example`): builds a small two-layer image offline, writes it as an
+ * OCI layout and a docker-archive under .lading/example/, and runs the real CLI on it.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { buildImage, writeOciLayout, dockerArchiveBuffer } from './images.js';
+import { whiteout, type TarEntry } from './tar.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const outDir = join(root, '.lading', 'example');
+const cli = join(root, 'dist', 'cli', 'main.js');
+
+const base: TarEntry[] = [
+  { type: 'dir', path: 'etc' },
+  { type: 'file', path: 'etc/os-release', content: 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n' },
+  { type: 'file', path: 'etc/debian_version', content: '12.8\n' },
+  { type: 'file', path: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/bash\n' },
+  { type: 'file', path: 'etc/issue.net', content: 'Debian GNU/Linux 12\n' },
+  { type: 'dir', path: 'usr/bin' },
+  { type: 'file', path: 'usr/bin/hello', content: '#!/bin/sh\necho hello\n', mode: 0o755 },
+  { type: 'file', path: 'usr/bin/passwd', content: 'not really passwd\n', mode: 0o4755 },
+  { type: 'symlink', path: 'bin', target: 'usr/bin' },
+  { type: 'dir', path: 'tmp', mode: 0o1777 },
+];
+const app: TarEntry[] = [
+  whiteout('etc/issue.net'),
+  { type: 'dir', path: 'opt/app' },
+  { type: 'file', path: 'opt/app/server.js', content: 'console.log("example")\n' },
+  { type: 'file', path: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/bash\napp:x:1000:1000::/opt/app:/bin/sh\n' },
+];
+
+async function main(): Promise<void> {
+  const image = buildImage({
+    layers: [
+      { entries: base, createdBy: '/bin/sh -c #(nop) ADD file:rootfs in / ' },
+      { entries: app, createdBy: 'COPY opt/app /opt/app # buildkit' },
+    ],
+    config: { User: 'app', WorkingDir: '/opt/app', Entrypoint: ['/usr/bin/hello'], Cmd: ['--port', '8080'], ExposedPorts: { '8080/tcp': {} }, Labels: { 'org.opencontainers.image.title': 'lading-example' } },
+    emptyHistory: ['USER app', 'EXPOSE 8080/tcp'],
+  });
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+  const layout = join(outDir, 'oci');
+  await writeOciLayout(layout, { example: image });
+  const archive = join(outDir, 'example.tar');
+  await writeFile(archive, dockerArchiveBuffer(image, ['lading/example:latest']));
+
+  const run = (args: string[]) => {
+    process.stdout.write(`\n$ lading ${args.join(' ')}\n`);
+    const r = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit' });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  };
+  run(['image', 'inspect', `oci-dir:${layout}:example`]);
+  run(['image', 'files', `docker-archive:${archive}`]);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
