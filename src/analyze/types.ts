@@ -1,0 +1,55 @@
+/**
+ * The analyzer contract. An analyzer names the files it wants; the single pass over the layers
+ * captures exactly those (final, squashed versions) and hands them over afterwards.
+ * Adding an ecosystem = one file in analyzers/ and one line in analyzers/index.ts.
+ */
+import type { Distro, FileEntry, Package } from '../sbom/model.js';
+
+/** What an analyzer asks the squash pass to capture. All criteria are ORed. */
+export interface FileWants {
+  /** Exact absolute paths, e.g. `/var/lib/dpkg/status`. */
+  paths?: string[];
+  /** Any path for which this returns true, e.g. `(p) => p.endsWith('.jar')`. Called once per regular file: keep it cheap. */
+  match?: (path: string) => boolean;
+  /** Files whose first bytes equal one of these, e.g. ELF `\x7fELF`. */
+  magic?: Buffer[];
+  /** Do not capture files larger than this (bytes). */
+  maxBytes?: number;
+}
+
+/** A captured file, as the analyzer receives it. */
+export interface InputFile {
+  path: string;
+  /** Metadata of the final file (layer = the layer that last wrote it). */
+  entry: FileEntry;
+  read(): Promise<Buffer>;
+}
+
+/** Read-only view of the squashed filesystem, for analyzers that need to look around. */
+export interface FileView {
+  get(path: string): FileEntry | undefined;
+  /** All entries, sorted by path. */
+  list(): FileEntry[];
+}
+
+export interface AnalyzerContext {
+  /** The files this analyzer asked for, sorted by path. */
+  files: InputFile[];
+  fs: FileView;
+  /** Set for every analyzer except `distro` itself. */
+  distro?: Distro;
+  /** Record a harmless oddity (a malformed record skipped, ...). Never throw for one bad file. */
+  warn(message: string): void;
+}
+
+export interface AnalyzerResult {
+  packages?: Package[];
+  distro?: Distro;
+}
+
+export interface Analyzer {
+  /** Plain, stable name, e.g. `dpkg`, `npm`, `java`. Used as Package.foundBy. */
+  name: string;
+  wants: FileWants;
+  analyze(ctx: AnalyzerContext): Promise<AnalyzerResult>;
+}
