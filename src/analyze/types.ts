@@ -3,7 +3,7 @@
  * captures exactly those (final, squashed versions) and hands them over afterwards.
  * Adding an ecosystem = one file in analyzers/ and one line in analyzers/index.ts.
  */
-import type { Distro, FileEntry, Package } from '../sbom/model.js';
+import type { ContentMatch, Distro, FileEntry, Package, RetrievedFile, SecretFinding } from '../sbom/model.js';
 
 /** What an analyzer asks the squash pass to capture. All criteria are ORed. */
 export interface FileWants {
@@ -45,6 +45,9 @@ export interface AnalyzerContext {
 export interface AnalyzerResult {
   packages?: Package[];
   distro?: Distro;
+  secrets?: SecretFinding[];
+  contentMatches?: ContentMatch[];
+  retrievedFiles?: RetrievedFile[];
 }
 
 export interface Analyzer {
