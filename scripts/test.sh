@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "test.sh: installing ${need[*]}" >&2

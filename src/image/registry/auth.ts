@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { LadingError } from '../../errors.js';
-import { discard, readBody, type HttpClient, type HttpResponse } from './http.js';
+import { discard, plainHttpAllowed, readBody, type HttpClient, type HttpResponse } from './http.js';
 import type { RegistryCredentials } from './credentials.js';
 
 export interface Challenge {
@@ -215,6 +215,10 @@ export class RegistryAuth {
       url = new URL(realm);
     } catch {
       throw new LadingError('REGISTRY', `${this.options.registry} names an invalid token realm "${realm}"`);
+    }
+    // Credentials go to the realm only over https, or plain http where the registry itself may use it.
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && plainHttpAllowed(url.host, this.options.http.options.insecureRegistries))) {
+      throw new LadingError('REGISTRY', `${this.options.registry} names a token realm that is not https (${url.origin}); only loopback and insecure-listed hosts may use plain http`);
     }
     const subject = scopeSubject(this.options.registry, scopes);
     const what = `token for ${subject} from ${url.origin}${url.pathname}`;

@@ -13,7 +13,7 @@ import { isDigest } from '../reference.js';
 import { RegistryAuth, parseWwwAuthenticate, pullScope, type TokenCache } from './auth.js';
 import { lookupCredentials, type CredentialLookupOptions, type RegistryCredentials } from './credentials.js';
 import {
-  HttpClient, describeNetworkError, discard, header, isNotTlsError, isRetryableNetworkError, readBody, schemesFor,
+  HttpClient, describeNetworkError, discard, drop, header, isNotTlsError, isRetryableNetworkError, readBody, schemesFor,
   type HttpOptions, type HttpResponse, type ResponseBody,
 } from './http.js';
 
@@ -176,9 +176,10 @@ export class RegistryClient {
     const status = `HTTP ${res.status}`;
     if (res.status === 401 || res.status === 403) {
       const hasCreds = await this.auth.hasCredentials().catch(() => false);
+      const more = res.status === 403 ? detail : ''; // a 401's body only repeats "authentication required"
       return new LadingError('UNAUTHORIZED', hasCreds
-        ? `authentication denied for ${where}: the credentials were refused or lack pull access (${status})${detail}`
-        : `authentication required for ${where}: no credentials found (${status}); log in with docker login or pass a username and password${detail}`);
+        ? `authentication denied for ${where}: the credentials were refused or lack pull access (${status})${more}`
+        : `authentication required for ${where}: no credentials found (${status}); log in with docker login or pass a username and password${more}`);
     }
     if (res.status === 404) {
       const thing = kind === 'manifest' ? `manifest ${ref}` : kind === 'blob' ? `blob ${ref}` : kind === 'tags' ? 'tag list' : 'the registry API (/v2/)';
@@ -252,7 +253,7 @@ export class RegistryClient {
     const first = await this.requestBlob(repo, desc, 0, signal);
     const length = Number(header(first, 'content-length'));
     if (first.status === 200 && Number.isFinite(length) && desc.size >= 0 && length !== desc.size) {
-      first.body.destroy();
+      drop(first);
       throw new LadingError('DIGEST_MISMATCH', `${what}: the registry sends ${length} bytes, the descriptor says ${desc.size}`);
     }
     const maxResumes = this.maxResumes;
@@ -261,7 +262,7 @@ export class RegistryClient {
       if (res.status === 206) {
         const m = /^bytes (\d+)-/.exec(header(res, 'content-range') ?? '');
         if (!m || Number(m[1]) !== offset) {
-          res.body.destroy();
+          drop(res);
           throw new LadingError('REGISTRY', `${what}: resuming at byte ${offset}, the registry answered with range "${header(res, 'content-range') ?? ''}"`);
         }
         return res.body;

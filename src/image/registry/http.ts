@@ -90,11 +90,17 @@ export async function discard(res: HttpResponse): Promise<void> {
   }
 }
 
+/** Close a response without reading the rest of its body (the connection is dropped). */
+export function drop(res: HttpResponse | { body: ResponseBody }): void {
+  res.body.on('error', () => { /* destroyed on purpose */ });
+  res.body.destroy();
+}
+
 /** Read a whole body, refusing (and dropping the connection) past `max` bytes. */
 export async function readBody(res: HttpResponse, max: number, what: string): Promise<Buffer> {
   const declared = Number(header(res, 'content-length'));
   if (Number.isFinite(declared) && declared > max) {
-    res.body.destroy();
+    drop(res);
     throw new LadingError('LIMIT_EXCEEDED', `${what} is ${declared} bytes, over the limit of ${max}`);
   }
   const chunks: Buffer[] = [];
@@ -103,7 +109,7 @@ export async function readBody(res: HttpResponse, max: number, what: string): Pr
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
       total += chunk.length;
       if (total > max) {
-        res.body.destroy();
+        drop(res);
         throw new LadingError('LIMIT_EXCEEDED', `${what} is over the limit of ${max} bytes`);
       }
       chunks.push(chunk);
@@ -161,7 +167,7 @@ export function schemesFor(host: string, insecure: readonly string[]): SchemePla
 export function errorCode(e: unknown): string | undefined {
   for (let cur: unknown = e, depth = 0; cur && depth < 5; depth++) {
     const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
+    if (typeof code === 'string' && !(cur instanceof LadingError)) return code;
     cur = (cur as { cause?: unknown }).cause;
   }
   return undefined;
@@ -189,7 +195,9 @@ const CERT_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS_CERT_ALTNAME
 
 export function describeNetworkError(e: unknown): string {
   const code = errorCode(e);
-  const msg = e instanceof Error ? e.message : String(e);
+  const reason = (e as { reason?: unknown }).reason;
+  // OpenSSL messages carry a long prefix; its `reason` says it plainly.
+  const msg = typeof reason === 'string' && reason ? reason : (e instanceof Error ? e.message : String(e)).trim();
   if (code && CERT_CODES.test(code)) {
     return `TLS certificate not trusted (${code}: ${msg}); trust its CA with a CA file, or list the registry as insecure`;
   }

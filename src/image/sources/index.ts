@@ -1,0 +1,109 @@
+/**
+ * From what a user typed to an ImageSource: one entry per scheme (`registry:`, `docker-archive:`,
+ * `oci-dir:`, `oci-archive:`), and detection for a bare path or reference.
+ */
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LadingError } from '../../errors.js';
+import { withLimits, type Limits } from '../limits.js';
+import { parseReference } from '../reference.js';
+import type { ImageSource } from '../types.js';
+import type { CredentialLookupOptions, RegistryCredentials } from '../registry/credentials.js';
+import { DirStore, TarStore } from './store.js';
+import { OciLayoutSource } from './oci-layout.js';
+import { DockerArchiveSource } from './docker-archive.js';
+import { RegistrySource } from './registry.js';
+import { splitPathSelector } from './local-path.js';
+
+export interface SourceOptions {
+  limits?: Partial<Limits>;
+  credentials?: RegistryCredentials;
+  credentialLookup?: CredentialLookupOptions | false;
+  insecureRegistries?: string[];
+  caFile?: string;
+}
+
+type Opener = (rest: string, options: SourceOptions, limits: Limits) => Promise<ImageSource>;
+
+async function openRegistry(rest: string, options: SourceOptions, limits: Limits): Promise<ImageSource> {
+  return new RegistrySource(parseReference(rest), {
+    limits,
+    input: rest,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.credentialLookup !== undefined ? { credentialLookup: options.credentialLookup } : {}),
+    ...(options.insecureRegistries ? { insecureRegistries: options.insecureRegistries } : {}),
+    ...(options.caFile ? { caFile: options.caFile } : {}),
+  });
+}
+
+async function openDockerArchive(rest: string, _o: SourceOptions, limits: Limits): Promise<ImageSource> {
+  const { path, selector } = splitPathSelector(rest);
+  return new DockerArchiveSource(await TarStore.open(path, limits), selector, rest, limits);
+}
+
+async function openOciDir(rest: string, _o: SourceOptions, limits: Limits): Promise<ImageSource> {
+  const { path, selector } = splitPathSelector(rest);
+  return new OciLayoutSource(await DirStore.open(path), selector, 'oci-dir', rest, limits);
+}
+
+async function openOciArchive(rest: string, _o: SourceOptions, limits: Limits): Promise<ImageSource> {
+  const { path, selector } = splitPathSelector(rest);
+  return new OciLayoutSource(await TarStore.open(path, limits), selector, 'oci-archive', rest, limits);
+}
+
+export const SOURCES: Record<string, Opener> = {
+  registry: openRegistry,
+  'docker-archive': openDockerArchive,
+  'oci-dir': openOciDir,
+  'oci-archive': openOciArchive,
+};
+
+const DAEMON_SCHEMES = ['docker', 'podman', 'containerd', 'docker-daemon'];
+
+/** A local path without a scheme: which kind of container is it? */
+async function detectLocal(path: string): Promise<string | undefined> {
+  const st = await stat(path).catch(() => null);
+  if (!st) return undefined;
+  if (st.isDirectory()) {
+    const layout = await stat(join(path, 'oci-layout')).catch(() => null);
+    const index = await stat(join(path, 'index.json')).catch(() => null);
+    if (layout || index) return 'oci-dir';
+    throw new LadingError('BAD_INPUT', `${path} is a directory but not an OCI image layout (no oci-layout or index.json)`);
+  }
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(512);
+    await fh.read(head, 0, 512, 0);
+    if (head[0] === 0x1f && head[1] === 0x8b) return 'oci-archive';
+  } finally {
+    await fh.close();
+  }
+  // Both archive kinds are tars: docker's has manifest.json (docker 25+ also has index.json).
+  const store = await TarStore.open(path, withLimits());
+  try {
+    if (await store.exists('manifest.json')) return 'docker-archive';
+    if (await store.exists('index.json')) return 'oci-archive';
+  } finally {
+    await store.close();
+  }
+  throw new LadingError('BAD_INPUT', `${path} is a tar but neither a docker-archive (manifest.json) nor an OCI archive (index.json)`);
+}
+
+/** Parse `scheme:rest` or detect; returns the scheme and the rest. */
+export async function classifyInput(input: string): Promise<{ scheme: string; rest: string }> {
+  const m = /^([a-z][a-z-]*):(?!\/\/)(.*)$/s.exec(input);
+  if (m && SOURCES[m[1]!]) return { scheme: m[1]!, rest: m[2]! };
+  if (m && DAEMON_SCHEMES.includes(m[1]!)) {
+    throw new LadingError('UNSUPPORTED', `"${m[1]}:" images come from a container daemon, which Lading never talks to; use registry:, docker-archive: (after docker save), oci-dir: or oci-archive:`);
+  }
+  const local = await detectLocal(input);
+  if (local) return { scheme: local, rest: input };
+  return { scheme: 'registry', rest: input };
+}
+
+export async function openSource(input: string, options: SourceOptions = {}): Promise<ImageSource> {
+  const limits = withLimits(options.limits);
+  const { scheme, rest } = await classifyInput(input);
+  if (!rest) throw new LadingError('BAD_REFERENCE', `"${input}" names no image after "${scheme}:"`);
+  return SOURCES[scheme]!(rest, options, limits);
+}
