@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+/** The `lading` command line. Errors print one line to stderr and exit 2. */
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { describeError } from '../errors.js';
+import { imageCommand } from './commands/image.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../package.json') as { version: string };
+
+export function program(): Command {
+  const p = new Command('lading')
+    .description('Inspect container images without running them: fetch, analyze, evaluate.')
+    .version(version, '-V, --version')
+    .showHelpAfterError()
+    .exitOverride();
+  p.addCommand(imageCommand());
+  const inherit = (c: Command) => {
+    for (const sub of c.commands) {
+      sub.exitOverride().showHelpAfterError();
+      inherit(sub);
+    }
+  };
+  inherit(p);
+  return p;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version exit 0; usage errors were already printed by commander.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    process.stderr.write(`lading: error: ${describeError(e)}\n`);
+    if (process.env.LADING_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    return 2;
+  }
+}
+
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,39 @@
+/** Options shared by every command that reads an image, and turning them into source options. */
+import { Command, Option } from 'commander';
+import { parsePlatform } from '../image/platform.js';
+import type { SourceOptions } from '../image/sources/index.js';
+import type { Platform } from '../image/types.js';
+
+export interface ImageCliOptions {
+  platform?: string;
+  username?: string;
+  password?: string;
+  insecure?: string[];
+  caFile?: string;
+}
+
+export function addImageOptions(cmd: Command): Command {
+  return cmd
+    .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image (default linux/amd64)')
+    .option('--username <name>', 'registry user name (or LADING_REGISTRY_USERNAME)')
+    .option('--password <secret>', 'registry password or token (or LADING_REGISTRY_PASSWORD)')
+    .addOption(new Option('--insecure <host>', 'allow plain HTTP / unverified TLS for this registry host (repeatable)')
+      .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
+    .option('--ca-file <path>', 'extra CA certificates (PEM) to trust for registries');
+}
+
+export function sourceOptions(o: ImageCliOptions): SourceOptions {
+  return {
+    ...(o.username || o.password ? { credentialLookup: { ...(o.username ? { username: o.username } : {}), ...(o.password ? { password: o.password } : {}) } } : {}),
+    ...(o.insecure ? { insecureRegistries: o.insecure } : {}),
+    ...(o.caFile ? { caFile: o.caFile } : {}),
+  };
+}
+
+export function platformOption(o: ImageCliOptions): Platform | undefined {
+  return o.platform ? parsePlatform(o.platform) : undefined;
+}
+
+export function outputOption(choices: string[], def: string): Option {
+  return new Option('-o, --output <format>', 'output format').choices(choices).default(def);
+}
