@@ -1,17 +1,15 @@
 #!/usr/bin/env node
 /** The `lading` command line. Errors print one line to stderr and exit 2. */
 import { Command, CommanderError } from 'commander';
-import { createRequire } from 'node:module';
 import { describeError } from '../errors.js';
 import { imageCommand } from './commands/image.js';
+import { VERSION } from '../version.js';
 
-const require = createRequire(import.meta.url);
-const { version } = require('../../package.json') as { version: string };
 
 export function program(): Command {
   const p = new Command('lading')
     .description('Inspect container images without running them: fetch, analyze, evaluate.')
-    .version(version, '-V, --version')
+    .version(VERSION, '-V, --version')
     .showHelpAfterError()
     .exitOverride();
   p.addCommand(imageCommand());

@@ -2,6 +2,7 @@
 import type { Analyzer, AnalyzerContext } from '../types.js';
 import type { Package } from '../../sbom/model.js';
 import { purl, cpeCandidates } from '../../sbom/identity.js';
+import { normalizeLicense } from '../../sbom/licenses.js';
 
 const INSTALLED = '/lib/apk/db/installed';
 
@@ -54,7 +55,7 @@ async function analyze(ctx: AnalyzerContext) {
         type: 'apk',
         purl: purl('apk', distro?.id === 'wolfi' || distro?.id === 'chainguard' ? distro.id : 'alpine', name, version, { arch, upstream: origin, distro: distroQ }),
         cpes: cpeCandidates([name], [name], version),
-        licenses: license ? [license] : [],
+        licenses: license ? [normalizeLicense(license)] : [],
         locations: [{ path: file.path, layer: file.entry.layer }],
         sourceName: origin ?? name,
         sourceVersion: version,

@@ -84,7 +84,7 @@ test('dpkg status: installed packages with source, epoch, files, licences', asyn
   const libc = pkgs[0]!;
   assert.equal(libc.purl, 'pkg:deb/debian/libc6@2.36-9+deb12u9?arch=amd64&distro=debian-12&upstream=glibc');
   assert.deepEqual(libc.files, ['/lib', '/lib/x86_64-linux-gnu/libc.so.6']);
-  assert.deepEqual(libc.licenses, ['LGPL-2.1+']);
+  assert.deepEqual(libc.licenses, ['LGPL-2.1-or-later']);
   assert.deepEqual(libc.locations, [{ path: '/var/lib/dpkg/status', layer: 1 }]);
   assert.equal(libc.metadata?.installedSize, 12986);
   assert.equal(pkgs[1]!.purl, 'pkg:deb/debian/libgcc-s1@12.2.0-14?arch=amd64&distro=debian-12&upstream=gcc-12%4012.2.0-14');

@@ -7,6 +7,7 @@ import type { Analyzer, AnalyzerContext, InputFile } from '../types.js';
 import type { Distro, Package } from '../../sbom/model.js';
 import { parseControl, type Fields } from '../paragraphs.js';
 import { purl, cpeCandidates } from '../../sbom/identity.js';
+import { licensesFrom } from '../../sbom/licenses.js';
 
 const STATUS = '/var/lib/dpkg/status';
 const STATUS_D = '/var/lib/dpkg/status.d/';
@@ -129,7 +130,7 @@ async function analyze(ctx: AnalyzerContext) {
       }
       if (files.size) pkg.files = [...files].sort();
       const copyright = byPath.get(`/usr/share/doc/${pkg.name}/copyright`);
-      if (copyright) pkg.licenses = copyrightLicenses((await copyright.read()).toString('utf8'));
+      if (copyright) pkg.licenses = licensesFrom(copyrightLicenses((await copyright.read()).toString('utf8')));
       packages.set(key, pkg);
     }
   }

@@ -1,0 +1,67 @@
+/**
+ * `json`: Lading's own format, the Sbom object itself. Keys come in a fixed order (the model's
+ * important fields first, the rest alphabetical) and packages are sorted, so the same analysis
+ * always gives the same bytes.
+ */
+import { LadingError } from '../../errors.js';
+import type { Sbom } from '../model.js';
+import { isObject, sortPackages, type Json } from './common.js';
+
+/** Keys that come first, in this order, wherever they appear; all other keys follow alphabetically. */
+const firstKeys = [
+  'schema', 'createdAt', 'tool', 'source', 'distro', 'packages', 'files', 'secrets', 'contentMatches', 'retrievedFiles', 'warnings',
+  'id', 'index', 'name', 'version', 'type', 'purl', 'cpes', 'licenses', 'locations', 'path', 'layer', 'layerDigest',
+  'sourceName', 'sourceVersion', 'arch', 'epoch', 'foundBy',
+];
+const rank = new Map(firstKeys.map((k, i) => [k, i]));
+
+function compareKeys(a: string, b: string): number {
+  const ra = rank.get(a) ?? Infinity;
+  const rb = rank.get(b) ?? Infinity;
+  if (ra !== rb) return ra - rb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function ordered(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(ordered);
+  if (!isObject(value)) return value;
+  const out: Json = {};
+  for (const k of Object.keys(value).sort(compareKeys)) {
+    if (value[k] !== undefined) out[k] = ordered(value[k]);
+  }
+  return out;
+}
+
+export function writeNative(sbom: Sbom): string {
+  return `${JSON.stringify(ordered({ ...sbom, packages: sortPackages(sbom.packages) }), null, 2)}\n`;
+}
+
+export function detectNative(doc: unknown): boolean {
+  return isObject(doc) && doc.schema === 'lading-sbom/1';
+}
+
+/** Reads Lading's own JSON back, checking the parts every later step relies on. */
+export function readNative(doc: unknown): Sbom {
+  if (!detectNative(doc)) throw new LadingError('BAD_INPUT', 'not a Lading SBOM (schema is not "lading-sbom/1")');
+  const d = doc as Json;
+  if (!isObject(d.source)) throw new LadingError('BAD_INPUT', 'Lading SBOM: "source" is missing or not an object');
+  if (!Array.isArray(d.packages)) throw new LadingError('BAD_INPUT', 'Lading SBOM: "packages" is not a list');
+  d.packages.forEach((p, i) => {
+    if (!isObject(p) || typeof p.name !== 'string' || typeof p.version !== 'string' || typeof p.type !== 'string'
+      || typeof p.purl !== 'string' || !Array.isArray(p.locations) || !Array.isArray(p.licenses) || !Array.isArray(p.cpes)) {
+      throw new LadingError('BAD_INPUT', `Lading SBOM: packages[${i}] lacks name, version, type, purl, cpes, licenses or locations`);
+    }
+  });
+  for (const k of ['files', 'secrets', 'contentMatches', 'retrievedFiles', 'warnings'] as const) {
+    if (d[k] !== undefined && !Array.isArray(d[k])) throw new LadingError('BAD_INPUT', `Lading SBOM: "${k}" is not a list`);
+  }
+  const sbom = d as unknown as Sbom;
+  return {
+    ...sbom,
+    files: sbom.files ?? [],
+    secrets: sbom.secrets ?? [],
+    contentMatches: sbom.contentMatches ?? [],
+    retrievedFiles: sbom.retrievedFiles ?? [],
+    warnings: sbom.warnings ?? [],
+  };
+}
