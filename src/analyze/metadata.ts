@@ -27,6 +27,13 @@ export function guessDockerfile(history: HistoryEntry[]): string {
   return lines.join('\n') + '\n';
 }
 
+/** Tags in Anchore's full form (`registry/repository:tag`) where the registry is known. */
+function fullTags(img: ResolvedImage): string[] {
+  const { registry, repository, tags } = img.origin;
+  if (registry && repository) return tags.map((t) => `${registry}/${repository}:${t}`);
+  return tags;
+}
+
 export function imageMetadata(img: ResolvedImage, uncompressedSizes?: number[], dockerfile?: string): ImageMetadata {
   const c = img.config.config ?? {};
   const history = img.config.history ?? [];
@@ -48,7 +55,7 @@ export function imageMetadata(img: ResolvedImage, uncompressedSizes?: number[], 
     ...(img.manifestDigest ? { manifestDigest: img.manifestDigest } : {}),
     ...(img.indexDigest ? { indexDigest: img.indexDigest } : {}),
     mediaType: img.manifestMediaType,
-    tags: img.origin.tags,
+    tags: fullTags(img),
     ...(img.origin.registry ? { registry: img.origin.registry } : {}),
     ...(img.origin.repository ? { repository: img.origin.repository } : {}),
     platform: { os: img.platform.os, architecture: img.platform.architecture, ...(img.platform.variant ? { variant: img.platform.variant } : {}) },

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../errors.js';
 import { imageCommand } from './commands/image.js';
+import { sbomCommand } from './commands/sbom.js';
 import { VERSION } from '../version.js';
 
 
@@ -13,6 +14,7 @@ export function program(): Command {
     .showHelpAfterError()
     .exitOverride();
   p.addCommand(imageCommand());
+  p.addCommand(sbomCommand());
   const inherit = (c: Command) => {
     for (const sub of c.commands) {
       sub.exitOverride().showHelpAfterError();
