@@ -15,6 +15,13 @@ import { pipfileLockAnalyzer } from './pipfile-lock.js';
 import { poetryLockAnalyzer } from './poetry-lock.js';
 import { gemAnalyzer } from './gem.js';
 import { gemfileLockAnalyzer } from './gemfile-lock.js';
+import { rpmAnalyzer } from './rpm.js';
+import { javaAnalyzer } from './java.js';
+import { goAnalyzer } from './go.js';
+import { gomodAnalyzer } from './gomod.js';
+import { rustAnalyzer } from './rust.js';
+import { dotnetAnalyzer } from './dotnet.js';
+import { phpAnalyzer } from './php.js';
 
 export { distroAnalyzer };
 
@@ -22,6 +29,7 @@ export const ANALYZERS: Analyzer[] = [
   distroAnalyzer,
   dpkgAnalyzer,
   apkAnalyzer,
+  rpmAnalyzer,
   npmAnalyzer,
   npmLockAnalyzer,
   yarnLockAnalyzer,
@@ -31,4 +39,10 @@ export const ANALYZERS: Analyzer[] = [
   poetryLockAnalyzer,
   gemAnalyzer,
   gemfileLockAnalyzer,
+  javaAnalyzer,
+  goAnalyzer,
+  gomodAnalyzer,
+  rustAnalyzer,
+  dotnetAnalyzer,
+  phpAnalyzer,
 ];

@@ -1,0 +1,434 @@
+/**
+ * Captured file contents: analyzers name the files they want (exact paths, a predicate, leading
+ * magic bytes) and get their final contents from the same pass that builds the tree. Small files
+ * stay in memory; larger ones are spooled to a private scratch directory under names made from a
+ * counter, never from image paths. Everything captured counts against maxCapturedBytes.
+ */
+import { createReadStream, createWriteStream, mkdtempSync, type WriteStream } from 'node:fs';
+import { readFile, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadEntry } from 'tar';
+import { LadingError } from '../errors.js';
+import type { Limits } from './limits.js';
+import { normalisePath, compareBytes } from './paths.js';
+import { recordOf, type FileRecord, type Node, type Tree } from './tree.js';
+
+export interface CaptureRequest {
+  id: string;
+  /** Exact absolute paths. */
+  paths?: string[];
+  /** A predicate on the absolute path (a name pattern, a directory). */
+  match?: (path: string) => boolean;
+  /**
+   * The file must start with one of these byte strings (e.g. `\x7fELF`). With neither `paths` nor
+   * `match`, every regular file is looked at; otherwise only those the path selects.
+   */
+  magic?: Buffer[];
+  /** Files larger than this are not captured; they are listed by `skipped()` instead. */
+  maxBytes?: number;
+}
+
+export interface CapturedFile {
+  path: string;
+  record: FileRecord;
+  size: number;
+  /** The whole content. Buffers of small files are shared: do not modify them. */
+  read(): Promise<Buffer>;
+  stream(): Readable;
+}
+
+export interface SkippedCapture {
+  path: string;
+  size: number;
+  reason: string;
+}
+
+/** Per-node bookkeeping, kept on tree nodes that some request selected. */
+export interface NodeCapture {
+  content: Content | null;
+  /** Indices of the requests this node's content is captured for. */
+  hits: number[];
+  /** Requests that selected the node but could not have it: [request index, reason]. */
+  skips: [number, string][] | null;
+  /** The first bytes of the content, when it was looked at (for hardlinks and magic). */
+  head: Buffer | null;
+  /** The entry's content is being read and its head is not known yet. */
+  job: Job | null;
+}
+
+interface CompiledRequest {
+  index: number;
+  id: string;
+  match: ((path: string) => boolean) | null;
+  magic: Buffer[] | null;
+  maxBytes: number;
+}
+
+const EMPTY: readonly number[] = Object.freeze([]);
+
+/** The content of one captured file, shared by the hardlinks that point to it. */
+export class Content {
+  readonly size: number;
+  refs = 0;
+  written = 0;
+  dead = false;
+  mem: Buffer | null = null;
+  file: string | null = null;
+  out: WriteStream | null = null;
+  /** Settles when the spool file is closed (immediately for memory). */
+  closed: Promise<void> = Promise.resolve();
+
+  constructor(size: number) {
+    this.size = size;
+  }
+
+  /** Store a chunk; false means wait for the spool file's 'drain'. */
+  write(chunk: Buffer): boolean {
+    const room = this.size - this.written;
+    if (room <= 0) return true;
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.written += part.length;
+    if (this.dead) return true;
+    if (this.mem) {
+      part.copy(this.mem, this.written - part.length);
+      return true;
+    }
+    return this.out ? this.out.write(part) : true;
+  }
+
+  finish(): void {
+    this.out?.end();
+  }
+}
+
+/** The stream surface of a tar entry that a job uses. */
+type EntryStream = Pick<ReadEntry, 'on' | 'pause' | 'resume'>;
+
+/** Reading one regular file's content from its tar entry. */
+export class Job {
+  private decided = false;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  content: Content | null = null;
+  /** Hardlinks made while the head was unknown: [link node, its candidate requests]. */
+  readonly dependents: [Node, readonly number[]][] = [];
+
+  constructor(
+    private readonly store: Captures,
+    private readonly node: Node,
+    private readonly candidates: readonly number[],
+    private readonly size: number,
+  ) {}
+
+  /** At header time. Returns whether the entry's content must be read. */
+  start(): boolean {
+    if (this.size > 0 && this.store.maxMagic > 0) {
+      this.node.capture!.job = this;
+      return true;
+    }
+    this.decide(this.store.maxMagic > 0 ? Buffer.alloc(0) : null);
+    return this.content !== null && this.size > 0;
+  }
+
+  attach(entry: EntryStream): void {
+    entry.on('data', (chunk: Buffer) => {
+      try {
+        this.data(chunk, entry);
+      } catch (e) {
+        this.store.fail(e);
+      }
+    });
+    entry.on('end', () => {
+      try {
+        if (!this.decided) this.decideFromHeld(entry);
+        this.content?.finish();
+      } catch (e) {
+        this.store.fail(e);
+      }
+    });
+    entry.resume();
+  }
+
+  private data(chunk: Buffer, entry: EntryStream): void {
+    if (this.decided) {
+      if (this.content) this.push(chunk, entry);
+      return;
+    }
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    if (this.heldBytes >= Math.min(this.size, this.store.maxMagic)) this.decideFromHeld(entry);
+  }
+
+  private decideFromHeld(entry: EntryStream): void {
+    const n = Math.min(this.heldBytes, this.store.maxMagic);
+    const head = Buffer.alloc(n);
+    let at = 0;
+    for (const c of this.held) {
+      if (at >= n) break;
+      at += c.copy(head, at, 0, Math.min(c.length, n - at));
+    }
+    this.decide(head);
+    const held = this.held;
+    this.held = [];
+    if (this.content) for (const c of held) this.push(c, entry);
+  }
+
+  private push(chunk: Buffer, entry: EntryStream): void {
+    const content = this.content!;
+    if (!content.write(chunk)) {
+      entry.pause();
+      content.out!.once('drain', () => entry.resume());
+    }
+  }
+
+  /** Settle which requests get this content, for the node and for hardlinks waiting on it. */
+  private decide(head: Buffer | null): void {
+    this.decided = true;
+    const cap = this.node.capture!;
+    cap.job = null;
+    cap.head = head;
+    const own = this.store.judge(this.candidates, head, true, this.size);
+    const links = this.dependents.filter(([link]) => !link.removed)
+      .map(([link, cands]) => [link, this.store.judge(cands, head, true, this.size)] as const);
+    const wanted = (own.hits.length > 0 && !this.node.removed) || links.some(([, j]) => j.hits.length > 0);
+    if (wanted) this.content = this.store.newContent(this.size);
+    cap.skips = own.skips;
+    if (own.hits.length > 0 && !this.node.removed && this.content) {
+      cap.hits = own.hits;
+      cap.content = this.content;
+      this.content.refs++;
+    }
+    for (const [link, j] of links) this.store.assignLink(link, j, this.content, head, this.node);
+  }
+}
+
+interface Judgement {
+  hits: number[];
+  skips: [number, string][] | null;
+}
+
+export class Captures {
+  readonly maxMagic: number;
+  private readonly requests: CompiledRequest[];
+  private readonly byPath = new Map<string, number[]>();
+  private readonly matchers: CompiledRequest[] = [];
+  private readonly unfiltered: number[] = [];
+  private live = 0;
+  private counter = 0;
+  private scratch: string | null = null;
+  private readonly pending = new Set<Promise<void>>();
+  private readonly open = new Set<WriteStream>();
+  private disposed = false;
+  private error: unknown = null;
+  /** Told about a failure that happens outside the parser's call stack (spool errors, limits). */
+  onError: (e: unknown) => void = () => {};
+
+  constructor(requests: CaptureRequest[], private readonly limits: Limits, private readonly scratchParent: string = tmpdir()) {
+    const ids = new Set<string>();
+    this.requests = requests.map((r, index) => {
+      if (ids.has(r.id)) throw new LadingError('INTERNAL', `two capture requests have the id "${r.id}"`);
+      ids.add(r.id);
+      const c: CompiledRequest = {
+        index, id: r.id, match: r.match ?? null,
+        // An empty magic string matches every file, so the request then has no magic condition.
+        magic: r.magic && r.magic.length > 0 && r.magic.every((m) => m.length > 0) ? r.magic : null,
+        maxBytes: r.maxBytes ?? Number.POSITIVE_INFINITY,
+      };
+      for (const p of r.paths ?? []) {
+        const key = normalisePath(p);
+        const list = this.byPath.get(key);
+        if (list === undefined) this.byPath.set(key, [index]);
+        else if (!list.includes(index)) list.push(index);
+      }
+      if (c.match) this.matchers.push(c);
+      if (!c.match && !r.paths) this.unfiltered.push(index);
+      return c;
+    });
+    this.maxMagic = Math.max(0, ...this.requests.flatMap((r) => (r.magic ?? []).map((m) => m.length)));
+  }
+
+  get scratchDir(): string | null {
+    return this.scratch;
+  }
+
+  fail(e: unknown): void {
+    this.error ??= e;
+    this.onError(e);
+  }
+
+  /** The requests whose path selection takes this path. */
+  candidates(path: string): readonly number[] {
+    let out: number[] | null = null;
+    const exact = this.byPath.get(path);
+    if (exact !== undefined) out = exact.slice();
+    for (const r of this.matchers) {
+      if (out !== null && out.includes(r.index)) continue;
+      if (r.match!(path)) (out ??= []).push(r.index);
+    }
+    for (const i of this.unfiltered) (out ??= []).push(i);
+    return out ?? EMPTY;
+  }
+
+  /**
+   * A regular file's header. Returns the job that will read its content, or null when no
+   * request wants it (its content is then skipped without being looked at).
+   */
+  file(node: Node, path: string, size: number): Job | null {
+    const cands = this.candidates(path);
+    if (cands.length === 0) return null;
+    node.capture = { content: null, hits: [], skips: null, head: null, job: null };
+    const job = new Job(this, node, cands, size);
+    return job.start() ? job : null;
+  }
+
+  /** A hardlink: it shares its target's content, when the target's content was captured. */
+  hardlink(link: Node, path: string, target: Node): void {
+    const cands = this.candidates(path);
+    if (cands.length === 0) return;
+    const tcap = target.capture;
+    if (tcap?.job) {
+      tcap.job.dependents.push([link, cands]);
+      return;
+    }
+    const headKnown = this.maxMagic === 0 || (tcap !== null && tcap.head !== null);
+    const j = this.judge(cands, tcap?.head ?? null, headKnown, link.size);
+    this.assignLink(link, j, tcap?.content ?? null, tcap?.head ?? null, target);
+  }
+
+  assignLink(link: Node, j: Judgement, content: Content | null, head: Buffer | null, target: Node): void {
+    let skips = j.skips;
+    let hits = j.hits;
+    if (hits.length > 0 && (content === null || content.dead)) {
+      const why = `hardlink target ${link.linkTarget ?? target.name} was not captured (only files selected by a capture request are read)`;
+      skips = [...(skips ?? []), ...hits.map((i): [number, string] => [i, why])];
+      hits = [];
+    }
+    link.capture = { content: null, hits, skips, head, job: null };
+    if (hits.length > 0) {
+      link.capture.content = content;
+      content!.refs++;
+    }
+  }
+
+  /** Which candidates take content with this head and size. An unknown head fails magic with a reason. */
+  judge(cands: readonly number[], head: Buffer | null, headKnown: boolean, size: number): Judgement {
+    const hits: number[] = [];
+    let skips: [number, string][] | null = null;
+    for (const i of cands) {
+      const r = this.requests[i]!;
+      if (r.magic) {
+        if (!headKnown || head === null) {
+          (skips ??= []).push([i, 'hardlink target content was not read, so its magic bytes are unknown']);
+          continue;
+        }
+        if (!r.magic.some((m) => head.length >= m.length && head.subarray(0, m.length).equals(m))) continue;
+      }
+      if (size > r.maxBytes) (skips ??= []).push([i, `${size} bytes is larger than maxBytes (${r.maxBytes})`]);
+      else hits.push(i);
+    }
+    return { hits, skips };
+  }
+
+  newContent(size: number): Content {
+    const max = this.limits.maxCapturedBytes;
+    if (this.live + size > max) {
+      throw new LadingError('LIMIT_EXCEEDED', `captured file contents would exceed maxCapturedBytes (${max} bytes)`);
+    }
+    this.live += size;
+    const c = new Content(size);
+    if (size <= this.limits.inMemoryCaptureBytes) {
+      c.mem = Buffer.allocUnsafe(size);
+      return c;
+    }
+    c.file = join(this.ensureScratch(), String(++this.counter));
+    const out = createWriteStream(c.file, { flags: 'wx', mode: 0o600 });
+    c.out = out;
+    out.on('error', (e) => this.fail(new LadingError('INTERNAL', `cannot spool a captured file to ${c.file}: ${e.message}`, { cause: e })));
+    this.open.add(out);
+    c.closed = new Promise<void>((resolve) => out.once('close', () => {
+      this.open.delete(out);
+      resolve();
+    }));
+    this.track(c.closed);
+    return c;
+  }
+
+  private ensureScratch(): string {
+    this.scratch ??= mkdtempSync(join(this.scratchParent, 'lading-squash-'));
+    return this.scratch;
+  }
+
+  private track(p: Promise<void>): void {
+    const q = p.catch(() => {}).finally(() => this.pending.delete(q));
+    this.pending.add(q);
+  }
+
+  /** A node left the tree: drop its hold on captured content. */
+  release(node: Node): void {
+    const cap = node.capture;
+    if (cap === null || cap.content === null) return;
+    const c = cap.content;
+    cap.content = null;
+    if (--c.refs > 0) return;
+    c.dead = true;
+    this.live -= c.size;
+    c.mem = null;
+    if (c.file !== null) {
+      const file = c.file;
+      this.track(c.closed.then(() => unlink(file)));
+    }
+  }
+
+  /** Wait until every spool file is written and every dropped one removed. */
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    if (this.error !== null) throw this.error;
+  }
+
+  /** Remove the scratch directory (stopping spool writes still under way); captured contents can no longer be read. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    for (const out of this.open) out.destroy();
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    if (this.scratch !== null) await rm(this.scratch, { recursive: true, force: true });
+  }
+
+  /** The final captures, per request id, from what is left in the tree. */
+  collect(tree: Tree): { captured: Map<string, CapturedFile[]>; skipped: Map<string, SkippedCapture[]> } {
+    const captured = new Map<string, CapturedFile[]>(this.requests.map((r) => [r.id, []]));
+    const skipped = new Map<string, SkippedCapture[]>(this.requests.map((r) => [r.id, []]));
+    for (const [node, path] of tree.walk()) {
+      const cap = node.capture;
+      if (cap === null) continue;
+      if (cap.content !== null) {
+        const file = this.capturedFile(node, path, cap.content);
+        for (const i of cap.hits) captured.get(this.requests[i]!.id)!.push(file);
+      }
+      for (const [i, reason] of cap.skips ?? []) skipped.get(this.requests[i]!.id)!.push({ path, size: node.size, reason });
+    }
+    for (const list of captured.values()) list.sort((a, b) => compareBytes(a.path, b.path));
+    for (const list of skipped.values()) list.sort((a, b) => compareBytes(a.path, b.path));
+    return { captured, skipped };
+  }
+
+  private capturedFile(node: Node, path: string, c: Content): CapturedFile {
+    const check = (): void => {
+      if (this.disposed) throw new LadingError('INTERNAL', `captured content of ${path} was read after the squash result was disposed`);
+    };
+    return {
+      path,
+      record: recordOf(node, path),
+      size: c.size,
+      read: async () => {
+        check();
+        return c.mem ?? readFile(c.file!);
+      },
+      stream: () => {
+        check();
+        return c.mem ? Readable.from([c.mem], { objectMode: false }) : createReadStream(c.file!);
+      },
+    };
+  }
+}
