@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs, builds Lading, and runs every test.
-# System packages: Debian's docker-registry (a real OCI registry for the fetch tests).
+# System packages: Debian's docker-registry (a real OCI registry), mmdebstrap (a real Debian root
+# filesystem for the end-to-end SBOM test), rpm and db5.3-util (real rpm databases), openssl (TLS tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v openssl >/dev/null || need+=(openssl)
+[ -x /usr/bin/mmdebstrap ] || need+=(mmdebstrap)
+[ -x /usr/bin/rpmbuild ] || need+=(rpm)
+[ -x /usr/bin/db5.3_load ] || need+=(db5.3-util)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "test.sh: installing ${need[*]}" >&2

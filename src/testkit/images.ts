@@ -14,6 +14,8 @@ const moduleRequire = createRequire(import.meta.url);
 
 export interface LayerSpec {
   entries: TarEntry[];
+  /** A ready-made tar to use instead of `entries` (e.g. a real root filesystem). */
+  tar?: Buffer;
   compression?: 'gzip' | 'zstd' | 'none';
   tarOptions?: TarOptions;
   /** Replace the layer's bytes after digests were computed (a tampered blob). */
@@ -76,7 +78,7 @@ export function buildImage(spec: ImageSpec): BuiltImage {
   const platform = spec.platform ?? { os: 'linux', architecture: 'amd64' };
   const blobs = new Map<string, Buffer>();
   const layers = spec.layers.map((l) => {
-    const tar = tarBuffer(l.entries, l.tarOptions);
+    const tar = l.tar ?? tarBuffer(l.entries, l.tarOptions);
     const compression = l.compression ?? 'gzip';
     const packed = compression === 'gzip' ? gzipSync(tar, { level: 1 }) : compression === 'zstd' ? zstdCompress(tar) : tar;
     const desc: Descriptor = { mediaType: layerMediaType(format, compression), digest: sha256(packed), size: packed.length };
