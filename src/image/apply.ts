@@ -88,6 +88,17 @@ class LayerApplier {
   }
 
   async run(chunks: AsyncIterable<Buffer>): Promise<{ entries: number }> {
+    const signal = this.ctx.signal;
+    const onAbort = (): void => this.fail(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.feedAll(chunks);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async feedAll(chunks: AsyncIterable<Buffer>): Promise<{ entries: number }> {
     const ended = new Promise<void>((resolve) => {
       this.parser.once('end', resolve);
       this.waiters.push(resolve);
@@ -315,15 +326,17 @@ class LayerApplier {
     const linkRaw = e.linkpath ?? '';
     this.checkLength(linkRaw, 'hardlink target');
     const t = parseImagePath(linkRaw);
-    if (t.absolute || t.dotdot) {
-      ctx.warn(`${ctx.label}: hardlink "${raw}" has target "${linkRaw}", ${t.escaped ? 'which climbs out of the image root; kept inside it as' : 'normalised to'} "/${t.parts.join('/')}"`);
-    }
+    const inside = '/' + t.parts.join('/');
     const tn = t.parts.length;
     const dir = tn === 0 ? null : tree.resolveDir(t.parts, tn - 1, false, ctx.index);
     const target = dir?.children?.get(t.parts[tn - 1]!);
     if (target === undefined) {
-      ctx.warn(`${ctx.label}: skipped hardlink "${raw}": its target "${linkRaw}" is not in the image`);
+      const as = inside !== linkRaw ? ` (taken inside the image root as ${inside})` : '';
+      ctx.warn(`${ctx.label}: skipped hardlink "${raw}": its target "${linkRaw}"${as} is not in the image`);
       return;
+    }
+    if (t.absolute || t.dotdot) {
+      ctx.warn(`${ctx.label}: hardlink "${raw}" has target "${linkRaw}", ${t.escaped ? 'which climbs out of the image root; kept inside it as' : 'normalised to'} "${inside}"`);
     }
     if (target.type === 'dir') {
       ctx.warn(`${ctx.label}: skipped hardlink "${raw}": its target "${linkRaw}" is a directory`);

@@ -220,6 +220,7 @@ export class Captures {
   private scratch: string | null = null;
   private readonly pending = new Set<Promise<void>>();
   private readonly open = new Set<WriteStream>();
+  private readonly contents = new Set<Content>();
   private disposed = false;
   private error: unknown = null;
   /** Told about a failure that happens outside the parser's call stack (spool errors, limits). */
@@ -338,8 +339,9 @@ export class Captures {
     }
     this.live += size;
     const c = new Content(size);
+    this.contents.add(c);
     if (size <= this.limits.inMemoryCaptureBytes) {
-      c.mem = Buffer.allocUnsafe(size);
+      c.mem = Buffer.alloc(size);
       return c;
     }
     c.file = join(this.ensureScratch(), String(++this.counter));
@@ -375,6 +377,7 @@ export class Captures {
     c.dead = true;
     this.live -= c.size;
     c.mem = null;
+    this.contents.delete(c);
     if (c.file !== null) {
       const file = c.file;
       this.track(c.closed.then(() => unlink(file)));
@@ -391,6 +394,8 @@ export class Captures {
   async dispose(): Promise<void> {
     this.disposed = true;
     for (const out of this.open) out.destroy();
+    for (const c of this.contents) c.mem = null;
+    this.contents.clear();
     while (this.pending.size > 0) await Promise.all([...this.pending]);
     if (this.scratch !== null) await rm(this.scratch, { recursive: true, force: true });
   }

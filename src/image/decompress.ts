@@ -71,9 +71,60 @@ async function* gunzip(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   // The read-ahead lets zlib (on the thread pool) inflate the next chunks while this thread parses.
   const options: ZlibOptions & TransformOptions = { chunkSize: 64 * 1024, readableHighWaterMark: READ_AHEAD, writableHighWaterMark: READ_AHEAD };
   const z = createGunzip(options);
-  // Errors of either side reach the consumer through the iteration of `z`.
+  // Errors of either side reach the consumer through `z`, which the pipeline destroys with them.
   pipeline(Readable.from(input, { objectMode: false, highWaterMark: READ_AHEAD }), z, () => {});
-  for await (const chunk of z) yield chunk as Buffer;
+  yield* chunksOf(z);
+}
+
+/**
+ * The chunks of a stream as they were pushed. (A readable's own async iterator calls read(), which
+ * concatenates everything buffered into one new Buffer: a copy of every byte.) At most a few chunks
+ * wait here; beyond that the stream is paused, so backpressure reaches the producer.
+ */
+async function* chunksOf(stream: Readable): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let ended = false;
+  let failure: unknown = null;
+  let wake: (() => void) | null = null;
+  const poke = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  stream.on('data', (c: Buffer) => {
+    queue.push(c);
+    if (queue.length >= 8) stream.pause();
+    poke();
+  });
+  stream.once('end', () => {
+    ended = true;
+    poke();
+  });
+  stream.once('error', (e) => {
+    failure = e;
+    poke();
+  });
+  stream.once('close', () => {
+    if (!ended) failure ??= new Error('the stream closed before its end');
+    poke();
+  });
+  try {
+    for (;;) {
+      const c = queue.shift();
+      if (c !== undefined) {
+        if (queue.length < 2 && stream.isPaused()) stream.resume();
+        yield c;
+        continue;
+      }
+      if (failure !== null) throw failure;
+      if (ended) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  } finally {
+    stream.destroy();
+  }
 }
 
 const NATIVE_OUT = 128 * 1024;

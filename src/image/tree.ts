@@ -4,6 +4,7 @@
  * nothing about tar. Records with path strings are made only when someone asks for them.
  */
 import { compareBytes, HIGH_UNITS, parseImagePath, sortBytes } from './paths.js';
+import { LadingError } from '../errors.js';
 import type { NodeCapture } from './capture.js';
 
 export type FileType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
@@ -44,6 +45,10 @@ export interface FileTree {
 }
 
 export const MAX_SYMLINK_HOPS = 40;
+/** Path components one resolution may visit through symlinks (a long target repeated 40 times is still bounded). */
+export const MAX_RESOLVE_STEPS = 8192;
+/** Components visited through symlinks over a whole image: hostile symlink mazes cannot make the squash hang. */
+export const MAX_TOTAL_RESOLVE_STEPS = 50_000_000;
 
 export class Node {
   readonly name: string;
@@ -61,6 +66,8 @@ export class Node {
   devMinor: number | undefined = undefined;
   /** Set when the node left the tree (replaced, whited out), while captures are tracked. */
   removed = false;
+  /** The layer whose opaque marker or whiteout last pruned this directory (so it is not walked twice). */
+  prunedAt = -1;
   /** Captured content and capture bookkeeping, when some request wanted this path. */
   capture: NodeCapture | null = null;
 
@@ -74,6 +81,13 @@ export class Node {
 }
 
 export type ResolveFailure = 'missing' | 'not-a-directory' | 'symlink-loop';
+
+/** Components parts[i..end) still to walk. */
+interface Slice {
+  parts: string[];
+  i: number;
+  end: number;
+}
 
 export function recordOf(node: Node, path: string): FileRecord {
   const r: FileRecord = { path, type: node.type, mode: node.mode, uid: node.uid, gid: node.gid, size: node.size, mtime: node.mtime, layer: node.layer };
@@ -93,6 +107,8 @@ export class Tree implements FileTree {
   failure: ResolveFailure = 'missing';
   failedAt: Node | null = null;
   private frozen: { list: FileRecord[] } | null = null;
+  private resolveSteps = 0;
+  private readonly splitLinks = new WeakMap<Node, string[]>();
 
   constructor() {
     this.root.mode = 0o755;
@@ -122,32 +138,56 @@ export class Tree implements FileTree {
         child = this.implicitDir(cur, name, layer);
       } else if (child.type !== 'dir') {
         if (child.type !== 'symlink') return this.fail('not-a-directory', child);
-        const stack: string[] = [];
-        for (let j = count - 1; j > i; j--) stack.push(parts[j]!);
-        return this.follow(cur, child, stack, create, layer);
+        return this.follow(cur, child, { parts, i: i + 1, end: count }, create, layer);
       }
       cur = child;
     }
     return cur;
   }
 
-  private follow(dir: Node, link: Node, stack: string[], create: boolean, layer: number): Node | null {
+  /** A symlink target split into components, once per symlink. */
+  private linkParts(link: Node): string[] {
+    let parts = this.splitLinks.get(link);
+    if (parts === undefined) {
+      parts = (link.linkTarget ?? '').split('/');
+      this.splitLinks.set(link, parts);
+    }
+    return parts;
+  }
+
+  /**
+   * Continue a resolution at a symlink. Pending components are kept as slices of their arrays
+   * (the rest of the entry's path, then each link target), so a hop costs O(1), and every hop
+   * and component counts against a per-path and a per-image budget.
+   */
+  private follow(dir: Node, link: Node, rest: Slice, create: boolean, layer: number): Node | null {
     this.followed = true;
+    const pending: Slice[] = [rest];
     let cur = dir;
     let next: Node | null = link;
     let hops = 0;
+    let steps = 0;
     for (;;) {
+      if (++steps > MAX_RESOLVE_STEPS) return this.fail('symlink-loop', next ?? cur);
+      if (++this.resolveSteps > MAX_TOTAL_RESOLVE_STEPS) {
+        throw new LadingError('LIMIT_EXCEEDED', `resolving paths through symlinks took more than ${MAX_TOTAL_RESOLVE_STEPS} steps; the image looks built to exhaust scanners`);
+      }
       if (next !== null) {
         if (++hops > MAX_SYMLINK_HOPS) return this.fail('symlink-loop', next);
-        const target = next.linkTarget ?? '';
-        if (target === '') return this.fail('not-a-directory', next);
-        const comps = target.split('/');
-        for (let j = comps.length - 1; j >= 0; j--) stack.push(comps[j]!);
-        if (target.charCodeAt(0) === 0x2f) cur = this.root;
+        if (!next.linkTarget) return this.fail('not-a-directory', next);
+        const parts = this.linkParts(next);
+        pending.push({ parts, i: 0, end: parts.length });
+        if (next.linkTarget.charCodeAt(0) === 0x2f) cur = this.root;
         next = null;
+        continue;
       }
-      const name = stack.pop();
-      if (name === undefined) return cur;
+      let top = pending[pending.length - 1];
+      while (top !== undefined && top.i >= top.end) {
+        pending.pop();
+        top = pending[pending.length - 1];
+      }
+      if (top === undefined) return cur;
+      const name = top.parts[top.i++]!;
       if (name === '' || name === '.') continue;
       if (name === '..') {
         cur = cur.parent ?? this.root;
@@ -233,6 +273,9 @@ export class Tree implements FileTree {
    * directories that still lead to something `layer` wrote. Returns whether anything is left.
    */
   prune(top: Node, layer: number): boolean {
+    // A directory already pruned for this layer holds only entries of this layer (and directories
+    // leading to them): it is not walked again, so repeated or nested markers cost no more than one.
+    if (top.prunedAt === layer) return top.children!.size > 0;
     interface Frame { dir: Node; it: Iterator<Node>; any: boolean }
     const stack: Frame[] = [{ dir: top, it: top.children!.values(), any: false }];
     for (;;) {
@@ -240,6 +283,7 @@ export class Tree implements FileTree {
       const r = f.it.next();
       if (r.done) {
         stack.pop();
+        f.dir.prunedAt = layer;
         const up = stack[stack.length - 1];
         if (up === undefined) return f.any;
         if (f.any || f.dir.layer >= layer) up.any = true;
@@ -247,9 +291,15 @@ export class Tree implements FileTree {
         continue;
       }
       const child = r.value;
-      if (child.type === 'dir') stack.push({ dir: child, it: child.children!.values(), any: false });
-      else if (child.layer >= layer) f.any = true;
-      else this.detach(child);
+      if (child.type === 'dir') {
+        if (child.prunedAt !== layer) stack.push({ dir: child, it: child.children!.values(), any: false });
+        else if (child.children!.size > 0 || child.layer >= layer) f.any = true;
+        else this.detach(child);
+      } else if (child.layer >= layer) {
+        f.any = true;
+      } else {
+        this.detach(child);
+      }
     }
   }
 
