@@ -24,6 +24,8 @@ export interface AnalyzeOptions {
   retrieveFiles?: string[];
   /** The Dockerfile the image was built from, when the user has it ("actual" instead of "guessed"). */
   dockerfile?: string;
+  /** sha256 of every regular file in the file records (on in the service, optional in the CLI). */
+  fileDigests?: boolean;
   limits?: Partial<Limits>;
   scratchDir?: string;
   signal?: AbortSignal;
@@ -40,6 +42,7 @@ function toEntry(r: FileRecord): FileEntry {
     size: r.size,
     ...(r.linkTarget !== undefined ? { linkTarget: r.linkTarget } : {}),
     layer: r.layer,
+    ...(r.sha256 !== undefined ? { sha256: r.sha256 } : {}),
     ...(r.type === 'file' || r.type === 'hardlink' ? {
       ...(r.mode & 0o4000 ? { setuid: true } : {}),
       ...(r.mode & 0o2000 ? { setgid: true } : {}),
@@ -93,6 +96,7 @@ export async function analyzeImage(img: ResolvedImage, options: AnalyzeOptions =
   const all = [distroAnalyzer, ...ecosystems.filter((a) => a !== distroAnalyzer), ...extras];
   const result = await squash(img, {
     captures: captureRequests(all),
+    digests: options.fileDigests === true,
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.scratchDir ? { scratchDir: options.scratchDir } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
@@ -103,6 +107,13 @@ export async function analyzeImage(img: ResolvedImage, options: AnalyzeOptions =
     const records = result.files.list();
     const entries = records.map(toEntry);
     const byPath = new Map(entries.map((e) => [e.path, e]));
+    // A hardlink's content is its target's.
+    for (const e of entries) {
+      if (e.type === 'hardlink' && e.linkTarget !== undefined && e.sha256 === undefined) {
+        const t = byPath.get(e.linkTarget)?.sha256;
+        if (t !== undefined) e.sha256 = t;
+      }
+    }
     const fs = { get: (p: string) => byPath.get(p), list: () => entries };
     const run = async (a: Analyzer, distro?: Distro): Promise<AnalyzerResult> => {
       try {

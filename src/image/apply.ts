@@ -6,7 +6,10 @@
  */
 import { Parser, type ReadEntry } from 'tar';
 import { LadingError } from '../errors.js';
+import { createHash } from 'node:crypto';
 import type { Captures, Job } from './capture.js';
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 import type { Limits } from './limits.js';
 import { parseImagePath } from './paths.js';
 import type { FileType, Node, Tree } from './tree.js';
@@ -21,6 +24,8 @@ export interface ApplyContext {
   warn(message: string): void;
   /** Tar entries seen so far in the whole image (maxEntries). */
   counts: { entries: number };
+  /** Compute sha256 of every regular file's content. */
+  digests?: boolean;
   signal?: AbortSignal;
 }
 
@@ -62,6 +67,8 @@ class LayerApplier {
   private failure: unknown = null;
   private waiters: (() => void)[] = [];
   private readonly jobs = new WeakMap<ReadEntry, Job>();
+  /** Entries whose content is hashed, and the node that gets the digest. */
+  private readonly hashed = new WeakMap<ReadEntry, Node>();
   private readonly parser: Parser;
   private entries = 0;
   private bytes = 0;
@@ -269,9 +276,17 @@ class LayerApplier {
     setMetadata(node, e);
     if (type === 'file') {
       node.size = e.size;
-      if (ctx.captures === null) return false;
+      let read = false;
+      if (ctx.digests) {
+        if (e.size === 0) node.sha256 = EMPTY_SHA256;
+        else {
+          this.hashed.set(e, node);
+          read = true;
+        }
+      }
+      if (ctx.captures === null) return read;
       const job = ctx.captures.file(node, path ?? '/' + parts.join('/'), e.size);
-      if (job === null) return false;
+      if (job === null) return read;
       this.jobs.set(e, job);
       return true;
     }
@@ -373,6 +388,14 @@ class LayerApplier {
   /** An entry whose content was asked for (the filter said yes). */
   private content(e: ReadEntry): void {
     const job = this.jobs.get(e);
+    const node = this.hashed.get(e);
+    if (node !== undefined && this.failure === null) {
+      const h = createHash('sha256');
+      e.on('data', (c: Buffer) => h.update(c));
+      e.on('end', () => {
+        node.sha256 = h.digest('hex');
+      });
+    }
     if (job === undefined || this.failure !== null) {
       e.resume();
       return;

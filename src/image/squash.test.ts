@@ -607,3 +607,27 @@ test('zstd layers decode the same as gzip ones', async () => {
   for (const f of a.captured('c')) assert.equal(await text(a, 'c', f.path), await text(b, 'c', f.path));
   assert.ok(zstdCompress(Buffer.from('x')).length > 0);
 });
+
+test('file digests: sha256 of every regular file, computed in the same pass, alongside captures', async () => {
+  const big = Buffer.alloc(3 * 1024 * 1024, 7);
+  const img = memoryImage(buildImage({
+    layers: [
+      { entries: [{ type: 'file', path: 'a.txt', content: 'alpha' }, { type: 'file', path: 'empty', content: '' }, { type: 'file', path: 'big.bin', content: big }] },
+      { entries: [{ type: 'file', path: 'a.txt', content: 'alpha v2' }, { type: 'hardlink', path: 'b.txt', target: 'a.txt' }, { type: 'symlink', path: 'c', target: 'a.txt' }] },
+    ],
+  }));
+  const hex = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+  const r = await squash(img, { digests: true, captures: [{ id: 'a', paths: ['/a.txt', '/big.bin'] }] });
+  try {
+    assert.equal(r.files.get('/a.txt')!.sha256, hex('alpha v2'));
+    assert.equal(r.files.get('/empty')!.sha256, hex(''));
+    assert.equal(r.files.get('/big.bin')!.sha256, hex(big));
+    assert.equal(r.files.get('/c')!.sha256, undefined);
+    assert.equal((await r.captured('a').find((c) => c.path === '/big.bin')!.read()).length, big.length);
+  } finally {
+    await r.dispose();
+  }
+  const plain = await squash(img);
+  assert.equal(plain.files.get('/a.txt')!.sha256, undefined);
+  await plain.dispose();
+});

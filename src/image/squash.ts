@@ -21,6 +21,8 @@ export interface SquashOptions {
   captures?: CaptureRequest[];
   /** Parent of the private scratch directory for large captures (default: the OS temp dir). */
   scratchDir?: string;
+  /** Compute the sha256 of every regular file (FileRecord.sha256). Costs one hash pass over the content. */
+  digests?: boolean;
   signal?: AbortSignal;
   /** Raw (compressed) bytes of a layer read so far. */
   onProgress?(layerIndex: number, bytes: number): void;
@@ -91,7 +93,7 @@ export async function squash(image: ResolvedImage, options: SquashOptions = {}):
       let entries: number;
       try {
         ({ entries } = await applyLayer(reader.chunks(), {
-          index, label: reader.label, tree, captures, limits, warn, counts, ...(signal ? { signal } : {}),
+          index, label: reader.label, tree, captures, limits, warn, counts, digests: options.digests === true, ...(signal ? { signal } : {}),
         }));
       } catch (e) {
         throw await reader.explain(e);

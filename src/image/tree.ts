@@ -27,6 +27,8 @@ export interface FileRecord {
   layer: number;
   devMajor?: number;
   devMinor?: number;
+  /** Hex sha256 of the content (regular files and hardlinks), when digests were asked for. */
+  sha256?: string;
 }
 
 /** The read side of a squashed tree, as analyzers see it. */
@@ -64,6 +66,8 @@ export class Node {
   linkTarget: string | undefined = undefined;
   devMajor: number | undefined = undefined;
   devMinor: number | undefined = undefined;
+  /** Hex sha256 of a regular file's content (and a hardlink's), when the squash computes digests. */
+  sha256: string | undefined = undefined;
   /** Set when the node left the tree (replaced, whited out), while captures are tracked. */
   removed = false;
   /** The layer whose opaque marker or whiteout last pruned this directory (so it is not walked twice). */
@@ -94,6 +98,7 @@ export function recordOf(node: Node, path: string): FileRecord {
   if (node.linkTarget !== undefined) r.linkTarget = node.linkTarget;
   if (node.devMajor !== undefined) r.devMajor = node.devMajor;
   if (node.devMinor !== undefined) r.devMinor = node.devMinor;
+  if (node.sha256 !== undefined) r.sha256 = node.sha256;
   return r;
 }
 

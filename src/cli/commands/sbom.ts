@@ -14,6 +14,7 @@ interface SbomCliOptions extends ImageCliOptions {
   file?: string;
   dockerfile?: string;
   secrets: boolean;
+  fileDigests?: boolean;
   contentRule?: string[];
   retrieveFile?: string[];
 }
@@ -39,6 +40,7 @@ export function sbomCommand(): Command {
     .option('--file <path>', 'write the SBOM to this file instead of standard output')
     .option('--dockerfile <path>', 'the Dockerfile the image was built from (recorded as "actual")')
     .option('--no-secrets', 'do not search file contents for secrets')
+    .option('--file-digests', 'record the sha256 of every regular file')
     .addOption(new Option('--content-rule <NAME=regex>', 'report lines matching this regex (repeatable)')
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .addOption(new Option('--retrieve-file <path>', 'keep this file verbatim in the SBOM (repeatable; default /etc/passwd and friends)')
@@ -50,6 +52,7 @@ export function sbomCommand(): Command {
         try {
           return await analyzeImage(img, {
             secrets: o.secrets,
+            fileDigests: o.fileDigests === true,
             ...(o.contentRule ? { contentRules: o.contentRule } : {}),
             ...(o.retrieveFile ? { retrieveFiles: o.retrieveFile } : {}),
             ...(dockerfile !== undefined ? { dockerfile } : {}),
