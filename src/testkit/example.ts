@@ -23,12 +23,18 @@ const base: TarEntry[] = [
   { type: 'file', path: 'usr/bin/hello', content: '#!/bin/sh\necho hello\n', mode: 0o755 },
   { type: 'file', path: 'usr/bin/passwd', content: 'not really passwd\n', mode: 0o4755 },
   { type: 'symlink', path: 'bin', target: 'usr/bin' },
+  { type: 'file', path: 'var/lib/dpkg/status', content: [
+    'Package: base-files\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.4+deb12u8\n',
+    'Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl\nVersion: 3.0.15-1~deb12u1\n',
+    'Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n',
+  ].join('\n') },
   { type: 'dir', path: 'tmp', mode: 0o1777 },
 ];
 const app: TarEntry[] = [
   whiteout('etc/issue.net'),
   { type: 'dir', path: 'opt/app' },
   { type: 'file', path: 'opt/app/server.js', content: 'console.log("example")\n' },
+  { type: 'file', path: 'opt/app/node_modules/lodash/package.json', content: JSON.stringify({ name: 'lodash', version: '4.17.20', license: 'MIT' }) },
   { type: 'file', path: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/bash\napp:x:1000:1000::/opt/app:/bin/sh\n' },
 ];
 
@@ -55,6 +61,7 @@ async function main(): Promise<void> {
   };
   run(['image', 'inspect', `oci-dir:${layout}:example`]);
   run(['image', 'files', `docker-archive:${archive}`]);
+  run(['sbom', `docker-archive:${archive}`]);
 }
 
 main().catch((e) => {
