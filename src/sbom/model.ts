@@ -2,6 +2,7 @@
  * Lading's internal SBOM model: what an analysis found in one image. Every later step (store,
  * vulnerability matching, policy, export) reads this.
  */
+import type { FileType } from '../image/tree.js';
 
 export type PackageType =
   | 'deb' | 'rpm' | 'apk'
@@ -52,7 +53,7 @@ export interface Distro {
   source: string;
 }
 
-export type FileType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
+export type { FileType };
 
 export interface FileEntry {
   path: string;

@@ -5,8 +5,7 @@
  * budget of inflated bytes. Nested locations are written `outer.jar:inner/path.jar`, as syft does.
  */
 import { basename } from 'node:path/posix';
-import spdxCorrect from 'spdx-correct';
-import spdxParse from 'spdx-expression-parse';
+import { normalizeLicense as normalizeSpdx } from '../../sbom/licenses.js';
 import type { Analyzer, AnalyzerContext } from '../types.js';
 import type { Package } from '../../sbom/model.js';
 import { purl, cpeCandidates } from '../../sbom/identity.js';
@@ -205,12 +204,7 @@ export function normalizeLicense(text: string): string | undefined {
   const t = text.trim();
   if (!t) return undefined;
   if (/^https?:\/\//i.test(t)) return LICENSE_URLS.find(([re]) => re.test(t))?.[1] ?? t;
-  try {
-    spdxParse(t);
-    return t.replace(/\s+(and|or|with)\s+/gi, (_, op: string) => ` ${op.toUpperCase()} `);
-  } catch {
-    return spdxCorrect(t) ?? t;
-  }
+  return normalizeSpdx(t);
 }
 
 /** Bundle-License: comma-separated clauses `id-or-url;link=...;description=...`, with quoted values. */

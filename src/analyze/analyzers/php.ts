@@ -3,8 +3,7 @@
  * `{packages, dev, dev-package-names}`) lists what is installed; `composer.lock` lists the locked
  * `packages` and `packages-dev` (dev flagged in metadata).
  */
-import spdxCorrect from 'spdx-correct';
-import spdxParse from 'spdx-expression-parse';
+import { normalizeLicense } from '../../sbom/licenses.js';
 import type { Analyzer, AnalyzerContext } from '../types.js';
 import type { Package } from '../../sbom/model.js';
 import { purl, cpeCandidates } from '../../sbom/identity.js';
@@ -21,14 +20,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** A composer `license` entry as an SPDX id or expression where one can be made. */
 export function composerLicense(text: string): string | undefined {
-  const t = text.trim();
-  if (!t) return undefined;
-  try {
-    spdxParse(t);
-    return t.replace(/\s+(and|or|with)\s+/gi, (_, op: string) => ` ${op.toUpperCase()} `);
-  } catch {
-    return spdxCorrect(t) ?? t;
-  }
+  return text.trim() ? normalizeLicense(text) : undefined;
 }
 
 export interface ComposerEntry {

@@ -2,9 +2,10 @@
 import type { ResolvedImage } from '../../image/types.js';
 import { formatPlatform } from '../../image/platform.js';
 import { keyValues, table, humanBytes } from '../render.js';
+import { imageMetadata } from '../../analyze/metadata.js';
 
 export function inspectView(img: ResolvedImage) {
-  const c = img.config.config ?? {};
+  const m = imageMetadata(img);
   return {
     source: img.origin.kind,
     input: img.origin.input,
@@ -12,24 +13,16 @@ export function inspectView(img: ResolvedImage) {
     repository: img.origin.repository,
     tag: img.origin.tag,
     tags: img.origin.tags,
-    manifestDigest: img.manifestDigest,
-    indexDigest: img.indexDigest,
-    mediaType: img.manifestMediaType,
+    manifestDigest: m.manifestDigest,
+    indexDigest: m.indexDigest,
+    mediaType: m.mediaType,
     platform: formatPlatform(img.platform),
-    configDigest: img.configDigest,
-    created: img.config.created,
+    configDigest: m.imageId,
+    created: m.created,
     author: img.config.author,
-    env: c.Env ?? [],
-    entrypoint: c.Entrypoint ?? null,
-    cmd: c.Cmd ?? null,
-    user: c.User ?? '',
-    workingDir: c.WorkingDir ?? '',
-    exposedPorts: Object.keys(c.ExposedPorts ?? {}),
-    volumes: Object.keys(c.Volumes ?? {}),
-    labels: c.Labels ?? {},
-    stopSignal: c.StopSignal,
-    layers: img.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, mediaType: l.mediaType, size: l.size })),
-    history: (img.config.history ?? []).map((h) => ({ created: h.created, createdBy: h.created_by ?? '', emptyLayer: !!h.empty_layer, comment: h.comment })),
+    ...m.config,
+    layers: m.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, mediaType: l.mediaType, size: l.size })),
+    history: m.history,
   };
 }
 
