@@ -209,6 +209,7 @@ export class LayerReader {
         if (prior + this.stats.uncompressedBytes > max) {
           throw new LadingError('LIMIT_EXCEEDED', `${this.label}: the image's uncompressed layers exceed maxUncompressedBytes (${max} bytes)`);
         }
+        this.checkRatio();
         this.diff.hash.update(chunk);
         yield chunk;
       }
@@ -221,6 +222,18 @@ export class LayerReader {
     const got = `${this.diff.alg}:${this.diff.hash.digest('hex')}`;
     if (got !== this.desc.diffId.toLowerCase()) {
       throw new LadingError('DIGEST_MISMATCH', `${this.label}: the uncompressed content has digest ${got}, but the image config's diff_id is ${this.desc.diffId}`);
+    }
+  }
+
+  /** A decompression bomb: past `ratioCheckAfterBytes`, the layer may not expand more than `maxCompressionRatio` times. */
+  private checkRatio(): void {
+    const { maxCompressionRatio, ratioCheckAfterBytes } = this.limits;
+    const out = this.stats.uncompressedBytes;
+    if (this.stats.compression === 'none' || out <= ratioCheckAfterBytes) return;
+    const ratio = out / Math.max(1, this.raw.bytes);
+    if (ratio > maxCompressionRatio) {
+      throw new LadingError('LIMIT_EXCEEDED', `${this.label}: looks like a decompression bomb: ${out} bytes from ${this.raw.bytes} compressed `
+        + `(${Math.round(ratio)}:1, over maxCompressionRatio ${maxCompressionRatio}:1 after ${ratioCheckAfterBytes} bytes)`);
     }
   }
 

@@ -18,6 +18,10 @@ export interface Limits {
   inMemoryCaptureBytes: number;
   /** Number of layers accepted in one image. */
   maxLayers: number;
+  /** A compressed layer may expand at most this many times... */
+  maxCompressionRatio: number;
+  /** ...once it has produced this many bytes (small layers of zeros are harmless). */
+  ratioCheckAfterBytes: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -30,6 +34,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxCapturedBytes: 8 * 1024 ** 3,
   inMemoryCaptureBytes: 1024 * 1024,
   maxLayers: 1000,
+  maxCompressionRatio: 200,
+  ratioCheckAfterBytes: 256 * 1024 * 1024,
 };
 
 export function withLimits(overrides?: Partial<Limits>): Limits {

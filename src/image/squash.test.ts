@@ -467,6 +467,19 @@ describe('squash: hostile images', () => {
     await rejects(squash(two, { limits: { maxUncompressedBytes: 8 << 20 } }), 'LIMIT_EXCEEDED', /layer 1 .*maxUncompressedBytes/);
   });
 
+  test('a gzip bomb also stops on its compression ratio, under the default size limit', async () => {
+    const tar = tarBuffer([file('zeros', Buffer.alloc(64 * 1024 * 1024))]);
+    const bomb = gzipSync(tar, { level: 9 });
+    const built = buildImage({ layers: [{ entries: [file('a')] }] });
+    const img = memoryImage(withLayerBlob(built, 0, bomb, 'sha256:' + createHash('sha256').update(tar).digest('hex')));
+    await rejects(squash(img, { limits: { ratioCheckAfterBytes: 16 * 1024 * 1024 } }), 'LIMIT_EXCEEDED',
+      /layer 0 .*: looks like a decompression bomb: \d+ bytes from \d+ compressed \(\d+:1, over maxCompressionRatio 200:1 after 16777216 bytes\)/);
+    // the same layer passes when the ratio limit is raised
+    const ok = await squash(img, { limits: { ratioCheckAfterBytes: 16 * 1024 * 1024, maxCompressionRatio: 5000 } });
+    assert.equal(ok.files.get('/zeros')!.size, 64 * 1024 * 1024);
+    await ok.dispose();
+  });
+
   test('truncated gzip and zstd blobs (with matching digests)', async () => {
     const built = buildImage({ layers: [{ entries: [file('a', 'x'.repeat(20000))] }, { entries: [file('b', 'y'.repeat(20000))], compression: 'zstd' }] });
     const gz = built.layers[0]!.blob;
