@@ -27,6 +27,8 @@ const base: TarEntry[] = [
     'Package: base-files\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.4+deb12u8\n',
     'Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl\nVersion: 3.0.15-1~deb12u1\n',
     'Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n',
+    'Package: libsope1\nStatus: install ok installed\nArchitecture: amd64\nSource: sope\nVersion: 5.8.0-1\n',
+    'Package: chromium\nStatus: install ok installed\nArchitecture: amd64\nVersion: 97.0.4692.99-1\n',
   ].join('\n') },
   { type: 'dir', path: 'tmp', mode: 0o1777 },
 ];
