@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs, builds Lading, and runs every test.
 # System packages: Debian's docker-registry (a real OCI registry), mmdebstrap (a real Debian root
-# filesystem for the end-to-end SBOM test), rpm and db5.3-util (real rpm databases), openssl (TLS tests).
+# filesystem for the end-to-end SBOM test), rpm and db5.3-util (real rpm databases), openssl (TLS tests),
+# postgresql (the vulnerability database on PostgreSQL; tests start throwaway servers on 127.0.0.1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/bin/mmdebstrap ] || need+=(mmdebstrap)
 [ -x /usr/bin/rpmbuild ] || need+=(rpm)
 [ -x /usr/bin/db5.3_load ] || need+=(db5.3-util)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "test.sh: installing ${need[*]}" >&2

@@ -1,0 +1,167 @@
+/**
+ * Opening a database for either dialect, behind one kysely interface:
+ * - a file path, `sqlite:PATH` or `:memory:` → SQLite through better-sqlite3 (WAL journal, a busy
+ *   timeout, foreign keys on, prepared statements cached);
+ * - `postgres://…` / `postgresql://…` → PostgreSQL through a pg Pool.
+ * Tables and migrations belong to their modules (see migrate.ts); this file knows none of them,
+ * except `openVulnDb`, the one-call way to get a migrated vulnerability database.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, type DialectAdapter, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { LadingError, describeError } from '../errors.js';
+import { migrateToLatest } from './migrate.js';
+import { VulnDb } from '../feeds/vulndb.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface DatabaseHandle<T = any> {
+  kysely: Kysely<T>;
+  dialect: DialectName;
+  /** What was opened, for messages: the SQLite file path, or the PostgreSQL URL with any password hidden. */
+  location: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Create a missing SQLite file (and its directory). Default true; false → NOT_FOUND. */
+  create?: boolean;
+  /** SQLite: how long a writer waits for another process's lock. Default 15 s. */
+  busyTimeoutMs?: number;
+  /** PostgreSQL: pool size. Default 10. */
+  poolMax?: number;
+}
+
+export type ParsedUrl = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; connectionString: string };
+
+/** Which dialect a database URL names, and where. */
+export function parseDatabaseUrl(url: string): ParsedUrl {
+  const u = url.trim();
+  if (!u) throw new LadingError('BAD_INPUT', 'empty database location');
+  if (/^postgres(ql)?:\/\//i.test(u)) return { dialect: 'postgres', connectionString: u };
+  let path = u;
+  if (/^sqlite:/i.test(path)) {
+    path = path.slice('sqlite:'.length);
+    if (path.startsWith('//')) path = path.slice(2);
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+    throw new LadingError('BAD_INPUT', `unsupported database URL scheme in "${redactUrl(u)}": use a file path, sqlite:PATH or postgres://…`);
+  }
+  if (!path) throw new LadingError('BAD_INPUT', `no file path in database URL "${u}"`);
+  return { dialect: 'sqlite', path: path === ':memory:' ? path : resolve(path) };
+}
+
+/** A URL with its password replaced by `***`. */
+export function redactUrl(url: string): string {
+  try {
+    const p = new URL(url);
+    if (p.password) p.password = '***';
+    return p.toString();
+  } catch {
+    return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  }
+}
+
+/** SQLite runs DDL inside transactions, so each migration is all-or-nothing, as on PostgreSQL. */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class LadingSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+/** better-sqlite3 under kysely, with a small cache of prepared statements (bulk inserts reuse theirs). */
+function sqliteFacade(raw: BetterSqlite3.Database, cacheSize = 64): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => raw.close(),
+    prepare(sql: string): SqliteStatement {
+      let stmt = cache.get(sql);
+      if (stmt) {
+        // most recently used last
+        cache.delete(sql);
+        cache.set(sql, stmt);
+        return stmt as unknown as SqliteStatement;
+      }
+      stmt = raw.prepare(sql);
+      cache.set(sql, stmt);
+      if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+      return stmt as unknown as SqliteStatement;
+    },
+  };
+}
+
+export async function openDatabase<T = any>(url: string, options: OpenOptions = {}): Promise<DatabaseHandle<T>> {
+  const parsed = parseDatabaseUrl(url);
+  if (parsed.dialect === 'sqlite') {
+    const { path } = parsed;
+    if (path !== ':memory:' && !existsSync(path)) {
+      if (options.create === false) throw new LadingError('NOT_FOUND', `no database at ${path}`);
+      mkdirSync(dirname(path), { recursive: true });
+    }
+    let raw: BetterSqlite3.Database;
+    try {
+      raw = new BetterSqlite3(path, { timeout: options.busyTimeoutMs ?? 15_000 });
+      raw.pragma('journal_mode = WAL');
+      raw.pragma('synchronous = NORMAL');
+      raw.pragma('foreign_keys = ON');
+      raw.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 15_000))}`);
+    } catch (e) {
+      throw new LadingError('BAD_INPUT', `cannot open the SQLite database ${path}: ${describeError(e)}`, { cause: e });
+    }
+    const kysely = new Kysely<T>({ dialect: new LadingSqliteDialect({ database: sqliteFacade(raw) }) });
+    let closed = false;
+    return {
+      kysely,
+      dialect: 'sqlite',
+      location: path,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await kysely.destroy();
+        if (raw.open) raw.close();
+      },
+    };
+  }
+  const location = redactUrl(parsed.connectionString);
+  const pool = new pg.Pool({ connectionString: parsed.connectionString, max: options.poolMax ?? 10 });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  try {
+    const c = await pool.connect();
+    c.release();
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw new LadingError('NETWORK', `cannot connect to PostgreSQL at ${location}: ${describeError(e)}`, { cause: e });
+  }
+  const kysely = new Kysely<T>({ dialect: new PostgresDialect({ pool }) });
+  let closed = false;
+  return {
+    kysely,
+    dialect: 'postgres',
+    location,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await kysely.destroy();
+    },
+  };
+}
+
+/** Open (creating when allowed) and migrate a database, and wrap it as the vulnerability store. */
+export async function openVulnDb(url: string, options: OpenOptions = {}): Promise<VulnDb> {
+  const handle = await openDatabase(url, options);
+  try {
+    await migrateToLatest(handle.kysely);
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+  return new VulnDb(handle);
+}
