@@ -4,6 +4,8 @@ import { Command, CommanderError } from 'commander';
 import { describeError } from '../errors.js';
 import { imageCommand } from './commands/image.js';
 import { sbomCommand } from './commands/sbom.js';
+import { scanCommand } from './commands/scan.js';
+import { dbCommand, resolveDbLocation } from './commands/db.js';
 import { VERSION } from '../version.js';
 
 
@@ -15,6 +17,11 @@ export function program(): Command {
     .exitOverride();
   p.addCommand(imageCommand());
   p.addCommand(sbomCommand());
+  p.addCommand(scanCommand(async (db) => {
+    const { openVulnDb } = await import('../store/db.js');
+    return openVulnDb(resolveDbLocation(db));
+  }));
+  p.addCommand(dbCommand(async () => (await import('../feeds/drivers/index.js')).DRIVERS));
   const inherit = (c: Command) => {
     for (const sub of c.commands) {
       sub.exitOverride().showHelpAfterError();
@@ -28,7 +35,8 @@ export function program(): Command {
 export async function main(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv);
-    return 0;
+    // A command may report a result through process.exitCode (scan --fail-on sets 1) without failing.
+    return Number(process.exitCode ?? 0) || 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       // help and version exit 0; usage errors were already printed by commander.

@@ -1,7 +1,7 @@
 /**
  * Validation of SBOM documents against the official JSON schemas in ./schemas/ (CycloneDX 1.6 with
- * its SPDX-id and JSF helper schemas; SPDX 2.3). Each check returns a list of error strings, empty
- * when the document is valid.
+ * its SPDX-id and JSF helper schemas; SPDX 2.3), and of scan reports against SARIF 2.1.0. Each
+ * check returns a list of error strings, empty when the document is valid.
  */
 import { readFileSync } from 'node:fs';
 import { Ajv, type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv';
@@ -15,12 +15,14 @@ import type CycloneDxSpdxIds from './schemas/cyclonedx-spdx.schema.json';
 import type {} from './schemas/cyclonedx-bom-1.6.schema.json';
 import type {} from './schemas/cyclonedx-jsf-0.82.schema.json';
 import type {} from './schemas/spdx-2.3.schema.json';
+import type {} from './schemas/sarif-2.1.0.schema.json';
 
 export type SchemaFile =
   | 'cyclonedx-bom-1.6.schema.json'
   | 'cyclonedx-spdx.schema.json'
   | 'cyclonedx-jsf-0.82.schema.json'
-  | 'spdx-2.3.schema.json';
+  | 'spdx-2.3.schema.json'
+  | 'sarif-2.1.0.schema.json';
 
 export function loadSchema(file: SchemaFile): AnySchemaObject {
   const url = new URL(`./schemas/${file}`, import.meta.url);
@@ -79,6 +81,24 @@ export function validateCycloneDx(doc: unknown): string[] {
 export function validateSpdx(doc: unknown): string[] {
   spdx ??= validatorFor(loadSchema('spdx-2.3.schema.json'), []);
   return spdx(doc) ? [] : describe(spdx.errors);
+}
+
+let sarif: ValidateFunction | undefined;
+
+/**
+ * The SARIF schema is written in JSON Schema draft-04, which ajv 8 no longer ships. Its only
+ * draft-04-specific keyword is the root `id` (no boolean exclusiveMinimum/Maximum anywhere), so it
+ * is read as draft-07 with `id` renamed `$id`: the same constraints, checked by the same validator.
+ */
+function draft04AsDraft07(schema: AnySchemaObject): AnySchemaObject {
+  const { id, ...rest } = schema as AnySchemaObject & { id?: string };
+  return { ...rest, $schema: 'http://json-schema.org/draft-07/schema#', ...(id ? { $id: id } : {}) };
+}
+
+/** Errors of a SARIF 2.1.0 log; empty when valid. */
+export function validateSarif(doc: unknown): string[] {
+  sarif ??= validatorFor(draft04AsDraft07(loadSchema('sarif-2.1.0.schema.json')), []);
+  return sarif(doc) ? [] : describe(sarif.errors);
 }
 
 let cycloneDxIds: ReadonlySet<string> | undefined;

@@ -1,6 +1,7 @@
 /**
  * The built-in example (`npm run example`): builds a small two-layer image offline, writes it as an
- * OCI layout and a docker-archive under .lading/example/, and runs the real CLI on it.
+ * OCI layout and a docker-archive under .lading/example/, runs the real CLI on it, then imports the
+ * sample feed data in examples/vulndata and scans the image against it.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -64,6 +65,11 @@ async function main(): Promise<void> {
   run(['image', 'inspect', `oci-dir:${layout}:example`]);
   run(['image', 'files', `docker-archive:${archive}`]);
   run(['sbom', `docker-archive:${archive}`]);
+  // Real-format feed records shipped in examples/vulndata, imported offline into a database of the example's own.
+  const db = join(outDir, 'vulns.db');
+  const data = join(root, 'examples', 'vulndata');
+  run(['db', 'import', '--db', db, join(data, 'debian', 'tracker.json'), join(data, 'ghsa')]);
+  run(['scan', '--db', db, `docker-archive:${archive}`]);
 }
 
 main().catch((e) => {

@@ -1,0 +1,167 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CommanderError } from 'commander';
+import { LadingError } from '../errors.js';
+import { writeCycloneDxJson } from '../sbom/formats/cyclonedx.js';
+import { writeNative } from '../sbom/formats/native.js';
+import { validateSarif } from '../sbom/validate.js';
+import { buildImage, dockerArchiveBuffer } from '../testkit/images.js';
+import { MemoryLookup } from '../vulns/lookup.js';
+import { affected, deb, sbomOf } from '../vulns/testing.js';
+import { sbomFromFile, scanCommand } from './commands/scan.js';
+
+let dir: string;
+let sbomPath: string;
+const DIGEST = `sha256:${'a'.repeat(64)}`;
+
+/** Only High findings: libssl3 (source openssl) below the fix, and curl with no fix. */
+function lookup(): MemoryLookup {
+  return new MemoryLookup().add({
+    affected: [
+      affected({ vulnId: 'CVE-2024-0001', name: 'openssl', fixedVersions: ['3.0.15-1~deb12u1'], severity: 'High' }),
+      affected({ vulnId: 'CVE-2024-0002', name: 'curl', state: 'not-fixed', severity: 'High' }),
+      affected({ vulnId: 'CVE-2024-0003', name: 'zlib', fixedVersions: ['1:1.2.13.dfsg-1'], severity: 'Critical' }),
+    ],
+  });
+}
+
+interface Run { code: number; stdout: string; stderr: string; closed: number }
+
+/** Runs `lading scan ARGS` in this process with an in-memory database; exit code as main() would return it. */
+async function scan(args: string[], db: MemoryLookup = lookup()): Promise<Run> {
+  let closed = 0;
+  const cmd = scanCommand(async () => Object.assign(db, { close: async () => { closed++; } })).exitOverride();
+  const saved = process.exitCode;
+  const out = { stdout: '', stderr: '' };
+  const write = { stdout: process.stdout.write, stderr: process.stderr.write };
+  process.exitCode = 0;
+  // The command writes strings; the test runner's own reports (bytes) pass through.
+  const capture = (key: 'stdout' | 'stderr') => ((chunk: unknown, ...rest: unknown[]) => {
+    if (typeof chunk === 'string') {
+      out[key] += chunk;
+      return true;
+    }
+    return (write[key] as (...a: unknown[]) => boolean).call(process[key], chunk, ...rest);
+  }) as typeof process.stdout.write;
+  process.stdout.write = capture('stdout');
+  process.stderr.write = capture('stderr');
+  try {
+    await cmd.parseAsync(args, { from: 'user' });
+    return { code: Number(process.exitCode ?? 0), ...out, closed };
+  } finally {
+    process.stdout.write = write.stdout;
+    process.stderr.write = write.stderr;
+    process.exitCode = saved;
+  }
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lading-scan-'));
+  sbomPath = join(dir, 'app.lading.json');
+  const sbom = sbomOf([
+    deb('libssl3', '3.0.11-1~deb12u1', 'openssl'),
+    deb('libcurl4', '7.88.1-10+deb12u5', 'curl'),
+    deb('zlib1g', '1:1.2.13.dfsg-1', 'zlib'),
+  ], undefined, DIGEST);
+  await writeFile(sbomPath, writeNative(sbom));
+  await writeFile(join(dir, 'app.cdx.json'), writeCycloneDxJson(sbom));
+});
+after(async () => rm(dir, { recursive: true, force: true }));
+
+test('--fail-on high exits 1 with only High findings; --fail-on critical exits 0; -o json has the top-level matches', async () => {
+  const out = join(dir, 'high.json');
+  const high = await scan([sbomPath, '--fail-on', 'high', '-o', 'json', '--file', out]);
+  assert.equal(high.code, 1);
+  assert.match(high.stderr, /2 finding\(s\) at or above High \(--fail-on high\)/);
+  assert.equal(high.closed, 1, 'the database is closed');
+  const doc = JSON.parse(await readFile(out, 'utf8'));
+  assert.ok(Array.isArray(doc.matches));
+  assert.deepEqual(doc.matches.map((m: { vulnerability: { id: string; severity: string } }) => `${m.vulnerability.id} ${m.vulnerability.severity}`).sort(), ['CVE-2024-0001 High', 'CVE-2024-0002 High']);
+  assert.equal(doc.source.input, sbomPath);
+  assert.equal(doc.matches[0].package.type, 'deb');
+
+  const critical = await scan([sbomPath, '--fail-on', 'CRITICAL', '-o', 'json', '--file', join(dir, 'critical.json')]);
+  assert.equal(critical.code, 0);
+  assert.equal(critical.stderr, '');
+  assert.equal((await scan([sbomPath, '-o', 'json', '--file', join(dir, 'none.json')])).code, 0);
+});
+
+test('the default table goes to standard output; a CycloneDX SBOM is read as well', async () => {
+  const r = await scan([join(dir, 'app.cdx.json')]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^NAME +INSTALLED +FIXED-IN +TYPE +VULNERABILITY +SEVERITY/);
+  assert.match(r.stdout, /libssl3 +3\.0\.11-1~deb12u1 +3\.0\.15-1~deb12u1 +deb +CVE-2024-0001 +High/);
+  assert.match(r.stdout, /2 vulnerabilities \(1 fixable\): 0 critical, 2 high/);
+});
+
+test('--vex and --ignore-file suppress; --only-fixed drops the unfixed; suppressed findings do not fail the gate', async () => {
+  const vex = join(dir, 'openssl.vex.json');
+  await writeFile(vex, JSON.stringify({
+    '@context': 'https://openvex.dev/ns/v0.2.0',
+    statements: [{ vulnerability: { name: 'CVE-2024-0001' }, products: [{ '@id': 'pkg:deb/debian/libssl3' }], status: 'not_affected', justification: 'vulnerable_code_not_in_execute_path' }],
+  }));
+  const ignore = join(dir, 'ignore.yaml');
+  await writeFile(ignore, 'ignore:\n  - vulnerability: CVE-2024-0002\n    reason: curl is never run\n    expires: 2999-01-01\n');
+  const out = join(dir, 'suppressed.json');
+  const r = await scan([sbomPath, '--vex', vex, '--ignore-file', ignore, '--fail-on', 'high', '-o', 'json', '--file', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(await readFile(out, 'utf8'));
+  assert.deepEqual(doc.matches, []);
+  assert.deepEqual(doc.suppressed.map((s: { reason: string }) => s.reason).sort(), [
+    'ignore: curl is never run (until 2999-01-01)',
+    `vex:not_affected (vulnerable_code_not_in_execute_path) [${vex}]`,
+  ]);
+
+  const fixedOnly = join(dir, 'fixed.json');
+  assert.equal((await scan([sbomPath, '--only-fixed', '-o', 'json', '--file', fixedOnly])).code, 0);
+  assert.deepEqual(JSON.parse(await readFile(fixedOnly, 'utf8')).matches.map((m: { vulnerability: { id: string } }) => m.vulnerability.id), ['CVE-2024-0001']);
+});
+
+test('-o sarif writes a valid SARIF log; --db is passed to the database opener', async () => {
+  const out = join(dir, 'scan.sarif');
+  let seen: string | undefined;
+  const cmd = scanCommand(async (p) => {
+    seen = p;
+    return Object.assign(lookup(), { close: async () => {} });
+  }).exitOverride();
+  await cmd.parseAsync([sbomPath, '-o', 'sarif', '--file', out, '--db', '/tmp/x.db'], { from: 'user' });
+  assert.equal(seen, '/tmp/x.db');
+  const doc = JSON.parse(await readFile(out, 'utf8'));
+  assert.deepEqual(validateSarif(doc), []);
+  assert.equal(doc.runs[0].results.length, 2);
+});
+
+test('bad inputs are errors (exit 2 through main): a bad VEX, a JSON file that is no SBOM, an unknown --fail-on', async () => {
+  const badVex = join(dir, 'bad.vex.json');
+  await writeFile(badVex, JSON.stringify({ '@context': 'https://openvex.dev/ns/v0.2.0', statements: [{ vulnerability: { name: 'CVE-1' }, products: [{ '@id': 'pkg:npm/a' }], status: 'maybe' }] }));
+  await assert.rejects(scan([sbomPath, '--vex', badVex]), (e: unknown) => e instanceof LadingError && e.code === 'BAD_INPUT' && /bad\.vex\.json: statements\[0\]: "status" "maybe"/.test(e.message));
+  const notSbom = join(dir, 'package.json');
+  await writeFile(notSbom, '{"name": "x"}');
+  await assert.rejects(scan([notSbom]), (e: unknown) => e instanceof LadingError && e.code === 'BAD_INPUT' && /package\.json: not a CycloneDX, SPDX or syft JSON document/.test(e.message));
+  await assert.rejects(scan([join(dir, 'missing.json')]), (e: unknown) => e instanceof LadingError && e.code === 'NOT_FOUND' && /no such SBOM file/.test(e.message));
+  await assert.rejects(scan([sbomPath, '--fail-on', 'severe']), (e: unknown) => e instanceof CommanderError && /expected one of negligible, low, medium, high, critical/.test(e.message));
+  await assert.rejects(scan([sbomPath, '--ignore-file', join(dir, 'missing.yaml')]), (e: unknown) => e instanceof LadingError && /cannot read the ignore file/.test(e.message));
+});
+
+test('an image (docker-archive tar, not mistaken for an SBOM) is analysed and scanned', async () => {
+  const image = buildImage({
+    layers: [{ entries: [
+      { type: 'file', path: 'etc/os-release', content: 'ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n' },
+      { type: 'file', path: 'var/lib/dpkg/status', content: 'Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.11-1~deb12u1\nSource: openssl\n' },
+    ] }],
+  });
+  const tar = join(dir, 'app.tar');
+  await writeFile(tar, dockerArchiveBuffer(image, ['example.com/app:1.0']));
+  assert.equal(await sbomFromFile(tar), undefined);
+  assert.equal(await sbomFromFile(dir), undefined);
+  assert.equal(await sbomFromFile(join(dir, 'nothing-here')), undefined);
+  const out = join(dir, 'image.json');
+  const r = await scan([tar, '--fail-on', 'high', '-o', 'json', '--file', out]);
+  assert.equal(r.code, 1);
+  const doc = JSON.parse(await readFile(out, 'utf8'));
+  assert.deepEqual(doc.matches.map((m: { vulnerability: { id: string }; package: { name: string; locations: { path: string }[] } }) => [m.vulnerability.id, m.package.name, m.package.locations[0]!.path]), [['CVE-2024-0001', 'libssl3', '/var/lib/dpkg/status']]);
+  assert.equal(doc.distro.id, 'debian');
+});

@@ -1,0 +1,68 @@
+/**
+ * `table`: one row per finding, most severe first (then by package), with EPSS and KEV columns;
+ * then a summary line with the count per severity and a line with the number suppressed.
+ */
+import Table from 'cli-table3';
+import type { Match, ScanResult } from '../model.js';
+import { SEVERITY_ORDER } from '../model.js';
+import { compareMatches } from '../scan.js';
+
+export const tableMediaType = 'text/plain; charset=utf-8';
+
+/** Borderless columns two spaces apart (the look of the CLI's other tables; formats sit below cli/, so not shared). */
+function table(head: string[], rows: string[][]): string {
+  const t = new Table({
+    head,
+    style: { head: [], border: [], compact: true },
+    chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+      left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
+  });
+  for (const r of rows) t.push(r);
+  return t.toString().split('\n').map((l) => l.trimEnd().replace(/^ /, '')).join('\n') + '\n';
+}
+
+export function fixedIn(m: Match): string {
+  const v = m.vulnerability;
+  if (v.fixState === 'fixed') return v.fixedVersions.join(', ');
+  if (v.fixState === 'wont-fix') return "(won't fix)";
+  return '';
+}
+
+export function epssText(m: Match): string {
+  const e = m.vulnerability.epss;
+  if (!e) return '';
+  const pct = Math.round(e.percentile * 100);
+  return `${(e.score * 100).toFixed(1)}% (${pct}${ordinal(pct)})`;
+}
+
+function ordinal(n: number): string {
+  if (n % 100 >= 11 && n % 100 <= 13) return 'th';
+  return ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
+}
+
+export function severitySummary(matches: readonly Match[]): string {
+  const counts = new Map<string, number>();
+  for (const m of matches) counts.set(m.vulnerability.severity, (counts.get(m.vulnerability.severity) ?? 0) + 1);
+  const fixable = matches.filter((m) => m.vulnerability.fixState === 'fixed').length;
+  const parts = [...SEVERITY_ORDER].reverse().map((s) => `${counts.get(s) ?? 0} ${s.toLowerCase()}`);
+  return `${matches.length} vulnerabilit${matches.length === 1 ? 'y' : 'ies'} (${fixable} fixable): ${parts.join(', ')}`;
+}
+
+export function writeScanTable(result: ScanResult): string {
+  const rows = [...result.matches].sort(compareMatches).map((m) => [
+    m.package.name,
+    m.package.version,
+    fixedIn(m),
+    m.package.type,
+    m.vulnerability.id,
+    m.vulnerability.severity,
+    epssText(m),
+    m.vulnerability.kev ? 'KEV' : '',
+  ]);
+  let out = rows.length
+    ? table(['NAME', 'INSTALLED', 'FIXED-IN', 'TYPE', 'VULNERABILITY', 'SEVERITY', 'EPSS', 'KEV'], rows)
+    : 'No vulnerabilities found\n';
+  out += `\n${severitySummary(result.matches)}\n`;
+  out += `suppressed: ${result.suppressed.length}\n`;
+  return out;
+}
