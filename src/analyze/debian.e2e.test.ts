@@ -19,34 +19,17 @@ import { registryAvailable, startRegistry, pushImage } from '../testkit/registry
 import { openSource } from '../image/sources/index.js';
 import { analyzeImage } from './analyze.js';
 import { parseControl } from './paragraphs.js';
-
-const SOURCES = '/etc/apt/sources.list.d/debian.sources';
+import { debianRootSkipReason, debianRootTar } from '../testkit/debian-root.js';
 
 function why(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root (to unpack the reference root filesystem with owners and devices)';
-  for (const tool of ['/usr/bin/mmdebstrap', '/usr/bin/dpkg-query', '/usr/bin/tar']) if (!existsSync(tool)) return `${tool} is not installed`;
   if (!registryAvailable()) return 'docker-registry is not installed';
-  return false;
-}
-
-/** The minbase tarball, cached per day so reruns do not hit the archive. */
-function rootfsTar(): string {
-  const dir = join(tmpdir(), 'lading-e2e-cache');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `bookworm-minbase-${new Date().toISOString().slice(0, 10)}.tar`);
-  if (!existsSync(file)) {
-    const args = ['--quiet', '--variant=minbase', '--format=tar', 'bookworm', `${file}.part`, ...(existsSync(SOURCES) ? [SOURCES] : [])];
-    const r = spawnSync('mmdebstrap', args, { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } });
-    if (r.status !== 0) throw new Error(`mmdebstrap failed (${r.status}): ${r.stderr.slice(-2000)}`);
-    spawnSync('mv', [`${file}.part`, file]);
-  }
-  return file;
+  return debianRootSkipReason();
 }
 
 const REMOVED = 'hostname';
 
 test('SBOM of a real Debian image equals dpkg-query; file list equals the unpacked root', { skip: why() }, async () => {
-  const tarFile = rootfsTar();
+  const tarFile = debianRootTar();
   const work = await mkdtemp(join(tmpdir(), 'lading-e2e-'));
   const root = join(work, 'root');
   const reg = await startRegistry();
