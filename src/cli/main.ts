@@ -1,13 +1,25 @@
 #!/usr/bin/env node
 /** The `lading` command line. Errors print one line to stderr and exit 2. */
 import { Command, CommanderError } from 'commander';
-import { describeError } from '../errors.js';
+import { describeError, LadingError } from '../errors.js';
 import { imageCommand } from './commands/image.js';
 import { sbomCommand } from './commands/sbom.js';
 import { scanCommand } from './commands/scan.js';
-import { dbCommand, resolveDbLocation } from './commands/db.js';
+import { dbCommand, describeLocation, resolveDbLocation } from './commands/db.js';
 import { VERSION } from '../version.js';
 
+
+/** The vulnerability database for a scan; an empty one is an error, never a silent "no findings". */
+async function openVulnData(db?: string) {
+  const { openVulnDb } = await import('../store/db.js');
+  const location = resolveDbLocation(db);
+  const vulndb = await openVulnDb(location);
+  if (!(await vulndb.status()).some((s) => s.records > 0)) {
+    await vulndb.close();
+    throw new LadingError('NOT_FOUND', `the vulnerability database ${describeLocation(location)} has no data: run \`lading db update\` (online) or \`lading db import PATH\` (offline) first`);
+  }
+  return vulndb;
+}
 
 export function program(): Command {
   const p = new Command('lading')
@@ -17,10 +29,7 @@ export function program(): Command {
     .exitOverride();
   p.addCommand(imageCommand());
   p.addCommand(sbomCommand());
-  p.addCommand(scanCommand(async (db) => {
-    const { openVulnDb } = await import('../store/db.js');
-    return openVulnDb(resolveDbLocation(db));
-  }));
+  p.addCommand(scanCommand(openVulnData));
   p.addCommand(dbCommand(async () => (await import('../feeds/drivers/index.js')).DRIVERS));
   const inherit = (c: Command) => {
     for (const sub of c.commands) {
