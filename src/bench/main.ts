@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { registryAvailable, registrySkipReason, startRegistry } from '../testkit/registry.js';
+import { vulnFigures } from './vulns.js';
 
 const phaseScript = join(dirname(fileURLToPath(import.meta.url)), 'phase.js');
 
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
   } else {
     console.log(`\n(test-bed registry on 127.0.0.1:5000 not running: real-image figures skipped)`);
   }
+  console.log('');
+  console.log((await vulnFigures()).join('\n'));
 }
 
 main().catch((e) => {
