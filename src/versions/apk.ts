@@ -14,9 +14,12 @@
  * 5. text left over after all that (not in the grammar) sorts before no leftover.
  *
  * Numbers of any length compare exactly. Fallback for strings outside the grammar (never throws):
- * a version whose tail is neither a revision nor nothing is "invalid"; two invalid versions compare
- * as plain strings, an invalid and a valid one by the parts read before the unreadable tail. This
- * follows the behaviour that osv-scalibr's Alpine vectors (from apk-tools' own test data) pin down.
+ * they compare by the parts that could be read before the unreadable tail (steps 1-5); a version
+ * whose tail is neither a revision nor nothing is "invalid", and two invalid versions that tie on
+ * those parts compare as plain strings (`6.6.2p1` < `6.6.2p2`, `a` < `b`). This is the behaviour
+ * osv-scalibr's Alpine vectors (partly from apk-tools' own test data) pin down; they also make some
+ * garbage strings equal to each other (`1-ruff2` = `1--ruff1`), so among strings outside the grammar
+ * the order is deterministic but not always transitive.
  *
  * `valid`: the whole string matches the grammar. `satisfies`: the shared comparator list.
  */

@@ -9,7 +9,8 @@
  * When one version runs out, a following number makes the longer one greater (`1.0.0` > `1.0`) and
  * a following word compares against a number (`1.0` > `1.0-dev`, `1.0` < `1.0pl1`). `dev-<branch>`
  * names therefore sort before every numeric release. `#` counts as the number slot itself
- * (`1.2.3.#` = `1.2.3.1`), as the osv-scalibr Packagist vectors require.
+ * (`1.2.3.#` = `1.2.3.1` and = `1.2.3`), as the osv-scalibr Packagist vectors require; that makes
+ * the order non-transitive for strings containing `#` (which no real version has).
  * Every string has a reading, so `compare` never throws.
  *
  * `valid`: Composer's VersionParser::normalize accepts it (`1.2.3`, `v1.2`, `1.0.0-beta2`, `1.0RC1`,

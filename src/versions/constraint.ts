@@ -48,7 +48,8 @@ const OPERATORS: Record<string, Operator> = {
   '=>': '>=',
 };
 
-const COMPARATOR = /\s*(===|==|!=|<>|<<|>>|<=|=<|>=|=>|<|>|=)?\s*([^\s,<>=!|]+)\s*(?:,\s*)?/y;
+// one comparator and what separates it from the next: a comma, whitespace, or the end
+const COMPARATOR = /\s*(===|==|!=|<>|<<|>>|<=|=<|>=|=>|<|>|=)?\s*([^\s,<>=!|]+)(?:\s*,\s*|\s+|$)/y;
 
 function parseConjunction(text: string): Comparator[] | undefined {
   const s = text.trim();

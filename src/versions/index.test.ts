@@ -49,3 +49,53 @@ test('every scheme sorts a shuffled ladder of its own versions back into order',
     assert.deepEqual(shuffled.sort(getScheme(id).compare), ladder, id);
   }
 });
+
+/** mulberry32, so a failure reproduces. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PIECES = ['0', '1', '2', '10', '.', '-', '_', '~', '^', '+', ':', 'a', 'b', 'rc', 'alpha', 'p', 'r', 'dev', 'v', 'x', 'SNAPSHOT', 'sp', 'pre', 'post', '#'];
+
+/**
+ * compare is a total preorder (transitive) on random strings, garbage included — except where the
+ * vectors force otherwise (apk: some strings outside the grammar are equal to each other; composer:
+ * `#`), for which only the scheme's valid strings are drawn.
+ */
+test('every scheme: compare is transitive on random strings (apk and composer: on valid ones)', () => {
+  for (const id of IDS) {
+    const s = getScheme(id);
+    const r = prng(7);
+    const pool: string[] = [];
+    while (pool.length < 150) {
+      let v = '';
+      const n = 1 + Math.floor(r() * 5);
+      for (let j = 0; j < n; j++) v += PIECES[Math.floor(r() * PIECES.length)]!;
+      if ((id === 'apk' || id === 'composer') && !s.valid(v)) continue;
+      pool.push(v);
+    }
+    const m = pool.map((a) => pool.map((b) => Math.sign(s.compare(a, b))));
+    for (let i = 0; i < pool.length; i++) {
+      for (let j = 0; j < pool.length; j++) {
+        const ab = m[i]![j]!;
+        if (ab > 0) continue;
+        for (let k = 0; k < pool.length; k++) {
+          const bc = m[j]![k]!;
+          if (bc > 0) continue;
+          const ac = m[i]![k]!;
+          // a = b = c needs a = c; a < b <= c or a <= b < c needs a < c
+          if (ab === 0 && bc === 0 ? ac !== 0 : ac >= 0) {
+            assert.fail(`${id}: ${JSON.stringify(pool[i])} ${ab} ${JSON.stringify(pool[j])} ${bc} ${JSON.stringify(pool[k])} but compare(a, c) = ${ac}`);
+          }
+        }
+      }
+    }
+  }
+});

@@ -10,9 +10,10 @@
  *   each remaining hyphen from the end to the start: `1.0.0` = `1` = `1-ga`, `1.0.0-foo.0.0` = `1-foo`;
  * - the token lists compare position by position, the shorter padded with nulls of the other's
  *   separator (`0` after `.`, `` after `-`). With the same separator, numbers compare by value and
- *   beat qualifiers (unless the number is padding); qualifiers order `alpha` < `beta` <
- *   `milestone` < `rc` < `snapshot` < `` < `sp` < any other qualifier (those lexically). With
- *   different separators: `.qualifier` < `-qualifier` < `-number` < `.number`.
+ *   beat qualifiers; a padding `0` facing a qualifier counts as the release qualifier ``
+ *   (`1` < `1.sp`, `1.rc1` < `1`); qualifiers order `alpha` < `beta` < `milestone` < `rc` <
+ *   `snapshot` < `` < `sp` < any other qualifier (those lexically). With different separators:
+ *   `.qualifier` < `-qualifier` < `-number` < `.number`.
  *
  * Known divergence, deliberate: Maven's own ComparableVersion has changed over releases; its
  * 2014 test vectors (shared/vulndata maven-comparableversion-vectors.txt) also hold `1.0a` =

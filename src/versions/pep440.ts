@@ -4,7 +4,8 @@
  * `beta`, `c`, `pre`, `preview`, any separator: `1.0.0a1` = `1.0.0-alpha1` = `1.0.0.alpha.1`),
  * post-releases (`.post1`, `-1`, `rev`, `r`), dev releases (`.dev1`, before the pre-releases of
  * the same release) and local versions (`+ubuntu1`, after the public version). Case and surrounding
- * whitespace are ignored, a leading `v` is allowed.
+ * whitespace are ignored, a leading `v` is allowed. Epochs and release numbers of any length
+ * compare exactly.
  *
  * Fallback (never throws): a string that is not PEP 440 is read the way setuptools' LegacyVersion
  * did (digit runs zero-padded, words prefixed, `pre`/`preview`/`rc` → `c`, `dev` → `@`, trailing
@@ -17,10 +18,11 @@
  * `2.0rc1`, `>1.0` does not admit `1.0.post1`). Unlike pip's default, pre-releases are admitted
  * (a scanner asks whether an installed pre-release is inside a range). Specifier text the library
  * cannot read (space-separated `>=1.0 <2.0`, `||` alternatives) and legacy versions go through the
- * shared comparator-list syntax with `compare`. Anything unreadable satisfies nothing.
+ * shared comparator-list syntax with `compare`. An empty specifier matches everything; anything
+ * unreadable matches nothing.
  */
 import pep440lib from '@renovatebot/pep440';
-import { compareStrings, satisfiesConstraint } from './constraint.js';
+import { compareDigits, compareStrings, satisfiesConstraint } from './constraint.js';
 import type { VersionScheme } from './types.js';
 
 function isPep440(v: string): boolean {
@@ -64,6 +66,23 @@ function compareKeys(a: readonly string[], b: readonly string[]): number {
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
+const EPOCH_RELEASE = /^v?(?:(\d+)!)?(\d+(?:\.\d+)*)/i;
+
+function compareEpochRelease(a: string, b: string): number {
+  const ma = EPOCH_RELEASE.exec(a);
+  const mb = EPOCH_RELEASE.exec(b);
+  if (!ma || !mb) return 0;
+  const e = compareDigits(ma[1] ?? '0', mb[1] ?? '0');
+  if (e !== 0) return e;
+  const ra = ma[2]!.split('.');
+  const rb = mb[2]!.split('.');
+  for (let i = 0; i < Math.max(ra.length, rb.length); i++) {
+    const c = compareDigits(ra[i] ?? '0', rb[i] ?? '0');
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
 export function comparePep440(a: string, b: string): number {
   if (a === b) return 0;
   const ta = a.trim();
@@ -72,6 +91,9 @@ export function comparePep440(a: string, b: string): number {
   const vb = isPep440(tb);
   if (va && vb) {
     try {
+      // epoch and release first, exactly (the library reads numbers as doubles), then the rest
+      const r = compareEpochRelease(ta, tb);
+      if (r !== 0) return r;
       const c = pep440lib.compare(ta, tb);
       return c < 0 ? -1 : c > 0 ? 1 : 0;
     } catch {
@@ -85,7 +107,7 @@ export function comparePep440(a: string, b: string): number {
 export function satisfiesPep440(version: string, specifier: string): boolean {
   const v = version.trim();
   const spec = specifier.trim();
-  if (spec === '') return isPep440(v);
+  if (spec === '') return true;
   if (isPep440(v) && pep440lib.validRange(spec)) {
     try {
       return pep440lib.satisfies(v, spec, { prereleases: true });

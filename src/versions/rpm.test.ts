@@ -12,6 +12,7 @@ import {
   readTsv,
   skipUnlessVectors,
   testOrderVectors,
+  vectorsTitle,
   type OrderCase,
   type SatisfiesCase,
 } from './testing.js';
@@ -91,7 +92,7 @@ describe('rpm satisfies', () => {
 describe('rpm vectors', () => {
   const rel = 'rpm/rpmvercmp.tsv';
   const rows = readTsv(rel);
-  test(`vectors ${rel}: all ${rows.length} RPMVERCMP cases, rpmvercmp and compare`, { skip: skipUnlessVectors(rel) }, () => {
+  test(vectorsTitle(rel, rows.length, 'RPMVERCMP cases, rpmvercmp and compare'), { skip: skipUnlessVectors(rel) }, () => {
     assert.ok(rows.length > 0);
     const failures: string[] = [];
     for (const { fields, line } of rows) {
