@@ -131,3 +131,28 @@ test('image files from a real registry, with basic auth', { skip: registryAvaila
     await reg.stop();
   }
 });
+
+test('evaluate through the real CLI: exit 1 on a STOP, 0 on pass; policy validate names problems', async () => {
+  const data = join(dir, 'empty-data');
+  const fail = await lading(['evaluate', `oci-dir:${join(dir, 'layout')}:v1`], { LADING_DATA_DIR: data });
+  assert.equal(fail.code, 1, fail.stderr);
+  assert.match(fail.stdout, /Status: +fail \(final action STOP/);
+  assert.match(fail.stdout, /Vulnerability data unavailable/);
+  const bundle = join(dir, 'warn-only.json');
+  await writeFile(bundle, JSON.stringify({
+    id: 'warn-only', name: 'warn only', version: '1_0', comment: '',
+    policies: [{ id: 'p1', name: 'p1', version: '1_0', comment: '', rules: [
+      { id: 'r1', gate: 'dockerfile', trigger: 'instruction', action: 'WARN', params: [{ name: 'instruction', value: 'HEALTHCHECK' }, { name: 'check', value: 'not_exists' }] },
+    ] }],
+    whitelists: [], mappings: [{ id: 'm1', name: 'all', registry: '*', repository: '*', image: { type: 'tag', value: '*' }, policy_id: 'p1', whitelist_ids: [] }],
+    whitelisted_images: [], blacklisted_images: [],
+  }));
+  const pass = await lading(['evaluate', `oci-dir:${join(dir, 'layout')}:v1`, '--bundle', bundle, '-o', 'json'], { LADING_DATA_DIR: data });
+  assert.equal(pass.code, 0, pass.stderr);
+  assert.match(pass.stdout, /HEALTHCHECK/);
+  const badBundle = join(dir, 'bad-bundle.json');
+  await writeFile(badBundle, JSON.stringify({ id: 'b', version: '1_0', policies: [{ id: 'p', version: '1_0', rules: [{ id: 'r', gate: 'vulnerabilities', trigger: 'package', action: 'STOP', params: [{ name: 'sevrity', value: 'high' }] }] }], mappings: [] }));
+  const invalid = await lading(['policy', 'validate', badBundle]);
+  assert.notEqual(invalid.code, 0);
+  assert.match(invalid.stdout + invalid.stderr, /sevrity/);
+});

@@ -5,6 +5,9 @@ import { describeError, LadingError } from '../errors.js';
 import { imageCommand } from './commands/image.js';
 import { sbomCommand } from './commands/sbom.js';
 import { scanCommand } from './commands/scan.js';
+import { evaluateCommand } from './commands/evaluate.js';
+import { policyCommand } from './commands/policy.js';
+import type { Sbom } from '../sbom/model.js';
 import { dbCommand, describeLocation, resolveDbLocation } from './commands/db.js';
 import { VERSION } from '../version.js';
 
@@ -21,6 +24,19 @@ async function openVulnData(db?: string) {
   return vulndb;
 }
 
+/** Vulnerabilities for `evaluate`: undefined when there is no data, so the vulnerability gate says so instead of passing. */
+async function scanIfData(sbom: Sbom) {
+  const { openVulnDb } = await import('../store/db.js');
+  const { scanSbom } = await import('../vulns/scan.js');
+  const vulndb = await openVulnDb(resolveDbLocation(undefined));
+  try {
+    if (!(await vulndb.status()).some((s) => s.records > 0)) return undefined;
+    return await scanSbom(sbom, vulndb, { input: sbom.source.tags[0] ?? sbom.source.imageId });
+  } finally {
+    await vulndb.close();
+  }
+}
+
 export function program(): Command {
   const p = new Command('lading')
     .description('Inspect container images without running them: fetch, analyze, evaluate.')
@@ -30,6 +46,8 @@ export function program(): Command {
   p.addCommand(imageCommand());
   p.addCommand(sbomCommand());
   p.addCommand(scanCommand(openVulnData));
+  p.addCommand(evaluateCommand({ scan: scanIfData }));
+  p.addCommand(policyCommand());
   p.addCommand(dbCommand(async () => (await import('../feeds/drivers/index.js')).DRIVERS));
   const inherit = (c: Command) => {
     for (const sub of c.commands) {

@@ -61,7 +61,7 @@ export async function scanSbom(sbom: Sbom, lookup: VulnLookup, options: ScanOpti
     matches: ignored.matches.sort(compareMatches),
     suppressed: [...vex.suppressed, ...ignored.suppressed].sort(compareMatches),
     warnings: [...matched.warnings, ...ignored.warnings],
-    db: options.db ?? { sources: [] },
+    db: options.db ?? (await dbInfo(lookup)) ?? { sources: [] },
   };
 }
 
@@ -78,4 +78,16 @@ const SEVERITY_NAMES: Record<string, Severity> = {
 /** `high` / `High` / `HIGH` → `High`; undefined when it is not a severity. */
 export function parseSeverity(text: string): Severity | undefined {
   return SEVERITY_NAMES[text.toLowerCase()];
+}
+
+/** The database's sources and their last successful sync, when the lookup can tell (VulnDb.status()). */
+export async function dbInfo(lookup: VulnLookup): Promise<ScanResult['db'] | undefined> {
+  const status = (lookup as { status?: () => Promise<{ source: string; lastSuccess?: string; lastSync?: string; records?: number }[]> }).status;
+  if (typeof status !== 'function') return undefined;
+  try {
+    const rows = await status.call(lookup);
+    return { sources: rows.map((r) => ({ source: r.source, ...((r.lastSuccess ?? r.lastSync) ? { lastSync: r.lastSuccess ?? r.lastSync } : {}) })) };
+  } catch {
+    return undefined;
+  }
 }

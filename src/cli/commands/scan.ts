@@ -86,17 +86,6 @@ async function readText(path: string, what: string): Promise<string> {
   }
 }
 
-/** The database's sources and their last successful sync, when the lookup can tell (VulnDb.status()). */
-async function dbInfo(lookup: VulnLookup): Promise<ScanResult['db'] | undefined> {
-  const status = (lookup as { status?: () => Promise<{ source: string; lastSuccess?: string; lastSync?: string; records?: number }[]> }).status;
-  if (typeof status !== 'function') return undefined;
-  try {
-    const rows = await status.call(lookup);
-    return { sources: rows.map((r) => ({ source: r.source, ...((r.lastSuccess ?? r.lastSync) ? { lastSync: r.lastSuccess ?? r.lastSync } : {}) })) };
-  } catch {
-    return undefined;
-  }
-}
 
 export function scanCommand(openLookup: OpenLookup): Command {
   return addImageOptions(new Command('scan').argument('<ref>', 'image reference or source (registry:, docker-archive:, oci-dir:, oci-archive:), or an SBOM file (CycloneDX, SPDX, syft or Lading JSON)'))
@@ -126,13 +115,11 @@ export function scanCommand(openLookup: OpenLookup): Command {
             bar.done();
           }
         });
-        const db = await dbInfo(lookup);
         result = await scanSbom(sbom, lookup, {
           input: ref,
           ...(o.onlyFixed ? { onlyFixed: true } : {}),
           vex,
           ignore,
-          ...(db ? { db } : {}),
         });
       } finally {
         await lookup.close();
