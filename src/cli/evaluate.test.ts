@@ -1,11 +1,11 @@
 /** `lading evaluate` and `lading policy`, run as processes: output, and exit codes 0 pass / 1 fail / 2 error. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCli } from './testing.js';
 import { writeOciLayout } from '../testkit/images.js';
 import { appImage, cleanImage } from '../policy/e2e-images.js';
 import { writers } from '../sbom/formats/index.js';
@@ -19,16 +19,7 @@ const everyGate = join(here, '..', 'policy', 'testdata', 'every-gate.json');
 const anchoreDefault = join(here, '..', 'policy', 'testdata', 'anchore-default.json');
 const strict = join(root, 'docs', 'bundles', 'strict.json');
 
-function lading(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', driver, ...args], { cwd: root, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const lading = (args: string[], env: Record<string, string> = {}) => runCli(driver, args, env);
 
 let dir: string;
 let layout: string;

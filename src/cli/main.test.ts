@@ -1,27 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { lading } from './testing.js';
 import { buildImage, buildIndex, writeOciLayout, dockerArchiveBuffer, type BuiltImage } from '../testkit/images.js';
 import { whiteout, opaque } from '../testkit/tar.js';
 import { registryAvailable, registrySkipReason, startRegistry, pushImage } from '../testkit/registry.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const main = join(root, 'src', 'cli', 'main.ts');
 
-function lading(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', main, ...args], { cwd: root, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 let dir: string;
 let app: BuiltImage;

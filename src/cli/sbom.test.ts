@@ -1,27 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { lading } from './testing.js';
 import { buildImage, writeOciLayout } from '../testkit/images.js';
 import { whiteout } from '../testkit/tar.js';
 import { validateCycloneDx, validateSpdx } from '../sbom/validate.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const main = join(root, 'src', 'cli', 'main.ts');
 
-function lading(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', main, ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 const STATUS = (pkgs: [string, string, string?][]) => pkgs.map(([name, version, source]) =>
   `Package: ${name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: ${version}\n${source ? `Source: ${source}\n` : ''}`).join('\n');

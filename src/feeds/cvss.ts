@@ -81,6 +81,14 @@ function roundUp30(x: number): number {
 
 /** The base score of a `CVSS:3.x/...` vector, or undefined when the vector is invalid. */
 export function cvss3BaseScore(vector: string): number | undefined {
+  return cvss3Scores(vector)?.base;
+}
+
+/**
+ * A v3.x vector's base score and its exploitability and impact sub-scores (the sub-scores rounded
+ * to one decimal as NVD publishes them); undefined when the vector is not a valid v3 one.
+ */
+export function cvss3Scores(vector: string): { base: number; exploitability: number; impact: number } | undefined {
   const parts = vector.trim().split('/');
   const version = /^CVSS:(3\.[01])$/.exec(parts[0] ?? '')?.[1];
   if (!version) return undefined;
@@ -93,9 +101,10 @@ export function cvss3BaseScore(vector: string): number | undefined {
   const iss = 1 - (1 - w.C!) * (1 - w.I!) * (1 - w.A!);
   const impact = changed ? 7.52 * (iss - 0.029) - 3.25 * Math.pow(iss - 0.02, 15) : 6.42 * iss;
   const exploitability = 8.22 * w.AV! * w.AC! * pr * w.UI!;
-  if (impact <= 0) return 0;
+  const round1 = (n: number) => Math.round(n * 10 + 1e-9) / 10;
   const roundUp = version === '3.1' ? roundUp31 : roundUp30;
-  return roundUp(Math.min(changed ? 1.08 * (impact + exploitability) : impact + exploitability, 10));
+  const base = impact <= 0 ? 0 : roundUp(Math.min(changed ? 1.08 * (impact + exploitability) : impact + exploitability, 10));
+  return { base, exploitability: round1(exploitability), impact: round1(impact) };
 }
 
 /** The base score of a v2 vector (`AV:N/AC:L/Au:N/C:P/I:P/A:P`, optionally in parentheses or prefixed `CVSS:2.0/`). */

@@ -18,6 +18,7 @@ import YAML from 'yaml';
 import type { Affected, AffectedRange, Cvss, Severity, Vulnerability } from './model.js';
 import { normalizeName, schemeForNamespace } from '../vulns/namespace.js';
 import { parseCvss } from './cvss.js';
+import { str } from './json.js';
 
 export interface OsvConversion {
   vulnerability: Vulnerability;
@@ -114,9 +115,6 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
 
 /** The string items of an array (anything else is dropped). */
 function strings(v: unknown): string[] {

@@ -18,6 +18,7 @@ import { constants, gunzipSync } from 'node:zlib';
 import { LadingError } from '../../errors.js';
 import type { FeedDriver, HttpResult, ImportContext, SyncContext } from '../driver.js';
 import type { Cvss, FeedBatch, Severity, Vulnerability } from '../model.js';
+import { obj, arr, str } from '../json.js';
 
 export const NVD_URL = 'https://services.nvd.nist.gov/rest/json/cves/2.0';
 export const NVD_PAGE_SIZE = 2000;
@@ -84,17 +85,8 @@ export function isoTime(s: unknown): string | undefined {
   return Number.isNaN(t) ? undefined : new Date(t).toISOString();
 }
 
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
 
-function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
 
 function englishText(list: unknown): string | undefined {
   const items = arr(list).map(obj).filter((d): d is Record<string, unknown> => !!d);

@@ -27,6 +27,7 @@ import { isLadingError, LadingError } from '../../errors.js';
 import { compressionOfMagic, decompressChunks } from '../../image/decompress.js';
 import type { FeedDriver, ImportContext, SyncContext } from '../driver.js';
 import type { Affected, AffectedRange, Cvss, FeedBatch, FixState, Severity, Vulnerability } from '../model.js';
+import { obj, arr, str } from '../json.js';
 
 export const REDHAT_VEX_URL = 'https://security.access.redhat.com/data/csaf/v2/vex/';
 
@@ -49,17 +50,8 @@ type Warn = (message: string) => void;
 // ---------------------------------------------------------------------------------------------
 // Small parsers
 
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
 
-function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
 
 const IMPACT: Record<string, Severity> = { low: 'Low', moderate: 'Medium', important: 'High', critical: 'Critical' };
 
