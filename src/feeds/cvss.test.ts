@@ -1,17 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { cvss2BaseScore, cvss3BaseScore, parseCvss, roundUp31, validCvss4 } from './cvss.js';
+import { sample, haveSample as have, skipWithoutSample as skipWithout } from '../testkit/vulndata.js';
 
-/** ../shared/vulndata beside the repository; tests that need a sample skip without it. */
-const VULNDATA = fileURLToPath(new URL('../../../shared/vulndata/', import.meta.url));
-const sample = (relative: string): string => VULNDATA + relative;
-const have = (relative: string): boolean => existsSync(sample(relative));
-const skipWithout = (relative: string): false | string =>
-  have(relative) ? false : `vulndata sample ${relative} not found under ${VULNDATA} (the shared samples are not part of the repository)`;
 
 /** Every (vectorString, baseScore, version) triple in the JSON files under a folder (NVD API 2.0, CVE 5, CSAF...). */
 function scoredVectors(dir: string): Map<string, { version: string; score: number }> {

@@ -1,17 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { convertOsv, ecosystemTarget, parseOsvText, severityWord, type OsvConversion } from './osv.js';
 import { openZip } from '../analyze/zip.js';
+import { sample, skipWithoutSample as skipWithout } from '../testkit/vulndata.js';
 
-/** ../shared/vulndata beside the repository; tests that need a sample skip without it. */
-const VULNDATA = fileURLToPath(new URL('../../../shared/vulndata/', import.meta.url));
-const sample = (relative: string): string => VULNDATA + relative;
-const have = (relative: string): boolean => existsSync(sample(relative));
-const skipWithout = (relative: string): false | string =>
-  have(relative) ? false : `vulndata sample ${relative} not found under ${VULNDATA} (the shared samples are not part of the repository)`;
 
 function convertFile(relative: string, source = 'osv'): { result: OsvConversion | undefined; warnings: string[] } {
   const path = sample(relative);

@@ -1,20 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { changedSince, createOsvDriver, osvDriver, prefetched, timestampSeconds } from './osv.js';
 import { startFeedServer, type FeedServer, fakeSyncContext, collect } from '../../testkit/feed-server.js';
 import { writeZip } from '../../analyze/testing-zip.js';
+import { sample, haveSample as have, skipWithoutSample as skipWithout } from '../../testkit/vulndata.js';
 
-/** ../shared/vulndata beside the repository; tests that need a sample skip without it. */
-const VULNDATA = fileURLToPath(new URL('../../../../shared/vulndata/', import.meta.url));
-const sample = (relative: string): string => VULNDATA + relative;
-const have = (relative: string): boolean => existsSync(sample(relative));
-const skipWithout = (relative: string): false | string =>
-  have(relative) ? false : `vulndata sample ${relative} not found under ${VULNDATA} (the shared samples are not part of the repository)`;
 
 function importContext(): { warnings: string[]; warn(message: string): void } {
   const warnings: string[] = [];
