@@ -31,9 +31,9 @@ const ids = (list: { id: string; source: string }[]) => list.map((v) => `${v.sou
 const affKeys = (list: Affected[]) => list.map((a) => `${a.source}:${a.vulnId}:${a.fixedVersions.join('|')}`).sort();
 
 test('defaultDbPath: LADING_DATA_DIR, then XDG_DATA_HOME, then ~/.local/share', () => {
-  assert.equal(defaultDbPath({ LADING_DATA_DIR: '/d', XDG_DATA_HOME: '/x', HOME: '/h' }), '/d/vulns.db');
-  assert.equal(defaultDbPath({ XDG_DATA_HOME: '/x', HOME: '/h' }), '/x/lading/vulns.db');
-  assert.equal(defaultDbPath({ HOME: '/h' }), '/h/.local/share/lading/vulns.db');
+  assert.equal(defaultDbPath({ LADING_DATA_DIR: '/d', XDG_DATA_HOME: '/x', HOME: '/h' }), '/d/lading.db');
+  assert.equal(defaultDbPath({ XDG_DATA_HOME: '/x', HOME: '/h' }), '/x/lading/lading.db');
+  assert.equal(defaultDbPath({ HOME: '/h' }), '/h/.local/share/lading/lading.db');
 });
 
 test('record validation names the record and the field', () => {

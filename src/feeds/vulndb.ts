@@ -38,13 +38,13 @@ export interface VulnDbHandle {
 }
 
 /**
- * Where the standalone database lives: $LADING_DATA_DIR/vulns.db, else
- * $XDG_DATA_HOME/lading/vulns.db, else ~/.local/share/lading/vulns.db.
+ * Where the database lives (the CLI's and, by default, the service's: src/config uses the same file): $LADING_DATA_DIR/lading.db, else
+ * $XDG_DATA_HOME/lading/lading.db, else ~/.local/share/lading/lading.db.
  */
 export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.LADING_DATA_DIR) return join(env.LADING_DATA_DIR, 'vulns.db');
-  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, 'lading', 'vulns.db');
-  return join(env.HOME || homedir(), '.local', 'share', 'lading', 'vulns.db');
+  if (env.LADING_DATA_DIR) return join(env.LADING_DATA_DIR, 'lading.db');
+  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, 'lading', 'lading.db');
+  return join(env.HOME || homedir(), '.local', 'share', 'lading', 'lading.db');
 }
 
 /** HTTP validators remembered for one URL. */

@@ -91,13 +91,13 @@ test('db path: --db, then LADING_DB_URL (password hidden), then LADING_DATA_DIR'
   assert.equal((await run(['path', '--db', join(dir, 'x.db')])).out, `${join(dir, 'x.db')}\n`);
   assert.equal((await run(['--db', join(dir, 'y.db'), 'path'])).out, `${join(dir, 'y.db')}\n`);
   assert.equal((await run(['path'], { LADING_DB_URL: 'postgres://u:secret@db:5432/lading', LADING_DATA_DIR: dir })).out, 'postgres://u:***@db:5432/lading\n');
-  assert.equal((await run(['path'], { LADING_DB_URL: undefined, LADING_DATA_DIR: join(dir, 'data') })).out, `${join(dir, 'data', 'vulns.db')}\n`);
-  assert.equal(resolveDbLocation(undefined, { XDG_DATA_HOME: '/xdg' }), '/xdg/lading/vulns.db');
+  assert.equal((await run(['path'], { LADING_DB_URL: undefined, LADING_DATA_DIR: join(dir, 'data') })).out, `${join(dir, 'data', 'lading.db')}\n`);
+  assert.equal(resolveDbLocation(undefined, { XDG_DATA_HOME: '/xdg' }), '/xdg/lading/lading.db');
   assert.deepEqual([humanAge(5), humanAge(125), humanAge(7300), humanAge(200000), humanAge(undefined)], ['5s', '2m 5s', '2h 1m', '2d 7h', '-']);
 });
 
 test('db status before any data: says so, creates nothing', async () => {
-  const file = join(dir, 'none', 'vulns.db');
+  const file = join(dir, 'none', 'lading.db');
   const r = await run(['status', '--db', file]);
   assert.equal(r.error, undefined);
   assert.match(r.out, /No vulnerability data yet: run `lading db update` or `lading db import`/);

@@ -1,8 +1,8 @@
 /**
  * `lading db …`: the vulnerability database. status, update (online sync), import (feed files, or
  * a whole-database bundle), export (a bundle), path.
- * The database is `--db PATH|URL`, else $LADING_DB_URL, else $LADING_DATA_DIR/vulns.db, else
- * $XDG_DATA_HOME/lading/vulns.db, else ~/.local/share/lading/vulns.db.
+ * The database is `--db PATH|URL`, else $LADING_DB_URL, else $LADING_DATA_DIR/lading.db, else
+ * $XDG_DATA_HOME/lading/lading.db, else ~/.local/share/lading/lading.db.
  */
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
@@ -53,7 +53,7 @@ export function humanAge(seconds: number | undefined): string {
 
 const n = (x: number) => x.toLocaleString('en-US');
 const repeatable = (v: string, prev: string[] | undefined) => [...(prev ?? []), ...v.split(',').map((s) => s.trim()).filter(Boolean)];
-const dbOption = () => new Option('--db <path|url>', 'database file or postgres:// URL (default: $LADING_DB_URL, else $LADING_DATA_DIR/vulns.db, else ~/.local/share/lading/vulns.db)');
+const dbOption = () => new Option('--db <path|url>', 'database file or postgres:// URL (default: $LADING_DB_URL, else $LADING_DATA_DIR/lading.db, else ~/.local/share/lading/lading.db)');
 
 function location(cmd: Command): string {
   const own = (cmd.opts() as { db?: string }).db;

@@ -1,0 +1,373 @@
+/**
+ * The service configuration (`lading serve`): one zod schema for the whole file, with defaults.
+ * Keys are snake_case as written in YAML. Every leaf carries its own message ("expected a number
+ * from 1 to 65535") so load.ts can report `configuration: KEY: MESSAGE, got VALUE (from SOURCE)`.
+ * Durations are seconds, or a string such as `500ms`, `30s`, `10m`, `6h`, `1d`; sizes are bytes,
+ * or a string such as `512KiB`, `4MiB`, `32GiB` (or KB/MB/GB, powers of 1000). Both come out as
+ * plain numbers (seconds, bytes). docs/configuration.md documents every key (a test checks it).
+ */
+import { z } from 'zod';
+import { DEFAULT_LIMITS } from '../image/limits.js';
+import { DEFAULT_RETRIEVED_FILES } from '../analyze/analyzers/secrets.js';
+import { parseUserRule } from '../analyze/secrets/rules.js';
+
+/** Service roles; `all` (the default) means every one, in one process. */
+export const ROLES = ['api', 'worker', 'watcher', 'feeds', 'notifier'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** pino's levels. Anchore's upper-case names (INFO, DEBUG) are accepted too. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The feed drivers (src/feeds/drivers/index.ts); a test keeps the two lists equal. */
+export const FEED_SOURCES = ['debian', 'ubuntu', 'alpine', 'redhat', 'ghsa', 'osv', 'nvd', 'kev', 'epss'] as const;
+export type FeedSource = (typeof FEED_SOURCES)[number];
+
+/** Webhook notification types that can have a destination of their own. */
+export const NOTIFICATION_TYPES = ['tag_update', 'policy_eval', 'vuln_update', 'analysis_update', 'event_log'] as const;
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+
+/** How an environment value is turned into a typed one (load.ts asks this of the schema). */
+export type LeafKind = 'string' | 'number' | 'boolean' | 'duration' | 'size' | 'list' | 'mapping';
+
+const kinds = new WeakMap<z.ZodType, LeafKind>();
+function tagged<T extends z.ZodType>(schema: T, kind: LeafKind): T {
+  kinds.set(schema, kind);
+  return schema;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaf helpers: each sets one message for every way its value can be wrong.
+
+function str(what: string, min = 0, max = 4096) {
+  const msg = `expected ${what}`;
+  return z.string({ error: msg }).min(min, { error: msg }).max(max, { error: `${msg} (at most ${max} characters)` });
+}
+
+function int(min: number, max: number, what = 'a whole number') {
+  const msg = `expected ${what} from ${min} to ${max}`;
+  return z.number({ error: msg }).int({ error: msg }).min(min, { error: msg }).max(max, { error: msg });
+}
+
+function bool() {
+  return z.boolean({ error: 'expected true or false' });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: `expected one of ${values.join(', ')}` });
+}
+
+function list<T extends z.ZodType>(element: T, what: string) {
+  return tagged(z.array(element, { error: `expected a list of ${what}` }), 'list');
+}
+
+function mapping<T extends z.core.$ZodLooseShape>(shape: T) {
+  return z.strictObject(shape, { error: (iss) => (iss.code === 'invalid_type' ? 'expected a mapping (key: value lines)' : undefined) });
+}
+
+function httpUrl(what = 'an http:// or https:// URL') {
+  return z.string({ error: `expected ${what}` }).refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, { error: `expected ${what}` });
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Seconds from a number of seconds or a string such as 30s, 10m, 6h, 1d, 500ms; undefined if neither. */
+export function parseDuration(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(v);
+  if (!m) return undefined;
+  return Number(m[1]) * DURATION_UNITS[m[2] ?? 's']!;
+}
+
+/** A number of seconds as the shortest exact duration string (90 → 90s, 3600 → 1h). */
+export function formatDuration(seconds: number): string {
+  for (const [unit, n] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+    if (seconds >= n && seconds % n === 0) return `${seconds / n}${unit}`;
+  }
+  return seconds < 1 && seconds > 0 ? `${Math.round(seconds * 1000)}ms` : `${seconds}s`;
+}
+
+function duration(min: number, max: number) {
+  const msg = `expected a duration from ${formatDuration(min)} to ${formatDuration(max)} (seconds, or a string such as 30s, 10m, 6h)`;
+  return tagged(z.unknown().transform((v, ctx) => {
+    const s = parseDuration(v);
+    if (s === undefined || s < min || s > max) {
+      ctx.addIssue({ code: 'custom', message: msg });
+      return z.NEVER;
+    }
+    return s;
+  }), 'duration');
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4,
+};
+
+/** Bytes from a number or a string such as 512KiB, 4MiB, 32GiB, 10MB; undefined if neither. */
+export function parseSize(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$/i.exec(v);
+  if (!m) return undefined;
+  const n = Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]!);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+function size(min = 1) {
+  const msg = `expected a size in bytes of at least ${min} (a number, or a string such as 512KiB, 4MiB, 32GiB)`;
+  return tagged(z.unknown().transform((v, ctx) => {
+    const n = parseSize(v);
+    if (n === undefined || n < min) {
+      ctx.addIssue({ code: 'custom', message: msg });
+      return z.NEVER;
+    }
+    return n;
+  }), 'size');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+const listenSchema = mapping({
+  host: str('a host name or IP address to bind', 1, 255).default('127.0.0.1'),
+  port: int(1, 65535, 'a number').default(8228),
+});
+
+const adminSchema = mapping({
+  /** The bootstrap admin's password: used once, when the admin user is created. */
+  password: str('a password of 6 to 128 characters', 6, 128).optional(),
+  email: str('an email address', 3, 320).refine((v) => /^[^\s@]+@[^\s@]+$/.test(v), { error: 'expected an email address' }).optional(),
+});
+
+/** image/limits.ts Limits, snake_case; sizes accept units. */
+const limitsSchema = mapping({
+  max_manifest_bytes: size().default(DEFAULT_LIMITS.maxManifestBytes),
+  max_config_bytes: size().default(DEFAULT_LIMITS.maxConfigBytes),
+  max_uncompressed_bytes: size().default(DEFAULT_LIMITS.maxUncompressedBytes),
+  max_entries: int(1, Number.MAX_SAFE_INTEGER).default(DEFAULT_LIMITS.maxEntries),
+  max_header_bytes: size().default(DEFAULT_LIMITS.maxHeaderBytes),
+  max_path_bytes: size().default(DEFAULT_LIMITS.maxPathBytes),
+  max_captured_bytes: size().default(DEFAULT_LIMITS.maxCapturedBytes),
+  in_memory_capture_bytes: size(0).default(DEFAULT_LIMITS.inMemoryCaptureBytes),
+  max_layers: int(1, 100_000).default(DEFAULT_LIMITS.maxLayers),
+  max_compression_ratio: int(1, 1_000_000).default(DEFAULT_LIMITS.maxCompressionRatio),
+  ratio_check_after_bytes: size(0).default(DEFAULT_LIMITS.ratioCheckAfterBytes),
+});
+
+const contentRule = z.string({ error: 'expected a content rule NAME=regex' }).superRefine((v, ctx) => {
+  try {
+    parseUserRule(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+  }
+});
+
+const analysisSchema = mapping({
+  /** Analyses one worker process runs at once. */
+  workers: int(1, 256).default(2),
+  /** How long a claimed analysis job is held before another worker may take it over (renewed while running). */
+  lease_seconds: duration(10, 86400).default(300),
+  /** Attempts per image before it is marked analysis_failed. */
+  max_attempts: int(1, 100).default(3),
+  file_digests: bool().default(true),
+  secrets: bool().default(true),
+  retrieve_files: list(str('an absolute path', 2).refine((v) => v.startsWith('/'), { error: 'expected an absolute path' }), 'absolute paths').default([...DEFAULT_RETRIEVED_FILES]),
+  content_rules: list(contentRule, 'content rules NAME=regex').default([]),
+  /** Where large captured files are spooled; default the OS temporary directory. */
+  scratch_dir: str('a directory path', 1).optional(),
+  limits: limitsSchema.prefault({}),
+});
+
+const baseUrlsSchema = mapping(Object.fromEntries(FEED_SOURCES.map((s) => [s, httpUrl().optional()])) as Record<FeedSource, z.ZodOptional<ReturnType<typeof httpUrl>>>);
+
+const feedsSchema = mapping({
+  /** false: never sync online (air-gapped; load data with `lading db import`). */
+  enabled: bool().default(true),
+  sync_interval_seconds: duration(60, 30 * 86400).default(21600),
+  sources: list(oneOf(FEED_SOURCES), 'feed sources').default([...FEED_SOURCES]),
+  base_urls: baseUrlsSchema.prefault({}),
+});
+
+const watchersSchema = mapping({
+  /** How often subscribed tags are resolved for a new digest. */
+  tag_interval: duration(1, 7 * 86400).default(600),
+  /** How often subscribed repositories are listed for new tags. */
+  repo_interval: duration(1, 7 * 86400).default(300),
+});
+
+const webhookDestination = mapping({
+  url: httpUrl().optional(),
+  username: str('a user name', 1, 256).optional(),
+  password: str('a password', 1, 1024).optional(),
+  verify_tls: bool().optional(),
+});
+
+const webhooksSchema = mapping({
+  /** The general destination; `<account>` and `<notification_type>` in it are replaced. */
+  url: httpUrl().optional(),
+  username: str('a user name', 1, 256).optional(),
+  password: str('a password', 1, 1024).optional(),
+  verify_tls: bool().default(true),
+  timeout: duration(0.1, 600).default(10),
+  /** A delivery that keeps failing is retried until this long after the notification was made. */
+  retry_deadline: duration(0, 30 * 86400).default(3600),
+  types: mapping(Object.fromEntries(NOTIFICATION_TYPES.map((t) => [t, webhookDestination.optional()])) as Record<NotificationType, z.ZodOptional<typeof webhookDestination>>).prefault({}),
+});
+
+const cycleTimersSchema = mapping({
+  policy_eval: duration(1, 2 * 86400).default(3600),
+  vulnerability_scan: duration(1, 2 * 86400).default(14400),
+  notifications: duration(1, 2 * 86400).default(30),
+  image_gc: duration(1, 86400).default(60),
+  account_cleanup: duration(1, 86400).default(60),
+  heartbeat: duration(1, 3600).default(30),
+});
+
+const logLevel = z.string({ error: `expected one of ${LOG_LEVELS.join(', ')}` })
+  .transform((v) => v.toLowerCase())
+  .pipe(z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }));
+
+function pairedCredentials(v: { username?: string | undefined; password?: string | undefined }, ctx: z.core.$RefinementCtx, prefix: (string | number)[]) {
+  if ((v.username === undefined) !== (v.password === undefined)) {
+    const missing = v.username === undefined ? 'username' : 'password';
+    ctx.addIssue({ code: 'custom', path: [...prefix, missing], message: `required together with ${missing === 'username' ? 'password' : 'username'} (basic auth needs both)` });
+  }
+}
+
+export const configSchema = mapping({
+  /** Where the SQLite database, generated keys and caches live. Default $XDG_DATA_HOME/lading or ~/.local/share/lading. */
+  data_dir: str('a directory path', 1).optional(),
+  /** A file path, sqlite:PATH or postgres://…; default the SQLite file lading.db in data_dir. */
+  db_url: str('a file path, sqlite:PATH or postgres://… URL', 1).refine((v) => /^postgres(ql)?:\/\/./i.test(v) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(v), {
+    error: 'expected a file path, sqlite:PATH or postgres://… URL',
+  }).optional(),
+  listen: listenSchema.prefault({}),
+  roles: list(oneOf([...ROLES, 'all']), 'roles').min(1, { error: `expected a list of roles (${[...ROLES, 'all'].join(', ')})` })
+    .default(['all'])
+    .transform((rs): Role[] => (rs.includes('all') ? [...ROLES] : ROLES.filter((r) => rs.includes(r)))),
+  log_level: logLevel.default('info'),
+  /** Refuses anything only fit for a laptop: no generated admin password, no generated encryption key. */
+  production_mode: bool().default(false),
+  admin: adminSchema.prefault({}),
+  /** The key registry credentials are encrypted with at rest (any string of 16+ characters; derived with scrypt). */
+  encryption_key: str('an encryption key of at least 16 characters', 16, 1024).optional(),
+  /** Keys used before encryption_key: secrets they encrypted can still be read (and are re-encrypted). */
+  previous_encryption_keys: list(str('an encryption key of at least 16 characters', 16, 1024), 'encryption keys').default([]),
+  analysis: analysisSchema.prefault({}),
+  feeds: feedsSchema.prefault({}),
+  watchers: watchersSchema.prefault({}),
+  webhooks: webhooksSchema.prefault({}),
+  cycle_timers: cycleTimersSchema.prefault({}),
+}).superRefine((c, ctx) => {
+  pairedCredentials(c.webhooks, ctx, ['webhooks']);
+  for (const t of NOTIFICATION_TYPES) {
+    const d = c.webhooks.types[t];
+    if (d) pairedCredentials(d, ctx, ['webhooks', 'types', t]);
+  }
+});
+
+/** What the schema accepts (the YAML file's shape). */
+export type ConfigInput = z.input<typeof configSchema>;
+type Parsed = z.output<typeof configSchema>;
+
+/** The validated configuration, with data_dir and db_url resolved. */
+export type LadingConfig = Omit<Parsed, 'data_dir' | 'db_url'> & {
+  data_dir: string;
+  db_url: string;
+  /** The file it was read from, if any. */
+  config_file?: string;
+};
+
+export type WebhookDestination = z.output<typeof webhookDestination>;
+
+/** Paths whose values are secret: never shown in messages or logs. */
+export function isSecretPath(path: readonly (string | number)[]): boolean {
+  return path.some((p) => p === 'password' || p === 'encryption_key' || p === 'previous_encryption_keys');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Introspection for load.ts: what kind of value lives at a path, and which keys an object has.
+
+interface Def {
+  type: string;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+}
+
+function defOf(s: z.ZodType): Def {
+  return (s as unknown as { _zod: { def: Def } })._zod.def;
+}
+
+/** Strip defaults, optionals and pipes down to the schema that says what the value is. */
+function unwrap(schema: z.ZodType): { schema: z.ZodType; kind?: LeafKind } {
+  let s = schema;
+  for (let i = 0; i < 20; i++) {
+    const k = kinds.get(s);
+    if (k) return { schema: s, kind: k };
+    const def = defOf(s);
+    if (['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch'].includes(def.type) && def.innerType) s = def.innerType;
+    else if (def.type === 'pipe' && def.in) s = def.in;
+    else break;
+  }
+  return { schema: s };
+}
+
+/** The schema at a path (keys of mappings, numbers for list elements), or undefined if there is none. */
+export function schemaAt(path: readonly (string | number)[], root: z.ZodType = configSchema): z.ZodType | undefined {
+  let s: z.ZodType = root;
+  for (const seg of path) {
+    const { schema } = unwrap(s);
+    const def = defOf(schema);
+    if (def.type === 'object' && def.shape && typeof seg === 'string' && Object.hasOwn(def.shape, seg)) s = def.shape[seg]!;
+    else if (def.type === 'array' && def.element && typeof seg === 'number') s = def.element;
+    else return undefined;
+  }
+  return s;
+}
+
+/** The kind of value at a path, for turning an environment string into it. */
+export function kindAt(path: readonly (string | number)[]): LeafKind | undefined {
+  const s = schemaAt(path);
+  if (!s) return undefined;
+  const { schema, kind } = unwrap(s);
+  if (kind) return kind;
+  switch (defOf(schema).type) {
+    case 'number': return 'number';
+    case 'boolean': return 'boolean';
+    case 'object': return 'mapping';
+    case 'array': return 'list';
+    default: return 'string';
+  }
+}
+
+/** The element kind of the list at a path. */
+export function elementKindAt(path: readonly (string | number)[]): LeafKind | undefined {
+  return kindAt([...path, 0]);
+}
+
+/** The keys a mapping at a path accepts (for "did you mean"). */
+export function keysAt(path: readonly (string | number)[]): string[] {
+  const s = schemaAt(path);
+  if (!s) return [];
+  const def = defOf(unwrap(s).schema);
+  return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+/** Every leaf key path of the schema, dotted (`listen.port`), for documentation checks. */
+export function allKeyPaths(root: z.ZodType = configSchema, prefix = ''): string[] {
+  const def = defOf(unwrap(root).schema);
+  if (def.type !== 'object' || !def.shape) return prefix ? [prefix] : [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(def.shape)) out.push(...allKeyPaths(v, prefix ? `${prefix}.${k}` : k));
+  return out;
+}

@@ -1,0 +1,560 @@
+/**
+ * Accounts, users, passwords and API tokens (tables from migrations/0003-accounts.ts), on SQLite
+ * or PostgreSQL through kysely, and the role rules (`authorize`).
+ *
+ * - An account owns images, policies, registries, subscriptions and events; its type is admin,
+ *   user or service, its state enabled, disabled or deleting. Deleting marks it `deleting` (its
+ *   resources are then removed by a cleanup role, which calls `purgeAccount` last); the admin
+ *   account and service accounts cannot be deleted or disabled.
+ * - A user belongs to one account and has one role: admin (only in an admin account: everything,
+ *   in any account), read-write (its own account), read-only (its own account, reads only).
+ *   Usernames are unique across accounts. Users of an account that is not enabled cannot log in.
+ * - Passwords are stored as scrypt hashes with a per-user salt, the parameters inside the string:
+ *   `$scrypt$ln=15,r=8,p=1$<salt>$<hash>` (base64). Verification compares in constant time and
+ *   spends the same work for unknown users; a hash made with older parameters is upgraded on the
+ *   next successful login.
+ * - API tokens: `lading_` + 32 random bytes (base64url), shown once; only their sha256 is kept.
+ */
+import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { LadingError } from '../errors.js';
+import type { LadingConfig } from '../config/schema.js';
+
+export const ACCOUNT_TYPES = ['admin', 'user', 'service'] as const;
+export type AccountType = (typeof ACCOUNT_TYPES)[number];
+export const ACCOUNT_STATES = ['enabled', 'disabled', 'deleting'] as const;
+export type AccountState = (typeof ACCOUNT_STATES)[number];
+export const USER_ROLES = ['admin', 'read-write', 'read-only'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+export const ADMIN_ACCOUNT = 'admin';
+export const ADMIN_USER = 'admin';
+/** Names createAccount refuses (the admin account comes from bootstrapAdmin). */
+export const RESERVED_ACCOUNT_NAMES = ['admin', 'system', 'anchore-system', 'lading-system'];
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+const PASSWORD_MIN = 6;
+const PASSWORD_MAX = 128;
+/** Longer input is not hashed at all (still spending the same time). */
+const VERIFY_INPUT_MAX = 1024;
+export const TOKEN_PREFIX = 'lading_';
+/** last_used_at is written at most this often per token (ms), sparing a write per request. */
+const TOKEN_TOUCH_MS = 60_000;
+
+export interface Account {
+  name: string;
+  type: AccountType;
+  state: AccountState;
+  email?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A user as shown: never the password hash. */
+export interface User {
+  username: string;
+  account: string;
+  role: UserRole;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** An authenticated user, with what `authorize` needs of its account. */
+export interface AuthUser extends User {
+  accountType: AccountType;
+  accountState: AccountState;
+  /** Set when authenticated by an API token. */
+  tokenId?: string;
+}
+
+export interface ApiToken {
+  id: string;
+  username: string;
+  name?: string;
+  expiresAt?: string;
+  createdAt: string;
+  lastUsedAt?: string;
+}
+
+export interface CreatedToken {
+  /** The token itself: shown once, never stored. */
+  token: string;
+  record: ApiToken;
+}
+
+interface AccountsTable { name: string; type: string; state: string; email: string | null; created_at: string; updated_at: string }
+interface UsersTable { username: string; account: string; password_hash: string; role: string; created_at: string; updated_at: string }
+interface ApiTokensTable { id: string; username: string; token_hash: string; name: string | null; expires_at: string | null; created_at: string; last_used_at: string | null }
+interface Tables { accounts: AccountsTable; users: UsersTable; api_tokens: ApiTokensTable }
+
+// ---------------------------------------------------------------------------------------------
+// Password hashing
+
+export interface HashParams {
+  /** log2 of scrypt's N (cost). */
+  ln: number;
+  r: number;
+  p: number;
+}
+
+/** 32 MiB and about 0.1 s per hash. */
+export const DEFAULT_HASH_PARAMS: HashParams = { ln: 15, r: 8, p: 1 };
+const SALT_BYTES = 16;
+const HASH_BYTES = 32;
+
+function scryptAsync(password: string, salt: Buffer, params: HashParams): Promise<Buffer> {
+  const N = 2 ** params.ln;
+  return new Promise((resolve, reject) => {
+    scrypt(password.normalize('NFC'), salt, HASH_BYTES, { N, r: params.r, p: params.p, maxmem: 256 * N * params.r + 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+function checkParams(p: HashParams): void {
+  if (!(Number.isInteger(p.ln) && p.ln >= 10 && p.ln <= 22 && Number.isInteger(p.r) && p.r >= 1 && p.r <= 32 && Number.isInteger(p.p) && p.p >= 1 && p.p <= 16)) {
+    throw new LadingError('BAD_INPUT', `scrypt parameters out of range (ln=${p.ln}, r=${p.r}, p=${p.p})`);
+  }
+}
+
+/** `$scrypt$ln=15,r=8,p=1$<salt>$<hash>` for a password, with a fresh random salt. */
+export async function hashPassword(password: string, params: HashParams = DEFAULT_HASH_PARAMS): Promise<string> {
+  checkParams(params);
+  const salt = randomBytes(SALT_BYTES);
+  const key = await scryptAsync(password, salt, params);
+  return `$scrypt$ln=${params.ln},r=${params.r},p=${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+interface ParsedHash { params: HashParams; salt: Buffer; key: Buffer }
+
+function parseHash(hash: string): ParsedHash | undefined {
+  const m = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/]+=*)\$([A-Za-z0-9+/]+=*)$/.exec(hash);
+  if (!m) return undefined;
+  const params = { ln: Number(m[1]), r: Number(m[2]), p: Number(m[3]) };
+  try {
+    checkParams(params);
+  } catch {
+    return undefined;
+  }
+  const key = Buffer.from(m[5]!, 'base64');
+  return key.length >= 16 ? { params, salt: Buffer.from(m[4]!, 'base64'), key } : undefined;
+}
+
+/** Whether a password matches a stored hash (constant-time compare); false for a malformed hash. */
+export async function checkPassword(password: string, hash: string): Promise<boolean> {
+  const h = parseHash(hash);
+  if (!h) return false;
+  const key = await scryptAsync(password, h.salt, h.params);
+  return key.length === h.key.length && timingSafeEqual(key, h.key);
+}
+
+function sameParams(a: HashParams, b: HashParams): boolean {
+  return a.ln === b.ln && a.r === b.r && a.p === b.p;
+}
+
+/** One hash per parameter set to verify against when the user does not exist (same work either way). */
+const dummyHashes = new Map<string, Promise<string>>();
+function dummyHash(params: HashParams): Promise<string> {
+  const k = `${params.ln},${params.r},${params.p}`;
+  let h = dummyHashes.get(k);
+  if (!h) {
+    h = hashPassword(randomBytes(16).toString('hex'), params);
+    dummyHashes.set(k, h);
+  }
+  return h;
+}
+
+function checkPasswordPolicy(password: unknown): asserts password is string {
+  if (typeof password !== 'string' || password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
+    throw new LadingError('BAD_INPUT', `a password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long`);
+  }
+}
+
+function checkName(kind: 'account' | 'user', name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    throw new LadingError('BAD_INPUT', `invalid ${kind} name ${JSON.stringify(name)}: 1 to 128 characters, letters, digits and . _ @ + - (not first)`);
+  }
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows
+
+function toAccount(r: AccountsTable): Account {
+  return {
+    name: r.name,
+    type: r.type as AccountType,
+    state: r.state as AccountState,
+    ...(r.email ? { email: r.email } : {}),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toUser(r: Pick<UsersTable, 'username' | 'account' | 'role' | 'created_at' | 'updated_at'>): User {
+  return { username: r.username, account: r.account, role: r.role as UserRole, createdAt: r.created_at, updatedAt: r.updated_at };
+}
+
+function toToken(r: Omit<ApiTokensTable, 'token_hash'>): ApiToken {
+  return {
+    id: r.id,
+    username: r.username,
+    ...(r.name !== null ? { name: r.name } : {}),
+    ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}),
+    createdAt: r.created_at,
+    ...(r.last_used_at !== null ? { lastUsedAt: r.last_used_at } : {}),
+  };
+}
+
+export interface AccountStoreOptions {
+  /** The clock (tests move it). */
+  now?: () => Date;
+  /** scrypt parameters for new hashes; default DEFAULT_HASH_PARAMS. */
+  hashParams?: HashParams;
+}
+
+export interface BootstrapResult {
+  /** The admin account or user was created now. */
+  created: boolean;
+  /** Development mode without admin.password: the generated password, to print once. */
+  generatedPassword?: string;
+  /** The admin user already existed and admin.password is configured: whether it still opens it. */
+  configuredPasswordMatches?: boolean;
+}
+
+export interface CreateTokenOptions {
+  name?: string;
+  /** An absolute expiry, or… */
+  expiresAt?: Date;
+  /** …seconds from now. Neither: the token does not expire. */
+  ttlSeconds?: number;
+}
+
+export class AccountStore {
+  private readonly db: Kysely<Tables>;
+  private readonly now: () => Date;
+  private readonly params: HashParams;
+
+  constructor(db: Kysely<any>, options: AccountStoreOptions = {}) {
+    this.db = db as Kysely<Tables>;
+    this.now = options.now ?? (() => new Date());
+    this.params = options.hashParams ?? DEFAULT_HASH_PARAMS;
+    checkParams(this.params);
+    // Ready before the first login attempt for an unknown user.
+    dummyHash(this.params).catch(() => {});
+  }
+
+  private stamp(): string {
+    return this.now().toISOString();
+  }
+
+  // ------------------------------------------------------------------ accounts
+
+  async createAccount(input: { name: string; type?: AccountType; email?: string }): Promise<Account> {
+    checkName('account', input.name);
+    const type = input.type ?? 'user';
+    if (!ACCOUNT_TYPES.includes(type)) throw new LadingError('BAD_INPUT', `invalid account type ${JSON.stringify(type)}: expected one of ${ACCOUNT_TYPES.join(', ')}`);
+    if (RESERVED_ACCOUNT_NAMES.includes(input.name.toLowerCase())) throw new LadingError('BAD_INPUT', `account name ${input.name} is reserved`);
+    if (input.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(input.email)) throw new LadingError('BAD_INPUT', `invalid email address ${JSON.stringify(input.email)}`);
+    return this.insertAccount(input.name, type, input.email);
+  }
+
+  private async insertAccount(name: string, type: AccountType, email: string | undefined, db: Kysely<Tables> = this.db): Promise<Account> {
+    const t = this.stamp();
+    const row: AccountsTable = { name, type, state: 'enabled', email: email ?? null, created_at: t, updated_at: t };
+    const inserted = await db.insertInto('accounts').values(row).onConflict((oc) => oc.column('name').doNothing()).returning('name').execute();
+    if (!inserted.length) throw new LadingError('BAD_INPUT', `account ${name} already exists`);
+    return toAccount(row);
+  }
+
+  async listAccounts(filter: { state?: AccountState } = {}): Promise<Account[]> {
+    let q = this.db.selectFrom('accounts').selectAll().orderBy('name');
+    if (filter.state) q = q.where('state', '=', filter.state);
+    return (await q.execute()).map(toAccount);
+  }
+
+  async getAccount(name: string): Promise<Account | undefined> {
+    const r = await this.db.selectFrom('accounts').selectAll().where('name', '=', name).executeTakeFirst();
+    return r && toAccount(r);
+  }
+
+  private async mustGetAccount(name: string, db: Kysely<Tables> = this.db): Promise<Account> {
+    const r = await db.selectFrom('accounts').selectAll().where('name', '=', name).executeTakeFirst();
+    if (!r) throw new LadingError('NOT_FOUND', `no account ${name}`);
+    return toAccount(r);
+  }
+
+  /** Enable or disable an account (users of a disabled account cannot log in). */
+  async setAccountState(name: string, state: 'enabled' | 'disabled'): Promise<Account> {
+    if (state !== 'enabled' && state !== 'disabled') {
+      throw new LadingError('BAD_INPUT', `an account state can be set to enabled or disabled${state === 'deleting' ? ' (delete the account to remove it)' : ''}`);
+    }
+    return this.db.transaction().execute(async (trx) => {
+      const a = await this.mustGetAccount(name, trx);
+      if (a.state === 'deleting') throw new LadingError('BAD_INPUT', `account ${name} is being deleted`);
+      if (state === 'disabled' && (a.type === 'admin' || a.type === 'service')) throw new LadingError('BAD_INPUT', `the ${a.type} account ${name} cannot be disabled`);
+      if (a.state === state) return a;
+      const t = this.stamp();
+      await trx.updateTable('accounts').set({ state, updated_at: t }).where('name', '=', name).execute();
+      return { ...a, state, updatedAt: t };
+    });
+  }
+
+  /**
+   * Mark an account for deletion (state `deleting`): its users can no longer log in and its
+   * resources are to be removed, then the row with `purgeAccount`. Admin and service accounts are refused.
+   */
+  async deleteAccount(name: string): Promise<Account> {
+    return this.db.transaction().execute(async (trx) => {
+      const a = await this.mustGetAccount(name, trx);
+      if (a.type === 'admin' || a.type === 'service' || RESERVED_ACCOUNT_NAMES.includes(a.name.toLowerCase())) {
+        throw new LadingError('BAD_INPUT', `the ${a.type === 'user' ? 'reserved' : a.type} account ${name} cannot be deleted`);
+      }
+      if (a.state === 'deleting') return a;
+      const t = this.stamp();
+      await trx.updateTable('accounts').set({ state: 'deleting', updated_at: t }).where('name', '=', name).execute();
+      return { ...a, state: 'deleting' as const, updatedAt: t };
+    });
+  }
+
+  /** Remove an account marked `deleting`, with its users and their tokens (after its resources are gone). */
+  async purgeAccount(name: string): Promise<void> {
+    const a = await this.mustGetAccount(name);
+    if (a.state !== 'deleting') throw new LadingError('BAD_INPUT', `account ${name} is not being deleted (delete it first)`);
+    await this.db.deleteFrom('accounts').where('name', '=', name).where('state', '=', 'deleting').execute();
+  }
+
+  // ------------------------------------------------------------------ users
+
+  async createUser(account: string, input: { username: string; password: string; role?: UserRole }): Promise<User> {
+    checkName('user', input.username);
+    checkPasswordPolicy(input.password);
+    const role = input.role ?? 'read-write';
+    if (!USER_ROLES.includes(role)) throw new LadingError('BAD_INPUT', `invalid role ${JSON.stringify(role)}: expected one of ${USER_ROLES.join(', ')}`);
+    const hash = await hashPassword(input.password, this.params);
+    return this.db.transaction().execute(async (trx) => {
+      const a = await this.mustGetAccount(account, trx);
+      if (a.state === 'deleting') throw new LadingError('BAD_INPUT', `account ${account} is being deleted`);
+      if (role === 'admin' && a.type !== 'admin') throw new LadingError('BAD_INPUT', `the admin role is only for users of an admin account (${account} is a ${a.type} account)`);
+      if (input.username.toLowerCase() === ADMIN_USER && a.name !== ADMIN_ACCOUNT) throw new LadingError('BAD_INPUT', `user name ${input.username} is reserved`);
+      return this.insertUser(trx, account, input.username, hash, role);
+    });
+  }
+
+  private async insertUser(db: Kysely<Tables>, account: string, username: string, hash: string, role: UserRole): Promise<User> {
+    const t = this.stamp();
+    const row: UsersTable = { username, account, password_hash: hash, role, created_at: t, updated_at: t };
+    const inserted = await db.insertInto('users').values(row).onConflict((oc) => oc.column('username').doNothing()).returning('username').execute();
+    if (!inserted.length) throw new LadingError('BAD_INPUT', `user ${username} already exists`);
+    return toUser(row);
+  }
+
+  async getUser(username: string): Promise<User | undefined> {
+    const r = await this.db.selectFrom('users').select(['username', 'account', 'role', 'created_at', 'updated_at']).where('username', '=', username).executeTakeFirst();
+    return r && toUser(r);
+  }
+
+  async listUsers(account: string): Promise<User[]> {
+    await this.mustGetAccount(account);
+    const rows = await this.db.selectFrom('users').select(['username', 'account', 'role', 'created_at', 'updated_at']).where('account', '=', account).orderBy('username').execute();
+    return rows.map(toUser);
+  }
+
+  /** Remove a user and its tokens. The last admin of the admin account stays. */
+  async deleteUser(username: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const u = await trx.selectFrom('users').select(['account', 'role']).where('username', '=', username).executeTakeFirst();
+      if (!u) throw new LadingError('NOT_FOUND', `no user ${username}`);
+      if (u.role === 'admin' && u.account === ADMIN_ACCOUNT) {
+        const admins = await trx.selectFrom('users').select('username').where('account', '=', ADMIN_ACCOUNT).where('role', '=', 'admin').execute();
+        if (admins.length <= 1) throw new LadingError('BAD_INPUT', `${username} is the last admin user and cannot be deleted`);
+      }
+      await trx.deleteFrom('users').where('username', '=', username).execute();
+    });
+  }
+
+  async setPassword(username: string, password: string): Promise<void> {
+    checkPasswordPolicy(password);
+    const hash = await hashPassword(password, this.params);
+    const r = await this.db.updateTable('users').set({ password_hash: hash, updated_at: this.stamp() }).where('username', '=', username).executeTakeFirst();
+    if (!Number(r.numUpdatedRows)) throw new LadingError('NOT_FOUND', `no user ${username}`);
+  }
+
+  private authUserQuery() {
+    return this.db.selectFrom('users')
+      .innerJoin('accounts', 'accounts.name', 'users.account')
+      .select(['users.username', 'users.account', 'users.role', 'users.created_at', 'users.updated_at', 'users.password_hash', 'accounts.type as account_type', 'accounts.state as account_state']);
+  }
+
+  /**
+   * The user if the password is right and its account is enabled, else undefined. The same scrypt
+   * work is done whether or not the user exists, and the hash compare is constant-time.
+   */
+  async verifyPassword(username: string, password: string): Promise<AuthUser | undefined> {
+    const row = typeof username === 'string' && username.length <= 256
+      ? await this.authUserQuery().where('users.username', '=', username).executeTakeFirst()
+      : undefined;
+    const usable = typeof password === 'string' && password.length <= VERIFY_INPUT_MAX;
+    const hash = row?.password_hash ?? await dummyHash(this.params);
+    const ok = await checkPassword(usable ? password : '', hash);
+    if (!row || !ok || !usable || row.account_state !== 'enabled') return undefined;
+    const parsed = parseHash(row.password_hash);
+    if (parsed && !sameParams(parsed.params, this.params)) {
+      const upgraded = await hashPassword(password, this.params);
+      await this.db.updateTable('users').set({ password_hash: upgraded }).where('username', '=', row.username).where('password_hash', '=', row.password_hash).execute();
+    }
+    return { ...toUser(row), accountType: row.account_type as AccountType, accountState: row.account_state as AccountState };
+  }
+
+  // ------------------------------------------------------------------ tokens
+
+  async createToken(username: string, options: CreateTokenOptions = {}): Promise<CreatedToken> {
+    const now = this.now();
+    let expires: Date | undefined;
+    if (options.expiresAt !== undefined) expires = options.expiresAt;
+    else if (options.ttlSeconds !== undefined) {
+      if (!(Number.isFinite(options.ttlSeconds) && options.ttlSeconds > 0)) throw new LadingError('BAD_INPUT', 'a token lifetime must be a positive number of seconds');
+      expires = new Date(now.getTime() + options.ttlSeconds * 1000);
+    }
+    if (expires !== undefined && !(expires.getTime() > now.getTime())) throw new LadingError('BAD_INPUT', 'a token must expire in the future');
+    if (options.name !== undefined && (typeof options.name !== 'string' || options.name.length > 200)) throw new LadingError('BAD_INPUT', 'a token name is at most 200 characters');
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    const row: ApiTokensTable = {
+      id: randomUUID(),
+      username,
+      token_hash: sha256(token),
+      name: options.name ?? null,
+      expires_at: expires?.toISOString() ?? null,
+      created_at: now.toISOString(),
+      last_used_at: null,
+    };
+    await this.db.transaction().execute(async (trx) => {
+      const u = await trx.selectFrom('users').select('username').where('username', '=', username).executeTakeFirst();
+      if (!u) throw new LadingError('NOT_FOUND', `no user ${username}`);
+      await trx.insertInto('api_tokens').values(row).execute();
+    });
+    const { token_hash: _, ...shown } = row;
+    return { token, record: toToken(shown) };
+  }
+
+  async listTokens(username: string): Promise<ApiToken[]> {
+    const rows = await this.db.selectFrom('api_tokens').select(['id', 'username', 'name', 'expires_at', 'created_at', 'last_used_at']).where('username', '=', username).orderBy('created_at').orderBy('id').execute();
+    return rows.map(toToken);
+  }
+
+  /** The user a token belongs to, if it is known, unexpired and its account enabled. */
+  async verifyToken(token: string): Promise<AuthUser | undefined> {
+    if (typeof token !== 'string' || !token.startsWith(TOKEN_PREFIX) || token.length > 256) return undefined;
+    const row = await this.authUserQuery()
+      .innerJoin('api_tokens', 'api_tokens.username', 'users.username')
+      .select(['api_tokens.id as token_id', 'api_tokens.expires_at', 'api_tokens.last_used_at'])
+      .where('api_tokens.token_hash', '=', sha256(token))
+      .executeTakeFirst();
+    if (!row || row.account_state !== 'enabled') return undefined;
+    const now = this.now();
+    if (row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime()) return undefined;
+    if (row.last_used_at === null || now.getTime() - Date.parse(row.last_used_at) >= TOKEN_TOUCH_MS) {
+      await this.db.updateTable('api_tokens').set({ last_used_at: now.toISOString() }).where('id', '=', row.token_id).execute();
+    }
+    return { ...toUser(row), accountType: row.account_type as AccountType, accountState: row.account_state as AccountState, tokenId: row.token_id };
+  }
+
+  /** Revoke a token by id (only that user's, when username is given); whether one was removed. */
+  async revokeToken(id: string, username?: string): Promise<boolean> {
+    let q = this.db.deleteFrom('api_tokens').where('id', '=', id);
+    if (username !== undefined) q = q.where('username', '=', username);
+    const r = await q.executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  /** Remove expired tokens; how many. */
+  async pruneExpiredTokens(): Promise<number> {
+    const r = await this.db.deleteFrom('api_tokens').where('expires_at', 'is not', null).where('expires_at', '<=', this.stamp()).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  // ------------------------------------------------------------------ bootstrap
+
+  /**
+   * Make sure the admin account and the admin user exist. Creating the user takes admin.password;
+   * without one, production mode refuses (LadingError) and development mode generates a password,
+   * stores its hash and returns it to be printed once. An existing admin is left as it is (the
+   * configured password is only for the first start). Safe to run from several processes at once.
+   */
+  async bootstrapAdmin(config: Pick<LadingConfig, 'admin' | 'production_mode'>): Promise<BootstrapResult> {
+    const configured = config.admin.password;
+    const existing = await this.db.selectFrom('users').select(['account', 'role', 'password_hash']).where('username', '=', ADMIN_USER).executeTakeFirst();
+    const account = await this.getAccount(ADMIN_ACCOUNT);
+    if (existing && account) {
+      if (existing.account !== ADMIN_ACCOUNT || existing.role !== 'admin') {
+        throw new LadingError('INTERNAL', `user ${ADMIN_USER} exists but is not the admin of account ${ADMIN_ACCOUNT}`);
+      }
+      return configured === undefined ? { created: false } : { created: false, configuredPasswordMatches: await checkPassword(configured, existing.password_hash) };
+    }
+    if (account && account.type !== 'admin') throw new LadingError('INTERNAL', `account ${ADMIN_ACCOUNT} exists but is a ${account.type} account`);
+    let generated: string | undefined;
+    let password = configured;
+    if (!existing) {
+      if (password === undefined) {
+        if (config.production_mode) {
+          throw new LadingError('BAD_INPUT', 'configuration: admin.password: required to create the admin user in production mode (set LADING_ADMIN_PASSWORD); there is no default password');
+        }
+        generated = randomBytes(18).toString('base64url');
+        password = generated;
+      } else {
+        checkPasswordPolicy(password);
+      }
+    }
+    const hash = password !== undefined ? await hashPassword(password, this.params) : undefined;
+    const created = await this.db.transaction().execute(async (trx) => {
+      const t = this.stamp();
+      const acc = await trx.insertInto('accounts')
+        .values({ name: ADMIN_ACCOUNT, type: 'admin', state: 'enabled', email: config.admin.email ?? null, created_at: t, updated_at: t })
+        .onConflict((oc) => oc.column('name').doNothing()).returning('name').execute();
+      let user: { username: string }[] = [];
+      if (hash !== undefined) {
+        user = await trx.insertInto('users')
+          .values({ username: ADMIN_USER, account: ADMIN_ACCOUNT, password_hash: hash, role: 'admin', created_at: t, updated_at: t })
+          .onConflict((oc) => oc.column('username').doNothing()).returning('username').execute();
+      }
+      return { account: acc.length > 0, user: user.length > 0 };
+    });
+    // Another process may have created the user first: then our generated password is not the one stored.
+    return { created: created.account || created.user, ...(generated !== undefined && created.user ? { generatedPassword: generated } : {}) };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authorization
+
+/** read: see account resources; write: change them; admin: accounts, users, system operations. */
+export type Action = 'read' | 'write' | 'admin';
+
+export type AuthDecision =
+  | { allowed: true; account: string }
+  | { allowed: false; account: string; reason: string };
+
+/**
+ * The role rules. `targetAccount` is the account acted in (the x-anchore-account header), default
+ * the user's own. admin (of an admin account): everything, in any account. read-write: read and
+ * write in its own account. read-only: read in its own account. Nobody acts from a disabled account.
+ */
+export function authorize(user: Pick<AuthUser, 'username' | 'account' | 'role' | 'accountType' | 'accountState'>, action: Action, targetAccount?: string): AuthDecision {
+  const account = targetAccount === undefined || targetAccount === '' ? user.account : targetAccount;
+  const deny = (reason: string): AuthDecision => ({ allowed: false, account, reason });
+  if (user.accountState !== 'enabled') return deny(`account ${user.account} is ${user.accountState}`);
+  if (user.role === 'admin' && user.accountType === 'admin') return { allowed: true, account };
+  if (action === 'admin') return deny(`user ${user.username} does not have the admin role`);
+  if (account !== user.account) return deny(`user ${user.username} may act only in account ${user.account}, not ${account}`);
+  if (user.role === 'read-write') return { allowed: true, account };
+  if (user.role === 'read-only' && action === 'read') return { allowed: true, account };
+  return deny(`user ${user.username} is read-only`);
+}
+
+/** authorize, throwing LadingError('UNAUTHORIZED') with the reason when denied; the account to act in. */
+export function requireAuthorized(user: Pick<AuthUser, 'username' | 'account' | 'role' | 'accountType' | 'accountState'>, action: Action, targetAccount?: string): string {
+  const d = authorize(user, action, targetAccount);
+  if (!d.allowed) throw new LadingError('UNAUTHORIZED', d.reason);
+  return d.account;
+}
