@@ -1,7 +1,11 @@
 /** Every migration, by name; names sort in the order they apply. Add a file and a line. */
 import type { Migration } from 'kysely';
 import * as vulndb from './0001-vulndb.js';
+import * as jobs from './0002-jobs.js';
+import * as accounts from './0003-accounts.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
+  '0002-jobs': jobs,
+  '0003-accounts': accounts,
 };
