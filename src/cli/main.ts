@@ -7,6 +7,7 @@ import { sbomCommand } from './commands/sbom.js';
 import { scanCommand } from './commands/scan.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { policyCommand } from './commands/policy.js';
+import { serveCommand } from './commands/serve.js';
 import type { Sbom } from '../sbom/model.js';
 import { dbCommand, describeLocation, resolveDbLocation } from './commands/db.js';
 import { VERSION } from '../version.js';
@@ -48,6 +49,7 @@ export function program(): Command {
   p.addCommand(scanCommand(openVulnData));
   p.addCommand(evaluateCommand({ scan: scanIfData }));
   p.addCommand(policyCommand());
+  p.addCommand(serveCommand());
   p.addCommand(dbCommand(async () => (await import('../feeds/drivers/index.js')).DRIVERS));
   const inherit = (c: Command) => {
     for (const sub of c.commands) {

@@ -3,9 +3,11 @@ import type { Migration } from 'kysely';
 import * as vulndb from './0001-vulndb.js';
 import * as jobs from './0002-jobs.js';
 import * as accounts from './0003-accounts.js';
+import * as catalog from './0004-catalog.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
   '0002-jobs': jobs,
   '0003-accounts': accounts,
+  '0004-catalog': catalog,
 };

@@ -1,0 +1,118 @@
+/**
+ * The v1 API as a fastify app: every route at `/v1/...` and at the unversioned path (Anchore
+ * rewrote the latter to the former), HTTP basic or bearer-token authentication, the
+ * `x-anchore-account` header, and Anchore's error body for every failure.
+ */
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { AccountStore, AuthUser } from '../store/accounts.js';
+import { requireAuthorized } from '../store/accounts.js';
+import type { CatalogStore } from '../services/catalog.js';
+import type { JobQueue } from '../queue/queue.js';
+import type { VulnDb } from '../feeds/vulndb.js';
+import type { SourceOptions } from '../image/sources/index.js';
+import { ApiError, errorBody, sendError } from './errors.js';
+import { imageRoutes } from './routes/images.js';
+import { systemRoutes } from './routes/system.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** No authentication (/, /health, /version). */
+    public?: boolean;
+  }
+  interface FastifyRequest {
+    user?: AuthUser;
+  }
+}
+
+export interface ApiDeps {
+  accounts: AccountStore;
+  catalog: CatalogStore;
+  queue: JobQueue;
+  /** The vulnerability database (same database as the catalog). */
+  vulndb: VulnDb;
+  /** How images are fetched when added (registry options). */
+  sourceOptions?: SourceOptions;
+  /** Attempts for an analyze job. */
+  analysisMaxAttempts?: number;
+  /** What /system reports about this process. */
+  service?: { hostId: string; roles: string[]; dbLocation: string };
+  /** pino logging; default off. */
+  logger?: boolean | Record<string, unknown>;
+}
+
+export const API_PREFIXES = ['', '/v1'] as const;
+
+/** The authenticated user; throws 401 when the hook did not set one. */
+export function userOf(request: FastifyRequest): AuthUser {
+  if (!request.user) throw new ApiError(401, 'Unauthorized');
+  return request.user;
+}
+
+/** The account a request acts in: the user's own, or x-anchore-account (admins only). */
+export async function accountOf(request: FastifyRequest, deps: Pick<ApiDeps, 'accounts'>, action: 'read' | 'write' = request.method === 'GET' ? 'read' : 'write'): Promise<string> {
+  const user = userOf(request);
+  const header = request.headers['x-anchore-account'];
+  const target = Array.isArray(header) ? header[0] : header;
+  const account = requireAuthorized(user, action, target || undefined);
+  if (account !== user.account) {
+    const a = await deps.accounts.getAccount(account);
+    if (!a) throw new ApiError(404, `no account ${account}`);
+    if (a.state !== 'enabled') throw new ApiError(403, `account ${account} is ${a.state}`);
+  }
+  return account;
+}
+
+function unauthorized(): ApiError {
+  return new ApiError(401, 'Unauthorized');
+}
+
+async function authenticate(request: FastifyRequest, accounts: AccountStore): Promise<AuthUser> {
+  const h = request.headers.authorization;
+  if (!h) throw unauthorized();
+  const m = /^(\S+)\s+(.+)$/.exec(h.trim());
+  if (!m) throw unauthorized();
+  const scheme = m[1]!.toLowerCase();
+  let user: AuthUser | undefined;
+  if (scheme === 'basic') {
+    const decoded = Buffer.from(m[2]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw unauthorized();
+    user = await accounts.verifyPassword(decoded.slice(0, colon), decoded.slice(colon + 1));
+  } else if (scheme === 'bearer') {
+    user = await accounts.verifyToken(m[2]!);
+  }
+  if (!user) throw unauthorized();
+  return user;
+}
+
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 16 * 1024 * 1024 });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config?.public) return;
+    if (!request.routeOptions.url) return; // not found: the 404 handler answers
+    try {
+      request.user = await authenticate(request, deps.accounts);
+    } catch (e) {
+      reply.header('www-authenticate', 'basic realm="Authentication required"');
+      return sendError(reply, e, request);
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const fe = error as { validation?: unknown; statusCode?: number; message: string };
+    if (fe.validation || fe.statusCode === 400) return sendError(reply, new ApiError(400, fe.message), request);
+    return sendError(reply, error, request);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(errorBody(404, `no such path: ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  for (const prefix of API_PREFIXES) {
+    await app.register(async (scope) => {
+      systemRoutes(scope, deps);
+      imageRoutes(scope, deps);
+    }, { prefix });
+  }
+  return app;
+}

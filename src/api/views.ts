@@ -1,0 +1,183 @@
+/**
+ * Anchore's v1 response shapes, built from Lading's records: AnchoreImage, the vulnerability item,
+ * and the content items. Anchore wrote missing values as the string "None"; so do these.
+ */
+import type { CatalogImage } from '../services/catalog.js';
+import type { Package, PackageType, Sbom } from '../sbom/model.js';
+import type { Cvss } from '../feeds/model.js';
+import type { Match } from '../vulns/model.js';
+
+/** ISO 8601 UTC without milliseconds, trailing Z (Anchore's form). */
+export function isoZ(s: string | undefined): string | null {
+  if (!s) return null;
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? s : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function anchoreImage(img: CatalogImage): Record<string, unknown> {
+  const m = img.metadata;
+  return {
+    imageDigest: img.imageDigest,
+    parentDigest: img.parentDigest ?? img.imageDigest,
+    userId: img.account,
+    analysis_status: img.analysisStatus,
+    ...(img.analysisError ? { analysis_error: img.analysisError } : {}),
+    image_status: img.imageStatus,
+    image_type: 'docker',
+    created_at: isoZ(img.createdAt),
+    last_updated: isoZ(img.lastUpdated),
+    analyzed_at: isoZ(img.analyzedAt),
+    annotations: img.annotations,
+    record_version: '1',
+    image_content: {
+      metadata: {
+        arch: m?.arch ?? null,
+        distro: m?.distro ?? null,
+        distro_version: m?.distro_version ?? null,
+        dockerfile_mode: m?.dockerfile_mode ?? (img.dockerfile !== undefined ? 'Actual' : null),
+        image_size: m ? String(m.image_size) : null,
+        layer_count: m?.layer_count ?? null,
+      },
+    },
+    image_detail: img.tags.map((t) => ({
+      registry: t.registry,
+      repo: t.repo,
+      tag: t.tag,
+      digest: img.imageDigest,
+      imageDigest: img.imageDigest,
+      imageId: img.imageId ?? null,
+      userId: img.account,
+      fulltag: t.fulltag,
+      fulldigest: `${t.registry}/${t.repo}@${img.imageDigest}`,
+      dockerfile: img.dockerfile !== undefined ? Buffer.from(img.dockerfile).toString('base64') : null,
+      created_at: isoZ(t.createdAt),
+      last_updated: isoZ(t.lastUpdated),
+      tag_detected_at: isoZ(t.createdAt),
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vulnerabilities
+
+export const VULN_TYPES = ['os', 'non-os', 'all'] as const;
+export type VulnType = (typeof VULN_TYPES)[number];
+
+const OS_TYPES: ReadonlySet<PackageType> = new Set(['deb', 'rpm', 'apk']);
+
+/** Anchore's package_type names. */
+const ANCHORE_TYPE: Record<PackageType, string> = {
+  deb: 'dpkg', rpm: 'rpm', apk: 'APKG', npm: 'npm', python: 'python', gem: 'gem', 'java-archive': 'java',
+  'go-module': 'go', 'rust-crate': 'rust', dotnet: 'nuget', 'php-composer': 'composer', binary: 'binary',
+};
+
+export function isOsType(t: PackageType): boolean {
+  return OS_TYPES.has(t);
+}
+
+function cvssDoc(list: Cvss[], id: string) {
+  const v2 = list.find((c) => c.version.startsWith('2'));
+  const v3 = list.find((c) => c.version.startsWith('3'));
+  const score = (c: Cvss | undefined) => ({ base_score: c ? c.baseScore : -1.0, exploitability_score: -1.0, impact_score: -1.0 });
+  return { id, cvss_v2: score(v2), cvss_v3: score(v3) };
+}
+
+export function vulnItem(m: Match): Record<string, unknown> {
+  const v = m.vulnerability;
+  const p = m.package;
+  const nvd = v.cvss.filter((c) => c.source === 'nvd');
+  const vendor = v.cvss.filter((c) => c.source !== 'nvd');
+  const cveId = [v.id, ...v.aliases].find((a) => a.startsWith('CVE-')) ?? v.id;
+  return {
+    vuln: v.id,
+    severity: v.severity,
+    url: v.references[0] ?? (cveId.startsWith('CVE-') ? `https://nvd.nist.gov/vuln/detail/${cveId}` : 'None'),
+    fix: v.fixedVersions.length ? v.fixedVersions.join(',') : 'None',
+    package: `${p.name}-${p.version}`,
+    package_name: p.name,
+    package_version: p.version,
+    package_type: ANCHORE_TYPE[p.type] ?? p.type,
+    package_cpe: 'None',
+    package_cpe23: 'None',
+    package_path: p.locations[0]?.path ?? 'None',
+    feed: 'vulnerabilities',
+    feed_group: m.match.namespace,
+    will_not_fix: v.fixState === 'wont-fix',
+    nvd_data: nvd.length ? [cvssDoc(nvd, cveId)] : [],
+    vendor_data: vendor.length ? [cvssDoc(vendor, v.id)] : [],
+  };
+}
+
+export function vulnItems(matches: Match[], type: VulnType, vendorOnly: boolean): Record<string, unknown>[] {
+  return matches
+    .filter((m) => type === 'all' || (type === 'os') === isOsType(m.package.type))
+    .filter((m) => !vendorOnly || m.vulnerability.fixState !== 'wont-fix')
+    .map(vulnItem);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Content
+
+export const CONTENT_TYPES = ['os', 'files', 'npm', 'gem', 'python', 'java', 'binary', 'go', 'malware'] as const;
+export type ContentType = (typeof CONTENT_TYPES)[number];
+
+const CONTENT_PACKAGE_TYPES: Partial<Record<ContentType, PackageType[]>> = {
+  npm: ['npm'], gem: ['gem'], python: ['python'], java: ['java-archive'], go: ['go-module'], binary: ['binary'],
+};
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+}
+
+function osItem(p: Package): Record<string, unknown> {
+  const md = p.metadata ?? {};
+  const license = p.licenses.join(' ');
+  return {
+    package: p.name,
+    version: p.version,
+    type: ANCHORE_TYPE[p.type] ?? p.type,
+    size: str(md.installedSize) ?? str(md.size) ?? 'N/A',
+    origin: str(md.maintainer) ?? str(md.vendor) ?? 'N/A',
+    license: license || 'Unknown',
+    licenses: license ? license.split(/\s+/) : [],
+    cpes: p.cpes,
+    sourcepkg: p.sourceName ?? p.name,
+  };
+}
+
+function languageItem(p: Package): Record<string, unknown> {
+  const md = p.metadata ?? {};
+  const license = p.licenses.join(' ');
+  return {
+    package: p.name,
+    type: (ANCHORE_TYPE[p.type] ?? p.type).toUpperCase(),
+    location: p.locations[0]?.path ?? 'N/A',
+    version: p.version,
+    origin: str(md.author) ?? 'Unknown',
+    license: license || 'Unknown',
+    licenses: license ? license.split(/\s+/) : [],
+    cpes: p.cpes,
+  };
+}
+
+function fileItem(f: Sbom['files'][number]): Record<string, unknown> {
+  return {
+    filename: f.path,
+    linkdest: f.linkTarget ?? null,
+    size: f.size,
+    mode: (f.mode & 0o7777).toString(8).padStart(5, '0'),
+    sha256: f.type === 'dir' ? null : f.sha256 ?? null,
+    type: f.type === 'symlink' ? 'slink' : f.type,
+    uid: f.uid,
+    gid: f.gid,
+  };
+}
+
+/** The content items of one type. */
+export function contentItems(sbom: Sbom, type: ContentType): unknown[] {
+  if (type === 'os') return sbom.packages.filter((p) => isOsType(p.type)).map(osItem);
+  if (type === 'files') return sbom.files.map(fileItem);
+  if (type === 'malware') return [];
+  const types = CONTENT_PACKAGE_TYPES[type] ?? [];
+  return sbom.packages.filter((p) => types.includes(p.type)).map(languageItem);
+}

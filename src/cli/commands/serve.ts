@@ -1,0 +1,73 @@
+/**
+ * `lading serve [--config FILE] [--db URL] [--port N] [--host H] [--role all|api|worker] [--workers N]`:
+ * the service. Loads the configuration, opens and migrates the database, makes sure the admin
+ * exists (printing a generated password once in development mode), then runs the v1 API and/or
+ * analyzer workers until SIGINT or SIGTERM.
+ */
+import { Command, Option } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { redactUrl } from '../../store/db.js';
+import { SERVE_ROLES, startService, type ServeRole } from '../../services/server.js';
+import { LadingError } from '../../errors.js';
+
+interface ServeCliOptions {
+  config?: string;
+  db?: string;
+  host?: string;
+  port?: string;
+  role: ServeRole;
+  workers?: string;
+}
+
+function intOption(v: string | undefined, what: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new LadingError('BAD_INPUT', `${what}: expected a whole number from ${min} to ${max}, got ${v}`);
+  return n;
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the service: the Anchore-compatible v1 API and analyzer workers (SQLite by default, PostgreSQL to scale out)')
+    .option('--config <file>', 'configuration file (YAML); default $LADING_CONFIG')
+    .option('--db <url>', 'database: a SQLite file path or postgres://… URL (overrides db_url)')
+    .option('--host <host>', 'address to listen on (overrides listen.host)')
+    .option('--port <n>', 'port to listen on (overrides listen.port)')
+    .addOption(new Option('--role <role>', 'what this process runs').choices([...SERVE_ROLES]).default('all'))
+    .option('--workers <n>', 'analyzer workers in this process (overrides analysis.workers)')
+    .action(async (o: ServeCliOptions) => {
+      const port = intOption(o.port, '--port', 1, 65535);
+      const workers = intOption(o.workers, '--workers', 1, 256);
+      const overrides: Record<string, unknown> = {};
+      if (o.db) overrides.db_url = o.db;
+      if (o.host || port !== undefined) overrides.listen = { ...(o.host ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}) };
+      if (workers !== undefined) overrides.analysis = { workers };
+      const config = loadConfig({ ...(o.config ? { file: o.config } : {}), overrides });
+      const service = await startService({ config, role: o.role, ...(workers !== undefined ? { workers } : {}) });
+      const err = (t: string) => process.stderr.write(t);
+      if (service.bootstrap.generatedPassword) {
+        err(`lading serve: created user admin with the generated password ${service.bootstrap.generatedPassword}\n`);
+        err('lading serve: it is shown only this once; set admin.password (LADING_ADMIN_PASSWORD) in production\n');
+      } else if (service.bootstrap.configuredPasswordMatches === false) {
+        err('lading serve: warning: admin.password no longer opens user admin (it was changed since); the configured value is ignored\n');
+      }
+      err(`lading serve: database ${service.db.dialect === 'postgres' ? redactUrl(config.db_url) : service.db.location}\n`);
+      if (service.url) err(`lading serve: API listening on ${service.url}/v1 (role ${o.role})\n`);
+      else err(`lading serve: ${o.role} running\n`);
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          err(`lading serve: ${signal}: stopping\n`);
+          process.off('SIGINT', onInt);
+          process.off('SIGTERM', onTerm);
+          service.close().finally(resolve);
+        };
+        const onInt = () => stop('SIGINT');
+        const onTerm = () => stop('SIGTERM');
+        process.on('SIGINT', onInt);
+        process.on('SIGTERM', onTerm);
+      });
+    });
+}

@@ -1,0 +1,75 @@
+/**
+ * The analyzer worker's job: `analyze` {account, imageDigest, fulltag}. Resolves the image by
+ * digest from the tag's repository, analyzes it, stores the SBOM and marks the image analyzed, or
+ * analysis_failed with the reason (a registry error's own message). A failed analysis fails the
+ * job for good: adding the image again retries it.
+ */
+import { analyzeImage } from '../analyze/analyze.js';
+import { describeError } from '../errors.js';
+import { openSource, type SourceOptions } from '../image/sources/index.js';
+import { parseReference } from '../image/reference.js';
+import type { Job, JobQueue } from '../queue/queue.js';
+import { PermanentJobError, type HandlerContext, type JobHandler } from '../queue/worker.js';
+import type { AnalyzeOptions } from '../analyze/analyze.js';
+import type { CatalogStore } from './catalog.js';
+
+export const ANALYZE_JOB = 'analyze';
+
+export interface AnalyzePayload {
+  account: string;
+  imageDigest: string;
+  fulltag: string;
+}
+
+export interface AnalyzerOptions {
+  source?: SourceOptions;
+  analyze?: Omit<AnalyzeOptions, 'signal' | 'dockerfile'>;
+}
+
+/** Queue analysis of an image; one unfinished job per account and digest. */
+export async function enqueueAnalysis(queue: JobQueue, payload: AnalyzePayload, maxAttempts?: number): Promise<Job<AnalyzePayload>> {
+  return queue.enqueue(ANALYZE_JOB, payload, { key: `${payload.account}/${payload.imageDigest}`, ...(maxAttempts ? { maxAttempts } : {}) });
+}
+
+/** The pull string of an image by digest in the repository of its tag. */
+export function digestReference(fulltag: string, imageDigest: string): string {
+  const ref = parseReference(fulltag);
+  return `${ref.registry}/${ref.repository}@${imageDigest}`;
+}
+
+export function analyzeHandler(catalog: CatalogStore, options: AnalyzerOptions = {}): JobHandler {
+  return async (job: Job<AnalyzePayload>, ctx: HandlerContext) => {
+    const { account, imageDigest, fulltag } = job.payload;
+    const image = await catalog.getImage(account, imageDigest);
+    if (!image) return { status: 'deleted' };
+    await catalog.setStatus(account, imageDigest, 'analyzing');
+    let sbom;
+    try {
+      const source = await openSource(`registry:${digestReference(fulltag, imageDigest)}`, options.source ?? {});
+      try {
+        const img = await source.resolve({ signal: ctx.signal });
+        sbom = await analyzeImage(img, {
+          fileDigests: true,
+          ...options.analyze,
+          signal: ctx.signal,
+          ...(image.dockerfile !== undefined ? { dockerfile: image.dockerfile } : {}),
+        });
+      } finally {
+        await source.close();
+      }
+    } catch (e) {
+      if (ctx.signal.aborted) {
+        // The worker is stopping: the job is given back and runs again; the image waits for it.
+        await catalog.setStatus(account, imageDigest, 'not_analyzed');
+        throw e;
+      }
+      const reason = describeError(e);
+      await catalog.setStatus(account, imageDigest, 'analysis_failed', reason);
+      throw new PermanentJobError(`analysis of ${imageDigest} (${fulltag}) failed: ${reason}`, { cause: e });
+    }
+    // The tag the user added is the one the analysis reports.
+    if (!sbom.source.tags.includes(fulltag)) sbom.source.tags = [fulltag, ...sbom.source.tags];
+    const saved = await catalog.saveAnalysis(account, imageDigest, sbom);
+    return { status: saved ? 'analyzed' : 'deleted', packages: sbom.packages.length };
+  };
+}

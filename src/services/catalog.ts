@@ -1,0 +1,256 @@
+/**
+ * The catalog: per-account image records, the tags that named them, stored analyses (the SBOM,
+ * gzip-compressed, read back instead of recomputed) and policy bundles (tables from
+ * store/migrations/0004-catalog.ts). Every method takes the account it acts in.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Kysely } from 'kysely';
+import { LadingError } from '../errors.js';
+import { DEFAULT_BUNDLE } from '../policy/index.js';
+import type { Sbom } from '../sbom/model.js';
+
+export const ANALYSIS_STATUSES = ['not_analyzed', 'analyzing', 'analyzed', 'analysis_failed'] as const;
+export type AnalysisStatus = (typeof ANALYSIS_STATUSES)[number];
+
+interface ImagesTable {
+  account: string; image_digest: string; image_id: string | null; manifest_digest: string; parent_digest: string | null;
+  analysis_status: string; analysis_error: string | null; image_status: string; annotations: string; dockerfile: string | null;
+  metadata: string | null; created_at: string; last_updated: string; analyzed_at: string | null;
+}
+interface TagsTable { account: string; fulltag: string; image_digest: string; registry: string; repo: string; tag: string; created_at: string; last_updated: string }
+interface AnalysesTable { account: string; image_digest: string; sbom_gz: Buffer | Uint8Array; created_at: string }
+interface BundlesTable { account: string; policy_id: string; name: string | null; bundle: string; active: number; created_at: string; last_updated: string }
+interface Tables { catalog_images: ImagesTable; catalog_image_tags: TagsTable; catalog_analyses: AnalysesTable; policy_bundles: BundlesTable }
+
+/** Summary of an analysis kept on the image row (Anchore's image_content.metadata). */
+export interface ImageContentMetadata {
+  arch: string;
+  distro: string;
+  distro_version: string;
+  dockerfile_mode: 'Guessed' | 'Actual' | 'N/A';
+  image_size: number;
+  layer_count: number;
+}
+
+export interface ImageTag {
+  fulltag: string;
+  registry: string;
+  repo: string;
+  tag: string;
+  createdAt: string;
+  lastUpdated: string;
+}
+
+export interface CatalogImage {
+  account: string;
+  imageDigest: string;
+  imageId?: string;
+  manifestDigest: string;
+  parentDigest?: string;
+  analysisStatus: AnalysisStatus;
+  analysisError?: string;
+  imageStatus: string;
+  annotations: Record<string, unknown>;
+  /** The Dockerfile the user supplied (text). */
+  dockerfile?: string;
+  metadata?: ImageContentMetadata;
+  createdAt: string;
+  lastUpdated: string;
+  analyzedAt?: string;
+  tags: ImageTag[];
+}
+
+export interface AddImageInput {
+  imageDigest: string;
+  imageId?: string;
+  parentDigest?: string;
+  tag: { registry: string; repo: string; tag: string };
+  annotations?: Record<string, unknown>;
+  dockerfile?: string;
+  /** Reset to not_analyzed even when already analyzed. */
+  force?: boolean;
+}
+
+export interface PolicyBundleRecord {
+  policyId: string;
+  name?: string;
+  active: boolean;
+  bundle: Record<string, unknown>;
+  createdAt: string;
+  lastUpdated: string;
+}
+
+function parseJson<T>(text: string | null, what: string): T | undefined {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new LadingError('INTERNAL', `stored ${what} is not JSON`);
+  }
+}
+
+export class CatalogStore {
+  private readonly db: Kysely<Tables>;
+  private readonly now: () => Date;
+
+  constructor(db: Kysely<any>, options: { now?: () => Date } = {}) {
+    this.db = db as Kysely<Tables>;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  private stamp(): string {
+    return this.now().toISOString();
+  }
+
+  /**
+   * Record an image and its tag. A new image (or a forced one, or one whose analysis failed) is
+   * `not_analyzed`; returns the record and whether it needs analysis now.
+   */
+  async addImage(account: string, input: AddImageInput): Promise<{ image: CatalogImage; needsAnalysis: boolean }> {
+    const t = this.stamp();
+    const fulltag = `${input.tag.registry}/${input.tag.repo}:${input.tag.tag}`;
+    const needs = await this.db.transaction().execute(async (trx) => {
+      const existing = await trx.selectFrom('catalog_images').selectAll().where('account', '=', account).where('image_digest', '=', input.imageDigest).executeTakeFirst();
+      let needsAnalysis: boolean;
+      if (!existing) {
+        await trx.insertInto('catalog_images').values({
+          account, image_digest: input.imageDigest, image_id: input.imageId ?? null, manifest_digest: input.imageDigest,
+          parent_digest: input.parentDigest ?? null, analysis_status: 'not_analyzed', analysis_error: null, image_status: 'active',
+          annotations: JSON.stringify(input.annotations ?? {}), dockerfile: input.dockerfile ?? null, metadata: null,
+          created_at: t, last_updated: t, analyzed_at: null,
+        }).execute();
+        needsAnalysis = true;
+      } else {
+        const reset = input.force === true || existing.analysis_status === 'analysis_failed';
+        needsAnalysis = reset || existing.analysis_status === 'not_analyzed';
+        await trx.updateTable('catalog_images').set({
+          last_updated: t,
+          ...(reset ? { analysis_status: 'not_analyzed', analysis_error: null } : {}),
+          ...(input.annotations ? { annotations: JSON.stringify({ ...parseJson<Record<string, unknown>>(existing.annotations, 'annotations'), ...input.annotations }) } : {}),
+          ...(input.dockerfile !== undefined && (input.force || existing.dockerfile === null) ? { dockerfile: input.dockerfile } : {}),
+        }).where('account', '=', account).where('image_digest', '=', input.imageDigest).execute();
+      }
+      await trx.insertInto('catalog_image_tags').values({
+        account, fulltag, image_digest: input.imageDigest, registry: input.tag.registry, repo: input.tag.repo, tag: input.tag.tag, created_at: t, last_updated: t,
+      }).onConflict((oc) => oc.columns(['account', 'fulltag', 'image_digest']).doUpdateSet({ last_updated: t })).execute();
+      return needsAnalysis;
+    });
+    return { image: (await this.getImage(account, input.imageDigest))!, needsAnalysis: needs };
+  }
+
+  async getImage(account: string, imageDigest: string): Promise<CatalogImage | undefined> {
+    const row = await this.db.selectFrom('catalog_images').selectAll().where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+    if (!row) return undefined;
+    const tags = await this.db.selectFrom('catalog_image_tags').selectAll().where('account', '=', account).where('image_digest', '=', imageDigest).orderBy('created_at').orderBy('fulltag').execute();
+    return toImage(row, tags);
+  }
+
+  /** Images of an account, newest first, optionally those a tag names or in one analysis status. */
+  async listImages(account: string, filter: { fulltag?: string; analysisStatus?: string } = {}): Promise<CatalogImage[]> {
+    let q = this.db.selectFrom('catalog_images').selectAll().where('account', '=', account);
+    if (filter.analysisStatus) q = q.where('analysis_status', '=', filter.analysisStatus);
+    if (filter.fulltag) {
+      const tagged = this.db.selectFrom('catalog_image_tags').select('image_digest').where('account', '=', account).where('fulltag', '=', filter.fulltag);
+      q = q.where('image_digest', 'in', tagged);
+    }
+    const rows = await q.orderBy('created_at', 'desc').orderBy('image_digest').execute();
+    if (!rows.length) return [];
+    const tags = await this.db.selectFrom('catalog_image_tags').selectAll().where('account', '=', account)
+      .where('image_digest', 'in', rows.map((r) => r.image_digest)).orderBy('created_at').orderBy('fulltag').execute();
+    return rows.map((r) => toImage(r, tags.filter((t) => t.image_digest === r.image_digest)));
+  }
+
+  /** Remove an image, its tags and its analysis; whether it existed. */
+  async deleteImage(account: string, imageDigest: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('catalog_analyses').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
+      await trx.deleteFrom('catalog_image_tags').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
+      const r = await trx.deleteFrom('catalog_images').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
+  /** Set the analysis status; false when the image is gone. */
+  async setStatus(account: string, imageDigest: string, status: AnalysisStatus, error?: string): Promise<boolean> {
+    const r = await this.db.updateTable('catalog_images')
+      .set({ analysis_status: status, analysis_error: error ?? null, last_updated: this.stamp() })
+      .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Store an analysis (compressed) and mark the image analyzed; false when the image was deleted meanwhile. */
+  async saveAnalysis(account: string, imageDigest: string, sbom: Sbom): Promise<boolean> {
+    const t = this.stamp();
+    const gz = gzipSync(Buffer.from(JSON.stringify(sbom)));
+    const metadata: ImageContentMetadata = {
+      arch: sbom.source.platform.architecture,
+      distro: sbom.distro?.id ?? 'unknown',
+      distro_version: sbom.distro?.versionId ?? 'unknown',
+      dockerfile_mode: sbom.source.dockerfile.mode === 'actual' ? 'Actual' : 'Guessed',
+      image_size: sbom.source.layers.reduce((n, l) => n + (l.uncompressedSize ?? l.size), 0),
+      layer_count: sbom.source.layers.length,
+    };
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('catalog_images')
+        .set({ analysis_status: 'analyzed', analysis_error: null, analyzed_at: t, last_updated: t, metadata: JSON.stringify(metadata), image_id: sbom.source.imageId.replace(/^sha256:/, '') })
+        .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+      if (!Number(r.numUpdatedRows)) return false;
+      await trx.insertInto('catalog_analyses').values({ account, image_digest: imageDigest, sbom_gz: gz, created_at: t })
+        .onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet({ sbom_gz: gz, created_at: t })).execute();
+      return true;
+    });
+  }
+
+  /** The stored SBOM, decompressed; undefined when the image has no analysis. */
+  async getSbom(account: string, imageDigest: string): Promise<Sbom | undefined> {
+    const row = await this.db.selectFrom('catalog_analyses').select('sbom_gz').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+    if (!row) return undefined;
+    return JSON.parse(gunzipSync(Buffer.from(row.sbom_gz)).toString('utf8')) as Sbom;
+  }
+
+  // ------------------------------------------------------------------ policy bundles
+
+  /** Give an account the default bundle, active, if it has no bundle at all. */
+  async ensureDefaultBundle(account: string): Promise<void> {
+    const any = await this.db.selectFrom('policy_bundles').select('policy_id').where('account', '=', account).executeTakeFirst();
+    if (any) return;
+    const t = this.stamp();
+    const b = DEFAULT_BUNDLE as unknown as { id: string; name?: string };
+    await this.db.insertInto('policy_bundles').values({
+      account, policy_id: b.id, name: b.name ?? null, bundle: JSON.stringify(DEFAULT_BUNDLE), active: 1, created_at: t, last_updated: t,
+    }).onConflict((oc) => oc.columns(['account', 'policy_id']).doNothing()).execute();
+  }
+
+  /** A bundle by id, or the active one. */
+  async getBundle(account: string, policyId?: string): Promise<PolicyBundleRecord | undefined> {
+    await this.ensureDefaultBundle(account);
+    let q = this.db.selectFrom('policy_bundles').selectAll().where('account', '=', account);
+    q = policyId === undefined ? q.where('active', '=', 1) : q.where('policy_id', '=', policyId);
+    const r = await q.executeTakeFirst();
+    if (!r) return undefined;
+    return {
+      policyId: r.policy_id, ...(r.name !== null ? { name: r.name } : {}), active: Number(r.active) === 1,
+      bundle: parseJson<Record<string, unknown>>(r.bundle, 'policy bundle')!, createdAt: r.created_at, lastUpdated: r.last_updated,
+    };
+  }
+}
+
+function toImage(r: ImagesTable, tags: TagsTable[]): CatalogImage {
+  return {
+    account: r.account,
+    imageDigest: r.image_digest,
+    ...(r.image_id !== null ? { imageId: r.image_id } : {}),
+    manifestDigest: r.manifest_digest,
+    ...(r.parent_digest !== null ? { parentDigest: r.parent_digest } : {}),
+    analysisStatus: r.analysis_status as AnalysisStatus,
+    ...(r.analysis_error !== null ? { analysisError: r.analysis_error } : {}),
+    imageStatus: r.image_status,
+    annotations: parseJson<Record<string, unknown>>(r.annotations, 'annotations') ?? {},
+    ...(r.dockerfile !== null ? { dockerfile: r.dockerfile } : {}),
+    ...(r.metadata !== null ? { metadata: parseJson<ImageContentMetadata>(r.metadata, 'metadata')! } : {}),
+    createdAt: r.created_at,
+    lastUpdated: r.last_updated,
+    ...(r.analyzed_at !== null ? { analyzedAt: r.analyzed_at } : {}),
+    tags: tags.map((t) => ({ fulltag: t.fulltag, registry: t.registry, repo: t.repo, tag: t.tag, createdAt: t.created_at, lastUpdated: t.last_updated })),
+  };
+}
