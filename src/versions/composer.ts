@@ -26,6 +26,7 @@
  */
 import { compareDigits } from './constraint.js';
 import type { VersionScheme } from './types.js';
+import { testOperator } from './constraint.js';
 
 // ---------------------------------------------------------------------------------------------
 // PHP version_compare
@@ -344,21 +345,7 @@ function matches(version: string, b: Bound): boolean {
   if (b.op === '!=' && (aBranch || bBranch)) return version !== b.version;
   if (aBranch && bBranch) return b.op === '==' && version === b.version;
   if (aBranch || bBranch) return false;
-  const c = phpVersionCompare(version, b.version);
-  switch (b.op) {
-    case '==':
-      return c === 0;
-    case '!=':
-      return c !== 0;
-    case '<':
-      return c < 0;
-    case '<=':
-      return c <= 0;
-    case '>':
-      return c > 0;
-    case '>=':
-      return c >= 0;
-  }
+  return testOperator(phpVersionCompare(version, b.version), b.op === '==' ? '=' : b.op);
 }
 
 export function satisfiesComposer(version: string, constraint: string): boolean {

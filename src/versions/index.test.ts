@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { getScheme, SCHEMES, type SchemeId } from './index.js';
+import { prng } from './testing.js';
 
 const IDS: SchemeId[] = ['dpkg', 'rpm', 'apk', 'semver', 'pep440', 'maven', 'gem', 'go', 'nuget', 'composer'];
 
@@ -51,16 +52,6 @@ test('every scheme sorts a shuffled ladder of its own versions back into order',
 });
 
 /** mulberry32, so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ['0', '1', '2', '10', '.', '-', '_', '~', '^', '+', ':', 'a', 'b', 'rc', 'alpha', 'p', 'r', 'dev', 'v', 'x', 'SNAPSHOT', 'sp', 'pre', 'post', '#'];
 

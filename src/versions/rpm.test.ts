@@ -15,6 +15,7 @@ import {
   vectorsTitle,
   type OrderCase,
   type SatisfiesCase,
+  prng,
 } from './testing.js';
 
 describe('rpm compare', () => {
@@ -109,16 +110,6 @@ describe('rpm vectors', () => {
 // ---------------------------------------------------------------------------------------------
 // Against the real rpm (its Lua rpm.vercmp compares [epoch:]version[-release] strings).
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ['0', '1', '2', '10', '01', '007', '99999999999999999999', 'a', 'b', 'Z', 'rc', 'git', 'el9', '.', '.', '_', '+', '~', '^'];
 
