@@ -197,6 +197,12 @@ describe('v1 API on SQLite', { skip: registryAvailable() ? false : registrySkipR
     assert.equal((await api('GET', '/v1')).body, 'v1');
     assert.equal((await api('GET', '/health')).body, 'ok');
     assert.equal((await api('GET', '/v1/version')).body.service.version.length > 0, true);
+    for (const path of ['/swagger.json', '/v1/swagger.json']) {
+      const doc = (await api('GET', path)).body;
+      assert.equal(doc.info.version, '0.1.20');
+      assert.ok(doc.paths['/images']?.post && doc.paths['/images/{imageDigest}/check']?.get, Object.keys(doc.paths).join(' '));
+      assert.deepEqual(doc.paths['/health'].get.security, []);
+    }
     const none = await api('GET', '/v1/images');
     assertErrorBody(none, 401);
     assert.match(none.headers.get('www-authenticate') ?? '', /basic realm=/i);

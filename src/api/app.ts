@@ -13,6 +13,7 @@ import type { SourceOptions } from '../image/sources/index.js';
 import { ApiError, errorBody, sendError } from './errors.js';
 import { imageRoutes } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
+import { RouteCatalog } from './openapi.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -108,10 +109,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     reply.code(404).send(errorBody(404, `no such path: ${request.method} ${request.url.split('?')[0]}`));
   });
 
+  const catalog = new RouteCatalog();
+  app.addHook('onRoute', (route) => catalog.add(route));
   for (const prefix of API_PREFIXES) {
     await app.register(async (scope) => {
       systemRoutes(scope, deps);
       imageRoutes(scope, deps);
+      scope.get('/swagger.json', { config: { public: true } }, async () => catalog.document());
     }, { prefix });
   }
   return app;
