@@ -12,7 +12,7 @@
  * an error naming the line, and the database keeps what it had.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { constants as zc, createGunzip, createGzip, gunzipSync } from 'node:zlib';
 import { once } from 'node:events';
@@ -21,6 +21,7 @@ import { describeError, LadingError } from '../errors.js';
 import { VERSION } from '../version.js';
 import type { FeedDriver } from './driver.js';
 import { VULNDB_SCHEMA, VULNDB_TABLES, type ApplyResult, type VulnDb } from './vulndb.js';
+import { readHead } from './files.js';
 
 export const BUNDLE_FORMAT = 'lading-vulndb-bundle';
 export const BUNDLE_VERSION = 1;
@@ -61,16 +62,6 @@ export interface ImportResult {
 const HEAD_BYTES = 4096;
 const MAX_KEPT_WARNINGS = 1000;
 
-async function readHead(path: string, bytes: number): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(bytes);
-    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
 
 /** Whether a file is a Lading database bundle (gzip whose first line is a bundle header). */
 export async function isDbBundle(path: string): Promise<boolean> {

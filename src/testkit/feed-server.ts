@@ -155,3 +155,20 @@ export async function collect(batches: AsyncIterable<FeedBatch>): Promise<Requir
   }
   return out;
 }
+
+/** An ImportContext that keeps its warnings. */
+export function importContext(): { warnings: string[]; warn(message: string): void } {
+  const warnings: string[] = [];
+  return { warnings, warn: (message) => { warnings.push(message); } };
+}
+
+/** Serve `body` at `path` (with a status, for error cases). */
+export function serve(server: FeedServer, path: string, body: Buffer | string, status?: number): void {
+  server.files.set(path, status === undefined ? { body } : { body, status });
+}
+
+/** The same context after the sync commits (state and validators kept), as the runner does. */
+export const committed = <T extends { commit(): void }>(ctx: T): T => {
+  ctx.commit();
+  return ctx;
+};

@@ -19,6 +19,7 @@ import type { FeedDriver, HttpResult, SyncContext } from '../driver.js';
 import type { Affected, FeedBatch, Vulnerability } from '../model.js';
 import { LadingError, describeError } from '../../errors.js';
 import { expectOk, getIfPresent, warnOf } from './osv.js';
+import { readHead } from '../files.js';
 
 export const ALPINE_SECDB_URL = 'https://secdb.alpinelinux.org';
 const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
@@ -214,10 +215,7 @@ async function walkFiles(dir: string): Promise<string[]> {
   return names.filter((n) => /\.(json|ya?ml)$/i.test(n)).sort().map((n) => join(dir, n));
 }
 
-async function readHead(path: string, bytes = 64 * 1024): Promise<string> {
-  const data = await readFile(path);
-  return data.subarray(0, bytes).toString('utf8');
-}
+const readHeadText = async (path: string): Promise<string> => (await readHead(path, 64 * 1024)).toString('utf8');
 
 const looksLikeSecdb = (head: string): boolean =>
   /(^|\n)distroversion:|"distroversion"\s*:/.test(head) && /(^|\n)packages:|"packages"\s*:/.test(head);
@@ -259,7 +257,7 @@ export function createAlpineDriver(options: AlpineDriverOptions = {}): FeedDrive
       if (!st) return false;
       const files = st.isDirectory() ? (await walkFiles(path)).slice(0, 20) : [path];
       for (const f of files) {
-        if (looksLikeSecdb(await readHead(f).catch(() => ''))) return true;
+        if (looksLikeSecdb(await readHeadText(f).catch(() => ''))) return true;
       }
       return false;
     },

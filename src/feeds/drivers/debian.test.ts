@@ -2,26 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { debianDriver, releaseVerdict, trackerBatches } from './debian.js';
-import { startFeedServer, type FeedServer, fakeSyncContext, collect } from '../../testkit/feed-server.js';
+import { startFeedServer, fakeSyncContext, collect, importContext, serve, committed } from '../../testkit/feed-server.js';
 import type { Affected } from '../model.js';
 import { isLadingError } from '../../errors.js';
 import { sample, skipWithoutSample as skipWithout } from '../../testkit/vulndata.js';
 
-
-function importContext(): { warnings: string[]; warn(message: string): void } {
-  const warnings: string[] = [];
-  return { warnings, warn: (message) => { warnings.push(message); } };
-}
-
-function serve(server: FeedServer, path: string, body: Buffer | string, status?: number): void {
-  server.files.set(path, status === undefined ? { body } : { body, status });
-}
-
-/** The same context after the sync commits (state and validators kept), as the runner does. */
-const committed = <T extends { commit(): void }>(ctx: T): T => {
-  ctx.commit();
-  return ctx;
-};
 
 const VUNNEL = 'debian/vunnel-fixture/debian.json';
 const OSVDEV = 'debian/osv.dev-testdata/debian/debian_security_tracker_mock.json';

@@ -4,26 +4,11 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ghsaDriver, createGhsaDriver } from './ghsa.js';
-import { startFeedServer, type FeedServer, fakeSyncContext, collect } from '../../testkit/feed-server.js';
+import { startFeedServer, fakeSyncContext, collect, importContext, serve, committed } from '../../testkit/feed-server.js';
 import { writeZip, type ZipInput } from '../../analyze/testing-zip.js';
 import { isLadingError } from '../../errors.js';
 import { sample, haveSample as have, skipWithoutSample as skipWithout } from '../../testkit/vulndata.js';
 
-
-function importContext(): { warnings: string[]; warn(message: string): void } {
-  const warnings: string[] = [];
-  return { warnings, warn: (message) => { warnings.push(message); } };
-}
-
-function serve(server: FeedServer, path: string, body: Buffer | string, status?: number): void {
-  server.files.set(path, status === undefined ? { body } : { body, status });
-}
-
-/** The same context after the sync commits (state and validators kept), as the runner does. */
-const committed = <T extends { commit(): void }>(ctx: T): T => {
-  ctx.commit();
-  return ctx;
-};
 
 const TRIVY = 'osv/ghsa/trivy-db-testdata';
 

@@ -12,13 +12,14 @@
  * spaced by a sliding-window limiter: 5 per 30 s, or 50 per 30 s with an API key (env
  * NVD_API_KEY, sent as the `apiKey` header). The clock is injectable so tests run fast.
  */
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { constants, gunzipSync } from 'node:zlib';
 import { LadingError } from '../../errors.js';
 import type { FeedDriver, HttpResult, ImportContext, SyncContext } from '../driver.js';
 import type { Cvss, FeedBatch, Severity, Vulnerability } from '../model.js';
 import { obj, arr, str } from '../json.js';
+import { readHead } from '../files.js';
 
 export const NVD_URL = 'https://services.nvd.nist.gov/rest/json/cves/2.0';
 export const NVD_PAGE_SIZE = 2000;
@@ -353,16 +354,6 @@ function looksNative(text: string): boolean {
   return /"format"\s*:\s*"NVD_CVE"/.test(text) || /"dataType"\s*:\s*"CVE_RECORD"/.test(text) || /^\s*\{\s*"resultsPerPage"/.test(text) || /"cveMetadata"\s*:/.test(text);
 }
 
-async function readHead(path: string, n: number): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
 
 const FEED_FILE = /\.json(\.gz)?$/i;
 

@@ -4,25 +4,10 @@ import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { changedSince, createOsvDriver, osvDriver, prefetched, timestampSeconds } from './osv.js';
-import { startFeedServer, type FeedServer, fakeSyncContext, collect } from '../../testkit/feed-server.js';
+import { startFeedServer, fakeSyncContext, collect, importContext, serve, committed } from '../../testkit/feed-server.js';
 import { writeZip } from '../../analyze/testing-zip.js';
 import { sample, haveSample as have, skipWithoutSample as skipWithout } from '../../testkit/vulndata.js';
 
-
-function importContext(): { warnings: string[]; warn(message: string): void } {
-  const warnings: string[] = [];
-  return { warnings, warn: (message) => { warnings.push(message); } };
-}
-
-function serve(server: FeedServer, path: string, body: Buffer | string, status?: number): void {
-  server.files.set(path, status === undefined ? { body } : { body, status });
-}
-
-/** The same context after the sync commits (state and validators kept), as the runner does. */
-const committed = <T extends { commit(): void }>(ctx: T): T => {
-  ctx.commit();
-  return ctx;
-};
 
 const GO_ZIP = 'osv/go/all.zip';
 const PYPI_ZIP = 'osv/pypi/all-yaml.zip';

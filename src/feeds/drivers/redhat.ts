@@ -19,7 +19,7 @@
  * become a range `introduced 0, fixed v`: a package is affected while below any of them.
  */
 import { createReadStream } from 'node:fs';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { PackageURL } from 'packageurl-js';
 import { Parser, type ReadEntry } from 'tar';
@@ -28,6 +28,7 @@ import { compressionOfMagic, decompressChunks } from '../../image/decompress.js'
 import type { FeedDriver, ImportContext, SyncContext } from '../driver.js';
 import type { Affected, AffectedRange, Cvss, FeedBatch, FixState, Severity, Vulnerability } from '../model.js';
 import { obj, arr, str } from '../json.js';
+import { readHead } from '../files.js';
 
 export const REDHAT_VEX_URL = 'https://security.access.redhat.com/data/csaf/v2/vex/';
 
@@ -882,16 +883,6 @@ async function* documentFiles(dir: string): AsyncGenerator<string> {
   }
 }
 
-async function readHead(path: string, n: number): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
 
 /** One file named explicitly: anything wrong with it is an error, not a warning. */
 function singleFile(body: Buffer, warn: Warn, where: string, when: string): Records {

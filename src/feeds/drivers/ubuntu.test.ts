@@ -4,25 +4,10 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ubuntuDriver } from './ubuntu.js';
 import { osvDriver } from './osv.js';
-import { startFeedServer, type FeedServer, fakeSyncContext, collect } from '../../testkit/feed-server.js';
+import { startFeedServer, type FeedServer, fakeSyncContext, collect, importContext, serve, committed } from '../../testkit/feed-server.js';
 import { writeZip } from '../../analyze/testing-zip.js';
 import { sample, skipWithoutSample as skipWithout } from '../../testkit/vulndata.js';
 
-
-function importContext(): { warnings: string[]; warn(message: string): void } {
-  const warnings: string[] = [];
-  return { warnings, warn: (message) => { warnings.push(message); } };
-}
-
-function serve(server: FeedServer, path: string, body: Buffer | string, status?: number): void {
-  server.files.set(path, status === undefined ? { body } : { body, status });
-}
-
-/** The same context after the sync commits (state and validators kept), as the runner does. */
-const committed = <T extends { commit(): void }>(ctx: T): T => {
-  ctx.commit();
-  return ctx;
-};
 
 const count = (server: FeedServer, path: string): number => server.requests.filter((r) => r.path === path).length;
 
