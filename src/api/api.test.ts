@@ -1,47 +1,23 @@
 /**
- * The service end to end, in process: `startService` on a temp SQLite file (and once on
- * PostgreSQL), a real local registry holding a small Debian-like image with an npm package, and
- * the v1 API over HTTP: auth, add → analyzed, image shape, vulnerabilities, check, content,
- * account isolation, delete, errors.
+ * The service end to end, in process, on SQLite and on PostgreSQL (testkit/service.ts): a real
+ * local registry holding a small Debian-like image with an npm package, and the v1 API over HTTP:
+ * auth, add → analyzed, image shape, vulnerabilities, check, content, account isolation, delete,
+ * errors.
  */
-import { test, before, after, describe } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../config/load.js';
 import { openVulnDb } from '../store/db.js';
-import { startService, type RunningService } from '../services/server.js';
 import { buildImage, type BuiltImage } from '../testkit/images.js';
-import { registryAvailable, registrySkipReason, startRegistry, pushImage } from '../testkit/registry.js';
-import { postgresAvailable, postgresSkipReason, startPostgres } from '../testkit/postgres.js';
+import { pushImage } from '../testkit/registry.js';
+import { ADMIN as admin, assertErrorBody, describeService, waitAnalyzed, type ApiClient } from '../testkit/service.js';
 import { affected, vuln } from '../vulns/testing.js';
 
-const ADMIN_PASSWORD = 'admin-secret';
-const FAST_HASH = { hashParams: { ln: 10, r: 8, p: 1 } };
-
-let dir: string;
-let reg: Awaited<ReturnType<typeof startRegistry>> | undefined;
-let image: BuiltImage;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'lading-api-'));
-  image = buildImage({
-    layers: [{ entries: [
-      { type: 'file', path: 'etc/os-release', content: 'ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n' },
-      { type: 'file', path: 'var/lib/dpkg/status', content: 'Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.11-1~deb12u1\nSource: openssl\n' },
-      { type: 'file', path: 'usr/lib/node_modules/left-pad/package.json', content: JSON.stringify({ name: 'left-pad', version: '1.1.0', license: 'MIT' }) },
-    ] }],
-  });
-  if (registryAvailable()) {
-    reg = await startRegistry();
-    await pushImage(reg.host, 'team/app', 'v1', image);
-  }
-});
-
-after(async () => {
-  await reg?.stop();
-  await rm(dir, { recursive: true, force: true });
+const image: BuiltImage = buildImage({
+  layers: [{ entries: [
+    { type: 'file', path: 'etc/os-release', content: 'ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n' },
+    { type: 'file', path: 'var/lib/dpkg/status', content: 'Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.11-1~deb12u1\nSource: openssl\n' },
+    { type: 'file', path: 'usr/lib/node_modules/left-pad/package.json', content: JSON.stringify({ name: 'left-pad', version: '1.1.0', license: 'MIT' }) },
+  ] }],
 });
 
 async function seedVulnDb(dbUrl: string): Promise<void> {
@@ -59,54 +35,8 @@ async function seedVulnDb(dbUrl: string): Promise<void> {
   }
 }
 
-async function start(dbUrl: string): Promise<RunningService> {
-  const loaded = loadConfig({ yaml: '', env: {}, overrides: { data_dir: dir, db_url: dbUrl, admin: { password: ADMIN_PASSWORD } } });
-  const config = { ...loaded, listen: { host: '127.0.0.1', port: 0 } } as typeof loaded;
-  return startService({ config, workers: 1, pollMs: 50, accountOptions: FAST_HASH });
-}
-
-interface Res { status: number; body: any; headers: Headers }
-
-function client(base: string) {
-  return async (method: string, path: string, opts: { user?: string; pass?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Res> => {
-    const headers: Record<string, string> = { ...opts.headers };
-    if (opts.user !== undefined) headers.authorization = `Basic ${Buffer.from(`${opts.user}:${opts.pass ?? ''}`).toString('base64')}`;
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    const r = await fetch(`${base}${path}`, { method, headers, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}) });
-    const text = await r.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch { /* not JSON */ }
-    return { status: r.status, body, headers: r.headers };
-  };
-}
-
-const admin = { user: 'admin', pass: ADMIN_PASSWORD };
-
-function assertErrorBody(r: Res, status: number) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.equal(r.body.httpcode, status);
-  assert.equal(typeof r.body.message, 'string');
-  assert.ok(Array.isArray(r.body.detail.error_codes));
-}
-
-async function waitAnalyzed(api: ReturnType<typeof client>, digest: string, opts: object = admin): Promise<any> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const r = await api('GET', `/v1/images/${digest}`, opts);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    const s = r.body[0].analysis_status;
-    if (s === 'analyzed') return r.body[0];
-    if (s === 'analysis_failed') assert.fail(`analysis failed: ${r.body[0].analysis_error}`);
-    if (Date.now() > deadline) assert.fail(`still ${s} after 30 s`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
-
 /** Add → analyzed → shape → vuln → check → content → delete. */
-async function coreFlow(api: ReturnType<typeof client>, host: string): Promise<void> {
+async function coreFlow(api: ApiClient, host: string): Promise<void> {
   const fulltag = `${host}/team/app:v1`;
   const added = await api('POST', '/v1/images', { ...admin, body: { tag: fulltag, annotations: { team: 'core' } } });
   assert.equal(added.status, 200, JSON.stringify(added.body));
@@ -181,18 +111,11 @@ async function coreFlow(api: ReturnType<typeof client>, host: string): Promise<v
   assertErrorBody(await api('DELETE', `/v1/images/${image.manifestDigest}`, admin), 404);
 }
 
-describe('v1 API on SQLite', { skip: registryAvailable() ? false : registrySkipReason }, () => {
-  let svc: RunningService;
-  let api: ReturnType<typeof client>;
-  before(async () => {
-    const dbUrl = join(dir, 'lading.db');
-    await seedVulnDb(dbUrl);
-    svc = await start(dbUrl);
-    api = client(svc.url!);
-  });
-  after(async () => svc?.close());
+describeService('v1 API', { registry: true, seed: seedVulnDb }, (h) => {
+  before(async () => pushImage(h().registry!.host, 'team/app', 'v1', image));
 
   test('public endpoints, and authentication on everything else', async () => {
+    const { api } = h();
     assert.equal((await api('GET', '/')).body, 'v1');
     assert.equal((await api('GET', '/v1')).body, 'v1');
     assert.equal((await api('GET', '/health')).body, 'ok');
@@ -216,31 +139,33 @@ describe('v1 API on SQLite', { skip: registryAvailable() ? false : registrySkipR
   });
 
   test('core flow: add, analyzed, vulnerabilities, check, content, delete', async () => {
-    await coreFlow(api, reg!.host);
+    await coreFlow(h().api, h().registry!.host);
   });
 
   test('a tag the registry does not have, and bad bodies: Anchore error bodies', async () => {
-    assertErrorBody(await api('POST', '/v1/images', { ...admin, body: { tag: `${reg!.host}/team/app:missing` } }), 404);
+    const { api } = h();
+    assertErrorBody(await api('POST', '/v1/images', { ...admin, body: { tag: `${h().registry!.host}/team/app:missing` } }), 404);
     assertErrorBody(await api('POST', '/v1/images', { ...admin, body: {} }), 400);
     assertErrorBody(await api('POST', '/v1/images', { ...admin, body: { tag: 'UPPER/case:1' } }), 400);
     assertErrorBody(await api('POST', '/v1/images', { ...admin, body: { tag: 'x', source: { tag: { pullstring: 'x' } } } }), 400);
   });
 
   test('accounts are isolated; x-anchore-account is for admins; bearer tokens work', async () => {
-    await svc.accounts.createAccount({ name: 'team2' });
-    await svc.accounts.createUser('team2', { username: 'bob', password: 'bob-secret' });
+    const { api } = h();
+    await h().svc.accounts.createAccount({ name: 'team2' });
+    await h().svc.accounts.createUser('team2', { username: 'bob', password: 'bob-secret' });
     const bob = { user: 'bob', pass: 'bob-secret' };
-    const added = await api('POST', '/v1/images', { ...admin, body: { tag: `${reg!.host}/team/app:v1` } });
+    const added = await api('POST', '/v1/images', { ...admin, body: { tag: `${h().registry!.host}/team/app:v1` } });
     assert.equal(added.status, 200);
     await waitAnalyzed(api, image.manifestDigest);
     assert.deepEqual((await api('GET', '/v1/images', bob)).body, []);
     assertErrorBody(await api('GET', `/v1/images/${image.manifestDigest}`, bob), 404);
     assertErrorBody(await api('GET', '/v1/images', { ...bob, headers: { 'x-anchore-account': 'admin' } }), 403);
     // bob adds the same image in his account: a separate record
-    const bobs = await api('POST', '/v1/images', { ...bob, body: { tag: `${reg!.host}/team/app:v1` } });
+    const bobs = await api('POST', '/v1/images', { ...bob, body: { tag: `${h().registry!.host}/team/app:v1` } });
     assert.equal(bobs.status, 200);
     assert.equal(bobs.body[0].userId, 'team2');
-    const { token } = await svc.accounts.createToken('bob');
+    const { token } = await h().svc.accounts.createToken('bob');
     await waitAnalyzed(api, image.manifestDigest, { token });
     // the admin sees team2's image through the header
     const asTeam2 = await api('GET', '/v1/images', { ...admin, headers: { 'x-anchore-account': 'team2' } });
@@ -249,21 +174,5 @@ describe('v1 API on SQLite', { skip: registryAvailable() ? false : registrySkipR
     assertErrorBody(await api('GET', '/v1/images', { ...admin, headers: { 'x-anchore-account': 'nobody' } }), 404);
     assert.equal((await api('DELETE', `/v1/images/${image.manifestDigest}`, { token })).status, 200);
     assert.equal((await api('GET', `/v1/images/${image.manifestDigest}`, admin)).status, 200);
-  });
-});
-
-describe('v1 API on PostgreSQL', { skip: !registryAvailable() ? registrySkipReason : !postgresAvailable() ? postgresSkipReason : false }, () => {
-  test('core flow', async () => {
-    const pg = await startPostgres();
-    let svc: RunningService | undefined;
-    try {
-      const url = await pg.createDatabase();
-      await seedVulnDb(url);
-      svc = await start(url);
-      await coreFlow(client(svc.url!), reg!.host);
-    } finally {
-      await svc?.close();
-      await pg.stop();
-    }
   });
 });

@@ -13,6 +13,15 @@ import type { SourceOptions } from '../image/sources/index.js';
 import { ApiError, errorBody, sendError } from './errors.js';
 import { imageRoutes } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
+import { policiesRoutes } from './routes/policies.js';
+import { registriesRoutes } from './routes/registries.js';
+import { subscriptionsRoutes } from './routes/subscriptions.js';
+import { eventsRoutes } from './routes/events.js';
+import { accountsRoutes } from './routes/accounts.js';
+import { queryRoutes } from './routes/query.js';
+import { importsRoutes } from './routes/imports.js';
+import type { DatabaseHandle } from '../store/db.js';
+import type { LadingConfig } from '../config/schema.js';
 import { RouteCatalog } from './openapi.js';
 
 declare module 'fastify' {
@@ -26,6 +35,10 @@ declare module 'fastify' {
 }
 
 export interface ApiDeps {
+  /** The service database (stores are thin wrappers over db.kysely). */
+  db: DatabaseHandle;
+  /** The validated configuration the service started with. */
+  config: LadingConfig;
   accounts: AccountStore;
   catalog: CatalogStore;
   queue: JobQueue;
@@ -115,6 +128,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await app.register(async (scope) => {
       systemRoutes(scope, deps);
       imageRoutes(scope, deps);
+      policiesRoutes(scope, deps);
+      registriesRoutes(scope, deps);
+      subscriptionsRoutes(scope, deps);
+      eventsRoutes(scope, deps);
+      accountsRoutes(scope, deps);
+      queryRoutes(scope, deps);
+      importsRoutes(scope, deps);
       scope.get('/swagger.json', { config: { public: true } }, async () => catalog.document());
     }, { prefix });
   }

@@ -95,6 +95,8 @@ export async function startService(options: StartOptions): Promise<RunningServic
 
     if (role === 'all' || role === 'api') {
       const app = await buildApp({
+        db,
+        config,
         accounts, catalog, queue,
         vulndb: new VulnDb(db),
         sourceOptions,

@@ -4,10 +4,18 @@ import * as vulndb from './0001-vulndb.js';
 import * as jobs from './0002-jobs.js';
 import * as accounts from './0003-accounts.js';
 import * as catalog from './0004-catalog.js';
+import * as policyEvals from './0005-policy-evals.js';
+import * as registries from './0006-registries.js';
+import * as subscriptions from './0007-subscriptions-events.js';
+import * as imports from './0008-imports.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
   '0002-jobs': jobs,
   '0003-accounts': accounts,
   '0004-catalog': catalog,
+  '0005-policy-evals': policyEvals,
+  '0006-registries': registries,
+  '0007-subscriptions-events': subscriptions,
+  '0008-imports': imports,
 };

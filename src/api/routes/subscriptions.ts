@@ -1,0 +1,5 @@
+/** (being written) */
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../app.js';
+
+export function subscriptionsRoutes(_app: FastifyInstance, _deps: ApiDeps): void {}

@@ -1,0 +1,160 @@
+/**
+ * The service under test, on both databases: `describeService(name, options, body)` declares the
+ * same suite twice, once on a temporary SQLite file and once on a throwaway PostgreSQL server
+ * (skipped, with the reason, when either is unavailable). Each run starts `startService` with an
+ * admin, a worker and a real local registry when asked; `body` gets a getter for the running
+ * harness (valid inside tests and hooks) and registers tests with node:test.
+ */
+import { before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import type { ConfigInput, LadingConfig } from '../config/schema.js';
+import { startService, type RunningService, type StartOptions } from '../services/server.js';
+import { registryAvailable, registrySkipReason, startRegistry, type RunningServer } from './registry.js';
+import { postgresAvailable, postgresSkipReason, startPostgres, type RunningPostgres } from './postgres.js';
+
+export const ADMIN_PASSWORD = 'admin-secret';
+export const ADMIN = { user: 'admin', pass: ADMIN_PASSWORD } as const;
+/** Cheap scrypt parameters so tests that log in often stay fast. */
+export const FAST_HASH = { hashParams: { ln: 10, r: 8, p: 1 } };
+
+export interface ApiResponse { status: number; body: any; headers: Headers; text: string }
+export interface RequestOptions {
+  user?: string;
+  pass?: string;
+  token?: string;
+  /** JSON body (sent with content-type application/json), or a string/Buffer sent as is. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+export type ApiClient = (method: string, path: string, opts?: RequestOptions) => Promise<ApiResponse>;
+
+/** A small fetch client for the v1 API: basic or bearer auth, JSON in and out. */
+export function apiClient(base: string): ApiClient {
+  return async (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.user !== undefined) headers.authorization = `Basic ${Buffer.from(`${opts.user}:${opts.pass ?? ''}`).toString('base64')}`;
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: string | Buffer | undefined;
+    if (typeof opts.body === 'string' || Buffer.isBuffer(opts.body)) body = opts.body;
+    else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const r = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const text = await r.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch { /* not JSON */ }
+    return { status: r.status, body: parsed, headers: r.headers, text };
+  };
+}
+
+/** Anchore's error body with this status. */
+export function assertErrorBody(r: ApiResponse, status: number, message?: RegExp): void {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.equal(r.body.httpcode, status);
+  assert.equal(typeof r.body.message, 'string');
+  assert.ok(Array.isArray(r.body.detail?.error_codes), JSON.stringify(r.body));
+  if (message) assert.match(r.body.message, message);
+}
+
+/** Poll GET /images/{digest} until analyzed (fails on analysis_failed or after timeoutMs). */
+export async function waitAnalyzed(api: ApiClient, digest: string, auth: RequestOptions = ADMIN, timeoutMs = 30_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await api('GET', `/v1/images/${digest}`, auth);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const s = r.body[0].analysis_status;
+    if (s === 'analyzed') return r.body[0];
+    if (s === 'analysis_failed') assert.fail(`analysis failed: ${r.body[0].analysis_error}`);
+    if (Date.now() > deadline) assert.fail(`still ${s} after ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface ServiceHarness {
+  dialect: Dialect;
+  dbUrl: string;
+  /** The data directory (temporary). */
+  dir: string;
+  config: LadingConfig;
+  svc: RunningService;
+  api: ApiClient;
+  /** The local registry (when options.registry). */
+  registry?: RunningServer & { dir: string };
+}
+
+export interface ServiceOptions {
+  /** Start a real local registry beside the service (the suite is skipped without one). */
+  registry?: boolean;
+  /** Config file values (merged over the test defaults). */
+  config?: ConfigInput;
+  /** Environment for loadConfig (LADING_* overrides). */
+  env?: Record<string, string>;
+  workers?: number;
+  /** Anything else for startService. */
+  start?: Partial<Omit<StartOptions, 'config'>>;
+  /** Runs on the database URL before the service starts (say, to seed vulnerability data). */
+  seed?: (dbUrl: string) => Promise<void>;
+  /** Only these dialects (default both). */
+  dialects?: Dialect[];
+}
+
+/** Start one service on a database URL in a data directory (the harness's building block). */
+export async function startTestService(dbUrl: string, dir: string, options: Omit<ServiceOptions, 'registry' | 'seed' | 'dialects'> = {}): Promise<{ svc: RunningService; config: LadingConfig }> {
+  const loaded = loadConfig({
+    yaml: '',
+    env: options.env ?? {},
+    overrides: { data_dir: dir, db_url: dbUrl, admin: { password: ADMIN_PASSWORD }, ...options.config } as ConfigInput,
+  });
+  const config = { ...loaded, listen: { host: '127.0.0.1', port: 0 } } as LadingConfig;
+  const svc = await startService({ config, workers: options.workers ?? 1, pollMs: 50, accountOptions: FAST_HASH, ...options.start });
+  return { svc, config };
+}
+
+/**
+ * Declare `body`'s tests on SQLite and on PostgreSQL. `h()` returns the running harness; call it
+ * inside tests and hooks, not while declaring.
+ */
+export function describeService(name: string, options: ServiceOptions, body: (h: () => ServiceHarness) => void): void {
+  for (const dialect of options.dialects ?? (['sqlite', 'postgres'] as const)) {
+    const skip = options.registry && !registryAvailable() ? registrySkipReason
+      : dialect === 'postgres' && !postgresAvailable() ? postgresSkipReason
+        : false;
+    describe(`${name} (${dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'})`, { skip }, () => {
+      let harness: ServiceHarness | undefined;
+      let pg: RunningPostgres | undefined;
+      let dir: string | undefined;
+      let registry: (RunningServer & { dir: string }) | undefined;
+      before(async () => {
+        dir = await mkdtemp(join(tmpdir(), `lading-svc-${dialect}-`));
+        let dbUrl = join(dir, 'lading.db');
+        if (dialect === 'postgres') {
+          pg = await startPostgres();
+          dbUrl = await pg.createDatabase();
+        }
+        if (options.registry) registry = await startRegistry();
+        await options.seed?.(dbUrl);
+        const { svc, config } = await startTestService(dbUrl, dir, options);
+        harness = { dialect, dbUrl, dir, config, svc, api: apiClient(svc.url!), ...(registry ? { registry } : {}) };
+      });
+      after(async () => {
+        await harness?.svc.close();
+        await registry?.stop();
+        await pg?.stop();
+        if (dir) await rm(dir, { recursive: true, force: true });
+      });
+      body(() => {
+        if (!harness) throw new Error('the service harness is only available inside tests and hooks');
+        return harness;
+      });
+    });
+  }
+}
