@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CycleRunner, type CycleSpec } from './cycles.js';
+import { describeOnDatabases } from '../testkit/databases.js';
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describeOnDatabases('service cycles', ({ db, openAnother }) => {
+  test('two processes looping over one cycle never run it at once, and both get turns', async () => {
+    const other = await openAnother();
+    let running = 0;
+    let overlap = 0;
+    const byOwner: Record<string, number> = { a: 0, b: 0 };
+    const spec = (owner: string): CycleSpec => ({
+      name: 'shared', intervalMs: 1,
+      run: async () => {
+        running++;
+        if (running > 1) overlap++;
+        byOwner[owner]!++;
+        await wait(15);
+        running--;
+        return `run by ${owner}`;
+      },
+    });
+    const ac = new AbortController();
+    const a = new CycleRunner(db().kysely, { owner: 'a', pollMs: 5 });
+    const b = new CycleRunner(other.kysely, { owner: 'b', pollMs: 5 });
+    const loops = [a.loop([spec('a')], ac.signal), b.loop([spec('b')], ac.signal)];
+    await wait(800);
+    ac.abort();
+    await Promise.all(loops);
+    assert.equal(overlap, 0);
+    assert.ok(byOwner.a! + byOwner.b! >= 10, JSON.stringify(byOwner));
+    const [state] = (await a.states()).filter((s) => s.name === 'shared');
+    assert.equal(state!.runs, byOwner.a! + byOwner.b!);
+    assert.equal(state!.lastStatus, 'ok');
+    assert.match(state!.lastSummary!, /^run by [ab]$/);
+    assert.equal(state!.leaseOwner, undefined);
+  });
+
+  test('a live lease keeps others out; an expired one (a dead process) is taken over', async () => {
+    let clock = Date.parse('2026-01-01T00:00:00.000Z');
+    const now = () => clock;
+    const dead = new CycleRunner(db().kysely, { owner: 'dead', leaseMs: 60_000, now });
+    const alive = new CycleRunner(db().kysely, { owner: 'alive', leaseMs: 60_000, now });
+    let release!: () => void;
+    const hanging: CycleSpec = { name: 'lease', intervalMs: 1000, run: () => new Promise<void>((r) => { release = r; }) };
+    const first = dead.runNow(hanging); // claims, then hangs like a process that stopped answering
+    await wait(50);
+    let ran = 0;
+    const quick: CycleSpec = { name: 'lease', intervalMs: 1000, run: async () => { ran++; } };
+    assert.equal(await alive.runNow(quick), undefined, 'held by a live lease');
+    clock += 61_000; // the lease expires without renewal (the fake clock stands still for the renewer)
+    const outcome = await alive.runNow(quick);
+    assert.equal(outcome?.status, 'ok');
+    assert.equal(ran, 1);
+    release();
+    await first; // the dead owner's late finish must not overwrite the new owner's record
+    const state = (await alive.states()).find((s) => s.name === 'lease')!;
+    assert.equal(state.lastOwner, 'alive');
+    assert.equal(state.runs, 1);
+  });
+
+  test('failures are recorded; the due time survives a restart; trigger makes it due now', async () => {
+    let clock = Date.parse('2026-02-01T00:00:00.000Z');
+    const now = () => clock;
+    const errors: string[] = [];
+    const r1 = new CycleRunner(db().kysely, { owner: 'r1', now, onError: (n, e) => errors.push(`${n}: ${e}`) });
+    let calls = 0;
+    const failing: CycleSpec = { name: 'restart', intervalMs: 3_600_000, run: async () => { calls++; throw new Error('feed server said 503'); } };
+    const signal = new AbortController().signal;
+    assert.deepEqual(await r1.tick([failing], signal), ['restart']);
+    let state = (await r1.states()).find((s) => s.name === 'restart')!;
+    assert.equal(state.lastStatus, 'failed');
+    assert.equal(state.lastError, 'feed server said 503');
+    assert.deepEqual(errors, ['restart: feed server said 503']);
+    assert.equal(state.nextDue, new Date(clock + 3_600_000).toISOString());
+    // A new process (restart) a minute later does not run it again before it is due.
+    clock += 60_000;
+    const r2 = new CycleRunner(db().kysely, { owner: 'r2', now });
+    assert.deepEqual(await r2.tick([failing], signal), []);
+    await r2.trigger('restart');
+    assert.deepEqual(await r2.tick([failing], signal), ['restart']);
+    assert.equal(calls, 2);
+    state = (await r2.states()).find((s) => s.name === 'restart')!;
+    assert.equal(state.runs, 2);
+    assert.equal(state.lastOwner, 'r2');
+  });
+});

@@ -1,0 +1,198 @@
+/**
+ * Periodic cycles that run once across every process (feed sync, watchers, notifications,
+ * re-evaluation): each cycle is a row in `service_cycles` (store/migrations/0011-cycles.ts). A
+ * process runs a cycle only after claiming it with one conditional UPDATE (due, and no live lease),
+ * renews the lease while it runs, then records the outcome and the next due time. A process that
+ * dies mid-run leaves a lease that expires, and another process takes the cycle over. Due times
+ * live in the database, so a restart neither skips nor repeats a cycle.
+ */
+import type { Kysely } from 'kysely';
+import { describeError } from '../errors.js';
+
+export interface CycleSpec {
+  name: string;
+  /** Time between the end of one run and the start of the next. */
+  intervalMs: number;
+  /** The work; a string it returns is kept as the run's summary. */
+  run(signal: AbortSignal): Promise<string | void>;
+}
+
+export interface CycleState {
+  name: string;
+  leaseOwner?: string;
+  leaseUntil?: string;
+  nextDue: string;
+  runs: number;
+  lastStarted?: string;
+  lastFinished?: string;
+  lastOwner?: string;
+  lastStatus?: 'ok' | 'failed';
+  lastError?: string;
+  lastSummary?: string;
+  lastDurationMs?: number;
+}
+
+export interface RunOutcome {
+  status: 'ok' | 'failed';
+  summary?: string;
+  error?: string;
+  durationMs: number;
+}
+
+interface CyclesTable {
+  name: string; lease_owner: string | null; lease_until: string | null; next_due: string; runs: number;
+  last_started: string | null; last_finished: string | null; last_owner: string | null; last_status: string | null;
+  last_error: string | null; last_summary: string | null; last_duration_ms: number | null;
+}
+
+export interface CycleRunnerOptions {
+  /** Who this process is (host:pid:role), recorded with every claim. */
+  owner: string;
+  /** How long a claim holds without renewal; renewed every third of it. Default 60 s. */
+  leaseMs?: number;
+  /** How often an idle runner looks for due cycles; default 1 s (or the shortest interval if less). */
+  pollMs?: number;
+  now?: () => number;
+  /** Told about every failed run. */
+  onError?: (name: string, error: string) => void;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class CycleRunner {
+  private readonly db: Kysely<{ service_cycles: CyclesTable }>;
+  private readonly owner: string;
+  private readonly leaseMs: number;
+  private readonly now: () => number;
+
+  constructor(db: Kysely<any>, private readonly options: CycleRunnerOptions) {
+    this.db = db as Kysely<{ service_cycles: CyclesTable }>;
+    this.owner = options.owner;
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Create the cycle's row if it has none (due now). */
+  private async ensure(name: string): Promise<void> {
+    await this.db.insertInto('service_cycles').values({
+      name, lease_owner: null, lease_until: null, next_due: iso(this.now()), runs: 0, last_started: null, last_finished: null,
+      last_owner: null, last_status: null, last_error: null, last_summary: null, last_duration_ms: null,
+    }).onConflict((oc) => oc.column('name').doNothing()).execute();
+  }
+
+  /** Claim a cycle: when due (or `force`) and no live lease holds it. True if this process got it. */
+  private async claim(name: string, force: boolean): Promise<boolean> {
+    const now = iso(this.now());
+    let q = this.db.updateTable('service_cycles')
+      .set({ lease_owner: this.owner, lease_until: iso(this.now() + this.leaseMs), last_started: now })
+      .where('name', '=', name)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]));
+    if (!force) q = q.where('next_due', '<=', now);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  private async renew(name: string): Promise<void> {
+    await this.db.updateTable('service_cycles').set({ lease_until: iso(this.now() + this.leaseMs) })
+      .where('name', '=', name).where('lease_owner', '=', this.owner).execute();
+  }
+
+  private async finish(spec: CycleSpec, outcome: RunOutcome): Promise<void> {
+    const now = this.now();
+    await this.db.updateTable('service_cycles').set((eb) => ({
+      lease_owner: null, lease_until: null, next_due: iso(now + spec.intervalMs), runs: eb('runs', '+', 1),
+      last_finished: iso(now), last_owner: this.owner, last_status: outcome.status, last_error: outcome.error ?? null,
+      last_summary: outcome.summary ?? null, last_duration_ms: outcome.durationMs,
+    })).where('name', '=', spec.name).where('lease_owner', '=', this.owner).execute();
+  }
+
+  /** Run a claimed cycle, renewing its lease, and record the outcome. */
+  private async execute(spec: CycleSpec, signal: AbortSignal): Promise<RunOutcome> {
+    const t0 = Date.now();
+    const renewal = setInterval(() => void this.renew(spec.name).catch(() => {}), Math.max(100, Math.floor(this.leaseMs / 3)));
+    let outcome: RunOutcome;
+    try {
+      const summary = await spec.run(signal);
+      outcome = { status: 'ok', ...(typeof summary === 'string' ? { summary } : {}), durationMs: Date.now() - t0 };
+    } catch (e) {
+      outcome = { status: 'failed', error: describeError(e), durationMs: Date.now() - t0 };
+      this.options.onError?.(spec.name, outcome.error!);
+    } finally {
+      clearInterval(renewal);
+    }
+    await this.finish(spec, outcome);
+    return outcome;
+  }
+
+  /** Run a cycle now if no other process is running it; undefined when it is held elsewhere. */
+  async runNow(spec: CycleSpec, signal: AbortSignal = new AbortController().signal): Promise<RunOutcome | undefined> {
+    await this.ensure(spec.name);
+    if (!(await this.claim(spec.name, true))) return undefined;
+    return this.execute(spec, signal);
+  }
+
+  /** Run one pass: every due cycle this process can claim. Returns the names it ran. */
+  async tick(specs: readonly CycleSpec[], signal: AbortSignal): Promise<string[]> {
+    const ran: string[] = [];
+    for (const spec of specs) {
+      if (signal.aborted) break;
+      await this.ensure(spec.name);
+      if (await this.claim(spec.name, false)) {
+        await this.execute(spec, signal);
+        ran.push(spec.name);
+      }
+    }
+    return ran;
+  }
+
+  /** Loop until `signal` aborts, running due cycles. */
+  async loop(specs: readonly CycleSpec[], signal: AbortSignal): Promise<void> {
+    if (!specs.length) return;
+    const poll = this.options.pollMs ?? Math.min(1000, ...specs.map((s) => s.intervalMs));
+    while (!signal.aborted) {
+      try {
+        await this.tick(specs, signal);
+      } catch (e) {
+        // A database hiccup: try again next poll.
+        this.options.onError?.('cycles', describeError(e));
+      }
+      await sleep(poll, signal);
+    }
+  }
+
+  /** Every cycle's state (for /system). */
+  async states(): Promise<CycleState[]> {
+    const rows = await this.db.selectFrom('service_cycles').selectAll().orderBy('name').execute();
+    return rows.map(toState);
+  }
+
+  /** Make a cycle due now (the next poll of any process runs it). */
+  async trigger(name: string): Promise<void> {
+    await this.ensure(name);
+    await this.db.updateTable('service_cycles').set({ next_due: iso(this.now()) }).where('name', '=', name).execute();
+  }
+}
+
+function toState(r: CyclesTable): CycleState {
+  const opt = <K extends string, V>(k: K, v: V | null): { [P in K]?: V } => (v === null ? {} : { [k]: v }) as { [P in K]?: V };
+  return {
+    name: r.name, nextDue: r.next_due, runs: Number(r.runs),
+    ...opt('leaseOwner', r.lease_owner), ...opt('leaseUntil', r.lease_until), ...opt('lastStarted', r.last_started),
+    ...opt('lastFinished', r.last_finished), ...opt('lastOwner', r.last_owner),
+    ...opt('lastStatus', r.last_status as 'ok' | 'failed' | null), ...opt('lastError', r.last_error), ...opt('lastSummary', r.last_summary),
+    ...opt('lastDurationMs', r.last_duration_ms === null ? null : Number(r.last_duration_ms)),
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
