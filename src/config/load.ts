@@ -34,6 +34,12 @@ export const ENV_VARS: Record<string, string> = {
   LADING_ADMIN_EMAIL: 'admin.email',
   LADING_ENCRYPTION_KEY: 'encryption_key',
   LADING_PREVIOUS_ENCRYPTION_KEYS: 'previous_encryption_keys',
+  LADING_FEED_SYNC_INTERVAL: 'feeds.sync_interval_seconds',
+  LADING_TAG_WATCH_INTERVAL: 'watchers.tag_interval',
+  LADING_REPO_WATCH_INTERVAL: 'watchers.repo_interval',
+  LADING_POLICY_EVAL_INTERVAL: 'cycle_timers.policy_eval',
+  LADING_NOTIFY_INTERVAL: 'cycle_timers.notifications',
+  LADING_WEBHOOK_URL: 'webhooks.url',
 };
 
 /** The variable naming the configuration file when no file is given. */

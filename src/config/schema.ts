@@ -191,7 +191,7 @@ const baseUrlsSchema = mapping(Object.fromEntries(FEED_SOURCES.map((s) => [s, ht
 const feedsSchema = mapping({
   /** false: never sync online (air-gapped; load data with `lading db import`). */
   enabled: bool().default(true),
-  sync_interval_seconds: duration(60, 30 * 86400).default(21600),
+  sync_interval_seconds: duration(1, 30 * 86400).default(21600),
   sources: list(oneOf(FEED_SOURCES), 'feed sources').default([...FEED_SOURCES]),
   base_urls: baseUrlsSchema.prefault({}),
 });
