@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { LadingError } from '../errors.js';
+import { ChangeTracker, restoredEverything } from './changes.js';
 import type { VulnLookup } from '../vulns/lookup.js';
 import type { SchemeId } from '../versions/types.js';
 import type { Affected, EpssEntry, FeedBatch, KevEntry, Vulnerability } from './model.js';
@@ -111,6 +112,8 @@ export interface ApplyResult extends ApplyCounts {
   records: number;
   /** Records rejected by validation. */
   skipped: number;
+  /** (namespace, name) keys logged as changed for re-matching stored images; -1: everything. */
+  changedKeys: number;
   /** Time spent, in ms: draining the driver, and writing in the transaction. */
   readMs: number;
   writeMs: number;
@@ -584,23 +587,29 @@ export class VulnDb implements VulnLookup {
       }
       const t1 = Date.now();
       options.signal?.throwIfAborted();
+      let changedKeys = 0;
       await this.db.transaction().execute(async (trx) => {
         await this.lockForWrite(trx, at);
-        if (full) await this.deleteSource(trx, source);
+        const tracker = new ChangeTracker(source, full);
+        if (full) {
+          await tracker.beforeFull(trx);
+          await this.deleteSource(trx, source);
+        }
         const affectedCleared = new Set<string>();
         const vulnWritten = new Set<string>();
         let chunk: SpoolRow[] = [];
         for await (const row of spool.rows()) {
           chunk.push(row);
           if (chunk.length >= ROWS_PER_CHUNK) {
-            await this.writeChunk(trx, source, full, chunk, affectedCleared, vulnWritten);
+            await this.writeChunk(trx, source, full, chunk, affectedCleared, vulnWritten, tracker);
             chunk = [];
           }
         }
-        if (chunk.length) await this.writeChunk(trx, source, full, chunk, affectedCleared, vulnWritten);
+        if (chunk.length) await this.writeChunk(trx, source, full, chunk, affectedCleared, vulnWritten, tracker);
+        changedKeys = await tracker.finish(trx, at);
         await this.writeState(trx, source, state, at, records, skipped);
       });
-      return { ...counts, full, records, skipped, readMs: t1 - t0, writeMs: Date.now() - t1 };
+      return { ...counts, full, records, skipped, changedKeys, readMs: t1 - t0, writeMs: Date.now() - t1 };
     } finally {
       await spool.dispose();
     }
@@ -623,7 +632,7 @@ export class VulnDb implements VulnLookup {
   }
 
   private async writeChunk(trx: Transaction<any>, source: string, full: boolean, chunk: SpoolRow[],
-    affectedCleared: Set<string>, vulnWritten: Set<string>): Promise<void> {
+    affectedCleared: Set<string>, vulnWritten: Set<string>, tracker: ChangeTracker): Promise<void> {
     const vulns = new Map<string, unknown[]>();
     const aliasRows = new Map<string, unknown[]>();
     const aliasReset: string[] = [];
@@ -653,6 +662,7 @@ export class VulnDb implements VulnLookup {
           const [, vulnId, namespace, name, nameKind, scheme, data] = row;
           firstSight(vulnId);
           affected.push([source, vulnId, namespace, name, nameKind, scheme, data]);
+          tracker.addAffected(vulnId, namespace, name, nameKind, scheme, data);
           break;
         }
         case 'k':
@@ -663,6 +673,8 @@ export class VulnDb implements VulnLookup {
           break;
       }
     }
+    await tracker.beforeClear(trx, clear);
+    if (vulns.size) await tracker.beforeVulns(trx, new Map([...vulns].map(([id, row]) => [id, (row[3] as string | null) ?? null])));
     for (const part of chunks(clear, IN_CHUNK)) {
       await trx.deleteFrom('affected').where('source', '=', source).where('vuln_id', 'in', part).execute();
     }
@@ -774,6 +786,7 @@ export class VulnDb implements VulnLookup {
       }
       for (const t of pending.keys()) await flush(t);
       check?.();
+      await restoredEverything(trx, new Date());
       // The schema marker belongs to this database's migrations, not to the bundle.
       await trx.insertInto('meta').values({ key: 'vulndb_schema', value: String(VULNDB_SCHEMA) })
         .onConflict((oc) => oc.column('key').doUpdateSet({ value: String(VULNDB_SCHEMA) })).execute();
