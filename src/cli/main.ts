@@ -11,6 +11,14 @@ import { serveCommand } from './commands/serve.js';
 import type { Sbom } from '../sbom/model.js';
 import { dbCommand, describeLocation, resolveDbLocation } from './commands/db.js';
 import { VERSION } from '../version.js';
+import { addConnectionOptions } from './client/connection.js';
+import { subscriptionCommand } from './commands/subscription.js';
+import { repoCommand } from './commands/repo.js';
+import { registryCommand } from './commands/registry.js';
+import { eventCommand } from './commands/event.js';
+import { systemCommand } from './commands/system.js';
+import { accountCommand } from './commands/account.js';
+import { queryCommand } from './commands/query.js';
 
 
 /** The vulnerability database for a scan; an empty one is an error, never a silent "no findings". */
@@ -43,7 +51,11 @@ export function program(): Command {
     .description('Inspect container images without running them: fetch, analyze, evaluate.')
     .version(VERSION, '-V, --version')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Service connection options before the command (`lading --url URL image list`), as anchore-cli;
+    // positional, so commands keep their own options of the same names.
+    .enablePositionalOptions();
+  addConnectionOptions(p);
   p.addCommand(imageCommand());
   p.addCommand(sbomCommand());
   p.addCommand(scanCommand(openVulnData));
@@ -51,6 +63,7 @@ export function program(): Command {
   p.addCommand(policyCommand());
   p.addCommand(serveCommand());
   p.addCommand(dbCommand(async () => (await import('../feeds/drivers/index.js')).DRIVERS));
+  for (const c of [subscriptionCommand(), repoCommand(), registryCommand(), eventCommand(), systemCommand(), accountCommand(), queryCommand()]) p.addCommand(c);
   const inherit = (c: Command) => {
     for (const sub of c.commands) {
       sub.exitOverride().showHelpAfterError();

@@ -24,6 +24,7 @@ import { addImageOptions, outputOption, type ImageCliOptions } from '../options.
 import { withImage } from './image.js';
 import { progress } from '../progress.js';
 import { json, table } from '../render.js';
+import { addServiceCheckCommand } from '../client/check-command.js';
 
 export interface EvaluateDeps {
   /** Match the SBOM against the vulnerability database; undefined when no database is available. */
@@ -111,7 +112,7 @@ export function evaluationText(e: Evaluation): string {
 }
 
 export function evaluateCommand(deps: EvaluateDeps): Command {
-  return addImageOptions(new Command('evaluate').argument('<ref>', 'image reference or source (registry:, docker-archive:, oci-dir:, oci-archive:), or an SBOM file'))
+  const evaluate = addImageOptions(new Command('evaluate').argument('<ref>', 'image reference or source (registry:, docker-archive:, oci-dir:, oci-archive:), or an SBOM file'))
     .description('evaluate an image against a policy bundle (Anchore format): exit 0 pass, 1 fail, 2 error')
     .option('--bundle <file>', 'policy bundle (JSON); default: Lading\'s default bundle')
     .option('--tag <registry/repo:tag>', 'the tag mappings are matched against (default: the image\'s own tag)')
@@ -151,4 +152,7 @@ export function evaluateCommand(deps: EvaluateDeps): Command {
       process.stdout.write(o.output === 'json' ? json(evaluationDoc(evaluation)) : evaluationText(evaluation));
       if (evaluation.status === 'fail') process.exitCode = 1;
     });
+  // `evaluate check IMAGE`: the verdict of a running service; its own options follow `check`.
+  addServiceCheckCommand(evaluate.enablePositionalOptions());
+  return evaluate;
 }

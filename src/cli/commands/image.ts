@@ -1,4 +1,7 @@
-/** `lading image inspect|files`: what an image is and what its squashed filesystem holds. */
+/**
+ * `lading image inspect|files`: what an image is and what its squashed filesystem holds; `lading
+ * image add|wait|list|get|content|metadata|vuln|del`: the same images in a running service.
+ */
 import { Command } from 'commander';
 import { openSource } from '../../image/sources/index.js';
 import { squash } from '../../image/squash.js';
@@ -8,6 +11,7 @@ import { json } from '../render.js';
 import { progress } from '../progress.js';
 import type { ResolvedImage } from '../../image/types.js';
 import type { FileRecord } from '../../image/tree.js';
+import { addServiceImageCommands } from '../client/image-commands.js';
 
 export async function withImage<T>(ref: string, o: ImageCliOptions, fn: (img: ResolvedImage) => Promise<T>): Promise<T> {
   const source = await openSource(ref, sourceOptions(o));
@@ -22,7 +26,7 @@ export async function withImage<T>(ref: string, o: ImageCliOptions, fn: (img: Re
 const TYPE_CHAR: Record<FileRecord['type'], string> = { file: '-', dir: 'd', symlink: 'l', hardlink: 'h', char: 'c', block: 'b', fifo: 'p' };
 
 export function imageCommand(): Command {
-  const image = new Command('image').description('read an image: its manifest, config and files');
+  const image = new Command('image').description('read an image: its manifest, config and files; or the images in a Lading service');
 
   addImageOptions(image.command('inspect').argument('<ref>', 'image reference or source (registry:, docker-archive:, oci-dir:, oci-archive:)'))
     .description('show an image\'s manifest, config, layers and history')
@@ -56,5 +60,6 @@ export function imageCommand(): Command {
         }
       });
     });
+  addServiceImageCommands(image);
   return image;
 }

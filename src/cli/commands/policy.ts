@@ -1,7 +1,8 @@
 /**
  * `lading policy validate FILE`: check an Anchore-format bundle, naming every problem with its
  * location; `lading policy describe`: the gate, trigger and parameter catalogue; `lading policy
- * default`: print the default bundle (a starting point for your own).
+ * default`: print the default bundle (a starting point for your own); `lading policy
+ * add|list|get|activate|del`: the bundles stored in a running service.
  */
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
@@ -12,6 +13,9 @@ import { describeProblem, didYouMean } from '../../policy/problems.js';
 import { policySpec, type GateSpecDoc } from '../../policy/spec.js';
 import { outputOption } from '../options.js';
 import { json, table } from '../render.js';
+import { addConnectionOptions, serviceConfigured } from '../client/connection.js';
+import { withService } from '../client/output.js';
+import { addServicePolicyCommands } from '../client/policy-commands.js';
 
 async function readJson(path: string): Promise<unknown> {
   const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
@@ -71,21 +75,25 @@ export function policyCommand(): Command {
       if (errors.length) process.exitCode = 1;
     });
 
-  policy.command('describe')
-    .description('the gates, triggers and parameters bundles can use (Anchore\'s policy_spec)')
+  addConnectionOptions(policy.command('describe'))
+    .description('the gates, triggers and parameters bundles can use (Anchore\'s policy_spec); a running service\'s when --url or LADING_URL names one')
     .option('--gate <name>', 'one gate and its triggers')
     .option('--trigger <name>', 'with --gate: one trigger and its parameters')
     .option('--all', 'include end-of-life gates')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action((o: { gate?: string; trigger?: string; all?: boolean; output: 'table' | 'json' }) => {
+    .action(async (o: { gate?: string; trigger?: string; all?: boolean; output: 'table' | 'json' }, cmd: Command) => {
       if (o.trigger && !o.gate) throw new LadingError('BAD_INPUT', '--trigger needs --gate');
-      const gates = selectGates(policySpec(), o.gate, o.all === true);
-      if (o.output === 'json') {
-        const trig = o.trigger?.toLowerCase();
-        process.stdout.write(json(trig ? gates.map((g) => ({ ...g, triggers: g.triggers.filter((t) => t.name === trig) })) : gates));
-      } else {
-        process.stdout.write(describeText(gates, o.gate, o.trigger));
-      }
+      const show = (spec: GateSpecDoc[], asJson: boolean) => {
+        const gates = selectGates(spec, o.gate, o.all === true);
+        if (asJson) {
+          const trig = o.trigger?.toLowerCase();
+          process.stdout.write(json(trig ? gates.map((g) => ({ ...g, triggers: g.triggers.filter((t) => t.name === trig) })) : gates));
+        } else {
+          process.stdout.write(describeText(gates, o.gate, o.trigger));
+        }
+      };
+      if (!serviceConfigured(cmd)) return show(policySpec(), o.output === 'json');
+      await withService(cmd, async (svc) => show(await svc.client.get<GateSpecDoc[]>('/system/policy_spec'), svc.json || o.output === 'json'));
     });
 
   policy.command('default')
@@ -94,5 +102,6 @@ export function policyCommand(): Command {
       process.stdout.write(json(DEFAULT_BUNDLE));
     });
 
+  addServicePolicyCommands(policy);
   return policy;
 }

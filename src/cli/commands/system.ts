@@ -1,0 +1,110 @@
+/**
+ * `lading system status|wait|feeds list|feeds sync`: the health of a Lading service and its
+ * vulnerability feeds (`/system`, `/system/feeds`).
+ */
+import { Command } from 'commander';
+import { addConnectionOptions } from '../client/connection.js';
+import { ServiceError, type ServiceClient } from '../client/http.js';
+import { parseSeconds, sleep, sortedTable, withService } from '../client/output.js';
+import type { Feed, FeedSyncResult, ServiceState } from '../client/shapes.js';
+
+export function statusText(states: ServiceState[]): string {
+  const lines = states.map((s) => `Service ${s.servicename ?? 'ServiceName Unknown'} (${s.hostid ?? 'HostID Unknown'}, ${s.base_url ?? 'Base URL Unknown'}): ${s.status ? 'up' : `down (${s.status_message ?? 'Status Unknown'})`}`);
+  const detail = states.find((s) => s.status)?.service_detail ?? states[0]?.service_detail;
+  return `${lines.join('\n')}\n\nEngine DB Version: ${detail?.db_version ?? 'Not Found'}\nEngine Code Version: ${detail?.version ?? 'Not Found'}\n`;
+}
+
+export function feedsText(feeds: Feed[]): string {
+  const rows = feeds.flatMap((f) => f.groups.map((g) => {
+    const on = f.enabled !== false && g.enabled !== false;
+    return [f.enabled === false ? `${f.name}(disabled)` : f.name, g.enabled === false ? `${g.name}(disabled)` : g.name, g.last_sync || (on ? 'pending' : '-'), g.record_count ?? 'N/A'];
+  }));
+  return sortedTable(['Feed', 'Group', 'LastSync', 'RecordCount'], rows, 'Feed');
+}
+
+export function syncText(results: FeedSyncResult[]): string {
+  const rows = results.flatMap((f) => (f.groups ?? []).map((g) => [f.feed, g.group, g.status, g.updated_record_count ?? 'N/A', `${(g.total_time_seconds ?? 0).toFixed(2)}s`]));
+  return sortedTable(['Feed', 'Group', 'Status', 'Records Updated', 'Sync Duration'], rows, 'Feed');
+}
+
+function list(v: string): string[] {
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+interface WaitOptions { timeout: number; interval: number; feedsready?: string[]; servicesready?: string[] }
+
+/** What is still not ready: services not up (all, or the named ones) and feeds never synced (any, or the named ones). */
+async function notReady(client: ServiceClient, o: WaitOptions): Promise<string[]> {
+  const waiting: string[] = [];
+  const { service_states: states } = await client.get<{ service_states: ServiceState[] }>('/system');
+  for (const name of o.servicesready ?? states.map((s) => s.servicename ?? '')) {
+    if (!states.some((s) => s.servicename === name && s.status)) waiting.push(`service ${name}`);
+  }
+  if (o.feedsready?.length === 0) return waiting;
+  const feeds = await client.get<Feed[]>('/system/feeds');
+  const synced = (f: Feed) => f.groups.some((g) => g.last_sync && (g.record_count ?? 0) > 0);
+  if (!o.feedsready) {
+    if (!feeds.some(synced)) waiting.push('a synced vulnerability feed');
+  } else {
+    for (const name of o.feedsready) if (!feeds.some((f) => f.name === name && synced(f))) waiting.push(`feed ${name}`);
+  }
+  return waiting;
+}
+
+export function systemCommand(): Command {
+  const group = new Command('system').description('the health of a Lading service and its vulnerability feeds');
+
+  addConnectionOptions(group.command('status'))
+    .description('the service roles and whether they are up')
+    .action(async (_o: unknown, cmd: Command) => {
+      await withService(cmd, async (svc) => {
+        const r = await svc.client.get<{ service_states: ServiceState[] }>('/system');
+        svc.print(r, () => statusText(r.service_states));
+      });
+    });
+
+  addConnectionOptions(group.command('wait'))
+    .description('wait until the service is up and its vulnerability data synced')
+    .option('--timeout <seconds>', 'give up after this long (-1: never)', parseSeconds('--timeout', true), 3600)
+    .option('--interval <seconds>', 'time between checks', parseSeconds('--interval'), 5)
+    .option('--feedsready <feeds>', 'comma-separated feeds that must have data (default: any feed; "" for none)', list)
+    .option('--servicesready <roles>', 'comma-separated service roles that must be up (default: every one reported)', list)
+    .action(async (o: WaitOptions, cmd: Command) => {
+      await withService(cmd, async (svc) => {
+        const start = Date.now();
+        for (;;) {
+          const waiting = await notReady(svc.client, o);
+          if (!waiting.length) {
+            const r = await svc.client.get<{ service_states: ServiceState[] }>('/system');
+            svc.print(r, () => statusText(r.service_states));
+            return;
+          }
+          const left = o.timeout < 0 ? undefined : o.timeout - (Date.now() - start) / 1000;
+          if (left !== undefined && left <= 0) throw new ServiceError(2, 'INTERNAL', `timed out after ${o.timeout}s waiting for ${waiting.join(', ')}`);
+          process.stderr.write(`Waiting for ${waiting.join(', ')}\n`);
+          await sleep(left !== undefined ? Math.min(o.interval, left) : o.interval);
+        }
+      });
+    });
+
+  const feeds = group.command('feeds').description('vulnerability feeds');
+  addConnectionOptions(feeds.command('list'))
+    .description('the feeds, their groups, last sync and record counts')
+    .action(async (_o: unknown, cmd: Command) => {
+      await withService(cmd, async (svc) => {
+        const r = await svc.client.get<Feed[]>('/system/feeds');
+        svc.print(r, () => feedsText(r));
+      });
+    });
+
+  addConnectionOptions(feeds.command('sync'))
+    .description('sync the vulnerability feeds now (waits for the sync)')
+    .option('--flush', 'drop the stored data and sync from scratch')
+    .action(async (o: { flush?: boolean }, cmd: Command) => {
+      await withService(cmd, async (svc) => {
+        const r = await svc.client.post<FeedSyncResult[]>('/system/feeds', undefined, { sync: true, ...(o.flush ? { flush: true } : {}) });
+        svc.print(r, () => (Array.isArray(r) ? syncText(r) : 'Success\n'));
+      });
+    });
+  return group;
+}
