@@ -3,6 +3,7 @@
  * rewrote the latter to the former), HTTP basic or bearer-token authentication, the
  * `x-anchore-account` header, and Anchore's error body for every failure.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { AccountStore, AuthUser } from '../store/accounts.js';
 import { requireAuthorized } from '../store/accounts.js';
@@ -20,6 +21,7 @@ import { eventsRoutes } from './routes/events.js';
 import { accountsRoutes } from './routes/accounts.js';
 import { queryRoutes } from './routes/query.js';
 import { importsRoutes } from './routes/imports.js';
+import { webhooksRoutes } from './routes/webhooks.js';
 import type { DatabaseHandle } from '../store/db.js';
 import type { LadingConfig } from '../config/schema.js';
 import { RouteCatalog } from './openapi.js';
@@ -80,7 +82,40 @@ function unauthorized(): ApiError {
   return new ApiError(401, 'Unauthorized');
 }
 
-async function authenticate(request: FastifyRequest, accounts: AccountStore): Promise<AuthUser> {
+/** How long a successful basic-auth verification is reused, and how many are kept. */
+const AUTH_CACHE_TTL_MS = 60_000;
+const AUTH_CACHE_MAX = 10_000;
+
+/**
+ * Successful basic-auth verifications, so scrypt does not run on every request. Keyed by an HMAC
+ * of user and password under a per-process random key (never the password itself). A hit still
+ * reads the user row and holds only while the password hash is the one verified and the account is
+ * enabled: a password change, a deleted user or a disabled account ends it at once, in every process.
+ */
+class AuthCache {
+  private readonly secret = randomBytes(32);
+  private readonly entries = new Map<string, { credential: string; expires: number }>();
+
+  constructor(private readonly accounts: AccountStore, private readonly ttlMs = AUTH_CACHE_TTL_MS) {}
+
+  async verify(username: string, password: string): Promise<AuthUser | undefined> {
+    const key = createHmac('sha256', this.secret).update(`${username.length}:${username}`).update(password).digest('base64');
+    const now = Date.now();
+    // Read before verifying: a password changed meanwhile leaves a stale fingerprint, never a wrong one.
+    const state = await this.accounts.loginState(username);
+    const hit = this.entries.get(key);
+    if (hit && state && hit.expires > now && hit.credential === state.credential) return state.user;
+    if (hit) this.entries.delete(key);
+    const user = await this.accounts.verifyPassword(username, password);
+    if (user && state) {
+      if (this.entries.size >= AUTH_CACHE_MAX) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(key, { credential: state.credential, expires: now + this.ttlMs });
+    }
+    return user;
+  }
+}
+
+async function authenticate(request: FastifyRequest, accounts: AccountStore, cache: AuthCache): Promise<AuthUser> {
   const h = request.headers.authorization;
   if (!h) throw unauthorized();
   const m = /^(\S+)\s+(.+)$/.exec(h.trim());
@@ -91,7 +126,7 @@ async function authenticate(request: FastifyRequest, accounts: AccountStore): Pr
     const decoded = Buffer.from(m[2]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw unauthorized();
-    user = await accounts.verifyPassword(decoded.slice(0, colon), decoded.slice(colon + 1));
+    user = await cache.verify(decoded.slice(0, colon), decoded.slice(colon + 1));
   } else if (scheme === 'bearer') {
     user = await accounts.verifyToken(m[2]!);
   }
@@ -101,12 +136,13 @@ async function authenticate(request: FastifyRequest, accounts: AccountStore): Pr
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 16 * 1024 * 1024 });
+  const authCache = new AuthCache(deps.accounts);
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config?.public) return;
     if (!request.routeOptions.url) return; // not found: the 404 handler answers
     try {
-      request.user = await authenticate(request, deps.accounts);
+      request.user = await authenticate(request, deps.accounts, authCache);
     } catch (e) {
       reply.header('www-authenticate', 'basic realm="Authentication required"');
       return sendError(reply, e, request);
@@ -135,6 +171,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       accountsRoutes(scope, deps);
       queryRoutes(scope, deps);
       importsRoutes(scope, deps);
+      webhooksRoutes(scope, deps);
       scope.get('/swagger.json', { config: { public: true } }, async () => catalog.document());
     }, { prefix });
   }

@@ -2,7 +2,9 @@
  * Anchore's v1 response shapes, built from Lading's records: AnchoreImage, the vulnerability item,
  * and the content items. Anchore wrote missing values as the string "None"; so do these.
  */
-import type { CatalogImage } from '../services/catalog.js';
+import type { CatalogImage, ImageTag } from '../services/catalog.js';
+import type { StoredEvaluation } from '../services/policies.js';
+import { ruleText } from '../policy/gates/secret_scans.js';
 import type { Package, PackageType, Sbom } from '../sbom/model.js';
 import type { Cvss } from '../feeds/model.js';
 import type { Match } from '../vulns/model.js';
@@ -180,4 +182,101 @@ export function contentItems(sbom: Sbom, type: ContentType): unknown[] {
   if (type === 'malware') return [];
   const types = CONTENT_PACKAGE_TYPES[type] ?? [];
   return sbom.packages.filter((p) => types.includes(p.type)).map(languageItem);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tag summaries, policy checks, metadata, artifacts
+
+function epoch(s: string | undefined): number | null {
+  if (!s) return null;
+  const ms = Date.parse(s);
+  return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
+}
+
+/** One AnchoreImageTagSummary (`/summaries/imagetags`): times are epoch seconds. */
+export function tagSummary(img: CatalogImage, t: ImageTag): Record<string, unknown> {
+  return {
+    imageDigest: img.imageDigest,
+    parentDigest: img.parentDigest ?? img.imageDigest,
+    imageId: img.imageId ?? null,
+    analysis_status: img.analysisStatus,
+    image_status: img.imageStatus,
+    fulltag: t.fulltag,
+    created_at: epoch(img.createdAt),
+    analyzed_at: epoch(img.analyzedAt),
+    tag_detected_at: epoch(t.createdAt),
+  };
+}
+
+/** `GET /images/{digest}/check` from stored evaluations: `[{digest: {tag: [{detail, last_evaluation, policyId, status}]}}]`. */
+export function checkResponseOf(imageDigest: string, tag: string, evals: StoredEvaluation[], detail: boolean): Record<string, Record<string, unknown[]>>[] {
+  return [{
+    [imageDigest]: {
+      [tag]: evals.map((e) => ({
+        detail: detail ? { result: e.doc, policy: e.doc.bundle } : {},
+        last_evaluation: isoZ(e.createdAt),
+        policyId: e.policyId,
+        status: e.status,
+      })),
+    },
+  }];
+}
+
+export const METADATA_TYPES = ['manifest', 'docker_history', 'dockerfile'] as const;
+export type MetadataType = (typeof METADATA_TYPES)[number];
+
+/** The image history as Docker lists it, oldest first; layer ids where history and layers line up. */
+function dockerHistory(sbom: Sbom): Record<string, unknown>[] {
+  const { history, layers } = sbom.source;
+  const aligned = history.filter((h) => !h.emptyLayer).length === layers.length;
+  let next = 0;
+  return history.map((h) => {
+    const layer = aligned && !h.emptyLayer ? layers[next++] : undefined;
+    return {
+      Created: h.created ?? '',
+      CreatedBy: h.createdBy,
+      Comment: h.comment ?? '',
+      Id: layer?.digest ?? '<missing>',
+      Size: layer ? layer.uncompressedSize ?? layer.size : 0,
+      Tags: [],
+    };
+  });
+}
+
+/** A metadata document as text (JSON for manifest and history); undefined when not stored. */
+export function metadataText(sbom: Sbom, type: MetadataType, manifest: unknown): string | undefined {
+  if (type === 'manifest') return manifest === undefined ? undefined : JSON.stringify(manifest);
+  if (type === 'docker_history') return JSON.stringify(dockerHistory(sbom));
+  return sbom.source.dockerfile.text;
+}
+
+/** `/artifacts/retrieved_files`: `[{path, b64_content}]`. */
+export function retrievedFileItems(sbom: Sbom): Record<string, unknown>[] {
+  return sbom.retrievedFiles.map((f) => ({ path: f.path, b64_content: f.contentBase64 }));
+}
+
+/** The regex of a secret rule, by name (the rule's name where its regex is not known). */
+export function secretRegex(name: string): string {
+  const text = ruleText(name);
+  return text === name ? name : text.slice(name.length + 1);
+}
+
+/**
+ * `/artifacts/file_content_search` and `/secret_search`: `[{path, matches: [{name, regex, lines}]}]`
+ * by path, `regexOf` giving each rule's regex.
+ */
+export function searchItems(found: { path: string; ruleId: string; line: number }[], regexOf: (name: string) => string): Record<string, unknown>[] {
+  const byPath = new Map<string, Map<string, Set<number>>>();
+  for (const f of found) {
+    const rules = byPath.get(f.path) ?? new Map<string, Set<number>>();
+    byPath.set(f.path, rules);
+    const lines = rules.get(f.ruleId) ?? new Set<number>();
+    rules.set(f.ruleId, lines);
+    lines.add(f.line);
+  }
+  return [...byPath.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, rules]) => ({
+    path,
+    matches: [...rules.entries()].sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, lines]) => ({ name, regex: regexOf(name), lines: [...lines].sort((x, y) => x - y) })),
+  }));
 }

@@ -120,7 +120,7 @@ cycle_timers: { policy_eval: 30m, notifications: 10 }
       assert.equal(c.webhooks.retry_deadline, 86400);
       assert.deepEqual(c.webhooks.types, { policy_eval: { url: 'http://other/' } });
       assert.equal(c.cycle_timers.policy_eval, 1800);
-      assert.equal(c.cycle_timers.vulnerability_scan, 14400);
+      assert.equal(c.cycle_timers.vulnerability_scan, 300);
     },
   },
   { name: 'an empty file', yaml: '', check: (c) => assert.equal(c.listen.port, 8228) },

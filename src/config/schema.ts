@@ -219,12 +219,15 @@ const webhooksSchema = mapping({
   timeout: duration(0.1, 600).default(10),
   /** A delivery that keeps failing is retried until this long after the notification was made. */
   retry_deadline: duration(0, 30 * 86400).default(3600),
+  /** Allow destinations that resolve to link-local or cloud metadata addresses (refused by default). */
+  allow_private_targets: bool().default(false),
   types: mapping(Object.fromEntries(NOTIFICATION_TYPES.map((t) => [t, webhookDestination.optional()])) as Record<NotificationType, z.ZodOptional<typeof webhookDestination>>).prefault({}),
 });
 
 const cycleTimersSchema = mapping({
   policy_eval: duration(1, 2 * 86400).default(3600),
-  vulnerability_scan: duration(1, 2 * 86400).default(14400),
+  /** Re-match stored images against the vulnerability data changed since the last run (and right after each feed sync). */
+  vulnerability_scan: duration(1, 2 * 86400).default(300),
   notifications: duration(1, 2 * 86400).default(30),
   image_gc: duration(1, 86400).default(60),
   account_cleanup: duration(1, 86400).default(60),

@@ -7,11 +7,12 @@
 import { analyzeImage } from '../analyze/analyze.js';
 import { describeError } from '../errors.js';
 import { openSource, type SourceOptions } from '../image/sources/index.js';
-import { parseReference } from '../image/reference.js';
+import { parseReference, type ImageReference } from '../image/reference.js';
 import type { Job, JobQueue } from '../queue/queue.js';
 import { PermanentJobError, type HandlerContext, type JobHandler } from '../queue/worker.js';
 import type { AnalyzeOptions } from '../analyze/analyze.js';
 import type { CatalogStore } from './catalog.js';
+import { recordAnalysisOutcome, type EventStore } from './events.js';
 
 export const ANALYZE_JOB = 'analyze';
 
@@ -23,12 +24,21 @@ export interface AnalyzePayload {
 
 export interface AnalyzerOptions {
   source?: SourceOptions;
+  /** The source options of one account's pull (its registry credentials); without it, `source`. */
+  sourceFor?: (account: string, reference: ImageReference) => Promise<SourceOptions>;
   analyze?: Omit<AnalyzeOptions, 'signal' | 'dockerfile'>;
+  /** Where user.image.analysis.completed / .failed events are recorded (one per tag of the image). */
+  events?: EventStore;
+}
+
+/** The dedupe key of an image's analyze job. */
+export function analysisJobKey(account: string, imageDigest: string): string {
+  return `${account}/${imageDigest}`;
 }
 
 /** Queue analysis of an image; one unfinished job per account and digest. */
 export async function enqueueAnalysis(queue: JobQueue, payload: AnalyzePayload, maxAttempts?: number): Promise<Job<AnalyzePayload>> {
-  return queue.enqueue(ANALYZE_JOB, payload, { key: `${payload.account}/${payload.imageDigest}`, ...(maxAttempts ? { maxAttempts } : {}) });
+  return queue.enqueue(ANALYZE_JOB, payload, { key: analysisJobKey(payload.account, payload.imageDigest), ...(maxAttempts ? { maxAttempts } : {}) });
 }
 
 /** The pull string of an image by digest in the repository of its tag. */
@@ -44,10 +54,14 @@ export function analyzeHandler(catalog: CatalogStore, options: AnalyzerOptions =
     if (!image) return { status: 'deleted' };
     await catalog.setStatus(account, imageDigest, 'analyzing');
     let sbom;
+    let manifest: unknown;
     try {
-      const source = await openSource(`registry:${digestReference(fulltag, imageDigest)}`, options.source ?? {});
+      const pull = digestReference(fulltag, imageDigest);
+      const sourceOptions = options.sourceFor ? await options.sourceFor(account, parseReference(pull)) : options.source ?? {};
+      const source = await openSource(`registry:${pull}`, sourceOptions);
       try {
         const img = await source.resolve({ signal: ctx.signal });
+        manifest = img.manifest;
         sbom = await analyzeImage(img, {
           fileDigests: true,
           ...options.analyze,
@@ -65,11 +79,14 @@ export function analyzeHandler(catalog: CatalogStore, options: AnalyzerOptions =
       }
       const reason = describeError(e);
       await catalog.setStatus(account, imageDigest, 'analysis_failed', reason);
+      if (options.events) await recordAnalysisOutcome(options.events, (await catalog.getImage(account, imageDigest)) ?? image, { status: 'analysis_failed', reason }, fulltag);
       throw new PermanentJobError(`analysis of ${imageDigest} (${fulltag}) failed: ${reason}`, { cause: e });
     }
     // The tag the user added is the one the analysis reports.
     if (!sbom.source.tags.includes(fulltag)) sbom.source.tags = [fulltag, ...sbom.source.tags];
-    const saved = await catalog.saveAnalysis(account, imageDigest, sbom);
+    const saved = await catalog.saveAnalysis(account, imageDigest, sbom, manifest);
+    const analyzed = saved && options.events ? await catalog.getImage(account, imageDigest) : undefined;
+    if (analyzed) await recordAnalysisOutcome(options.events!, analyzed, { status: 'analyzed' }, fulltag);
     return { status: saved ? 'analyzed' : 'deleted', packages: sbom.packages.length };
   };
 }

@@ -7,7 +7,7 @@ import { CatalogStore } from './catalog.js';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
 
-test('catalog: account-scoped images and tags, compressed analysis, default bundle per account', async () => {
+test('catalog: account-scoped images and tags, compressed analysis', async () => {
   const db = await openDatabase(':memory:');
   try {
     await migrateToLatest(db.kysely);
@@ -34,10 +34,6 @@ test('catalog: account-scoped images and tags, compressed analysis, default bund
     assert.equal((await c.listImages('a', { fulltag: 'reg.test/team/app:v1' })).length, 1);
     assert.equal((await c.listImages('a', { fulltag: 'reg.test/team/app:v2' })).length, 0);
     assert.equal((await c.listImages('a', { analysisStatus: 'analyzed' })).length, 0);
-
-    const bundle = (await c.getBundle('b'))!;
-    assert.equal(bundle.active, true);
-    assert.equal(await c.getBundle('b', 'nope'), undefined);
 
     assert.equal(await c.deleteImage('b', D1), false);
     assert.equal(await c.deleteImage('a', D1), true);

@@ -1,13 +1,15 @@
 /**
  * The catalog: per-account image records, the tags that named them, stored analyses (the SBOM,
- * gzip-compressed, read back instead of recomputed) and policy bundles (tables from
- * store/migrations/0004-catalog.ts). Every method takes the account it acts in.
+ * gzip-compressed, read back instead of recomputed, and the image manifest): tables from
+ * store/migrations/0004-catalog.ts and 0005-policy-evals.ts. Policy bundles and evaluations are
+ * in policies.ts. Every method takes the account it acts in.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
-import { DEFAULT_BUNDLE } from '../policy/index.js';
 import type { Sbom } from '../sbom/model.js';
+import { indexImagePackages, removeImagePackages } from './packages.js';
+import { removeEvaluations } from './policies.js';
 
 export const ANALYSIS_STATUSES = ['not_analyzed', 'analyzing', 'analyzed', 'analysis_failed'] as const;
 export type AnalysisStatus = (typeof ANALYSIS_STATUSES)[number];
@@ -18,9 +20,8 @@ interface ImagesTable {
   metadata: string | null; created_at: string; last_updated: string; analyzed_at: string | null;
 }
 interface TagsTable { account: string; fulltag: string; image_digest: string; registry: string; repo: string; tag: string; created_at: string; last_updated: string }
-interface AnalysesTable { account: string; image_digest: string; sbom_gz: Buffer | Uint8Array; created_at: string }
-interface BundlesTable { account: string; policy_id: string; name: string | null; bundle: string; active: number; created_at: string; last_updated: string }
-interface Tables { catalog_images: ImagesTable; catalog_image_tags: TagsTable; catalog_analyses: AnalysesTable; policy_bundles: BundlesTable }
+interface AnalysesTable { account: string; image_digest: string; sbom_gz: Buffer | Uint8Array; manifest: string | null; created_at: string }
+interface Tables { catalog_images: ImagesTable; catalog_image_tags: TagsTable; catalog_analyses: AnalysesTable }
 
 /** Summary of an analysis kept on the image row (Anchore's image_content.metadata). */
 export interface ImageContentMetadata {
@@ -71,15 +72,6 @@ export interface AddImageInput {
   force?: boolean;
 }
 
-export interface PolicyBundleRecord {
-  policyId: string;
-  name?: string;
-  active: boolean;
-  bundle: Record<string, unknown>;
-  createdAt: string;
-  lastUpdated: string;
-}
-
 function parseJson<T>(text: string | null, what: string): T | undefined {
   if (text === null) return undefined;
   try {
@@ -102,6 +94,11 @@ export class CatalogStore {
     return this.now().toISOString();
   }
 
+  /** Run fn in a transaction; a store made over a transaction (new CatalogStore(trx)) runs in that one. */
+  private transaction<T>(fn: (trx: Kysely<Tables>) => Promise<T>): Promise<T> {
+    return this.db.isTransaction ? fn(this.db) : this.db.transaction().execute(fn);
+  }
+
   /**
    * Record an image and its tag. A new image (or a forced one, or one whose analysis failed) is
    * `not_analyzed`; returns the record and whether it needs analysis now.
@@ -109,7 +106,7 @@ export class CatalogStore {
   async addImage(account: string, input: AddImageInput): Promise<{ image: CatalogImage; needsAnalysis: boolean }> {
     const t = this.stamp();
     const fulltag = `${input.tag.registry}/${input.tag.repo}:${input.tag.tag}`;
-    const needs = await this.db.transaction().execute(async (trx) => {
+    const needs = await this.transaction(async (trx) => {
       const existing = await trx.selectFrom('catalog_images').selectAll().where('account', '=', account).where('image_digest', '=', input.imageDigest).executeTakeFirst();
       let needsAnalysis: boolean;
       if (!existing) {
@@ -145,13 +142,27 @@ export class CatalogStore {
     return toImage(row, tags);
   }
 
-  /** Images of an account, newest first, optionally those a tag names or in one analysis status. */
-  async listImages(account: string, filter: { fulltag?: string; analysisStatus?: string } = {}): Promise<CatalogImage[]> {
+  /** The image with this image id (64 hex, the config digest) in the account; the newest when several. */
+  async getImageByImageId(account: string, imageId: string): Promise<CatalogImage | undefined> {
+    const row = await this.db.selectFrom('catalog_images').select('image_digest').where('account', '=', account).where('image_id', '=', imageId)
+      .orderBy('created_at', 'desc').executeTakeFirst();
+    return row ? this.getImage(account, row.image_digest) : undefined;
+  }
+
+  /**
+   * Images of an account, newest first, optionally those a tag names (with `latestOnly`, only the
+   * one it names now: its most recently seen digest), in one analysis status or one image status.
+   */
+  async listImages(account: string, filter: { fulltag?: string; analysisStatus?: string; imageStatus?: string; latestOnly?: boolean } = {}): Promise<CatalogImage[]> {
     let q = this.db.selectFrom('catalog_images').selectAll().where('account', '=', account);
     if (filter.analysisStatus) q = q.where('analysis_status', '=', filter.analysisStatus);
+    if (filter.imageStatus) q = q.where('image_status', '=', filter.imageStatus);
     if (filter.fulltag) {
-      const tagged = this.db.selectFrom('catalog_image_tags').select('image_digest').where('account', '=', account).where('fulltag', '=', filter.fulltag);
-      q = q.where('image_digest', 'in', tagged);
+      let tagged = this.db.selectFrom('catalog_image_tags').select('image_digest').where('account', '=', account).where('fulltag', '=', filter.fulltag);
+      if (filter.latestOnly) tagged = tagged.orderBy('last_updated', 'desc').orderBy('created_at', 'desc').limit(1);
+      const digests = (await tagged.execute()).map((r) => r.image_digest);
+      if (!digests.length) return [];
+      q = q.where('image_digest', 'in', digests);
     }
     const rows = await q.orderBy('created_at', 'desc').orderBy('image_digest').execute();
     if (!rows.length) return [];
@@ -162,7 +173,9 @@ export class CatalogStore {
 
   /** Remove an image, its tags and its analysis; whether it existed. */
   async deleteImage(account: string, imageDigest: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.transaction(async (trx) => {
+      await removeImagePackages(trx, account, imageDigest);
+      await removeEvaluations(trx, account, imageDigest);
       await trx.deleteFrom('catalog_analyses').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
       await trx.deleteFrom('catalog_image_tags').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
       const r = await trx.deleteFrom('catalog_images').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
@@ -178,10 +191,14 @@ export class CatalogStore {
     return Number(r.numUpdatedRows) > 0;
   }
 
-  /** Store an analysis (compressed) and mark the image analyzed; false when the image was deleted meanwhile. */
-  async saveAnalysis(account: string, imageDigest: string, sbom: Sbom): Promise<boolean> {
+  /**
+   * Store an analysis (compressed) and the image manifest, and mark the image analyzed; false when
+   * the image was deleted meanwhile.
+   */
+  async saveAnalysis(account: string, imageDigest: string, sbom: Sbom, manifest?: unknown): Promise<boolean> {
     const t = this.stamp();
     const gz = gzipSync(Buffer.from(JSON.stringify(sbom)));
+    const manifestText = manifest !== undefined ? JSON.stringify(manifest) : null;
     const metadata: ImageContentMetadata = {
       arch: sbom.source.platform.architecture,
       distro: sbom.distro?.id ?? 'unknown',
@@ -190,13 +207,14 @@ export class CatalogStore {
       image_size: sbom.source.layers.reduce((n, l) => n + (l.uncompressedSize ?? l.size), 0),
       layer_count: sbom.source.layers.length,
     };
-    return this.db.transaction().execute(async (trx) => {
+    return this.transaction(async (trx) => {
       const r = await trx.updateTable('catalog_images')
         .set({ analysis_status: 'analyzed', analysis_error: null, analyzed_at: t, last_updated: t, metadata: JSON.stringify(metadata), image_id: sbom.source.imageId.replace(/^sha256:/, '') })
         .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
       if (!Number(r.numUpdatedRows)) return false;
-      await trx.insertInto('catalog_analyses').values({ account, image_digest: imageDigest, sbom_gz: gz, created_at: t })
-        .onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet({ sbom_gz: gz, created_at: t })).execute();
+      await trx.insertInto('catalog_analyses').values({ account, image_digest: imageDigest, sbom_gz: gz, manifest: manifestText, created_at: t })
+        .onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet({ sbom_gz: gz, manifest: manifestText, created_at: t })).execute();
+      await indexImagePackages(trx, account, imageDigest, sbom.packages);
       return true;
     });
   }
@@ -208,30 +226,10 @@ export class CatalogStore {
     return JSON.parse(gunzipSync(Buffer.from(row.sbom_gz)).toString('utf8')) as Sbom;
   }
 
-  // ------------------------------------------------------------------ policy bundles
-
-  /** Give an account the default bundle, active, if it has no bundle at all. */
-  async ensureDefaultBundle(account: string): Promise<void> {
-    const any = await this.db.selectFrom('policy_bundles').select('policy_id').where('account', '=', account).executeTakeFirst();
-    if (any) return;
-    const t = this.stamp();
-    const b = DEFAULT_BUNDLE as unknown as { id: string; name?: string };
-    await this.db.insertInto('policy_bundles').values({
-      account, policy_id: b.id, name: b.name ?? null, bundle: JSON.stringify(DEFAULT_BUNDLE), active: 1, created_at: t, last_updated: t,
-    }).onConflict((oc) => oc.columns(['account', 'policy_id']).doNothing()).execute();
-  }
-
-  /** A bundle by id, or the active one. */
-  async getBundle(account: string, policyId?: string): Promise<PolicyBundleRecord | undefined> {
-    await this.ensureDefaultBundle(account);
-    let q = this.db.selectFrom('policy_bundles').selectAll().where('account', '=', account);
-    q = policyId === undefined ? q.where('active', '=', 1) : q.where('policy_id', '=', policyId);
-    const r = await q.executeTakeFirst();
-    if (!r) return undefined;
-    return {
-      policyId: r.policy_id, ...(r.name !== null ? { name: r.name } : {}), active: Number(r.active) === 1,
-      bundle: parseJson<Record<string, unknown>>(r.bundle, 'policy bundle')!, createdAt: r.created_at, lastUpdated: r.last_updated,
-    };
+  /** The image manifest stored with the analysis; undefined when none was stored. */
+  async getManifest(account: string, imageDigest: string): Promise<unknown> {
+    const row = await this.db.selectFrom('catalog_analyses').select('manifest').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+    return parseJson<unknown>(row?.manifest ?? null, 'manifest');
   }
 }
 

@@ -16,6 +16,9 @@ import { openDatabase, type DatabaseHandle } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { ANALYZE_JOB, analyzeHandler } from './analyzer.js';
 import { CatalogStore } from './catalog.js';
+import { EventStore } from './events.js';
+import { RegistryStore, withRegistryAccess } from './registries.js';
+import { runReconciler } from './reconcile.js';
 
 export const SERVE_ROLES = ['all', 'api', 'worker'] as const;
 export type ServeRole = (typeof SERVE_ROLES)[number];
@@ -27,6 +30,8 @@ export interface StartOptions {
   workers?: number;
   /** Worker poll period; default 1 s. */
   pollMs?: number;
+  /** Period of the analysis reconciler (role all/worker, services/reconcile.ts); default 5 s. */
+  reconcileMs?: number;
   sourceOptions?: SourceOptions;
   accountOptions?: AccountStoreOptions;
   /** Fastify logging; default off. */
@@ -67,8 +72,11 @@ export async function startService(options: StartOptions): Promise<RunningServic
     if (role === 'all' || role === 'worker') {
       const ac = new AbortController();
       const n = Math.max(1, options.workers ?? config.analysis.workers);
+      const registries = new RegistryStore(db.kysely, config);
       const handler = analyzeHandler(catalog, {
         source: sourceOptions,
+        sourceFor: async (account, ref) => withRegistryAccess(sourceOptions, await registries.registryCredentialsFor(account, ref)),
+        events: new EventStore(db.kysely, { source: { servicename: 'analyzer', hostid: hostId } }),
         analyze: {
           secrets: config.analysis.secrets,
           retrieveFiles: config.analysis.retrieve_files,
@@ -87,9 +95,14 @@ export async function startService(options: StartOptions): Promise<RunningServic
           signal: ac.signal,
         }));
       }
+      const reconciling = runReconciler(db.kysely, queue, {
+        signal: ac.signal,
+        maxAttempts: config.analysis.max_attempts,
+        ...(options.reconcileMs !== undefined ? { intervalMs: options.reconcileMs } : {}),
+      });
       stops.push(async () => {
         ac.abort();
-        await Promise.allSettled(runs);
+        await Promise.allSettled([...runs, reconciling]);
       });
     }
 

@@ -16,7 +16,7 @@
  * - API tokens: `lading_` + 32 random bytes (base64url), shown once; only their sha256 is kept.
  */
 import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
 import type { LadingConfig } from '../config/schema.js';
 
@@ -174,6 +174,19 @@ function checkName(kind: 'account' | 'user', name: unknown): asserts name is str
   }
 }
 
+/** The stored hash of a user without a password: matches nothing. */
+const NO_PASSWORD = '!';
+
+/** Tables with an `account` column (where an account's resources live). */
+async function accountTables(db: Kysely<any>): Promise<string[]> {
+  const q = db.getExecutor().adapter instanceof PostgresAdapter
+    ? sql<{ name: string }>`select c.table_name as name from information_schema.columns c
+        join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
+        where c.column_name = 'account' and c.table_schema = current_schema() and t.table_type = 'BASE TABLE'`
+    : sql<{ name: string }>`select m.name as name from sqlite_master m, pragma_table_info(m.name) p where m.type = 'table' and p.name = 'account'`;
+  return (await q.execute(db)).rows.map((r) => r.name);
+}
+
 function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
@@ -318,11 +331,18 @@ export class AccountStore {
     });
   }
 
-  /** Remove an account marked `deleting`, with its users and their tokens (after its resources are gone). */
+  /**
+   * Remove an account marked `deleting` in one transaction: its resources (the rows of every table
+   * keyed by an `account` column: images, bundles, registries, subscriptions...), then the account
+   * with its users and their tokens.
+   */
   async purgeAccount(name: string): Promise<void> {
     const a = await this.mustGetAccount(name);
     if (a.state !== 'deleting') throw new LadingError('BAD_INPUT', `account ${name} is not being deleted (delete it first)`);
-    await this.db.deleteFrom('accounts').where('name', '=', name).where('state', '=', 'deleting').execute();
+    await this.db.transaction().execute(async (trx) => {
+      for (const table of await accountTables(trx)) await (trx as Kysely<any>).deleteFrom(table).where('account', '=', name).execute();
+      await trx.deleteFrom('accounts').where('name', '=', name).where('state', '=', 'deleting').execute();
+    });
   }
 
   // ------------------------------------------------------------------ users
@@ -374,6 +394,34 @@ export class AccountStore {
     });
   }
 
+  /** Remove a user's password: it can no longer log in with one (its API tokens stay). */
+  async removePassword(username: string): Promise<void> {
+    const r = await this.db.updateTable('users').set({ password_hash: NO_PASSWORD, updated_at: this.stamp() }).where('username', '=', username).executeTakeFirst();
+    if (!Number(r.numUpdatedRows)) throw new LadingError('NOT_FOUND', `no user ${username}`);
+  }
+
+  /** When the user's password was last set; undefined when it has none (or there is no such user). */
+  async passwordSetAt(username: string): Promise<string | undefined> {
+    const r = await this.db.selectFrom('users').select(['password_hash', 'updated_at']).where('username', '=', username).executeTakeFirst();
+    return r && parseHash(r.password_hash) ? r.updated_at : undefined;
+  }
+
+  /**
+   * For callers that cache password verifications: the user as verifyPassword returns it and a
+   * fingerprint of its current password hash, or undefined when it cannot log in now (no such
+   * user, no password, account not enabled). A cached verification holds while the fingerprint
+   * is unchanged. No scrypt work.
+   */
+  async loginState(username: string): Promise<{ user: AuthUser; credential: string } | undefined> {
+    if (typeof username !== 'string' || username.length > 256) return undefined;
+    const row = await this.authUserQuery().where('users.username', '=', username).executeTakeFirst();
+    if (!row || row.account_state !== 'enabled' || !parseHash(row.password_hash)) return undefined;
+    return {
+      user: { ...toUser(row), accountType: row.account_type as AccountType, accountState: row.account_state as AccountState },
+      credential: sha256(row.password_hash),
+    };
+  }
+
   async setPassword(username: string, password: string): Promise<void> {
     checkPasswordPolicy(password);
     const hash = await hashPassword(password, this.params);
@@ -396,7 +444,7 @@ export class AccountStore {
       ? await this.authUserQuery().where('users.username', '=', username).executeTakeFirst()
       : undefined;
     const usable = typeof password === 'string' && password.length <= VERIFY_INPUT_MAX;
-    const hash = row?.password_hash ?? await dummyHash(this.params);
+    const hash = row && parseHash(row.password_hash) ? row.password_hash : await dummyHash(this.params);
     const ok = await checkPassword(usable ? password : '', hash);
     if (!row || !ok || !usable || row.account_state !== 'enabled') return undefined;
     const parsed = parseHash(row.password_hash);

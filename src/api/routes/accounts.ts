@@ -1,5 +1,250 @@
-/** (being written) */
-import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../app.js';
+/**
+ * Accounts, users and credentials (Anchore's /accounts, /account, /user), and POST /oauth/token.
+ *
+ * Admins manage every account and user. Other users read their own account and its users and
+ * manage their own password (read-only users read only). Deleting an account is Anchore's: it must
+ * be disabled first; it is then marked `deleting` and its resources and users are removed.
+ * Credentials are passwords only, and their values are never shown (masked as Anchore did).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ACCOUNT_STATES, USER_ROLES, authorize, requireAuthorized, type Account, type AuthUser, type User } from '../../store/accounts.js';
+import { ApiError } from '../errors.js';
+import { accountOf, userOf, type ApiDeps } from '../app.js';
+import { isoZ } from '../views.js';
 
-export function accountsRoutes(_app: FastifyInstance, _deps: ApiDeps): void {}
+/** Lifetime of a token from POST /oauth/token (Anchore's default_token_expiration_seconds). */
+export const OAUTH_TOKEN_SECONDS = 3600;
+/** What a stored password is shown as. */
+const MASKED = '********';
+
+const password = z.string().min(6, 'a password must be 6 to 128 characters long').max(128, 'a password must be 6 to 128 characters long');
+const createAccountSchema = z.object({
+  name: z.string().min(1),
+  email: z.string().min(1).optional(),
+  type: z.literal('user', { message: 'only accounts of type "user" can be created' }).optional(),
+});
+const stateSchema = z.object({ state: z.enum(['enabled', 'disabled']) });
+const createUserSchema = z.object({ username: z.string().min(1), password, role: z.enum(USER_ROLES).optional() });
+const credentialSchema = z.object({ type: z.literal('password', { message: 'the only credential type is "password"' }), value: password });
+const listQuery = z.object({ state: z.enum(ACCOUNT_STATES).optional() });
+const deleteCredentialQuery = z.object({ credential_type: z.string({ message: 'credential_type is required' }).min(1) });
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value ?? {});
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new ApiError(400, `invalid ${what}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+  }
+  return r.data;
+}
+
+function accountView(a: Account): Record<string, unknown> {
+  return { name: a.name, email: a.email ?? null, type: a.type, state: a.state, created_at: isoZ(a.createdAt), last_updated: isoZ(a.updatedAt) };
+}
+
+/** Anchore's User, plus Lading's role. */
+function userView(u: User): Record<string, unknown> {
+  return { username: u.username, type: 'native', source: null, role: u.role, created_at: isoZ(u.createdAt), last_updated: isoZ(u.updatedAt) };
+}
+
+function credentialView(setAt: string): Record<string, unknown> {
+  return { type: 'password', value: MASKED, created_at: isoZ(setAt) };
+}
+
+interface OAuthError { status: number; error: string; description: string }
+
+export function accountsRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { accounts } = deps;
+
+  /** Only admins. */
+  const admin = (req: FastifyRequest): AuthUser => {
+    const u = userOf(req);
+    requireAuthorized(u, 'admin');
+    return u;
+  };
+
+  /** Admins anywhere; others read in their own account and change only their own credentials. */
+  const allow = (req: FastifyRequest, account: string, action: 'read' | 'write', username?: string): AuthUser => {
+    const u = userOf(req);
+    if (authorize(u, 'admin').allowed) return u;
+    if (account !== u.account) throw new ApiError(403, `user ${u.username} may act only in account ${u.account}`);
+    if (action === 'write' && username !== u.username) throw new ApiError(403, `user ${u.username} does not have the admin role`);
+    requireAuthorized(u, action);
+    return u;
+  };
+
+  const mustAccount = async (name: string): Promise<Account> => {
+    const a = await accounts.getAccount(name);
+    if (!a) throw new ApiError(404, `no account ${name}`);
+    return a;
+  };
+
+  const mustUser = async (account: string, username: string): Promise<User> => {
+    const u = await accounts.getUser(username);
+    if (!u || u.account !== account) throw new ApiError(404, `no user ${username} in account ${account}`);
+    return u;
+  };
+
+  const credentials = async (username: string) => {
+    const setAt = await accounts.passwordSetAt(username);
+    return setAt === undefined ? [] : [credentialView(setAt)];
+  };
+
+  const params = (req: FastifyRequest) => req.params as { accountname: string; username: string };
+
+  // ------------------------------------------------------------------ accounts (admin)
+
+  app.get('/accounts', async (req) => {
+    admin(req);
+    const q = parse(listQuery, req.query, 'query');
+    return (await accounts.listAccounts(q.state ? { state: q.state } : {})).map(accountView);
+  });
+
+  app.post('/accounts', async (req) => {
+    admin(req);
+    const body = parse(createAccountSchema, req.body, 'request body');
+    return accountView(await accounts.createAccount({ name: body.name, ...(body.email !== undefined ? { email: body.email } : {}) }));
+  });
+
+  app.get('/accounts/:accountname', async (req) => {
+    const { accountname } = params(req);
+    allow(req, accountname, 'read');
+    return accountView(await mustAccount(accountname));
+  });
+
+  app.delete('/accounts/:accountname', async (req, reply) => {
+    admin(req);
+    const { accountname } = params(req);
+    const a = await mustAccount(accountname);
+    if (a.type === 'user' && a.state === 'enabled') {
+      throw new ApiError(400, `account ${accountname} is enabled: disable it first (PUT /accounts/${accountname}/state {"state": "disabled"})`);
+    }
+    await accounts.deleteAccount(accountname); // refuses admin, service and reserved accounts
+    await accounts.purgeAccount(accountname);
+    return reply.code(204).send();
+  });
+
+  app.put('/accounts/:accountname/state', async (req) => {
+    admin(req);
+    const { accountname } = params(req);
+    const body = parse(stateSchema, req.body, 'request body');
+    await mustAccount(accountname);
+    return { state: (await accounts.setAccountState(accountname, body.state)).state };
+  });
+
+  // ------------------------------------------------------------------ users
+
+  app.get('/accounts/:accountname/users', async (req) => {
+    const { accountname } = params(req);
+    allow(req, accountname, 'read');
+    await mustAccount(accountname);
+    return (await accounts.listUsers(accountname)).map(userView);
+  });
+
+  app.post('/accounts/:accountname/users', async (req) => {
+    admin(req);
+    const { accountname } = params(req);
+    const body = parse(createUserSchema, req.body, 'request body');
+    const a = await mustAccount(accountname);
+    if (a.type === 'service') throw new ApiError(400, `account ${accountname} is a service account: its users are not managed here`);
+    const role = body.role ?? (a.type === 'admin' ? 'admin' : 'read-write');
+    return userView(await accounts.createUser(accountname, { username: body.username, password: body.password, role }));
+  });
+
+  app.get('/accounts/:accountname/users/:username', async (req) => {
+    const { accountname, username } = params(req);
+    allow(req, accountname, 'read', username);
+    return userView(await mustUser(accountname, username));
+  });
+
+  app.delete('/accounts/:accountname/users/:username', async (req, reply) => {
+    const { accountname, username } = params(req);
+    const me = allow(req, accountname, 'write', username);
+    await mustUser(accountname, username);
+    if (username === me.username) throw new ApiError(400, 'cannot delete the user the request is authenticated as');
+    await accounts.deleteUser(username);
+    return reply.code(204).send();
+  });
+
+  // ------------------------------------------------------------------ credentials
+
+  app.get('/accounts/:accountname/users/:username/credentials', async (req) => {
+    const { accountname, username } = params(req);
+    allow(req, accountname, 'read', username);
+    await mustUser(accountname, username);
+    return credentials(username);
+  });
+
+  app.post('/accounts/:accountname/users/:username/credentials', async (req) => {
+    const { accountname, username } = params(req);
+    allow(req, accountname, 'write', username);
+    const body = parse(credentialSchema, req.body, 'credential');
+    await mustUser(accountname, username);
+    await accounts.setPassword(username, body.value);
+    return (await credentials(username))[0];
+  });
+
+  app.delete('/accounts/:accountname/users/:username/credentials', async (req, reply) => {
+    const { accountname, username } = params(req);
+    const me = allow(req, accountname, 'write', username);
+    const q = parse(deleteCredentialQuery, req.query, 'query');
+    if (q.credential_type !== 'password') throw new ApiError(400, `invalid credential_type ${JSON.stringify(q.credential_type)}: the only credential type is "password"`);
+    await mustUser(accountname, username);
+    if (username === me.username) throw new ApiError(400, 'cannot delete the credential of the user the request is authenticated as');
+    await accounts.removePassword(username);
+    return reply.code(204).send();
+  });
+
+  // ------------------------------------------------------------------ self
+
+  app.get('/account', async (req) => accountView(await mustAccount(await accountOf(req, deps, 'read'))));
+
+  app.get('/user', async (req) => userView(await mustUser(userOf(req).account, userOf(req).username)));
+
+  app.get('/user/credentials', async (req) => credentials(userOf(req).username));
+
+  app.post('/user/credentials', async (req) => {
+    const u = userOf(req);
+    requireAuthorized(u, 'write');
+    const body = parse(credentialSchema, req.body, 'credential');
+    await accounts.setPassword(u.username, body.value);
+    return (await credentials(u.username))[0];
+  });
+
+  // ------------------------------------------------------------------ OAuth
+
+  if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) {
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+  }
+
+  /**
+   * The resource-owner password grant: form fields grant_type=password, username, password,
+   * client_id (anonymous); without a body, the Basic Authorization header's credentials (as Anchore).
+   */
+  app.post('/oauth/token', { config: { public: true } }, async (req, reply) => {
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    const fail = (e: OAuthError) => reply.code(e.status).send({ error: e.error, error_description: e.description });
+    const form = req.body !== null && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {};
+    const field = (k: string): string | undefined => (typeof form[k] === 'string' ? (form[k] as string) : undefined);
+    let username = field('username');
+    let pass = field('password');
+    const basic = /^basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (username === undefined && pass === undefined && basic) {
+      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon >= 0) [username, pass] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
+    }
+    const grant = field('grant_type') ?? 'password';
+    const client = field('client_id') ?? 'anonymous';
+    if (grant !== 'password') return fail({ status: 400, error: 'unsupported_grant_type', description: `grant_type ${JSON.stringify(grant)} is not supported: use "password"` });
+    if (client !== 'anonymous') return fail({ status: 401, error: 'invalid_client', description: `unknown client_id ${JSON.stringify(client)}: use "anonymous"` });
+    if (!username || pass === undefined) return fail({ status: 400, error: 'invalid_request', description: 'username and password are required' });
+    const user = await accounts.verifyPassword(username, pass);
+    if (!user) return fail({ status: 400, error: 'invalid_grant', description: 'invalid username or password' });
+    const { token } = await accounts.createToken(user.username, { name: 'oauth', ttlSeconds: OAUTH_TOKEN_SECONDS });
+    return { access_token: token, token_type: 'bearer', expires_in: OAUTH_TOKEN_SECONDS };
+  });
+}

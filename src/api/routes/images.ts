@@ -1,26 +1,38 @@
 /**
  * Images: add (resolves the tag's digest with the registry, records the image `not_analyzed`
- * and queues its analysis), list, get, delete; vulnerabilities and policy check computed at request
- * time from the stored SBOM; content by type.
+ * and queues its analysis), list, get, delete (one, or several with ?imageDigests=); vulnerabilities
+ * and policy check computed at request time from the stored SBOM (every check is stored: history);
+ * content by type, metadata (manifest, history, Dockerfile; base64), the native SBOM, artifacts
+ * (retrieved files, content and secret search), tag summaries. Routes that name an image by
+ * digest also exist under /images/by_id/{imageId} where Anchore had them.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { openSource } from '../../image/sources/index.js';
 import { isDigest, parseReference } from '../../image/reference.js';
-import { anchoreTag, checkResponse, describeProblem, evaluateBundle, loadBundle, parseTag } from '../../policy/index.js';
+import { anchoreTag, parseTag } from '../../policy/index.js';
+import { writeNative } from '../../sbom/formats/native.js';
 import { scanSbom } from '../../vulns/scan.js';
 import type { Sbom } from '../../sbom/model.js';
 import type { ScanResult } from '../../vulns/model.js';
 import { ANALYSIS_STATUSES, type CatalogImage } from '../../services/catalog.js';
 import { enqueueAnalysis } from '../../services/analyzer.js';
+import { addImportedImage, importSourceSchema } from './imports.js';
+import { PolicyStore, checkImage } from '../../services/policies.js';
+import { RegistryStore, withRegistryAccess } from '../../services/registries.js';
+import { SubscriptionStore } from '../../services/subscriptions.js';
 import { LadingError } from '../../errors.js';
 import { ApiError } from '../errors.js';
 import { accountOf, type ApiDeps } from '../app.js';
-import { CONTENT_TYPES, VULN_TYPES, anchoreImage, contentItems, vulnItems, type ContentType, type VulnType } from '../views.js';
+import {
+  CONTENT_TYPES, METADATA_TYPES, VULN_TYPES, anchoreImage, checkResponseOf, contentItems, metadataText, retrievedFileItems, searchItems, secretRegex, tagSummary, vulnItems,
+  type ContentType, type MetadataType, type VulnType,
+} from '../views.js';
 
 const sourceSchema = z.strictObject({
   tag: z.strictObject({ pullstring: z.string().min(1), dockerfile: z.string().optional() }).optional(),
   digest: z.strictObject({ pullstring: z.string().min(1), tag: z.string().min(1), creation_timestamp_override: z.string().optional(), dockerfile: z.string().optional() }).optional(),
+  import: importSourceSchema.optional(),
 });
 
 const addSchema = z.object({
@@ -70,7 +82,7 @@ function addRequest(body: z.infer<typeof addSchema>): AddRequest {
   let dockerfileB64 = body.dockerfile;
   if (body.source) {
     const s = body.source;
-    if ((s.tag ? 1 : 0) + (s.digest ? 1 : 0) !== 1) throw new ApiError(400, 'source: exactly one of tag or digest is required (archive and import sources are not supported)');
+    if ((s.tag ? 1 : 0) + (s.digest ? 1 : 0) !== 1) throw new ApiError(400, 'source: exactly one of tag or digest is required (archive sources are not supported)');
     if (s.tag) {
       tagText = s.tag.pullstring;
       dockerfileB64 = s.tag.dockerfile ?? dockerfileB64;
@@ -98,9 +110,33 @@ function addRequest(body: z.infer<typeof addSchema>): AddRequest {
   return { pull, tag, ...(dockerfile !== undefined ? { dockerfile } : {}) };
 }
 
-const digestParam = (req: FastifyRequest) => (req.params as { imageDigest: string }).imageDigest;
+/** Anchore's image_status values; `all` lists every one. */
+const IMAGE_STATUSES = ['active', 'inactive', 'disabled'] as const;
+
+function imageStatusFilter(v: string | undefined): { imageStatus?: string } {
+  if (v === 'all') return {};
+  if (v !== undefined && !(IMAGE_STATUSES as readonly string[]).includes(v)) throw new ApiError(400, `image_status: expected one of ${IMAGE_STATUSES.join(', ')}, all`);
+  return { imageStatus: v ?? 'active' };
+}
 
 export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const policies = new PolicyStore(deps.db.kysely);
+  const registries = new RegistryStore(deps.db.kysely, deps.config);
+  const subscriptions = new SubscriptionStore(deps.db.kysely);
+
+  /** The image a request names: by digest, or (the /images/by_id/ routes) by image id in the account. */
+  const digestOf = async (req: FastifyRequest, account: string): Promise<string> => {
+    const p = req.params as { imageDigest?: string; imageId?: string };
+    if (p.imageId === undefined) {
+      if (!isDigest(p.imageDigest ?? '')) throw new ApiError(400, `imageDigest ${p.imageDigest}: expected sha256:<64 hex digits>`);
+      return p.imageDigest!;
+    }
+    if (!/^[0-9a-f]{64}$/.test(p.imageId)) throw new ApiError(400, `imageId ${p.imageId}: expected 64 lower-case hex digits`);
+    const img = await deps.catalog.getImageByImageId(account, p.imageId);
+    if (!img) throw new ApiError(404, `no image with imageId ${p.imageId}`);
+    return img.imageDigest;
+  };
+
   const mustGet = async (account: string, imageDigest: string): Promise<CatalogImage> => {
     const img = await deps.catalog.getImage(account, imageDigest);
     if (!img) throw new ApiError(404, `image ${imageDigest} not found`);
@@ -126,13 +162,22 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const account = await accountOf(req, deps, 'write');
     const q = req.query as Record<string, unknown>;
     const body = parseBody(addSchema, req.body);
+    if (body.source?.import) {
+      // An SBOM import: the analysis comes from the uploaded content, nothing is pulled.
+      if (body.tag || body.digest || body.dockerfile || body.source.tag || body.source.digest) throw new ApiError(400, 'source.import: give no tag, digest or dockerfile beside an import');
+      const imported = await addImportedImage(deps, account, body.source.import, { force: boolQuery(q.force), ...(body.annotations ? { annotations: body.annotations } : {}) });
+      for (const t of imported.tags) await subscriptions.ensureTagSubscriptions(account, t.fulltag, { autosubscribe: boolQuery(q.autosubscribe) });
+      return [anchoreImage(imported)];
+    }
     const r = addRequest(body);
-    const source = await openSource(`registry:${r.pull}`, { credentialLookup: false, ...deps.sourceOptions });
+    const access = await registries.registryCredentialsFor(account, parseReference(r.pull));
+    const source = await openSource(`registry:${r.pull}`, withRegistryAccess({ credentialLookup: false, ...deps.sourceOptions }, access));
     let resolved;
     try {
       resolved = await source.resolve({});
     } catch (e) {
-      if (e instanceof LadingError) throw new ApiError(e.code === 'NOT_FOUND' ? 404 : 400, `cannot fetch image ${r.pull} from the registry: ${e.message}`, { error_code: e.code });
+      const hint = e instanceof LadingError && e.code === 'UNAUTHORIZED' && !access ? `; account ${account} has no registry credentials for ${r.tag.registry}/${r.tag.repo} (add them with POST /registries)` : '';
+      if (e instanceof LadingError) throw new ApiError(e.code === 'NOT_FOUND' ? 404 : 400, `cannot fetch image ${r.pull} from the registry: ${e.message}${hint}`, { error_code: e.code });
       throw e;
     } finally {
       await source.close();
@@ -148,8 +193,11 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       ...(r.dockerfile !== undefined ? { dockerfile: r.dockerfile } : {}),
       force: boolQuery(q.force),
     });
+    const fulltag = `${r.tag.registry}/${r.tag.repo}:${r.tag.tag}`;
+    // Anchore's four tag subscriptions: analysis_update active, tag_update active with autosubscribe.
+    await subscriptions.ensureTagSubscriptions(account, fulltag, { autosubscribe: boolQuery(q.autosubscribe) });
     if (needsAnalysis) {
-      await enqueueAnalysis(deps.queue, { account, imageDigest, fulltag: `${r.tag.registry}/${r.tag.repo}:${r.tag.tag}` }, deps.analysisMaxAttempts);
+      await enqueueAnalysis(deps.queue, { account, imageDigest, fulltag }, deps.analysisMaxAttempts);
     }
     return [anchoreImage(image)];
   });
@@ -163,32 +211,71 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     }
     const fulltag = q.fulltag ?? q.tag;
     const images = await deps.catalog.listImages(account, {
-      ...(fulltag ? { fulltag: anchoreTag(formatFull(fulltag)) } : {}),
+      ...(fulltag ? { fulltag: anchoreTag(formatFull(fulltag)), latestOnly: !boolQuery(q.history) } : {}),
       ...(status && status !== 'all' ? { analysisStatus: status } : {}),
+      ...imageStatusFilter(q.image_status),
     });
     return images.map(anchoreImage);
   });
 
-  app.get('/images/:imageDigest', async (req) => {
+  app.get('/summaries/imagetags', async (req) => {
     const account = await accountOf(req, deps, 'read');
-    return [anchoreImage(await mustGet(account, digestParam(req)))];
+    const images = await deps.catalog.listImages(account, imageStatusFilter((req.query as Record<string, string | undefined>).image_status));
+    return images.flatMap((img) => img.tags.map((t) => tagSummary(img, t)));
   });
 
-  app.delete('/images/:imageDigest', async (req, reply) => {
-    const account = await accountOf(req, deps, 'write');
-    const imageDigest = digestParam(req);
+  const getHandler = async (req: FastifyRequest) => {
+    const account = await accountOf(req, deps, 'read');
+    return [anchoreImage(await mustGet(account, await digestOf(req, account)))];
+  };
+  app.get('/images/:imageDigest', getHandler);
+  app.get('/images/by_id/:imageId', getHandler);
+
+  /** Delete one image: Anchore's DeleteImageResponse; ApiError 404 or 409 when it is refused. */
+  const deleteOne = async (account: string, imageDigest: string, force: boolean) => {
     const img = await deps.catalog.getImage(account, imageDigest);
     if (!img) throw new ApiError(404, `image ${imageDigest} not found`);
-    if (img.analysisStatus === 'analyzing' && !boolQuery((req.query as Record<string, unknown>).force)) {
+    if (img.analysisStatus === 'analyzing' && !force) {
       throw new ApiError(409, `image ${imageDigest} is being analyzed: delete it with force=true, or later`);
     }
     await deps.catalog.deleteImage(account, imageDigest);
-    return reply.send({ digest: imageDigest, status: 'deleting', detail: null });
+    // Anchore refused (409) while a tag had active subscriptions; Lading removes the subscriptions
+    // of the tags that now name no image of the account.
+    for (const t of img.tags) {
+      if (!(await deps.catalog.listImages(account, { fulltag: t.fulltag })).length) await subscriptions.removeTagSubscriptions(account, t.fulltag);
+    }
+    return { digest: imageDigest, status: 'deleting', detail: null };
+  };
+  const deleteHandler = async (req: FastifyRequest) => {
+    const account = await accountOf(req, deps, 'write');
+    return deleteOne(account, await digestOf(req, account), boolQuery((req.query as Record<string, unknown>).force));
+  };
+  app.delete('/images/:imageDigest', deleteHandler);
+  app.delete('/images/by_id/:imageId', deleteHandler);
+
+  app.delete('/images', async (req) => {
+    const account = await accountOf(req, deps, 'write');
+    const q = req.query as Record<string, unknown>;
+    const raw = Array.isArray(q.imageDigests) ? q.imageDigests.join(',') : typeof q.imageDigests === 'string' ? q.imageDigests : '';
+    const digests = [...new Set(raw.split(',').map((d) => d.trim()).filter(Boolean))];
+    if (!digests.length) throw new ApiError(400, 'imageDigests: required (comma-separated image digests)');
+    const bad = digests.find((d) => !isDigest(d));
+    if (bad) throw new ApiError(400, `imageDigests: "${bad}" is not a digest (expected sha256:<64 hex digits>)`);
+    const results = [];
+    for (const digest of digests) {
+      try {
+        results.push(await deleteOne(account, digest, boolQuery(q.force)));
+      } catch (e) {
+        if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 409)) throw e;
+        results.push({ digest, status: e.status === 404 ? 'not_found' : 'delete_failed', detail: e.message });
+      }
+    }
+    return results;
   });
 
   const vulnHandler = async (req: FastifyRequest) => {
     const account = await accountOf(req, deps, 'read');
-    const imageDigest = digestParam(req);
+    const imageDigest = await digestOf(req, account);
     const vtype = ((req.params as { vtype?: string }).vtype ?? 'all') as VulnType;
     if (!VULN_TYPES.includes(vtype)) throw new ApiError(404, `no vulnerability type ${vtype}: expected one of ${VULN_TYPES.join(', ')}`);
     const sbom = await mustSbom(account, imageDigest);
@@ -197,41 +284,97 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const result = await scan(sbom, imageDigest);
     return { imageDigest, vulnerability_type: vtype, vulnerabilities: result ? vulnItems(result.matches, vtype, vendorOnly) : [] };
   };
-  app.get('/images/:imageDigest/vuln', async (req) => {
-    await accountOf(req, deps, 'read');
-    return [...VULN_TYPES];
-  });
-  app.get('/images/:imageDigest/vuln/:vtype', vulnHandler);
-
-  app.get('/images/:imageDigest/check', async (req) => {
+  const vulnTypesHandler = async (req: FastifyRequest) => {
     const account = await accountOf(req, deps, 'read');
-    const imageDigest = digestParam(req);
+    await mustGet(account, await digestOf(req, account));
+    return [...VULN_TYPES];
+  };
+  app.get('/images/:imageDigest/vuln', vulnTypesHandler);
+  app.get('/images/by_id/:imageId/vuln', vulnTypesHandler);
+  app.get('/images/:imageDigest/vuln/:vtype', vulnHandler);
+  app.get('/images/by_id/:imageId/vuln/:vtype', vulnHandler);
+
+  /** Evaluate now and store it (not with interactive=true); history=true lists every stored evaluation, newest first. */
+  const checkHandler = async (req: FastifyRequest) => {
+    const account = await accountOf(req, deps, 'read');
+    const imageDigest = await digestOf(req, account);
     const q = req.query as Record<string, string | undefined>;
     if (!q.tag) throw new ApiError(400, 'tag: required (the registry/repo:tag the policy mappings are matched against)');
     const sbom = await mustSbom(account, imageDigest);
-    const record = await deps.catalog.getBundle(account, q.policyId || undefined);
-    if (!record) throw new ApiError(404, q.policyId ? `no policy bundle ${q.policyId}` : 'no active policy bundle');
-    const bundle = loadBundle(record.bundle);
-    const fatal = bundle.problems.filter((p) => p.fatal);
-    if (fatal.length) throw new ApiError(400, `policy bundle ${record.policyId}: ${fatal.map(describeProblem).join('; ')}`);
     const tag = anchoreTag(formatFull(q.tag));
-    const evaluation = evaluateBundle(bundle, { sbom, scan: await scan(sbom, tag) }, { tag });
-    return checkResponse(evaluation, { detail: boolQuery(q.detail), userId: account });
-  });
+    const policyId = q.policyId || undefined;
+    const current = await checkImage(policies, account, {
+      imageDigest, tag, sbom, scan: await scan(sbom, tag), ...(policyId !== undefined ? { policyId } : {}), save: !boolQuery(q.interactive),
+    });
+    const evals = boolQuery(q.history) ? await policies.listEvaluations(account, imageDigest, tag, policyId) : [current];
+    return checkResponseOf(imageDigest, tag, evals, boolQuery(q.detail));
+  };
+  app.get('/images/:imageDigest/check', checkHandler);
+  app.get('/images/by_id/:imageId/check', checkHandler);
 
-  app.get('/images/:imageDigest/content', async (req) => {
+  const contentTypesHandler = async (req: FastifyRequest) => {
     const account = await accountOf(req, deps, 'read');
-    await mustGet(account, digestParam(req));
+    await mustGet(account, await digestOf(req, account));
     return [...CONTENT_TYPES];
+  };
+  app.get('/images/:imageDigest/content', contentTypesHandler);
+  app.get('/images/by_id/:imageId/content', contentTypesHandler);
+
+  /** A metadata document, base64 (Anchore's form); 404 when it was not stored. */
+  const metadataOf = async (account: string, imageDigest: string, mtype: MetadataType): Promise<string> => {
+    const sbom = await mustSbom(account, imageDigest);
+    const text = metadataText(sbom, mtype, mtype === 'manifest' ? await deps.catalog.getManifest(account, imageDigest) : undefined);
+    if (text === undefined) throw new ApiError(404, `image ${imageDigest} has no stored ${mtype} (analyzed before Lading kept it: add the image again with force=true)`);
+    return Buffer.from(text, 'utf8').toString('base64');
+  };
+
+  const contentHandler = async (req: FastifyRequest) => {
+    const account = await accountOf(req, deps, 'read');
+    const imageDigest = await digestOf(req, account);
+    const ctype = (req.params as { ctype: string }).ctype;
+    if ((METADATA_TYPES as readonly string[]).includes(ctype)) {
+      return { imageDigest, content_type: ctype, content: await metadataOf(account, imageDigest, ctype as MetadataType) };
+    }
+    if (!(CONTENT_TYPES as readonly string[]).includes(ctype)) throw new ApiError(400, `content type ${ctype} is not available: expected one of ${CONTENT_TYPES.join(', ')}`);
+    const sbom = await mustSbom(account, imageDigest);
+    return { imageDigest, content_type: ctype, content: contentItems(sbom, ctype as ContentType) };
+  };
+  app.get('/images/:imageDigest/content/:ctype', contentHandler);
+  app.get('/images/by_id/:imageId/content/:ctype', contentHandler);
+
+  app.get('/images/:imageDigest/metadata', async (req) => {
+    const account = await accountOf(req, deps, 'read');
+    await mustGet(account, await digestOf(req, account));
+    return [...METADATA_TYPES];
   });
 
-  app.get('/images/:imageDigest/content/:ctype', async (req) => {
+  app.get('/images/:imageDigest/metadata/:mtype', async (req) => {
     const account = await accountOf(req, deps, 'read');
-    const imageDigest = digestParam(req);
-    const ctype = (req.params as { ctype: string }).ctype as ContentType;
-    if (!CONTENT_TYPES.includes(ctype)) throw new ApiError(400, `content type ${ctype} is not available: expected one of ${CONTENT_TYPES.join(', ')}`);
-    const sbom = await mustSbom(account, imageDigest);
-    return { imageDigest, content_type: ctype, content: contentItems(sbom, ctype) };
+    const imageDigest = await digestOf(req, account);
+    const mtype = (req.params as { mtype: string }).mtype;
+    if (!(METADATA_TYPES as readonly string[]).includes(mtype)) throw new ApiError(400, `metadata type ${mtype} is not available: expected one of ${METADATA_TYPES.join(', ')}`);
+    return { imageDigest, metadata_type: mtype, metadata: await metadataOf(account, imageDigest, mtype as MetadataType) };
+  });
+
+  app.get('/images/:imageDigest/sboms/native', async (req, reply) => {
+    const account = await accountOf(req, deps, 'read');
+    const sbom = await mustSbom(account, await digestOf(req, account));
+    return reply.type('application/json').send(writeNative(sbom));
+  });
+
+  app.get('/images/:imageDigest/artifacts/retrieved_files', async (req) => {
+    const account = await accountOf(req, deps, 'read');
+    return retrievedFileItems(await mustSbom(account, await digestOf(req, account)));
+  });
+  app.get('/images/:imageDigest/artifacts/file_content_search', async (req) => {
+    const account = await accountOf(req, deps, 'read');
+    const rules = deps.config.analysis.content_rules;
+    const regexOf = (name: string) => rules.find((r) => r.startsWith(`${name}=`))?.slice(name.length + 1) ?? name;
+    return searchItems((await mustSbom(account, await digestOf(req, account))).contentMatches, regexOf);
+  });
+  app.get('/images/:imageDigest/artifacts/secret_search', async (req) => {
+    const account = await accountOf(req, deps, 'read');
+    return searchItems((await mustSbom(account, await digestOf(req, account))).secrets, secretRegex);
   });
 }
 

@@ -1,10 +1,30 @@
-/** `/`, `/health`, `/version` (no authentication), `/status`, `/system`, `/system/status`, `/system/feeds`. */
+/**
+ * `/`, `/health`, `/version` (no authentication), `/status`, `/system`, `/system/status`,
+ * `/system/feeds`, `/system/policy_spec` (the gates), `/system/error_codes`.
+ */
 import type { FastifyInstance } from 'fastify';
+import type { ErrorCode } from '../../errors.js';
+import { policySpec } from '../../policy/index.js';
 import { VERSION } from '../../version.js';
 import { latestSchema } from '../../store/migrate.js';
 import type { ApiDeps } from '../app.js';
 import { accountOf, userOf } from '../app.js';
 import { isoZ } from '../views.js';
+
+/** What each of Lading's error codes (errors.ts; `detail.error_code` of an error body) means. */
+const ERROR_CODES: Record<ErrorCode, string> = {
+  BAD_REFERENCE: 'An image reference (tag or digest) could not be parsed',
+  BAD_INPUT: 'A request, file or value was invalid; the message names what is wrong',
+  NOT_FOUND: 'The image, tag, blob, record or file does not exist',
+  UNAUTHORIZED: 'The registry or service refused the credentials, or they are missing',
+  UNSUPPORTED: 'A format, media type or feature that Lading does not support',
+  DIGEST_MISMATCH: 'Content did not match the digest that names it',
+  LIMIT_EXCEEDED: 'A configured size or count limit was exceeded',
+  NETWORK: 'A connection failed or timed out',
+  REGISTRY: 'The registry answered with an error',
+  PLATFORM_NOT_FOUND: 'The image index has no manifest for the requested platform',
+  INTERNAL: 'An unexpected internal error',
+};
 
 export function systemRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const pub = { config: { public: true } };
@@ -59,5 +79,14 @@ export function systemRoutes(app: FastifyInstance, deps: ApiDeps): void {
       enabled: true,
       groups: [{ name: s.source, created_at: isoZ(s.lastSuccess), last_sync: isoZ(s.lastSync), record_count: s.records, enabled: true }],
     }));
+  });
+
+  app.get('/system/policy_spec', async (req) => {
+    userOf(req);
+    return policySpec();
+  });
+  app.get('/system/error_codes', async (req) => {
+    userOf(req);
+    return Object.entries(ERROR_CODES).map(([name, description]) => ({ name, description }));
   });
 }

@@ -8,6 +8,8 @@ import * as policyEvals from './0005-policy-evals.js';
 import * as registries from './0006-registries.js';
 import * as subscriptions from './0007-subscriptions-events.js';
 import * as imports from './0008-imports.js';
+import * as imagePackages from './0009-image-packages.js';
+import * as notifications from './0010-notifications.js';
 import * as cycles from './0011-cycles.js';
 import * as vulnChanges from './0012-vuln-changes.js';
 
@@ -20,6 +22,8 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006-registries': registries,
   '0007-subscriptions-events': subscriptions,
   '0008-imports': imports,
+  '0009-image-packages': imagePackages,
+  '0010-notifications': notifications,
   '0011-cycles': cycles,
   '0012-vuln-changes': vulnChanges,
 };

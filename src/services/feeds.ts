@@ -1,0 +1,117 @@
+/**
+ * The service's feed sync: every configured source synced in turn (feeds/sync.ts), with Anchore's
+ * sync events (system.feeds.sync.started / completed / failed, and per source feed_started /
+ * feed_completed / feed_failed), as a cycle (services/cycles.ts) so one sync runs at a time across
+ * every process, and as the `POST /system/feeds` result shape.
+ */
+import type { LadingConfig } from '../config/schema.js';
+import type { FeedDriver } from '../feeds/driver.js';
+import { syncSource, type SyncResult } from '../feeds/sync.js';
+import type { VulnDb } from '../feeds/vulndb.js';
+import { LadingError } from '../errors.js';
+import type { CycleSpec } from './cycles.js';
+
+export const FEED_SYNC_CYCLE = 'feed_sync';
+
+export interface ServiceEvent {
+  type: string;
+  level: 'info' | 'error';
+  message: string;
+  resource: { type: string; id: string };
+  details: Record<string, unknown>;
+}
+
+export type EmitEvent = (event: ServiceEvent) => Promise<void>;
+
+export interface FeedSyncDeps {
+  vulndb: VulnDb;
+  config: Pick<LadingConfig, 'feeds'>;
+  /** The drivers by source id (feeds/drivers/index.ts DRIVERS). */
+  drivers: Record<string, FeedDriver>;
+  emit?: EmitEvent;
+  /** Told each source's warnings. */
+  warn?: (message: string) => void;
+}
+
+export interface FeedSyncReport {
+  started: string;
+  results: SyncResult[];
+  durationMs: number;
+}
+
+/** Sync the configured sources (or `only` these); one failing source does not stop the others. */
+export async function syncFeeds(deps: FeedSyncDeps, options: { only?: string[]; signal?: AbortSignal } = {}): Promise<FeedSyncReport> {
+  const { config, drivers } = deps;
+  const wanted = options.only?.length ? options.only : config.feeds.sources;
+  const unknown = wanted.filter((s) => !drivers[s]);
+  if (unknown.length) throw new LadingError('BAD_INPUT', `unknown feed source ${unknown.join(', ')} (known: ${Object.keys(drivers).sort().join(', ')})`);
+  const emit = deps.emit ?? (async () => {});
+  const started = new Date();
+  const t0 = Date.now();
+  await emit({ type: 'system.feeds.sync.started', level: 'info', message: 'Feed sync started', resource: { type: 'feeds', id: 'all' }, details: { sources: wanted } });
+  const results: SyncResult[] = [];
+  for (const id of wanted) {
+    if (options.signal?.aborted) break;
+    await emit({ type: 'system.feeds.sync.feed_started', level: 'info', message: `Feed sync started: ${id}`, resource: { type: 'feed', id }, details: {} });
+    const baseUrl = (config.feeds.base_urls as Record<string, string | undefined>)[id];
+    const r = await syncSource(deps.vulndb, drivers[id]!, {
+      ...(baseUrl ? { baseUrl } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(deps.warn ? { warn: deps.warn } : {}),
+    });
+    results.push(r);
+    await emit(r.ok
+      ? { type: 'system.feeds.sync.feed_completed', level: 'info', message: `Feed sync completed: ${id}`, resource: { type: 'feed', id }, details: detailsOf(r) }
+      : { type: 'system.feeds.sync.feed_failed', level: 'error', message: `Feed sync failed: ${id}: ${r.error}`, resource: { type: 'feed', id }, details: detailsOf(r) });
+  }
+  const failed = results.filter((r) => !r.ok).map((r) => r.source);
+  await emit(failed.length
+    ? { type: 'system.feeds.sync.failed', level: 'error', message: `Feed sync failed for ${failed.join(', ')}`, resource: { type: 'feeds', id: 'all' }, details: { failed } }
+    : { type: 'system.feeds.sync.completed', level: 'info', message: 'Feed sync completed', resource: { type: 'feeds', id: 'all' }, details: { sources: wanted } });
+  return { started: started.toISOString(), results, durationMs: Date.now() - t0 };
+}
+
+function detailsOf(r: SyncResult): Record<string, unknown> {
+  return {
+    ok: r.ok, not_modified: r.notModified, requests: r.requests, duration_ms: r.durationMs, warnings: r.warningCount,
+    ...(r.applied ? { records: r.applied.records, full: r.applied.full, changed_keys: r.applied.changedKeys } : {}),
+    ...(r.error ? { error: r.error } : {}),
+  };
+}
+
+/** One line per source, for the cycle's summary. */
+export function describeReport(report: FeedSyncReport): string {
+  return report.results.map((r) => `${r.source}: ${r.ok ? (r.notModified ? 'not modified' : `${r.applied?.records ?? 0} records`) : `failed (${r.error})`}`).join('; ');
+}
+
+/** The feed sync as a cycle; `after` runs when it finishes (the re-match of stored images). */
+export function feedSyncCycle(deps: FeedSyncDeps, intervalMs: number, after?: () => Promise<void>): CycleSpec {
+  return {
+    name: FEED_SYNC_CYCLE,
+    intervalMs,
+    async run(signal) {
+      const report = await syncFeeds(deps, { signal });
+      await after?.();
+      const failed = report.results.filter((r) => !r.ok);
+      if (failed.length === report.results.length && failed.length) throw new LadingError('NETWORK', describeReport(report));
+      return describeReport(report);
+    },
+  };
+}
+
+/** Anchore's FeedSyncResults (the answer of POST /system/feeds). */
+export function anchoreSyncResults(report: FeedSyncReport): Record<string, unknown>[] {
+  return report.results.map((r) => ({
+    feed: r.source,
+    status: r.ok ? 'success' : 'failure',
+    total_time_seconds: r.durationMs / 1000,
+    groups: [{
+      group: r.source,
+      status: r.ok ? 'success' : 'failure',
+      total_time_seconds: r.durationMs / 1000,
+      updated_record_count: r.applied?.records ?? 0,
+      updated_image_count: 0,
+      ...(r.error ? { error: r.error } : {}),
+    }],
+  }));
+}

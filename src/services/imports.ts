@@ -1,0 +1,387 @@
+/**
+ * SBOM imports (Anchore's /imports/images): an image analyzed elsewhere (syft, or any CycloneDX
+ * or SPDX JSON producer) becomes a catalog image without a registry pull. An account opens an
+ * operation, uploads content to it (the SBOM as `packages`, and optionally the manifest, parent
+ * manifest, image config and Dockerfile), each stored gzip-compressed under the sha256 of its bytes,
+ * then names those digests in an image add; `importImage` turns them into a stored analysis, and
+ * the operation is complete. Operations expire after a day; tables from store/migrations/0008.
+ */
+import { randomUUID } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Kysely } from 'kysely';
+import { imageMetadata } from '../analyze/metadata.js';
+import { LadingError } from '../errors.js';
+import { DEFAULT_LIMITS } from '../image/limits.js';
+import { pairLayers, parseConfig, parseManifest, sha256Digest } from '../image/manifest.js';
+import { parseReference } from '../image/reference.js';
+import { MediaTypes, type ImageManifest, type ResolvedImage } from '../image/types.js';
+import { anchoreTag, parseTag } from '../policy/index.js';
+import { readSbom } from '../sbom/formats/index.js';
+import type { ImageMetadata, Sbom } from '../sbom/model.js';
+import { CatalogStore, type CatalogImage } from './catalog.js';
+
+export const IMPORT_CONTENT_TYPES = ['packages', 'dockerfile', 'manifest', 'parent_manifest', 'image_config'] as const;
+export type ImportContentType = (typeof IMPORT_CONTENT_TYPES)[number];
+
+export type ImportStatus = 'pending' | 'complete' | 'expired' | 'invalidated';
+
+/** How long an operation accepts uploads and an image add (Anchore: 24 hours). */
+export const IMPORT_TTL_MS = 24 * 3600 * 1000;
+/** Largest upload of one content (Anchore: 100 MB). */
+export const MAX_IMPORT_CONTENT_BYTES = 100 * 1024 * 1024;
+
+/** The annotation that ties an imported image to its operation (Anchore's key). */
+export const IMPORT_OPERATION_ANNOTATION = 'anchore.system/import_operation_id';
+
+export interface ImportOperation {
+  uuid: string;
+  account: string;
+  status: ImportStatus;
+  expiresAt: string;
+  createdAt: string;
+  lastUpdated: string;
+}
+
+export interface ImportContentRecord {
+  /** sha256 of the uploaded bytes, hex (Anchore's form: no algorithm prefix). */
+  digest: string;
+  createdAt: string;
+}
+
+interface OperationsTable { account: string; uuid: string; status: string; expires_at: string; created_at: string; last_updated: string }
+interface ContentsTable { account: string; operation_uuid: string; content_type: string; digest: string; content_gz: Buffer | Uint8Array; created_at: string }
+interface Tables { image_imports: OperationsTable; image_import_contents: ContentsTable }
+
+export interface ImportStoreOptions {
+  now?: () => Date;
+  ttlMs?: number;
+  maxContentBytes?: number;
+}
+
+function toOperation(r: OperationsTable): ImportOperation {
+  return { uuid: r.uuid, account: r.account, status: r.status as ImportStatus, expiresAt: r.expires_at, createdAt: r.created_at, lastUpdated: r.last_updated };
+}
+
+/** A content digest as given (`sha256:<hex>` or bare hex) in the stored form, bare lower-case hex. */
+export function contentDigest(text: string): string {
+  const hex = text.trim().toLowerCase().replace(/^sha256:/, '');
+  if (!/^[a-f0-9]{64}$/.test(hex)) throw new LadingError('BAD_INPUT', `"${text}" is not a content digest (expected sha256:<64 hex digits> or the 64 hex digits)`);
+  return hex;
+}
+
+export class ImportStore {
+  private readonly db: Kysely<Tables>;
+  private readonly now: () => Date;
+  private readonly ttlMs: number;
+  private readonly maxContentBytes: number;
+
+  constructor(db: Kysely<any>, options: ImportStoreOptions = {}) {
+    this.db = db as Kysely<Tables>;
+    this.now = options.now ?? (() => new Date());
+    this.ttlMs = options.ttlMs ?? IMPORT_TTL_MS;
+    this.maxContentBytes = options.maxContentBytes ?? MAX_IMPORT_CONTENT_BYTES;
+  }
+
+  async create(account: string): Promise<ImportOperation> {
+    const now = this.now();
+    const t = now.toISOString();
+    const row: OperationsTable = { account, uuid: randomUUID(), status: 'pending', expires_at: new Date(now.getTime() + this.ttlMs).toISOString(), created_at: t, last_updated: t };
+    await this.db.insertInto('image_imports').values(row).execute();
+    return toOperation(row);
+  }
+
+  /** Mark the account's pending operations past their expiry `expired`. */
+  private async expire(account: string): Promise<void> {
+    const t = this.now().toISOString();
+    await this.db.updateTable('image_imports').set({ status: 'expired', last_updated: t })
+      .where('account', '=', account).where('status', '=', 'pending').where('expires_at', '<=', t).execute();
+  }
+
+  /** The account's operations, oldest first. */
+  async list(account: string): Promise<ImportOperation[]> {
+    await this.expire(account);
+    const rows = await this.db.selectFrom('image_imports').selectAll().where('account', '=', account).orderBy('created_at').orderBy('uuid').execute();
+    return rows.map(toOperation);
+  }
+
+  async get(account: string, uuid: string): Promise<ImportOperation | undefined> {
+    await this.expire(account);
+    const row = await this.db.selectFrom('image_imports').selectAll().where('account', '=', account).where('uuid', '=', uuid).executeTakeFirst();
+    return row ? toOperation(row) : undefined;
+  }
+
+  /**
+   * Invalidate an operation that is still pending or has expired (a complete one stays complete),
+   * dropping its uploaded content; the operation as it now is, or undefined when there is none.
+   */
+  async invalidate(account: string, uuid: string): Promise<ImportOperation | undefined> {
+    const op = await this.get(account, uuid);
+    if (!op || op.status === 'complete' || op.status === 'invalidated') return op;
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('image_imports').set({ status: 'invalidated', last_updated: this.now().toISOString() })
+        .where('account', '=', account).where('uuid', '=', uuid).where('status', 'in', ['pending', 'expired']).execute();
+      await trx.deleteFrom('image_import_contents').where('account', '=', account).where('operation_uuid', '=', uuid).execute();
+    });
+    return this.get(account, uuid);
+  }
+
+  /** The operation, which must exist and still accept content. */
+  async pending(account: string, uuid: string): Promise<ImportOperation> {
+    const op = await this.get(account, uuid);
+    if (!op) throw new LadingError('NOT_FOUND', `no import operation ${uuid}`);
+    if (op.status !== 'pending') {
+      throw new LadingError('BAD_INPUT', `import operation ${uuid} is ${op.status}: it accepts no more content or images (start a new operation)`);
+    }
+    return op;
+  }
+
+  /**
+   * Store one upload after checking it is what its type says (a readable SBOM, a manifest, an
+   * index, an image config, Dockerfile text); the same bytes uploaded again keep their first record.
+   */
+  async addContent(account: string, uuid: string, type: ImportContentType, bytes: Buffer, mediaType?: string): Promise<ImportContentRecord> {
+    await this.pending(account, uuid);
+    if (bytes.length > this.maxContentBytes) {
+      throw new LadingError('LIMIT_EXCEEDED', `${type}: the upload is ${bytes.length} bytes, over the limit of ${this.maxContentBytes}`);
+    }
+    checkContent(type, bytes, mediaType);
+    const digest = sha256Digest(bytes).slice('sha256:'.length);
+    const t = this.now().toISOString();
+    await this.db.insertInto('image_import_contents')
+      .values({ account, operation_uuid: uuid, content_type: type, digest, content_gz: gzipSync(bytes), created_at: t })
+      .onConflict((oc) => oc.columns(['account', 'operation_uuid', 'content_type', 'digest']).doNothing()).execute();
+    const row = await this.db.selectFrom('image_import_contents').select(['digest', 'created_at'])
+      .where('account', '=', account).where('operation_uuid', '=', uuid).where('content_type', '=', type).where('digest', '=', digest).executeTakeFirstOrThrow();
+    return { digest: row.digest, createdAt: row.created_at };
+  }
+
+  /** What was uploaded to an operation as one type, oldest first. */
+  async listContent(account: string, uuid: string, type: ImportContentType): Promise<ImportContentRecord[]> {
+    if (!(await this.get(account, uuid))) throw new LadingError('NOT_FOUND', `no import operation ${uuid}`);
+    const rows = await this.db.selectFrom('image_import_contents').select(['digest', 'created_at'])
+      .where('account', '=', account).where('operation_uuid', '=', uuid).where('content_type', '=', type)
+      .orderBy('created_at').orderBy('digest').execute();
+    return rows.map((r) => ({ digest: r.digest, createdAt: r.created_at }));
+  }
+
+  /** The bytes uploaded to an operation as `type` with this digest, or undefined. */
+  async content(account: string, uuid: string, type: ImportContentType, digest: string): Promise<Buffer | undefined> {
+    const row = await this.db.selectFrom('image_import_contents').select('content_gz')
+      .where('account', '=', account).where('operation_uuid', '=', uuid).where('content_type', '=', type).where('digest', '=', contentDigest(digest))
+      .executeTakeFirst();
+    return row ? gunzipSync(Buffer.from(row.content_gz)) : undefined;
+  }
+
+  /** Pending and unexpired → complete, in one statement; false when it was not (any more). */
+  async complete(account: string, uuid: string): Promise<boolean> {
+    const t = this.now().toISOString();
+    const r = await this.db.updateTable('image_imports').set({ status: 'complete', last_updated: t })
+      .where('account', '=', account).where('uuid', '=', uuid).where('status', '=', 'pending').where('expires_at', '>', t).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+}
+
+function text(bytes: Buffer, what: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new LadingError('BAD_INPUT', `${what} is not UTF-8 text`);
+  }
+}
+
+/** Re-throw a reader's or parser's complaint with what it was about (`packages`, `tags`) in front. */
+function naming<T>(label: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof LadingError) throw new LadingError(e.code, `${label}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
+function parseImageManifest(bytes: Buffer, mediaType?: string): { mediaType: string; manifest: ImageManifest } {
+  const parsed = naming('manifest', () => parseManifest(bytes, 'the image manifest', DEFAULT_LIMITS, mediaType));
+  if (parsed.kind !== 'manifest') throw new LadingError('BAD_INPUT', 'manifest: this is a manifest list or index; upload it as parent_manifest');
+  return parsed;
+}
+
+function checkContent(type: ImportContentType, bytes: Buffer, mediaType?: string): void {
+  if (bytes.length === 0) throw new LadingError('BAD_INPUT', `${type}: the upload is empty`);
+  switch (type) {
+    case 'packages':
+      naming(type, () => readSbom(text(bytes, 'the SBOM')));
+      return;
+    case 'dockerfile':
+      if (!text(bytes, 'dockerfile: the Dockerfile').trim()) throw new LadingError('BAD_INPUT', 'dockerfile: the Dockerfile is blank');
+      return;
+    case 'manifest':
+      parseImageManifest(bytes, mediaType);
+      return;
+    case 'parent_manifest':
+      if (naming(type, () => parseManifest(bytes, 'the parent manifest', DEFAULT_LIMITS, mediaType)).kind !== 'index') {
+        throw new LadingError('BAD_INPUT', 'parent_manifest: this is an image manifest, not a manifest list or index; upload it as manifest');
+      }
+      return;
+    case 'image_config':
+      naming(type, () => parseConfig(bytes, 'the image config', DEFAULT_LIMITS));
+      return;
+  }
+}
+
+/** The image add's `source.import` (Anchore's ImageImportManifest), digests as uploaded. */
+export interface ImportManifest {
+  /** The image (manifest) digest it is recorded under. */
+  digest: string;
+  tags: string[];
+  operationUuid: string;
+  localImageId?: string;
+  /** When given, the uploaded manifest must hash to it. */
+  manifestDigest?: string;
+  /** The manifest list / index the image was reached through. */
+  parentDigest?: string;
+  contents: { packages: string } & Partial<Record<Exclude<ImportContentType, 'packages'>, string>>;
+}
+
+export interface ImportImageOptions {
+  /** Replace an existing analysis of the same digest (otherwise an analyzed image keeps its own). */
+  force?: boolean;
+  annotations?: Record<string, unknown>;
+}
+
+type ImageTag = { registry: string; repo: string; tag: string };
+
+/** A full tag as Anchore records it; a reference by digest is refused. */
+export function importTag(text: string): ImageTag {
+  const ref = naming('tags', () => parseReference(text));
+  if (ref.digest) throw new LadingError('BAD_INPUT', `tags: "${text}" names a digest; give registry/repository:tag`);
+  const t = parseTag(anchoreTag(`${ref.registry}/${ref.repository}:${ref.tag ?? 'latest'}`));
+  return { registry: t.registry, repo: t.repo, tag: t.tag ?? 'latest' };
+}
+
+const fulltag = (t: ImageTag) => `${t.registry}/${t.repo}:${t.tag}`;
+
+function mismatch(message: string): LadingError {
+  return new LadingError('DIGEST_MISMATCH', message);
+}
+
+interface ImportedContent {
+  packages: Buffer;
+  manifest?: Buffer;
+  parent_manifest?: Buffer;
+  image_config?: Buffer;
+  dockerfile?: Buffer;
+}
+
+/**
+ * The analysis of an imported image: the packages and distro of the uploaded SBOM, the image
+ * metadata (platform, config, history, layers) from the uploaded config and manifest when there
+ * are, otherwise what the SBOM says, under the request's digest and tags. The image id is the
+ * config's digest, else local_image_id, else the SBOM's.
+ */
+export function importedAnalysis(req: ImportManifest, tags: ImageTag[], content: ImportedContent): Sbom {
+  const sbom = naming('packages', () => readSbom(text(content.packages, 'the SBOM')));
+  const first = tags[0];
+  if (!first) throw new LadingError('BAD_INPUT', 'tags: at least one tag is required');
+  const manifest = content.manifest ? parseImageManifest(content.manifest) : undefined;
+  if (content.manifest && req.manifestDigest) {
+    const actual = sha256Digest(content.manifest);
+    if (actual !== `sha256:${contentDigest(req.manifestDigest)}`) throw mismatch(`manifest_digest ${req.manifestDigest} is not the digest of the uploaded manifest (${actual})`);
+  }
+  if (content.parent_manifest) {
+    const actual = sha256Digest(content.parent_manifest);
+    if (req.parentDigest && actual !== `sha256:${contentDigest(req.parentDigest)}`) {
+      throw mismatch(`parent_digest ${req.parentDigest} is not the digest of the uploaded parent manifest (${actual})`);
+    }
+    const index = parseManifest(content.parent_manifest, 'the parent manifest', DEFAULT_LIMITS);
+    if (index.kind === 'index' && !index.index.manifests.some((m) => m.digest === req.digest)) {
+      throw mismatch(`the uploaded parent manifest does not list the image digest ${req.digest}`);
+    }
+  }
+  const dockerfile = content.dockerfile ? text(content.dockerfile, 'dockerfile') : undefined;
+  const identity = {
+    manifestDigest: req.digest,
+    ...(req.parentDigest ? { indexDigest: req.parentDigest } : {}),
+    tags: tags.map(fulltag),
+    registry: first.registry,
+    repository: first.repo,
+  };
+
+  let source: ImageMetadata;
+  if (content.image_config) {
+    const config = parseConfig(content.image_config, 'image_config', DEFAULT_LIMITS);
+    const configDigest = sha256Digest(content.image_config);
+    if (manifest && manifest.manifest.config.digest !== configDigest) {
+      throw mismatch(`the uploaded manifest names config ${manifest.manifest.config.digest}, but the uploaded image_config is ${configDigest}`);
+    }
+    const image: ResolvedImage = {
+      origin: { kind: 'registry', input: fulltag(first), registry: first.registry, repository: first.repo, tags: [] },
+      manifestDigest: req.digest,
+      manifestMediaType: manifest?.mediaType ?? (sbom.source.mediaType || MediaTypes.ociManifest),
+      manifest: manifest?.manifest ?? { schemaVersion: 2, config: { mediaType: MediaTypes.ociConfig, digest: configDigest, size: content.image_config.length }, layers: [] },
+      platform: { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) },
+      config,
+      configDigest,
+      layers: manifest ? pairLayers(manifest.manifest, config, 'the imported image') : [],
+      openBlob: () => Promise.reject(new LadingError('UNSUPPORTED', `image ${req.digest} was imported from an SBOM: its layers are not available`)),
+    };
+    source = { ...imageMetadata(image, undefined, dockerfile), ...identity };
+    // Without a manifest the layers are those the SBOM names (syft lists them).
+    if (!manifest) source.layers = sbom.source.layers;
+  } else {
+    const localId = req.localImageId ? `sha256:${req.localImageId.replace(/^sha256:/, '')}` : undefined;
+    source = {
+      ...sbom.source,
+      ...identity,
+      imageId: localId ?? (sbom.source.imageId || req.digest),
+      ...(manifest ? { mediaType: manifest.mediaType } : {}),
+      ...(dockerfile !== undefined ? { dockerfile: { mode: 'actual', text: dockerfile } } : {}),
+    };
+  }
+  return { ...sbom, source };
+}
+
+/**
+ * Finish an import: check the operation and the content digests, build the analysis, then in one
+ * transaction record the image under each tag, store the analysis (the image is `analyzed` as soon
+ * as it is visible, so nothing queues a registry pull for it) and mark the operation complete.
+ */
+export async function importImage(db: Kysely<any>, account: string, req: ImportManifest, options: ImportImageOptions = {}, storeOptions: ImportStoreOptions = {}): Promise<CatalogImage> {
+  if (!/^sha256:[a-f0-9]{64}$/.test(req.digest)) throw new LadingError('BAD_INPUT', `digest "${req.digest}" is not an image digest (expected sha256:<64 hex digits>)`);
+  const tags = req.tags.map(importTag);
+  const imports = new ImportStore(db, storeOptions);
+  const uuid = req.operationUuid;
+  await imports.pending(account, uuid);
+  const content: Partial<ImportedContent> = {};
+  for (const type of IMPORT_CONTENT_TYPES) {
+    const digest = req.contents[type];
+    if (digest === undefined) continue;
+    const bytes = await imports.content(account, uuid, type, digest);
+    if (!bytes) throw mismatch(`contents.${type}: nothing with digest ${digest} was uploaded as ${type} to import operation ${uuid}`);
+    content[type] = bytes;
+  }
+  const sbom = importedAnalysis(req, tags, content as ImportedContent);
+  const imageId = sbom.source.imageId.replace(/^sha256:/, '');
+  const dockerfile = sbom.source.dockerfile.mode === 'actual' ? sbom.source.dockerfile.text : undefined;
+
+  return db.transaction().execute(async (trx) => {
+    if (!(await new ImportStore(trx, storeOptions).complete(account, uuid))) {
+      throw new LadingError('BAD_INPUT', `import operation ${uuid} was completed, invalidated or expired meanwhile`);
+    }
+    const catalog = new CatalogStore(trx);
+    let needsAnalysis = false;
+    for (const [i, tag] of tags.entries()) {
+      const added = await catalog.addImage(account, {
+        imageDigest: req.digest,
+        ...(imageId ? { imageId } : {}),
+        ...(req.parentDigest ? { parentDigest: req.parentDigest } : {}),
+        tag,
+        annotations: { ...options.annotations, [IMPORT_OPERATION_ANNOTATION]: uuid },
+        ...(dockerfile !== undefined ? { dockerfile } : {}),
+        force: i === 0 && options.force === true,
+      });
+      if (i === 0) needsAnalysis = added.needsAnalysis;
+    }
+    if (needsAnalysis) await catalog.saveAnalysis(account, req.digest, sbom);
+    return (await catalog.getImage(account, req.digest))!;
+  });
+}

@@ -1,0 +1,448 @@
+/**
+ * Durable webhook notifications. `notify(account, type, subscriptionKey, payload)` stores a
+ * notification (migration 0010) addressed to the destinations configured for its type at that
+ * moment; `deliverDue()` (run every cycle_timers.notifications by `startDeliveryCycle`) POSTs
+ * Anchore's envelope (notify/envelope.ts) to each destination still owed it, logs every POST, and
+ * retries with exponential backoff (capped) until the deadline (created + webhooks.retry_deadline),
+ * after which the notification is `failed`. A destination that answered 2xx is not posted again.
+ *
+ * Claiming is one UPDATE of due rows that sets a lease (owner, until) and counts the attempt; on
+ * PostgreSQL the rows are selected FOR UPDATE SKIP LOCKED, on SQLite the write lock makes the
+ * statement atomic. So any number of processes may deliver, each attempt happens once, and a
+ * process that dies mid-delivery leaves a lease that expires: another process takes the
+ * notification over. Notifications live in the database, so a restart loses none.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
+import { NOTIFICATION_TYPES, type NotificationType } from '../config/schema.js';
+import { LadingError, describeError } from '../errors.js';
+import type { AccountStore } from '../store/accounts.js';
+import { destinationOf, envelope, substitute, targetsFor, testNotification, withoutCredentials, type TargetName, type WebhooksConfig } from './notify/envelope.js';
+import { postWebhook } from './notify/post.js';
+
+export const NOTIFICATION_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
+/** Where POST /system/webhooks/{webhook_type}/test may send: the general destination or a type's. */
+export const WEBHOOK_TARGETS: readonly TargetName[] = ['general', ...NOTIFICATION_TYPES];
+
+interface NotificationsTable {
+  id: string;
+  account: string;
+  type: string;
+  subscription_key: string;
+  payload: string;
+  targets: string;
+  test: number;
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  deadline: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  last_updated: string;
+}
+
+interface DeliveriesTable {
+  /** A string from PostgreSQL (bigint). */
+  id: Generated<number | string>;
+  notification_id: string;
+  attempt: number;
+  target: string;
+  url: string | null;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  at: string;
+}
+
+interface Tables {
+  notifications: NotificationsTable;
+  notification_deliveries: DeliveriesTable;
+}
+
+type Row = Selectable<NotificationsTable>;
+
+export interface Notification {
+  id: string;
+  account: string;
+  type: NotificationType;
+  subscriptionKey: string;
+  payload: Record<string, unknown>;
+  /** Destinations still owed it. */
+  targets: TargetName[];
+  test: boolean;
+  status: NotificationStatus;
+  attempts: number;
+  nextAttemptAt: string;
+  deadline: string;
+  lastError?: string;
+  createdAt: string;
+  lastUpdated: string;
+}
+
+export interface DeliveryAttempt {
+  attempt: number;
+  target: TargetName;
+  /** Without credentials; undefined when the configured URL was unusable. */
+  url?: string;
+  statusCode?: number;
+  error?: string;
+  durationMs: number;
+  at: string;
+}
+
+export interface DeliverySummary {
+  /** Notifications attempted. */
+  attempted: number;
+  delivered: number;
+  failed: number;
+  /** Still pending, with a later attempt scheduled. */
+  retrying: number;
+}
+
+export interface ListFilter {
+  status?: NotificationStatus;
+  type?: NotificationType;
+  /** 1-based. */
+  page?: number;
+  limit?: number;
+}
+
+export interface NotifierDatabase {
+  kysely: Kysely<any>;
+  dialect: 'sqlite' | 'postgres';
+}
+
+export interface NotifierOptions {
+  /** ms since the epoch; default Date.now. */
+  clock?: () => number;
+  /** Delay after the first failed attempt, doubling per attempt, at most capMs. Default 10 s, 15 min. */
+  backoff?: { baseMs?: number; capMs?: number };
+  /** Notifications claimed at once. Default 50. */
+  batchSize?: number;
+  /** This deliverer's name in leases; default host:pid:random. */
+  owner?: string;
+}
+
+const MAX_ERROR_CHARS = 2000;
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function clip(text: string): string {
+  return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}…` : text;
+}
+
+function toNotification(r: Row): Notification {
+  return {
+    id: r.id,
+    account: r.account,
+    type: r.type as NotificationType,
+    subscriptionKey: r.subscription_key,
+    payload: JSON.parse(r.payload) as Record<string, unknown>,
+    targets: JSON.parse(r.targets) as TargetName[],
+    test: Number(r.test) === 1,
+    status: r.status as NotificationStatus,
+    attempts: Number(r.attempts),
+    nextAttemptAt: r.next_attempt_at,
+    deadline: r.deadline,
+    ...(r.last_error !== null ? { lastError: r.last_error } : {}),
+    createdAt: r.created_at,
+    lastUpdated: r.last_updated,
+  };
+}
+
+function toAttempt(r: Selectable<DeliveriesTable>): DeliveryAttempt {
+  return {
+    attempt: Number(r.attempt),
+    target: r.target as TargetName,
+    ...(r.url !== null ? { url: r.url } : {}),
+    ...(r.status_code !== null ? { statusCode: Number(r.status_code) } : {}),
+    ...(r.error !== null ? { error: r.error } : {}),
+    durationMs: Number(r.duration_ms),
+    at: r.at,
+  };
+}
+
+function requireType(type: string): NotificationType {
+  if (!(NOTIFICATION_TYPES as readonly string[]).includes(type)) {
+    throw new LadingError('BAD_INPUT', `unknown notification type ${JSON.stringify(type)} (expected one of ${NOTIFICATION_TYPES.join(', ')})`);
+  }
+  return type as NotificationType;
+}
+
+export class Notifier {
+  private readonly db: Kysely<Tables>;
+  private readonly dialect: 'sqlite' | 'postgres';
+  private readonly clock: () => number;
+  private readonly baseMs: number;
+  private readonly capMs: number;
+  private readonly batchSize: number;
+  private readonly owner: string;
+
+  constructor(database: NotifierDatabase, private readonly webhooks: WebhooksConfig, private readonly accounts: Pick<AccountStore, 'getAccount'>, options: NotifierOptions = {}) {
+    this.db = database.kysely as Kysely<Tables>;
+    this.dialect = database.dialect;
+    this.clock = options.clock ?? Date.now;
+    this.baseMs = options.backoff?.baseMs ?? 10_000;
+    this.capMs = options.backoff?.capMs ?? 900_000;
+    this.batchSize = options.batchSize ?? 50;
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  }
+
+  /** What watchers and events call: store a notification for delivery. Same as enqueue. */
+  async notify(account: string, type: NotificationType, subscriptionKey: string, payload: Record<string, unknown>): Promise<Notification | undefined> {
+    return this.enqueue(account, type, subscriptionKey, payload);
+  }
+
+  /**
+   * Store a notification for the destinations configured for its type. Returns undefined (and
+   * stores nothing) when no destination is configured, as Anchore dropped such notifications.
+   * `retryDeadlineSeconds` overrides webhooks.retry_deadline.
+   */
+  async enqueue(account: string, type: NotificationType, subscriptionKey: string, payload: Record<string, unknown>, options: { retryDeadlineSeconds?: number } = {}): Promise<Notification | undefined> {
+    requireType(type);
+    const targets = targetsFor(this.webhooks, type);
+    if (targets.length === 0) return undefined;
+    const now = this.clock();
+    const deadline = now + Math.round((options.retryDeadlineSeconds ?? this.webhooks.retry_deadline) * 1000);
+    const row = this.newRow(account, type, subscriptionKey, payload, targets, now, deadline);
+    await this.db.insertInto('notifications').values(row).execute();
+    return toNotification(row);
+  }
+
+  /**
+   * Send a synthetic notification of `notificationType` to one destination now, once (no
+   * retries), as Anchore's test endpoint did (`<notification_type>` in the URL becomes `test`).
+   */
+  async sendTest(account: string, target: TargetName, notificationType: NotificationType): Promise<{ notification: Notification; attempts: DeliveryAttempt[] }> {
+    requireType(notificationType);
+    if (!destinationOf(this.webhooks, target)) throw new LadingError('BAD_INPUT', `no webhook is configured for type=${target} (set ${target === 'general' ? 'webhooks.url' : `webhooks.types.${target}.url`})`);
+    const now = this.clock();
+    const { subscriptionKey, payload } = testNotification(notificationType, account, iso(now));
+    const row: Row = {
+      ...this.newRow(account, notificationType, subscriptionKey, payload, [target], now, now),
+      test: 1,
+      attempts: 1,
+      lease_owner: this.owner,
+      lease_until: iso(now + this.leaseMs()),
+    };
+    await this.db.insertInto('notifications').values(row).execute();
+    await this.deliverClaimed(row);
+    const stored = await this.get(account, row.id);
+    if (!stored) throw new LadingError('INTERNAL', `test notification ${row.id} vanished`);
+    return stored;
+  }
+
+  /** Claim and deliver every due notification (in batches); what happened. */
+  async deliverDue(): Promise<DeliverySummary> {
+    const summary: DeliverySummary = { attempted: 0, delivered: 0, failed: 0, retrying: 0 };
+    // Bounded, so a crowd of instantly-due retries cannot keep one call going forever.
+    for (let round = 0; round < 20; round++) {
+      const rows = await this.claim();
+      const outcomes = await Promise.all(rows.map((r) => this.deliverClaimed(r)));
+      for (const o of outcomes) {
+        summary.attempted++;
+        if (o === 'delivered') summary.delivered++;
+        else if (o === 'failed') summary.failed++;
+        else if (o === 'pending') summary.retrying++;
+      }
+      if (rows.length < this.batchSize) break;
+    }
+    return summary;
+  }
+
+  /** One of the account's notifications with its delivery log (oldest attempt first). */
+  async get(account: string, id: string): Promise<{ notification: Notification; attempts: DeliveryAttempt[] } | undefined> {
+    const row = await this.db.selectFrom('notifications').selectAll().where('id', '=', id).where('account', '=', account).executeTakeFirst();
+    if (!row) return undefined;
+    const log = await this.db.selectFrom('notification_deliveries').selectAll().where('notification_id', '=', id).orderBy('id').execute();
+    return { notification: toNotification(row), attempts: log.map(toAttempt) };
+  }
+
+  /** The account's notifications, newest first; one page and whether another follows. */
+  async list(account: string, filter: ListFilter = {}): Promise<{ items: Notification[]; nextPage: boolean }> {
+    const limit = filter.limit ?? 100;
+    const page = filter.page ?? 1;
+    let q = this.db.selectFrom('notifications').selectAll().where('account', '=', account);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    if (filter.type) q = q.where('type', '=', filter.type);
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).offset((page - 1) * limit).execute();
+    return { items: rows.slice(0, limit).map(toNotification), nextPage: rows.length > limit };
+  }
+
+  /**
+   * The envelope, with `tries` attempts made before it: by default as last sent (delivered or
+   * failed) or as it will next be sent (pending).
+   */
+  async envelopeOf(n: Notification, tries = n.status === 'pending' ? n.attempts : Math.max(0, n.attempts - 1)): Promise<Record<string, unknown>> {
+    const email = (await this.accounts.getAccount(n.account))?.email ?? null;
+    return envelope({
+      id: n.id,
+      account: n.account,
+      email,
+      type: n.type,
+      subscriptionKey: n.subscriptionKey,
+      payload: n.payload,
+      createdAt: n.createdAt,
+      lastUpdated: n.lastUpdated,
+      tries,
+      deadline: n.deadline,
+    });
+  }
+
+  private newRow(account: string, type: NotificationType, subscriptionKey: string, payload: Record<string, unknown>, targets: TargetName[], now: number, deadline: number): Row {
+    let payloadText: string;
+    try {
+      payloadText = JSON.stringify(payload ?? {});
+    } catch (e) {
+      throw new LadingError('BAD_INPUT', `notification payload cannot be stored as JSON: ${describeError(e)}`, { cause: e });
+    }
+    return {
+      id: randomUUID(),
+      account,
+      type,
+      subscription_key: subscriptionKey,
+      payload: payloadText,
+      targets: JSON.stringify(targets),
+      test: 0,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: iso(now),
+      deadline: iso(deadline),
+      lease_owner: null,
+      lease_until: null,
+      last_error: null,
+      created_at: iso(now),
+      last_updated: iso(now),
+    };
+  }
+
+  /** Long enough for every destination to time out, with a margin. */
+  private leaseMs(): number {
+    return Math.round(this.webhooks.timeout * 1000) * 2 + 30_000;
+  }
+
+  private async claim(): Promise<Row[]> {
+    const now = this.clock();
+    const nowText = iso(now);
+    const lock = this.dialect === 'postgres' ? sql`for update skip locked` : sql``;
+    const result = await sql<Row>`
+      update notifications set
+        lease_owner = ${this.owner},
+        lease_until = ${iso(now + this.leaseMs())},
+        attempts = attempts + 1,
+        last_updated = ${nowText}
+      where id in (
+        select id from notifications
+        where status = 'pending' and next_attempt_at <= ${nowText} and (lease_until is null or lease_until < ${nowText})
+        order by next_attempt_at, id
+        limit ${this.batchSize}
+        ${lock}
+      )
+      returning *`.execute(this.db);
+    return result.rows;
+  }
+
+  /** POST to every destination still owed the notification, log each, and record the outcome (if the lease still holds). */
+  private async deliverClaimed(row: Row): Promise<NotificationStatus | undefined> {
+    const n = toNotification(row);
+    const body = JSON.stringify(await this.envelopeOf(n, n.attempts - 1));
+    const results = await Promise.all(n.targets.map((t) => this.postTo(n, t, body)));
+    const now = this.clock();
+    const failedTargets = results.filter((r) => r.statusCode === undefined || r.statusCode < 200 || r.statusCode > 299);
+    const lastError = failedTargets.map((r) => `${r.target}: ${r.error ?? `HTTP ${r.statusCode}`}`).join('; ');
+    let status: NotificationStatus = 'pending';
+    let next = row.next_attempt_at;
+    if (failedTargets.length === 0) status = 'delivered';
+    else if (now >= Date.parse(row.deadline)) status = 'failed';
+    else {
+      const delay = Math.min(this.capMs, this.baseMs * 2 ** Math.min(Math.max(n.attempts - 1, 0), 40));
+      next = iso(Math.min(now + delay, Date.parse(row.deadline)));
+    }
+    return this.db.transaction().execute(async (tx) => {
+      const updated = await tx.updateTable('notifications')
+        .set({
+          status,
+          targets: JSON.stringify(failedTargets.map((r) => r.target)),
+          next_attempt_at: next,
+          last_error: lastError ? clip(lastError) : null,
+          lease_owner: null,
+          lease_until: null,
+          last_updated: iso(now),
+        })
+        .where('id', '=', row.id)
+        .where('lease_owner', '=', this.owner)
+        .where('attempts', '=', n.attempts)
+        .executeTakeFirst();
+      // The lease expired and another deliverer took over: its attempt is the one that counts,
+      // but what this one sent is still logged.
+      const held = Number(updated.numUpdatedRows) === 1;
+      if (results.length) {
+        await tx.insertInto('notification_deliveries').values(results.map((r) => ({
+          notification_id: row.id,
+          attempt: n.attempts,
+          target: r.target,
+          url: r.url ?? null,
+          status_code: r.statusCode ?? null,
+          error: r.error ? clip(r.error) : null,
+          duration_ms: r.durationMs,
+          at: r.at,
+        }))).execute();
+      }
+      return held ? status : undefined;
+    });
+  }
+
+  private async postTo(n: Notification, target: TargetName, body: string): Promise<DeliveryAttempt> {
+    const started = this.clock();
+    const at = iso(started);
+    const elapsed = () => Math.max(0, this.clock() - started);
+    const dest = destinationOf(this.webhooks, target);
+    if (!dest) return { attempt: n.attempts, target, error: `no webhook URL is configured for ${target} any more`, durationMs: 0, at };
+    let url: URL;
+    try {
+      url = new URL(substitute(dest.url, n.account, n.test ? 'test' : n.type));
+    } catch {
+      return { attempt: n.attempts, target, error: `the configured URL of ${target} is not a valid URL once its placeholders are replaced`, durationMs: 0, at };
+    }
+    let auth = dest.auth;
+    if (!auth && (url.username || url.password)) auth = { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+    const result = await postWebhook({
+      url: new URL(withoutCredentials(url)),
+      body,
+      ...(auth ? { auth } : {}),
+      verifyTls: dest.verifyTls,
+      timeoutMs: Math.round(this.webhooks.timeout * 1000),
+      allowPrivateTargets: this.webhooks.allow_private_targets,
+    });
+    return { attempt: n.attempts, target, url: withoutCredentials(url), ...result, durationMs: elapsed(), at };
+  }
+}
+
+/**
+ * Run `deliverDue` now and then every intervalSeconds until stopped; `stop()` waits for a
+ * running round. Errors (say, the database briefly away) go to onError and the cycle goes on.
+ */
+export function startDeliveryCycle(notifier: Pick<Notifier, 'deliverDue'>, intervalSeconds: number, onError: (e: unknown) => void = () => {}): { stop(): Promise<void> } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const round = () => {
+    running = notifier.deliverDue().then(() => {}, onError).finally(() => {
+      if (!stopped) timer = setTimeout(round, Math.max(1, intervalSeconds * 1000));
+    });
+  };
+  round();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

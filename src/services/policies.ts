@@ -1,0 +1,272 @@
+/**
+ * Policy bundles per account (table policy_bundles, migrations/0004-catalog.ts) and the stored
+ * evaluations of images against them (table policy_evals, migrations/0005-policy-evals.ts).
+ *
+ * Bundles: every account has exactly one active bundle. An account starts with Lading's default
+ * bundle, active, installed on first use (ensureDefaultBundle). A bundle is checked strictly when
+ * added or replaced (any error-level problem refuses it); activating one deactivates the others in
+ * one statement; the active bundle cannot be deactivated or deleted, only replaced as active.
+ *
+ * Evaluations: each check of an image as a tag is kept (the evaluation document, compressed) so
+ * that history can be shown and a later evaluation compared with the previous one.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Kysely } from 'kysely';
+import { LadingError } from '../errors.js';
+import { DEFAULT_BUNDLE, describeProblem, evaluateBundle, evaluationDoc, loadBundle, type Action, type PolicyEvaluationDoc, type Problem } from '../policy/index.js';
+import type { Sbom } from '../sbom/model.js';
+import type { ScanResult } from '../vulns/model.js';
+
+interface BundlesTable { account: string; policy_id: string; name: string | null; bundle: string; active: number; created_at: string; last_updated: string }
+interface EvalsTable {
+  account: string; eval_id: string; image_digest: string; tag: string; policy_id: string; final_action: string; status: string;
+  doc_gz: Buffer | Uint8Array; created_at: string;
+}
+interface Tables { policy_bundles: BundlesTable; policy_evals: EvalsTable }
+
+export interface PolicyBundleRecord {
+  policyId: string;
+  name?: string;
+  comment?: string;
+  active: boolean;
+  bundle: Record<string, unknown>;
+  createdAt: string;
+  lastUpdated: string;
+}
+
+export interface StoredEvaluation {
+  evalId: string;
+  imageDigest: string;
+  /** The tag evaluated, `registry/repo:tag`. */
+  tag: string;
+  policyId: string;
+  finalAction: Action;
+  status: 'pass' | 'fail';
+  createdAt: string;
+  /** Anchore's PolicyEvaluation document. */
+  doc: PolicyEvaluationDoc;
+}
+
+export type NewEvaluation = Omit<StoredEvaluation, 'evalId' | 'createdAt'> & { createdAt?: Date };
+
+/** A bundle's problems that refuse it, as one message; undefined when it may be stored. */
+export function bundleRejection(bundle: unknown): { message: string; problems: Problem[] } | undefined {
+  const problems = loadBundle(bundle, { strict: true }).problems.filter((p) => p.fatal || p.severity === 'error');
+  if (!problems.length) return undefined;
+  return { message: `bundle failed validation: ${problems.map(describeProblem).join('; ')}`, problems };
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function toRecord(r: BundlesTable): PolicyBundleRecord {
+  let bundle: Record<string, unknown>;
+  try {
+    bundle = JSON.parse(r.bundle) as Record<string, unknown>;
+  } catch {
+    throw new LadingError('INTERNAL', `stored policy bundle ${r.policy_id} is not JSON`);
+  }
+  return {
+    policyId: r.policy_id,
+    ...(r.name !== null ? { name: r.name } : {}),
+    ...(typeof bundle.comment === 'string' ? { comment: bundle.comment } : {}),
+    active: Number(r.active) === 1,
+    bundle,
+    createdAt: r.created_at,
+    lastUpdated: r.last_updated,
+  };
+}
+
+function toEvaluation(r: EvalsTable): StoredEvaluation {
+  return {
+    evalId: r.eval_id,
+    imageDigest: r.image_digest,
+    tag: r.tag,
+    policyId: r.policy_id,
+    finalAction: r.final_action as Action,
+    status: r.status === 'pass' ? 'pass' : 'fail',
+    createdAt: r.created_at,
+    doc: JSON.parse(gunzipSync(Buffer.from(r.doc_gz)).toString('utf8')) as PolicyEvaluationDoc,
+  };
+}
+
+/** Remove an image's stored evaluations (inside the catalog's image delete). */
+export async function removeEvaluations(trx: Kysely<any>, account: string, imageDigest: string): Promise<void> {
+  await (trx as Kysely<Tables>).deleteFrom('policy_evals').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
+}
+
+export class PolicyStore {
+  private readonly db: Kysely<Tables>;
+  private readonly now: () => Date;
+
+  constructor(db: Kysely<any>, options: { now?: () => Date } = {}) {
+    this.db = db as Kysely<Tables>;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  // ------------------------------------------------------------------ bundles
+
+  /** Give an account the default bundle, active, if it has no bundle at all. */
+  async ensureDefaultBundle(account: string): Promise<void> {
+    const any = await this.db.selectFrom('policy_bundles').select('policy_id').where('account', '=', account).executeTakeFirst();
+    if (any) return;
+    const t = this.now().toISOString();
+    await this.db.insertInto('policy_bundles').values({
+      account, policy_id: DEFAULT_BUNDLE.id, name: DEFAULT_BUNDLE.name, bundle: JSON.stringify(DEFAULT_BUNDLE), active: 1, created_at: t, last_updated: t,
+    }).onConflict((oc) => oc.columns(['account', 'policy_id']).doNothing()).execute();
+  }
+
+  /** A bundle by id, or the active one when no id is given. */
+  async getBundle(account: string, policyId?: string): Promise<PolicyBundleRecord | undefined> {
+    await this.ensureDefaultBundle(account);
+    let q = this.db.selectFrom('policy_bundles').selectAll().where('account', '=', account);
+    q = policyId === undefined ? q.where('active', '=', 1) : q.where('policy_id', '=', policyId);
+    const r = await q.executeTakeFirst();
+    return r ? toRecord(r) : undefined;
+  }
+
+  /** Every bundle of an account, oldest first. */
+  async listBundles(account: string): Promise<PolicyBundleRecord[]> {
+    await this.ensureDefaultBundle(account);
+    const rows = await this.db.selectFrom('policy_bundles').selectAll().where('account', '=', account).orderBy('created_at').orderBy('policy_id').execute();
+    return rows.map(toRecord);
+  }
+
+  /**
+   * Store a bundle (Anchore's add: a bundle with an id already stored replaces it and keeps its
+   * active flag). A bundle without an id gets md5(account:name), as Anchore gave it. BAD_INPUT
+   * names every problem when the bundle is refused. A new bundle is inactive.
+   */
+  async addBundle(account: string, doc: unknown): Promise<{ record: PolicyBundleRecord; created: boolean }> {
+    if (!isObj(doc)) throw new LadingError('BAD_INPUT', 'a policy bundle must be a JSON object');
+    const bundle = { ...doc };
+    if ((bundle.id === undefined || bundle.id === '') && typeof bundle.name === 'string' && bundle.name) {
+      bundle.id = createHash('md5').update(`${account}:${bundle.name}`).digest('hex');
+    }
+    const rejected = bundleRejection(bundle);
+    if (rejected) throw new LadingError('BAD_INPUT', rejected.message);
+    const policyId = bundle.id as string;
+    await this.ensureDefaultBundle(account);
+    const t = this.now().toISOString();
+    const name = typeof bundle.name === 'string' ? bundle.name : null;
+    const created = await this.db.transaction().execute(async (trx) => {
+      const existing = await trx.selectFrom('policy_bundles').select('policy_id').where('account', '=', account).where('policy_id', '=', policyId).executeTakeFirst();
+      if (existing) {
+        await trx.updateTable('policy_bundles').set({ bundle: JSON.stringify(bundle), name, last_updated: t })
+          .where('account', '=', account).where('policy_id', '=', policyId).execute();
+        return false;
+      }
+      await trx.insertInto('policy_bundles').values({ account, policy_id: policyId, name, bundle: JSON.stringify(bundle), active: 0, created_at: t, last_updated: t }).execute();
+      return true;
+    });
+    return { record: (await this.getBundle(account, policyId))!, created };
+  }
+
+  /**
+   * Anchore's PUT: replace the bundle content (when given; its id must be the policy id) and
+   * activate it when `active` is true. Deactivating the active bundle is refused (activate another
+   * instead). NOT_FOUND when the account has no such bundle.
+   */
+  async updateBundle(account: string, policyId: string, update: { bundle?: unknown; active?: boolean }): Promise<PolicyBundleRecord> {
+    const current = await this.getBundle(account, policyId);
+    if (!current) throw new LadingError('NOT_FOUND', `no policy bundle ${policyId}`);
+    if (current.active && update.active === false) {
+      throw new LadingError('BAD_INPUT', `policy bundle ${policyId} is active: it cannot be deactivated, only replaced by activating another bundle`);
+    }
+    if (update.bundle !== undefined) {
+      if (!isObj(update.bundle)) throw new LadingError('BAD_INPUT', 'policybundle: must be a JSON object');
+      if (update.bundle.id !== policyId) {
+        throw new LadingError('BAD_INPUT', `policybundle.id ${JSON.stringify(update.bundle.id)} is not the policy id ${policyId}`);
+      }
+      await this.addBundle(account, update.bundle);
+    }
+    if (update.active === true && !current.active) await this.activateBundle(account, policyId);
+    return (await this.getBundle(account, policyId))!;
+  }
+
+  /** Make one bundle the account's active one and every other inactive, in one statement. */
+  async activateBundle(account: string, policyId: string): Promise<PolicyBundleRecord> {
+    await this.ensureDefaultBundle(account);
+    const t = this.now().toISOString();
+    await this.db.transaction().execute(async (trx) => {
+      const exists = await trx.selectFrom('policy_bundles').select('policy_id').where('account', '=', account).where('policy_id', '=', policyId).executeTakeFirst();
+      if (!exists) throw new LadingError('NOT_FOUND', `no policy bundle ${policyId}`);
+      await trx.updateTable('policy_bundles')
+        .set((eb) => ({
+          active: eb.case().when('policy_id', '=', policyId).then(1).else(0).end(),
+          last_updated: eb.case().when('policy_id', '=', policyId).then(t).else(eb.ref('last_updated')).end(),
+        }))
+        .where('account', '=', account).execute();
+    });
+    return (await this.getBundle(account, policyId))!;
+  }
+
+  /** Delete an inactive bundle; the active one is refused (BAD_INPUT), a missing one NOT_FOUND. */
+  async deleteBundle(account: string, policyId: string): Promise<void> {
+    const current = await this.getBundle(account, policyId);
+    if (!current) throw new LadingError('NOT_FOUND', `no policy bundle ${policyId}`);
+    if (current.active) throw new LadingError('BAD_INPUT', `policy bundle ${policyId} is active: activate another bundle, then delete this one`);
+    await this.db.deleteFrom('policy_bundles').where('account', '=', account).where('policy_id', '=', policyId).where('active', '=', 0).execute();
+  }
+
+  // ------------------------------------------------------------------ evaluations
+
+  async saveEvaluation(account: string, e: NewEvaluation): Promise<StoredEvaluation> {
+    const stored: StoredEvaluation = {
+      evalId: randomUUID(), imageDigest: e.imageDigest, tag: e.tag, policyId: e.policyId, finalAction: e.finalAction, status: e.status,
+      createdAt: (e.createdAt ?? this.now()).toISOString(), doc: e.doc,
+    };
+    await this.db.insertInto('policy_evals').values({
+      account, eval_id: stored.evalId, image_digest: stored.imageDigest, tag: stored.tag, policy_id: stored.policyId,
+      final_action: stored.finalAction, status: stored.status, doc_gz: gzipSync(Buffer.from(JSON.stringify(stored.doc))), created_at: stored.createdAt,
+    }).execute();
+    return stored;
+  }
+
+  /** Stored evaluations of an image as a tag, newest first (optionally of one bundle only). */
+  async listEvaluations(account: string, imageDigest: string, tag: string, policyId?: string): Promise<StoredEvaluation[]> {
+    let q = this.db.selectFrom('policy_evals').selectAll().where('account', '=', account).where('image_digest', '=', imageDigest).where('tag', '=', tag);
+    if (policyId !== undefined) q = q.where('policy_id', '=', policyId);
+    const rows = await q.orderBy('created_at', 'desc').orderBy('eval_id', 'desc').execute();
+    return rows.map(toEvaluation);
+  }
+
+  /** The newest stored evaluation of an image as a tag, under any bundle. */
+  async latestEvaluation(account: string, imageDigest: string, tag: string): Promise<StoredEvaluation | undefined> {
+    const r = await this.db.selectFrom('policy_evals').selectAll().where('account', '=', account).where('image_digest', '=', imageDigest).where('tag', '=', tag)
+      .orderBy('created_at', 'desc').orderBy('eval_id', 'desc').limit(1).executeTakeFirst();
+    return r ? toEvaluation(r) : undefined;
+  }
+}
+
+export interface CheckInput {
+  imageDigest: string;
+  /** `registry/repo:tag` as Anchore writes it. */
+  tag: string;
+  sbom: Sbom;
+  /** The vulnerability scan of the SBOM; undefined when there is no vulnerability data. */
+  scan: ScanResult | undefined;
+  /** The bundle to use; default the account's active bundle. */
+  policyId?: string;
+  /** Keep the evaluation (default true); false evaluates only (Anchore's interactive). */
+  save?: boolean;
+}
+
+/**
+ * Evaluate an image as a tag against a bundle of the account and (unless told not to) store the
+ * evaluation. NOT_FOUND when the bundle is missing, BAD_INPUT when it cannot be used.
+ */
+export async function checkImage(store: PolicyStore, account: string, input: CheckInput): Promise<StoredEvaluation> {
+  const record = await store.getBundle(account, input.policyId);
+  if (!record) throw new LadingError('NOT_FOUND', input.policyId !== undefined ? `no policy bundle ${input.policyId}` : 'no active policy bundle');
+  const bundle = loadBundle(record.bundle);
+  const fatal = bundle.problems.filter((p) => p.fatal);
+  if (fatal.length) throw new LadingError('BAD_INPUT', `policy bundle ${record.policyId}: ${fatal.map(describeProblem).join('; ')}`);
+  const evaluation = evaluateBundle(bundle, { sbom: input.sbom, scan: input.scan }, { tag: input.tag });
+  const e: NewEvaluation = {
+    imageDigest: input.imageDigest, tag: input.tag, policyId: record.policyId, finalAction: evaluation.finalAction, status: evaluation.status,
+    createdAt: evaluation.evaluatedAt, doc: evaluationDoc(evaluation, account),
+  };
+  if (input.save === false) return { ...e, evalId: randomUUID(), createdAt: evaluation.evaluatedAt.toISOString() };
+  return store.saveEvaluation(account, e);
+}

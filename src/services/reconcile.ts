@@ -1,0 +1,145 @@
+/**
+ * The analysis reconciler: Lading's form of Anchore's analyzer_queue cycle, run by every worker
+ * process (role worker or all). The queue already hands a killed worker's job to another worker
+ * once its lease expires; this covers what the queue cannot know, the image records:
+ *
+ * - a `not_analyzed` image with no unfinished analyze job (its job was lost: never queued, purged)
+ *   gets one;
+ * - an `analyzing` image whose job is no longer running (lease expired, job finished without the
+ *   image being marked, or no job at all) goes back to `not_analyzed` and its job is queued;
+ *   if its last job failed for good (every attempt used, say each one killed the worker), the image
+ *   is `analysis_failed` with that job's error instead, so a poisonous image is not retried forever.
+ *
+ * Safe with any number of reconcilers at once: status changes are conditional single statements
+ * (`... where analysis_status = 'analyzing' and not exists (a running job holding its lease)`)
+ * and the analyze job's dedupe key keeps one unfinished job per image. Images of accounts being
+ * deleted are left alone; `analysis_failed` images stay as they are (adding them again retries).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import { describeError } from '../errors.js';
+import type { JobQueue } from '../queue/queue.js';
+import { stderrLogger, type WorkerLogger } from '../queue/worker.js';
+import { ANALYZE_JOB, analysisJobKey, enqueueAnalysis } from './analyzer.js';
+
+/** How often a worker process reconciles, by default (Anchore's analyzer_queue cycle is 1 to 5 s). */
+export const RECONCILE_INTERVAL_MS = 5000;
+
+interface Tables {
+  catalog_images: { account: string; image_digest: string; analysis_status: string; analysis_error: string | null; last_updated: string };
+  catalog_image_tags: { account: string; image_digest: string; fulltag: string; last_updated: string };
+  accounts: { name: string; state: string };
+  jobs: { id: number | string; kind: string; key: string | null; state: string; attempts: number; lease_until: string | null; last_error: string | null };
+}
+
+/** What one pass did; each entry is an analyze job key, `account/imageDigest`. */
+export interface ReconcileOutcome {
+  /** `not_analyzed` images without an unfinished job, queued. */
+  enqueued: string[];
+  /** `analyzing` images whose job was not running, reset to `not_analyzed` and queued. */
+  reset: string[];
+  /** `analyzing` images whose last job failed for good, marked `analysis_failed`. */
+  failed: string[];
+}
+
+export interface ReconcileOptions {
+  /** Attempts of the jobs it queues (config analysis.max_attempts); default the queue's. */
+  maxAttempts?: number;
+}
+
+/** One reconciliation pass over every account's unfinished images. */
+export async function reconcileAnalyses(database: Kysely<any>, queue: JobQueue, options: ReconcileOptions = {}): Promise<ReconcileOutcome> {
+  const db = database as Kysely<Tables>;
+  const out: ReconcileOutcome = { enqueued: [], reset: [], failed: [] };
+  const images = await db.selectFrom('catalog_images as i')
+    .innerJoin('accounts as a', 'a.name', 'i.account')
+    .select(['i.account', 'i.image_digest', 'i.analysis_status'])
+    // the tag last added: analysis pulls the image by digest from its repository
+    .select((eb) => eb.selectFrom('catalog_image_tags as t').select('t.fulltag')
+      .whereRef('t.account', '=', 'i.account').whereRef('t.image_digest', '=', 'i.image_digest')
+      .orderBy('t.last_updated', 'desc').orderBy('t.fulltag').limit(1).as('fulltag'))
+    .where('i.analysis_status', 'in', ['not_analyzed', 'analyzing'])
+    .where('a.state', '<>', 'deleting')
+    .execute();
+  if (images.length === 0) return out;
+
+  const unfinished = new Map<string, { state: string; lease_until: string | null }>();
+  const jobs = await db.selectFrom('jobs').select(['key', 'state', 'lease_until'])
+    .where('kind', '=', ANALYZE_JOB).where('state', 'in', ['queued', 'running']).execute();
+  for (const j of jobs) if (j.key !== null) unfinished.set(j.key, j);
+  const now = new Date(queue.now()).toISOString();
+  const maxAttempts = options.maxAttempts;
+
+  for (const img of images) {
+    const { account, image_digest: imageDigest, fulltag } = img;
+    if (!fulltag) continue; // nothing to pull it by (addImage always records a tag)
+    const key = analysisJobKey(account, imageDigest);
+    const job = unfinished.get(key);
+    const enqueue = () => enqueueAnalysis(queue, { account, imageDigest, fulltag }, maxAttempts);
+
+    if (img.analysis_status === 'not_analyzed') {
+      if (job) continue;
+      await enqueue();
+      out.enqueued.push(key);
+      continue;
+    }
+
+    // analyzing: fine while a worker holds the job's lease
+    if (job?.state === 'running' && job.lease_until !== null && job.lease_until >= now) continue;
+    const stillAnalyzing = db.updateTable('catalog_images')
+      .where('account', '=', account).where('image_digest', '=', imageDigest).where('analysis_status', '=', 'analyzing');
+
+    if (!job) {
+      const last = await db.selectFrom('jobs').select(['id', 'state', 'attempts', 'last_error'])
+        .where('kind', '=', ANALYZE_JOB).where('key', '=', key).orderBy('id', 'desc').limit(1).executeTakeFirst();
+      if (last?.state === 'failed') {
+        const reason = `analysis job ${last.id} failed after ${last.attempts} attempt(s): ${last.last_error ?? 'no error recorded'}`;
+        const r = await stillAnalyzing.set({ analysis_status: 'analysis_failed', analysis_error: reason, last_updated: now })
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('jobs').select('id').where('kind', '=', ANALYZE_JOB).where('key', '=', key).where('state', 'in', ['queued', 'running']))))
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) > 0) out.failed.push(key);
+        continue;
+      }
+    }
+
+    const r = await stillAnalyzing.set({ analysis_status: 'not_analyzed', analysis_error: null, last_updated: now })
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('jobs').select('id')
+        .where('kind', '=', ANALYZE_JOB).where('key', '=', key).where('state', '=', 'running').where('lease_until', '>=', now))))
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) continue;
+    // an unfinished job (queued, or running on an expired lease the queue will reap) is kept
+    await enqueue();
+    out.reset.push(key);
+  }
+  return out;
+}
+
+export interface ReconcilerOptions extends ReconcileOptions {
+  /** Stops the loop. */
+  signal: AbortSignal;
+  /** Default RECONCILE_INTERVAL_MS. */
+  intervalMs?: number;
+  /** Default: warnings and errors to stderr. */
+  logger?: WorkerLogger;
+}
+
+/** Reconcile now and then every intervalMs until the signal aborts; never throws. */
+export async function runReconciler(database: Kysely<any>, queue: JobQueue, options: ReconcilerOptions): Promise<void> {
+  const { signal } = options;
+  const log = options.logger ?? stderrLogger;
+  const intervalMs = options.intervalMs ?? RECONCILE_INTERVAL_MS;
+  const report = (keys: string[], msg: string) => {
+    if (keys.length) log.warn({ count: keys.length, images: keys.slice(0, 10) }, msg);
+  };
+  while (!signal.aborted) {
+    try {
+      const r = await reconcileAnalyses(database, queue, options);
+      report(r.enqueued, 'queued analysis of not_analyzed images that had no job');
+      report(r.reset, 'reset images left analyzing by a job that is no longer running; queued again');
+      report(r.failed, 'marked images analysis_failed: their analysis job failed for good');
+    } catch (e) {
+      log.error({ error: describeError(e) }, 'reconciling analyses failed; trying again next cycle');
+    }
+    await sleep(intervalMs, undefined, { signal }).catch(() => {});
+  }
+}
