@@ -24,6 +24,7 @@ import { importsRoutes } from './routes/imports.js';
 import { webhooksRoutes } from './routes/webhooks.js';
 import type { DatabaseHandle } from '../store/db.js';
 import type { LadingConfig } from '../config/schema.js';
+import type { CycleRunner, CycleSpec } from '../services/cycles.js';
 import { RouteCatalog } from './openapi.js';
 
 declare module 'fastify' {
@@ -50,6 +51,10 @@ export interface ApiDeps {
   sourceOptions?: SourceOptions;
   /** Attempts for an analyze job. */
   analysisMaxAttempts?: number;
+  /** The periodic cycles (their state for /system; runs on request such as POST /system/feeds). */
+  cycles?: CycleRunner;
+  /** The feed sync cycle; absent when feeds.enabled is false. */
+  feedSync?: CycleSpec;
   /** What /system reports about this process. */
   service?: { hostId: string; roles: string[]; dbLocation: string };
   /** pino logging; default off. */

@@ -225,6 +225,8 @@ const webhooksSchema = mapping({
 });
 
 const cycleTimersSchema = mapping({
+  /** How often each worker process reconciles images with their analysis jobs. */
+  analyzer_queue: duration(1, 7200).default(5),
   policy_eval: duration(1, 2 * 86400).default(3600),
   /** Re-match stored images against the vulnerability data changed since the last run (and right after each feed sync). */
   vulnerability_scan: duration(1, 2 * 86400).default(300),
@@ -264,6 +266,8 @@ export const configSchema = mapping({
   encryption_key: str('an encryption key of at least 16 characters', 16, 1024).optional(),
   /** Keys used before encryption_key: secrets they encrypted can still be read (and are re-encrypted). */
   previous_encryption_keys: list(str('an encryption key of at least 16 characters', 16, 1024), 'encryption keys').default([]),
+  /** Allow awsecr registry records with `awsauto` credentials (the host's AWS credential chain). */
+  allow_awsecr_iam_auto: bool().default(false),
   analysis: analysisSchema.prefault({}),
   feeds: feedsSchema.prefault({}),
   watchers: watchersSchema.prefault({}),

@@ -11,7 +11,8 @@ import { parseReference, type ImageReference } from '../image/reference.js';
 import type { Job, JobQueue } from '../queue/queue.js';
 import { PermanentJobError, type HandlerContext, type JobHandler } from '../queue/worker.js';
 import type { AnalyzeOptions } from '../analyze/analyze.js';
-import type { CatalogStore } from './catalog.js';
+import type { Sbom } from '../sbom/model.js';
+import type { CatalogImage, CatalogStore } from './catalog.js';
 import { recordAnalysisOutcome, type EventStore } from './events.js';
 
 export const ANALYZE_JOB = 'analyze';
@@ -29,7 +30,15 @@ export interface AnalyzerOptions {
   analyze?: Omit<AnalyzeOptions, 'signal' | 'dockerfile'>;
   /** Where user.image.analysis.completed / .failed events are recorded (one per tag of the image). */
   events?: EventStore;
+  /**
+   * Told every outcome after it is stored (notifications, the re-match index, policy
+   * re-evaluation). Its failures are reported to `onHookError` and never fail the analysis.
+   */
+  onOutcome?: (image: CatalogImage, outcome: AnalysisOutcome) => Promise<void>;
+  onHookError?: (error: unknown) => void;
 }
+
+export type AnalysisOutcome = { status: 'analyzed'; sbom: Sbom } | { status: 'analysis_failed'; reason: string };
 
 /** The dedupe key of an image's analyze job. */
 export function analysisJobKey(account: string, imageDigest: string): string {
@@ -48,6 +57,13 @@ export function digestReference(fulltag: string, imageDigest: string): string {
 }
 
 export function analyzeHandler(catalog: CatalogStore, options: AnalyzerOptions = {}): JobHandler {
+  const hook = async (image: CatalogImage, outcome: AnalysisOutcome) => {
+    try {
+      await options.onOutcome?.(image, outcome);
+    } catch (e) {
+      options.onHookError?.(e);
+    }
+  };
   return async (job: Job<AnalyzePayload>, ctx: HandlerContext) => {
     const { account, imageDigest, fulltag } = job.payload;
     const image = await catalog.getImage(account, imageDigest);
@@ -79,14 +95,17 @@ export function analyzeHandler(catalog: CatalogStore, options: AnalyzerOptions =
       }
       const reason = describeError(e);
       await catalog.setStatus(account, imageDigest, 'analysis_failed', reason);
-      if (options.events) await recordAnalysisOutcome(options.events, (await catalog.getImage(account, imageDigest)) ?? image, { status: 'analysis_failed', reason }, fulltag);
+      const failed = (await catalog.getImage(account, imageDigest)) ?? image;
+      if (options.events) await recordAnalysisOutcome(options.events, failed, { status: 'analysis_failed', reason }, fulltag);
+      await hook(failed, { status: 'analysis_failed', reason });
       throw new PermanentJobError(`analysis of ${imageDigest} (${fulltag}) failed: ${reason}`, { cause: e });
     }
     // The tag the user added is the one the analysis reports.
     if (!sbom.source.tags.includes(fulltag)) sbom.source.tags = [fulltag, ...sbom.source.tags];
     const saved = await catalog.saveAnalysis(account, imageDigest, sbom, manifest);
-    const analyzed = saved && options.events ? await catalog.getImage(account, imageDigest) : undefined;
-    if (analyzed) await recordAnalysisOutcome(options.events!, analyzed, { status: 'analyzed' }, fulltag);
+    const analyzed = saved ? await catalog.getImage(account, imageDigest) : undefined;
+    if (analyzed && options.events) await recordAnalysisOutcome(options.events, analyzed, { status: 'analyzed' }, fulltag);
+    if (analyzed) await hook(analyzed, { status: 'analyzed', sbom });
     return { status: saved ? 'analyzed' : 'deleted', packages: sbom.packages.length };
   };
 }

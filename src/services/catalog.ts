@@ -8,6 +8,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
 import type { Sbom } from '../sbom/model.js';
+import { removeImageMatches } from './rematch.js';
 import { indexImagePackages, removeImagePackages } from './packages.js';
 import { removeEvaluations } from './policies.js';
 
@@ -176,6 +177,7 @@ export class CatalogStore {
     return this.transaction(async (trx) => {
       await removeImagePackages(trx, account, imageDigest);
       await removeEvaluations(trx, account, imageDigest);
+      await removeImageMatches(trx, account, imageDigest);
       await trx.deleteFrom('catalog_analyses').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
       await trx.deleteFrom('catalog_image_tags').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
       const r = await trx.deleteFrom('catalog_images').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();

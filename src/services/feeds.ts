@@ -84,19 +84,28 @@ export function describeReport(report: FeedSyncReport): string {
   return report.results.map((r) => `${r.source}: ${r.ok ? (r.notModified ? 'not modified' : `${r.applied?.records ?? 0} records`) : `failed (${r.error})`}`).join('; ');
 }
 
+const reports = new WeakMap<CycleSpec, FeedSyncReport>();
+
+/** The report of the last sync this cycle object ran in this process. */
+export function lastReport(spec: CycleSpec): FeedSyncReport | undefined {
+  return reports.get(spec);
+}
+
 /** The feed sync as a cycle; `after` runs when it finishes (the re-match of stored images). */
 export function feedSyncCycle(deps: FeedSyncDeps, intervalMs: number, after?: () => Promise<void>): CycleSpec {
-  return {
+  const spec: CycleSpec = {
     name: FEED_SYNC_CYCLE,
     intervalMs,
     async run(signal) {
       const report = await syncFeeds(deps, { signal });
+      reports.set(spec, report);
       await after?.();
       const failed = report.results.filter((r) => !r.ok);
       if (failed.length === report.results.length && failed.length) throw new LadingError('NETWORK', describeReport(report));
       return describeReport(report);
     },
   };
+  return spec;
 }
 
 /** Anchore's FeedSyncResults (the answer of POST /system/feeds). */

@@ -182,7 +182,7 @@ export interface RegistryStoreOptions {
   http?: Partial<HttpOptions>;
 }
 
-type KeyConfig = Pick<LadingConfig, 'encryption_key' | 'previous_encryption_keys' | 'production_mode' | 'data_dir'>;
+type KeyConfig = Pick<LadingConfig, 'encryption_key' | 'previous_encryption_keys' | 'production_mode' | 'data_dir'> & Partial<Pick<LadingConfig, 'allow_awsecr_iam_auto'>>;
 
 function toRecord(r: Omit<RegistriesTable, 'registry_pass'>): RegistryRecord {
   return {
@@ -203,8 +203,12 @@ export class RegistryStore {
   private readonly db: Kysely<Tables>;
   private secretBox?: SecretBox;
 
-  constructor(db: Kysely<any>, private readonly config: KeyConfig, private readonly options: RegistryStoreOptions = {}) {
+  private readonly options: RegistryStoreOptions;
+
+  /** `options.allowAwsAuto` defaults to the configuration's allow_awsecr_iam_auto. */
+  constructor(db: Kysely<any>, private readonly config: KeyConfig, options: RegistryStoreOptions = {}) {
     this.db = db as Kysely<Tables>;
+    this.options = { allowAwsAuto: config.allow_awsecr_iam_auto ?? false, ...options };
   }
 
   /** The SecretBox, made on first use (production mode without encryption_key fails here, naming it). */

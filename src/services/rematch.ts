@@ -123,6 +123,13 @@ export interface RematchOptions {
   onDiff?: (d: ImageDiff) => Promise<void>;
 }
 
+/** Drop an image's index rows and baseline (inside the image's delete transaction). */
+export async function removeImageMatches(trx: Kysely<any>, account: string, imageDigest: string): Promise<void> {
+  for (const t of ['image_match_keys', 'image_vuln_results']) {
+    await trx.deleteFrom(t).where('account', '=', account).where('image_digest', '=', imageDigest).execute();
+  }
+}
+
 export class Rematcher {
   private readonly db: Kysely<Tables>;
   private readonly now: () => Date;
@@ -149,10 +156,23 @@ export class Rematcher {
     return summaries;
   }
 
-  /** Forget an image (deleted). */
-  async forgetImage(account: string, imageDigest: string): Promise<void> {
-    await this.db.deleteFrom('image_match_keys').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
-    await this.db.deleteFrom('image_vuln_results').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
+  /**
+   * Index analyzed images that have no baseline yet (imported SBOMs, images analyzed before the
+   * index existed, or a hook that failed); at most `limit` per call. Returns how many.
+   */
+  async backfill(limit = 200): Promise<number> {
+    const rows = await this.db.selectFrom('catalog_images as i')
+      .leftJoin('image_vuln_results as r', (j) => j.onRef('r.account', '=', 'i.account').onRef('r.image_digest', '=', 'i.image_digest'))
+      .select(['i.account', 'i.image_digest']).where('i.analysis_status', '=', 'analyzed').where('r.image_digest', 'is', null)
+      .limit(limit).execute();
+    let n = 0;
+    for (const r of rows) {
+      const a = await this.db.selectFrom('catalog_analyses').select('sbom_gz').where('account', '=', r.account).where('image_digest', '=', r.image_digest).executeTakeFirst();
+      if (!a) continue;
+      await this.indexImage(r.account, r.image_digest, JSON.parse(gunzipSync(Buffer.from(a.sbom_gz)).toString('utf8')) as Sbom);
+      n++;
+    }
+    return n;
   }
 
   /** The stored summary of an image (undefined before its first index). */

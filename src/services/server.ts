@@ -1,7 +1,9 @@
 /**
  * `lading serve` in one function: open and migrate the database, bootstrap the admin, then run
- * the API and/or analyzer workers in this process. Returns a handle whose close() stops the
- * workers (running analyses get the grace period), then the API, then the database.
+ * this process's roles: the API, analyzer workers (with the reconciler), the watchers, the feed
+ * sync and re-match cycles, the notifier. `all` runs every one. Periodic work runs through
+ * cycles (services/cycles.ts), so each runs once across all processes. Returns a handle whose
+ * close() stops the roles (running analyses get the grace period), then the API, then the database.
  */
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
@@ -10,7 +12,7 @@ import type { LadingConfig } from '../config/schema.js';
 import { VulnDb } from '../feeds/vulndb.js';
 import type { SourceOptions } from '../image/sources/index.js';
 import { JobQueue } from '../queue/queue.js';
-import { runWorker, type WorkerStats } from '../queue/worker.js';
+import { runWorker } from '../queue/worker.js';
 import { AccountStore, type AccountStoreOptions, type BootstrapResult } from '../store/accounts.js';
 import { openDatabase, type DatabaseHandle } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
@@ -19,8 +21,21 @@ import { CatalogStore } from './catalog.js';
 import { EventStore } from './events.js';
 import { RegistryStore, withRegistryAccess } from './registries.js';
 import { runReconciler } from './reconcile.js';
+import { Announcer } from './announce.js';
+import { CycleRunner, type CycleSpec } from './cycles.js';
+import { feedSyncCycle, type ServiceEvent } from './feeds.js';
+import { Notifier, startDeliveryCycle } from './notify.js';
+import { PolicyStore } from './policies.js';
+import { Rematcher, type ImageDiff } from './rematch.js';
+import { SubscriptionStore } from './subscriptions.js';
+import { afterAnalysis, watcherCycles, type WatchDeps } from './watch.js';
+import { DRIVERS } from '../feeds/drivers/index.js';
+import { ADMIN_ACCOUNT } from '../store/accounts.js';
+import { describeError } from '../errors.js';
 
-export const SERVE_ROLES = ['all', 'api', 'worker'] as const;
+export const REMATCH_CYCLE = 'vulnerability_scan';
+
+export const SERVE_ROLES = ['all', 'api', 'worker', 'watcher', 'feeds', 'notifier'] as const;
 export type ServeRole = (typeof SERVE_ROLES)[number];
 
 export interface StartOptions {
@@ -30,8 +45,12 @@ export interface StartOptions {
   workers?: number;
   /** Worker poll period; default 1 s. */
   pollMs?: number;
-  /** Period of the analysis reconciler (role all/worker, services/reconcile.ts); default 5 s. */
+  /** Period of the analysis reconciler (role all/worker); default config cycle_timers.analyzer_queue. */
   reconcileMs?: number;
+  /** Poll period of the cycle runner; default 1 s. */
+  cyclePollMs?: number;
+  /** Where background errors go; default stderr. */
+  log?: (message: string) => void;
   sourceOptions?: SourceOptions;
   accountOptions?: AccountStoreOptions;
   /** Fastify logging; default off. */
@@ -47,6 +66,7 @@ export interface RunningService {
   /** http://host:port of the API (role all/api). */
   url?: string;
   bootstrap: BootstrapResult;
+  cycles: CycleRunner;
   close(): Promise<void>;
 }
 
@@ -66,17 +86,63 @@ export async function startService(options: StartOptions): Promise<RunningServic
     const queue = new JobQueue(db, { backoff: { baseMs: 2000 } });
     const sourceOptions: SourceOptions = { credentialLookup: false, limits: limitsOf(config), ...options.sourceOptions };
     const hostId = `${hostname()}:${process.pid}`;
-    const roles = role === 'all' ? ['api', 'worker'] : [role];
-    const service: RunningService = { db, accounts, catalog, queue, bootstrap, close };
+    const has = (r: Exclude<ServeRole, 'all'>) => role === 'all' || role === r;
+    const roles = role === 'all' ? SERVE_ROLES.filter((r) => r !== 'all') : [role];
+    const log = options.log ?? ((m: string) => process.stderr.write(`lading ${role}: ${m}\n`));
+    const vulndb = new VulnDb(db);
+    const registries = new RegistryStore(db.kysely, config);
+    const subscriptions = new SubscriptionStore(db.kysely);
+    const policies = new PolicyStore(db.kysely);
+    const events = new EventStore(db.kysely, { source: { servicename: role, hostid: hostId } });
+    const notifier = new Notifier(db, config.webhooks, accounts);
+    const announcer = new Announcer(subscriptions, events, notifier);
+    const cycles = new CycleRunner(db.kysely, {
+      owner: `${hostId}:${role}`,
+      ...(options.cyclePollMs !== undefined ? { pollMs: options.cyclePollMs } : {}),
+      onError: (name, error) => log(`cycle ${name} failed: ${error}`),
+    });
+    const service: RunningService = { db, accounts, catalog, queue, bootstrap, cycles, close };
+    const watchDeps: WatchDeps = {
+      config, catalog, queue, subscriptions, policies, vulndb, registries, announcer, events, sourceOptions,
+      analysisMaxAttempts: config.analysis.max_attempts,
+    };
+    const rematcher = new Rematcher(db.kysely, vulndb, { onDiff: (d) => announceVulnDiff(d, catalog, announcer) });
+    const rematchCycle: CycleSpec = {
+      name: REMATCH_CYCLE,
+      intervalMs: config.cycle_timers.vulnerability_scan * 1000,
+      async run(signal) {
+        const indexed = await rematcher.backfill();
+        const r = await rematcher.rematch(signal);
+        return `${r.changes} changes, ${r.keys < 0 ? 'everything' : `${r.keys} keys`}, ${r.images} images re-matched, ${r.changed} changed${indexed ? `, ${indexed} indexed` : ''}`;
+      },
+    };
+    const emit = async (e: ServiceEvent) => {
+      await events.add(ADMIN_ACCOUNT, { type: e.type, level: e.level, message: e.message, resource: e.resource, details: e.details });
+    };
+    const feedSync = config.feeds.enabled
+      ? feedSyncCycle({ vulndb, config, drivers: DRIVERS, emit, warn: () => {} }, config.feeds.sync_interval_seconds * 1000, async () => cycles.trigger(REMATCH_CYCLE))
+      : undefined;
+    const ac = new AbortController();
+    stops.push(async () => ac.abort());
 
-    if (role === 'all' || role === 'worker') {
-      const ac = new AbortController();
+    if (has('worker')) {
       const n = Math.max(1, options.workers ?? config.analysis.workers);
-      const registries = new RegistryStore(db.kysely, config);
       const handler = analyzeHandler(catalog, {
         source: sourceOptions,
         sourceFor: async (account, ref) => withRegistryAccess(sourceOptions, await registries.registryCredentialsFor(account, ref)),
         events: new EventStore(db.kysely, { source: { servicename: 'analyzer', hostid: hostId } }),
+        onOutcome: async (image, outcome) => {
+          if (outcome.status === 'analyzed') await rematcher.indexImage(image.account, image.imageDigest, outcome.sbom);
+          const state = { imageDigest: image.imageDigest, annotations: image.annotations };
+          for (const t of image.tags) {
+            await announcer.announce({
+              account: image.account, type: 'analysis_update', key: t.fulltag,
+              payload: { last_eval: { ...state, analysis_status: 'analyzing' }, curr_eval: { ...state, analysis_status: outcome.status }, annotations: image.annotations },
+            });
+          }
+          if (outcome.status === 'analyzed') await afterAnalysis(watchDeps, image.account, image.imageDigest);
+        },
+        onHookError: (e) => log(`after analysis: ${describeError(e)}`),
         analyze: {
           secrets: config.analysis.secrets,
           retrieveFiles: config.analysis.retrieve_files,
@@ -85,7 +151,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
           ...(config.analysis.scratch_dir ? { scratchDir: config.analysis.scratch_dir } : {}),
         },
       });
-      const runs: Promise<WorkerStats>[] = [];
+      const runs: Promise<unknown>[] = [];
       for (let i = 0; i < n; i++) {
         runs.push(runWorker(queue, {
           workerId: `${hostId}:analyzer-${i}`,
@@ -95,15 +161,30 @@ export async function startService(options: StartOptions): Promise<RunningServic
           signal: ac.signal,
         }));
       }
-      const reconciling = runReconciler(db.kysely, queue, {
+      runs.push(runReconciler(db.kysely, queue, {
         signal: ac.signal,
         maxAttempts: config.analysis.max_attempts,
-        ...(options.reconcileMs !== undefined ? { intervalMs: options.reconcileMs } : {}),
-      });
+        intervalMs: options.reconcileMs ?? config.cycle_timers.analyzer_queue * 1000,
+      }));
       stops.push(async () => {
         ac.abort();
-        await Promise.allSettled([...runs, reconciling]);
+        await Promise.allSettled(runs);
       });
+    }
+
+    const periodic: CycleSpec[] = [];
+    if (has('feeds')) periodic.push(...(feedSync ? [feedSync] : []), rematchCycle);
+    if (has('watcher')) periodic.push(...watcherCycles(watchDeps));
+    if (periodic.length) {
+      const loop = cycles.loop(periodic, ac.signal);
+      stops.push(async () => {
+        ac.abort();
+        await loop;
+      });
+    }
+    if (has('notifier')) {
+      const delivery = startDeliveryCycle(notifier, config.cycle_timers.notifications, (e) => log(`webhook delivery: ${describeError(e)}`));
+      stops.push(async () => delivery.stop());
     }
 
     if (role === 'all' || role === 'api') {
@@ -111,8 +192,10 @@ export async function startService(options: StartOptions): Promise<RunningServic
         db,
         config,
         accounts, catalog, queue,
-        vulndb: new VulnDb(db),
+        vulndb,
         sourceOptions,
+        cycles,
+        ...(feedSync ? { feedSync } : {}),
         analysisMaxAttempts: config.analysis.max_attempts,
         service: { hostId, roles, dbLocation: db.location },
         ...(options.logger !== undefined ? { logger: options.logger } : {}),
@@ -147,4 +230,17 @@ function limitsOf(config: LadingConfig): SourceOptions['limits'] {
     maxCompressionRatio: l.max_compression_ratio,
     ratioCheckAfterBytes: l.ratio_check_after_bytes,
   };
+}
+
+/** A re-match changed an image's findings: a vuln_update event and notification per tag. */
+async function announceVulnDiff(d: ImageDiff, catalog: CatalogStore, announcer: Announcer): Promise<void> {
+  const image = await catalog.getImage(d.account, d.imageDigest);
+  if (!image) return;
+  for (const t of image.tags) {
+    await announcer.announce({
+      account: d.account, type: 'vuln_update', key: t.fulltag,
+      event: { type: 'user.checks.tag.vulnerabilities.update' },
+      payload: { imageDigest: d.imageDigest, diff_vulnerability_result: d.diff, annotations: image.annotations },
+    });
+  }
 }

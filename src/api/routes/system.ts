@@ -1,6 +1,6 @@
 /**
  * `/`, `/health`, `/version` (no authentication), `/status`, `/system`, `/system/status`,
- * `/system/feeds`, `/system/policy_spec` (the gates), `/system/error_codes`.
+ * `/system/feeds` (GET, and POST to sync now), `/system/policy_spec` (the gates), `/system/error_codes`.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ErrorCode } from '../../errors.js';
@@ -10,6 +10,19 @@ import { latestSchema } from '../../store/migrate.js';
 import type { ApiDeps } from '../app.js';
 import { accountOf, userOf } from '../app.js';
 import { isoZ } from '../views.js';
+import { ApiError } from '../errors.js';
+import { ADMIN_ACCOUNT } from '../../store/accounts.js';
+import { anchoreSyncResults, lastReport, type FeedSyncReport } from '../../services/feeds.js';
+import type { CycleState } from '../../services/cycles.js';
+
+/** A cycle's last run, as /system shows it. */
+function cycleView(c: CycleState): Record<string, unknown> {
+  return {
+    name: c.name, runs: c.runs, running: c.leaseOwner !== undefined, next_due: isoZ(c.nextDue),
+    last_started: isoZ(c.lastStarted), last_finished: isoZ(c.lastFinished), last_status: c.lastStatus ?? null,
+    last_error: c.lastError ?? null, last_summary: c.lastSummary ?? null, last_duration_ms: c.lastDurationMs ?? null, last_host: c.lastOwner ?? null,
+  };
+}
 
 /** What each of Lading's error codes (errors.ts; `detail.error_code` of an error body) means. */
 const ERROR_CODES: Record<ErrorCode, string> = {
@@ -34,6 +47,7 @@ export function systemRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   const status = async () => {
     const queue = await deps.queue.stats().catch(() => undefined);
+    const cycles = await deps.cycles?.states().catch(() => undefined);
     return {
       available: true,
       busy: false,
@@ -41,7 +55,10 @@ export function systemRoutes(app: FastifyInstance, deps: ApiDeps): void {
       message: 'all good',
       version: VERSION,
       db_version: latestSchema(),
-      detail: { service_name: 'lading', ...(deps.service ? { roles: deps.service.roles } : {}), ...(queue ? { queue } : {}) },
+      detail: {
+        service_name: 'lading', ...(deps.service ? { roles: deps.service.roles } : {}), ...(queue ? { queue } : {}),
+        ...(cycles ? { cycles: cycles.map(cycleView) } : {}),
+      },
     };
   };
   app.get('/status', async (req) => {
@@ -79,6 +96,32 @@ export function systemRoutes(app: FastifyInstance, deps: ApiDeps): void {
       enabled: true,
       groups: [{ name: s.source, created_at: isoZ(s.lastSuccess), last_sync: isoZ(s.lastSync), record_count: s.records, enabled: true }],
     }));
+  });
+
+  // Anchore's POST /system/feeds: sync now (and answer with the results). One sync runs at a time
+  // across every process: a sync already running is a 409, not a second one.
+  app.post('/system/feeds', async (req) => {
+    const account = await accountOf(req, deps, 'write');
+    if (account !== ADMIN_ACCOUNT || userOf(req).accountType !== 'admin') throw new ApiError(403, 'only the admin account can sync feeds');
+    const q = req.query as Record<string, unknown>;
+    if (q.flush === 'true' || q.flush === 'True') throw new ApiError(400, 'flush is not supported: each sync replaces or updates a source\'s data as its feed says');
+    if (!deps.feedSync || !deps.cycles) throw new ApiError(409, 'feed sync is disabled in this service\'s configuration (feeds.enabled: false); load data with `lading db import`');
+    let report: FeedSyncReport | undefined;
+    const spec = deps.feedSync;
+    const outcome = await deps.cycles.runNow({
+      ...spec,
+      run: async (signal) => {
+        const summary = await spec.run(signal);
+        report = lastReport(spec);
+        return summary;
+      },
+    });
+    if (!outcome) {
+      const state = (await deps.cycles.states()).find((c) => c.name === spec.name);
+      throw new ApiError(409, `a feed sync is already running (started ${isoZ(state?.lastStarted) ?? 'recently'} by ${state?.leaseOwner ?? 'another process'})`);
+    }
+    if (outcome.status === 'failed' && !report) throw new ApiError(502, `feed sync failed: ${outcome.error}`);
+    return report ? anchoreSyncResults(report) : [];
   });
 
   app.get('/system/policy_spec', async (req) => {

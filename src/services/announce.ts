@@ -1,0 +1,46 @@
+/**
+ * Turning a change into what people see: an event in the account's log (always) and, when the
+ * tag's subscription of that type is active, a webhook notification with Anchore's payload for the
+ * type (reference section 4.4). The analyzer, the re-match cycle and the watchers call this.
+ */
+import type { NotificationType } from '../config/schema.js';
+import type { EventStore } from './events.js';
+import type { Notifier } from './notify.js';
+import type { SubscriptionStore } from './subscriptions.js';
+
+export interface Announcement {
+  account: string;
+  /** The subscription (and notification) type. */
+  type: Exclude<NotificationType, 'event_log'>;
+  /** The subscription key: a fulltag. */
+  key: string;
+  /** The event recorded (a type of services/events.ts EVENT_TYPES); none when undefined. */
+  event?: { type: string; resourceType?: string; level?: 'info' | 'error'; message?: string };
+  /** The type's notification payload (and the event's details). */
+  payload: Record<string, unknown>;
+}
+
+export class Announcer {
+  constructor(
+    private readonly subscriptions: Pick<SubscriptionStore, 'list'>,
+    private readonly events: Pick<EventStore, 'add'> | undefined,
+    private readonly notifier: Pick<Notifier, 'notify'> | undefined,
+  ) {}
+
+  /** Record and notify; returns whether a notification was queued. */
+  async announce(a: Announcement): Promise<boolean> {
+    if (a.event && this.events) {
+      await this.events.add(a.account, {
+        type: a.event.type,
+        resource: { id: a.key, ...(a.event.resourceType ? { type: a.event.resourceType } : {}) },
+        details: { ...a.payload, subscription_type: a.type },
+        ...(a.event.level ? { level: a.event.level } : {}),
+        ...(a.event.message ? { message: a.event.message } : {}),
+      });
+    }
+    if (!this.notifier) return false;
+    const subs = await this.subscriptions.list(a.account, { key: a.key, type: a.type });
+    if (!subs.some((s) => s.active)) return false;
+    return (await this.notifier.notify(a.account, a.type, a.key, a.payload)) !== undefined;
+  }
+}
