@@ -12,7 +12,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, type Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
 import { DEFAULT_BUNDLE, describeProblem, evaluateBundle, evaluationDoc, loadBundle, type Action, type PolicyEvaluationDoc, type Problem } from '../policy/index.js';
 import type { Sbom } from '../sbom/model.js';
@@ -189,7 +189,11 @@ export class PolicyStore {
     await this.ensureDefaultBundle(account);
     const t = this.now().toISOString();
     await this.db.transaction().execute(async (trx) => {
-      const exists = await trx.selectFrom('policy_bundles').select('policy_id').where('account', '=', account).where('policy_id', '=', policyId).executeTakeFirst();
+      // Lock the account's bundles in one order first: concurrent activations then queue up
+      // instead of deadlocking on PostgreSQL (SQLite has a single writer anyway).
+      let rows = trx.selectFrom('policy_bundles').select('policy_id').where('account', '=', account).orderBy('policy_id');
+      if (this.db.getExecutor().adapter instanceof PostgresAdapter) rows = rows.forUpdate();
+      const exists = (await rows.execute()).some((r) => r.policy_id === policyId);
       if (!exists) throw new LadingError('NOT_FOUND', `no policy bundle ${policyId}`);
       await trx.updateTable('policy_bundles')
         .set((eb) => ({

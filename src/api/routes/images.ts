@@ -12,7 +12,7 @@ import { openSource } from '../../image/sources/index.js';
 import { isDigest, parseReference } from '../../image/reference.js';
 import { anchoreTag, parseTag } from '../../policy/index.js';
 import { writeNative } from '../../sbom/formats/native.js';
-import { scanSbom } from '../../vulns/scan.js';
+import { reportsFor } from '../../services/reports.js';
 import type { Sbom } from '../../sbom/model.js';
 import type { ScanResult } from '../../vulns/model.js';
 import { ANALYSIS_STATUSES, type CatalogImage } from '../../services/catalog.js';
@@ -143,20 +143,24 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return img;
   };
 
-  const mustSbom = async (account: string, imageDigest: string): Promise<Sbom> => {
+  const mustAnalyzed = async (account: string, imageDigest: string): Promise<CatalogImage> => {
     const img = await mustGet(account, imageDigest);
     if (img.analysisStatus !== 'analyzed') throw new ApiError(404, `image ${imageDigest} is not analyzed (analysis_status ${img.analysisStatus})`);
-    const sbom = await deps.catalog.getSbom(account, imageDigest);
-    if (!sbom) throw new ApiError(404, `image ${imageDigest} has no stored analysis`);
+    return img;
+  };
+
+  const sbomOf = async (img: CatalogImage): Promise<Sbom> => {
+    const sbom = await deps.catalog.getSbom(img.account, img.imageDigest);
+    if (!sbom) throw new ApiError(404, `image ${img.imageDigest} has no stored analysis`);
     return sbom;
   };
 
-  /** The scan against the vulnerability database; undefined when it holds no data. */
-  const scan = async (sbom: Sbom, input: string): Promise<ScanResult | undefined> => {
-    const status = await deps.vulndb.status();
-    if (!status.some((s) => s.records > 0)) return undefined;
-    return scanSbom(sbom, deps.vulndb, { input });
-  };
+  const mustSbom = async (account: string, imageDigest: string): Promise<Sbom> => sbomOf(await mustAnalyzed(account, imageDigest));
+
+  /** The image's scan (cached until it is re-analyzed or the data changes); undefined without vulnerability data. */
+  const reports = reportsFor(deps.vulndb);
+  const scan = (img: CatalogImage, sbom?: Sbom): Promise<ScanResult | undefined> =>
+    reports.scan({ account: img.account, imageDigest: img.imageDigest, ...(img.analyzedAt ? { analyzedAt: img.analyzedAt } : {}) }, async () => sbom ?? sbomOf(img));
 
   app.post('/images', async (req) => {
     const account = await accountOf(req, deps, 'write');
@@ -278,10 +282,10 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const imageDigest = await digestOf(req, account);
     const vtype = ((req.params as { vtype?: string }).vtype ?? 'all') as VulnType;
     if (!VULN_TYPES.includes(vtype)) throw new ApiError(404, `no vulnerability type ${vtype}: expected one of ${VULN_TYPES.join(', ')}`);
-    const sbom = await mustSbom(account, imageDigest);
+    const img = await mustAnalyzed(account, imageDigest);
     const q = req.query as Record<string, unknown>;
     const vendorOnly = q.vendor_only === undefined ? true : boolQuery(q.vendor_only);
-    const result = await scan(sbom, imageDigest);
+    const result = await scan(img);
     return { imageDigest, vulnerability_type: vtype, vulnerabilities: result ? vulnItems(result.matches, vtype, vendorOnly) : [] };
   };
   const vulnTypesHandler = async (req: FastifyRequest) => {
@@ -300,11 +304,12 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const imageDigest = await digestOf(req, account);
     const q = req.query as Record<string, string | undefined>;
     if (!q.tag) throw new ApiError(400, 'tag: required (the registry/repo:tag the policy mappings are matched against)');
-    const sbom = await mustSbom(account, imageDigest);
+    const img = await mustAnalyzed(account, imageDigest);
+    const sbom = await sbomOf(img);
     const tag = anchoreTag(formatFull(q.tag));
     const policyId = q.policyId || undefined;
     const current = await checkImage(policies, account, {
-      imageDigest, tag, sbom, scan: await scan(sbom, tag), ...(policyId !== undefined ? { policyId } : {}), save: !boolQuery(q.interactive),
+      imageDigest, tag, sbom, scan: await scan(img, sbom), ...(policyId !== undefined ? { policyId } : {}), save: !boolQuery(q.interactive),
     });
     const evals = boolQuery(q.history) ? await policies.listEvaluations(account, imageDigest, tag, policyId) : [current];
     return checkResponseOf(imageDigest, tag, evals, boolQuery(q.detail));

@@ -1,0 +1,73 @@
+/**
+ * Vulnerability reports for the API, cached: an image's scan is computed from its stored SBOM once
+ * and reused until the image is analyzed again or the vulnerability data changes (every write to
+ * the vulnerability database moves its `built` stamp, whichever process wrote it). Checking the
+ * stamp is one indexed read, so a repeated `GET /images/{digest}/vuln/all` costs no SBOM read and
+ * no matching. A small LRU bounds the memory.
+ */
+import type { VulnDb } from '../feeds/vulndb.js';
+import type { Sbom } from '../sbom/model.js';
+import type { ScanResult } from '../vulns/model.js';
+import { scanSbom } from '../vulns/scan.js';
+
+export interface ReportSubject {
+  account: string;
+  imageDigest: string;
+  /** When the stored analysis was made: a new analysis is a new report. */
+  analyzedAt?: string;
+}
+
+interface Entry {
+  built: string;
+  result: ScanResult | undefined;
+}
+
+export class VulnReports {
+  private readonly entries = new Map<string, Entry>();
+  /** Whether the data (as of a `built` stamp) holds any records. */
+  private data: { built: string; any: boolean } | undefined;
+
+  constructor(private readonly vulndb: VulnDb, private readonly max = 64) {}
+
+  /** The scan of an image; undefined when the vulnerability database holds no data. */
+  async scan(subject: ReportSubject, sbom: () => Promise<Sbom>): Promise<ScanResult | undefined> {
+    const built = await this.built();
+    if (built === undefined || !(await this.hasData(built))) return undefined;
+    const key = `${subject.account}\0${subject.imageDigest}\0${subject.analyzedAt ?? ''}`;
+    const hit = this.entries.get(key);
+    if (hit && hit.built === built) {
+      this.entries.delete(key); // most recently used last
+      this.entries.set(key, hit);
+      return hit.result;
+    }
+    const result = await scanSbom(await sbom(), this.vulndb, { input: subject.imageDigest });
+    this.entries.set(key, { built, result });
+    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    return result;
+  }
+
+  private async built(): Promise<string | undefined> {
+    const row = await this.vulndb.db.selectFrom('meta').select('value').where('key', '=', 'built').executeTakeFirst();
+    return row ? String(row.value) : undefined;
+  }
+
+  private async hasData(built: string): Promise<boolean> {
+    if (this.data?.built !== built) {
+      const any = await this.vulndb.db.selectFrom('affected').select('vuln_id').limit(1).executeTakeFirst();
+      this.data = { built, any: any !== undefined };
+    }
+    return this.data.any;
+  }
+}
+
+const perDb = new WeakMap<VulnDb, VulnReports>();
+
+/** One report cache per vulnerability database (the API registers its routes under two prefixes). */
+export function reportsFor(vulndb: VulnDb): VulnReports {
+  let r = perDb.get(vulndb);
+  if (!r) {
+    r = new VulnReports(vulndb);
+    perDb.set(vulndb, r);
+  }
+  return r;
+}
