@@ -9,6 +9,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { openSource } from '../../image/sources/index.js';
+import { RegistrySource } from '../../image/sources/registry.js';
+import { parsePlatform } from '../../image/platform.js';
+import type { Platform, ResolvedImage } from '../../image/types.js';
 import { isDigest, parseReference } from '../../image/reference.js';
 import { anchoreTag, parseTag } from '../../policy/index.js';
 import { writeNative } from '../../sbom/formats/native.js';
@@ -21,7 +24,7 @@ import { addImportedImage, importSourceSchema } from './imports.js';
 import { PolicyStore, checkImage } from '../../services/policies.js';
 import { RegistryStore, withRegistryAccess } from '../../services/registries.js';
 import { SubscriptionStore } from '../../services/subscriptions.js';
-import { LadingError } from '../../errors.js';
+import { LadingError, describeError } from '../../errors.js';
 import { ApiError } from '../errors.js';
 import { accountOf, type ApiDeps } from '../app.js';
 import {
@@ -176,34 +179,53 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const r = addRequest(body);
     const access = await registries.registryCredentialsFor(account, parseReference(r.pull));
     const source = await openSource(`registry:${r.pull}`, withRegistryAccess({ credentialLookup: false, ...deps.sourceOptions }, access));
-    let resolved;
-    try {
-      resolved = await source.resolve({});
-    } catch (e) {
+    const fetchError = (e: unknown): unknown => {
       const hint = e instanceof LadingError && e.code === 'UNAUTHORIZED' && !access ? `; account ${account} has no registry credentials for ${r.tag.registry}/${r.tag.repo} (add them with POST /registries)` : '';
-      if (e instanceof LadingError) throw new ApiError(e.code === 'NOT_FOUND' ? 404 : 400, `cannot fetch image ${r.pull} from the registry: ${e.message}${hint}`, { error_code: e.code });
-      throw e;
+      if (e instanceof LadingError) return new ApiError(e.code === 'NOT_FOUND' ? 404 : 400, `cannot fetch image ${r.pull} from the registry: ${e.message}${hint}`, { error_code: e.code });
+      return e;
+    };
+    // Lading's multi-arch extension: ?platform=os/arch[/variant] picks one platform of an index,
+    // ?all_platforms=true adds every platform's image (one record each, the index as parent).
+    const platforms: (Platform | undefined)[] = [];
+    const resolved: ResolvedImage[] = [];
+    try {
+      if (boolQuery(q.all_platforms)) {
+        if (!(source instanceof RegistrySource)) throw new ApiError(400, 'all_platforms needs a registry image');
+        platforms.push(...await source.platforms().catch((e: unknown) => { throw fetchError(e); }));
+      } else if (typeof q.platform === 'string' && q.platform) {
+        try {
+          platforms.push(parsePlatform(q.platform));
+        } catch (e) {
+          throw new ApiError(400, `platform: ${describeError(e)}`);
+        }
+      }
+      if (!platforms.length) platforms.push(undefined);
+      for (const platform of platforms) {
+        resolved.push(await source.resolve(platform ? { platform } : {}).catch((e) => { throw fetchError(e); }));
+      }
     } finally {
       await source.close();
     }
-    const imageDigest = resolved.manifestDigest;
-    if (!imageDigest) throw new ApiError(400, `image ${r.pull} has no manifest digest`);
-    const { image, needsAnalysis } = await deps.catalog.addImage(account, {
-      imageDigest,
-      imageId: resolved.configDigest.replace(/^sha256:/, ''),
-      ...(resolved.indexDigest ? { parentDigest: resolved.indexDigest } : {}),
-      tag: r.tag,
-      ...(body.annotations ? { annotations: body.annotations } : {}),
-      ...(r.dockerfile !== undefined ? { dockerfile: r.dockerfile } : {}),
-      force: boolQuery(q.force),
-    });
     const fulltag = `${r.tag.registry}/${r.tag.repo}:${r.tag.tag}`;
+    const added: CatalogImage[] = [];
+    for (const img of resolved) {
+      const imageDigest = img.manifestDigest;
+      if (!imageDigest) throw new ApiError(400, `image ${r.pull} has no manifest digest`);
+      const { image, needsAnalysis } = await deps.catalog.addImage(account, {
+        imageDigest,
+        imageId: img.configDigest.replace(/^sha256:/, ''),
+        ...(img.indexDigest ? { parentDigest: img.indexDigest } : {}),
+        tag: r.tag,
+        ...(body.annotations ? { annotations: body.annotations } : {}),
+        ...(r.dockerfile !== undefined ? { dockerfile: r.dockerfile } : {}),
+        force: boolQuery(q.force),
+      });
+      if (needsAnalysis) await enqueueAnalysis(deps.queue, { account, imageDigest, fulltag }, deps.analysisMaxAttempts);
+      added.push(image);
+    }
     // Anchore's four tag subscriptions: analysis_update active, tag_update active with autosubscribe.
     await subscriptions.ensureTagSubscriptions(account, fulltag, { autosubscribe: boolQuery(q.autosubscribe) });
-    if (needsAnalysis) {
-      await enqueueAnalysis(deps.queue, { account, imageDigest, fulltag }, deps.analysisMaxAttempts);
-    }
-    return [anchoreImage(image)];
+    return added.map(anchoreImage);
   });
 
   app.get('/images', async (req) => {

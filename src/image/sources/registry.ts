@@ -104,6 +104,23 @@ export class RegistrySource implements ImageSource {
     };
   }
 
+  /**
+   * The platforms a reference offers: those of its index (attestation manifests, platform
+   * unknown/unknown, left out), or an empty list for a single-platform image.
+   */
+  async platforms(signal?: AbortSignal): Promise<Platform[]> {
+    const { ref, client } = this;
+    const fetched = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? 'latest', signal);
+    const parsed = parseManifest(fetched.bytes, `manifest of ${formatReference(ref)}`, this.options.limits, fetched.mediaType);
+    if (parsed.kind !== 'index') return [];
+    const seen = new Map<string, Platform>();
+    for (const m of parsed.index.manifests) {
+      if (!m.platform || m.platform.os === 'unknown' || m.platform.architecture === 'unknown') continue;
+      seen.set(formatPlatform(m.platform), m.platform);
+    }
+    return [...seen.values()];
+  }
+
   async close(): Promise<void> {
     await this.client.close();
   }
