@@ -6,11 +6,9 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { openVulnDb } from '../store/db.js';
 import { buildImage, type BuiltImage } from '../testkit/images.js';
 import { pushImage } from '../testkit/registry.js';
-import { ADMIN as admin, assertErrorBody, describeService, waitAnalyzed, type ApiClient } from '../testkit/service.js';
-import { affected, vuln } from '../vulns/testing.js';
+import { ADMIN as admin, assertErrorBody, describeService, waitAnalyzed, type ApiClient, seedOpensslAdvisory } from '../testkit/service.js';
 
 const image: BuiltImage = buildImage({
   layers: [{ entries: [
@@ -19,21 +17,6 @@ const image: BuiltImage = buildImage({
     { type: 'file', path: 'usr/lib/node_modules/left-pad/package.json', content: JSON.stringify({ name: 'left-pad', version: '1.1.0', license: 'MIT' }) },
   ] }],
 });
-
-async function seedVulnDb(dbUrl: string): Promise<void> {
-  const db = await openVulnDb(dbUrl);
-  try {
-    await db.apply('debian', {
-      full: true,
-      batches: [{
-        vulnerabilities: [vuln({ id: 'CVE-2024-0001', source: 'debian', references: ['https://security-tracker.debian.org/tracker/CVE-2024-0001'] })],
-        affected: [affected({ vulnId: 'CVE-2024-0001', name: 'openssl', fixedVersions: ['3.0.15-1~deb12u1'], severity: 'High' })],
-      }],
-    }, { kind: 'sync' });
-  } finally {
-    await db.close();
-  }
-}
 
 /** Add → analyzed → shape → vuln → check → content → delete. */
 async function coreFlow(api: ApiClient, host: string): Promise<void> {
@@ -111,7 +94,7 @@ async function coreFlow(api: ApiClient, host: string): Promise<void> {
   assertErrorBody(await api('DELETE', `/v1/images/${image.manifestDigest}`, admin), 404);
 }
 
-describeService('v1 API', { registry: true, seed: seedVulnDb }, (h) => {
+describeService('v1 API', { registry: true, seed: seedOpensslAdvisory }, (h) => {
   before(async () => pushImage(h().registry!.host, 'team/app', 'v1', image));
 
   test('public endpoints, and authentication on everything else', async () => {

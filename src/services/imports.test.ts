@@ -10,12 +10,11 @@ import { analyzeImage } from '../analyze/analyze.js';
 import { sha256Digest } from '../image/manifest.js';
 import { writers } from '../sbom/formats/index.js';
 import type { Sbom } from '../sbom/model.js';
-import { openDatabase, openVulnDb } from '../store/db.js';
+import { openDatabase } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { buildImage, buildIndex, type BuiltImage } from '../testkit/images.js';
 import { memoryImage } from '../testkit/memory-image.js';
-import { ADMIN as admin, assertErrorBody, describeService, type ApiClient } from '../testkit/service.js';
-import { affected, vuln } from '../vulns/testing.js';
+import { ADMIN as admin, assertErrorBody, describeService, type ApiClient, seedOpensslAdvisory } from '../testkit/service.js';
 import { CatalogStore } from './catalog.js';
 import { ImportStore, importImage, importedAnalysis, importTag } from './imports.js';
 
@@ -63,21 +62,6 @@ function syftDocument(image: BuiltImage): Record<string, unknown> {
 
 async function lading(image: BuiltImage): Promise<Sbom> {
   return analyzeImage(memoryImage(image), {});
-}
-
-async function seedVulnDb(dbUrl: string): Promise<void> {
-  const db = await openVulnDb(dbUrl);
-  try {
-    await db.apply('debian', {
-      full: true,
-      batches: [{
-        vulnerabilities: [vuln({ id: 'CVE-2024-0001', source: 'debian', references: ['https://security-tracker.debian.org/tracker/CVE-2024-0001'] })],
-        affected: [affected({ vulnId: 'CVE-2024-0001', name: 'openssl', fixedVersions: ['3.0.15-1~deb12u1'], severity: 'High' })],
-      }],
-    }, { kind: 'sync' });
-  } finally {
-    await db.close();
-  }
 }
 
 async function withDb(fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<void>): Promise<void> {
@@ -233,7 +217,7 @@ async function assertLikePulled(api: ApiClient, digest: string, fulltag: string)
   assert.ok(table.rows.some((row: unknown[]) => row[3] === 'vulnerabilities' && String(row[5]).includes('CVE-2024-0001')), JSON.stringify(table.rows));
 }
 
-describeService('SBOM import', { seed: seedVulnDb }, (h) => {
+describeService('SBOM import', { seed: seedOpensslAdvisory }, (h) => {
   const syftImage = debianImage('syft');
   const cdxImage = debianImage('cyclonedx');
   const spdxImage = debianImage('spdx');

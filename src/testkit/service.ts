@@ -15,11 +15,29 @@ import type { ConfigInput, LadingConfig } from '../config/schema.js';
 import { startService, type RunningService, type StartOptions } from '../services/server.js';
 import { registryAvailable, registrySkipReason, startRegistry, type RunningServer } from './registry.js';
 import { postgresAvailable, postgresSkipReason, startPostgres, type RunningPostgres } from './postgres.js';
+import { openVulnDb } from '../store/db.js';
+import { affected, vuln } from '../vulns/testing.js';
 
 export const ADMIN_PASSWORD = 'admin-secret';
 export const ADMIN = { user: 'admin', pass: ADMIN_PASSWORD } as const;
 /** Cheap scrypt parameters so tests that log in often stay fast. */
 export const FAST_HASH = { hashParams: { ln: 10, r: 8, p: 1 } };
+
+/** Seed a database with one Debian 12 record: CVE-2024-0001 (High) in openssl, fixed in 3.0.15-1~deb12u1. */
+export async function seedOpensslAdvisory(dbUrl: string): Promise<void> {
+  const db = await openVulnDb(dbUrl);
+  try {
+    await db.apply('debian', {
+      full: true,
+      batches: [{
+        vulnerabilities: [vuln({ id: 'CVE-2024-0001', source: 'debian', references: ['https://security-tracker.debian.org/tracker/CVE-2024-0001'] })],
+        affected: [affected({ vulnId: 'CVE-2024-0001', name: 'openssl', fixedVersions: ['3.0.15-1~deb12u1'], severity: 'High' })],
+      }],
+    }, { kind: 'sync' });
+  } finally {
+    await db.close();
+  }
+}
 
 export interface ApiResponse { status: number; body: any; headers: Headers; text: string }
 export interface RequestOptions {

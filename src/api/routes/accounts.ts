@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ACCOUNT_STATES, USER_ROLES, authorize, requireAuthorized, type Account, type AuthUser, type User } from '../../store/accounts.js';
 import { ApiError } from '../errors.js';
+import { parseInput } from '../validate.js';
 import { accountOf, userOf, type ApiDeps } from '../app.js';
 import { isoZ } from '../views.js';
 
@@ -29,15 +30,6 @@ const createUserSchema = z.object({ username: z.string().min(1), password, role:
 const credentialSchema = z.object({ type: z.literal('password', { message: 'the only credential type is "password"' }), value: password });
 const listQuery = z.object({ state: z.enum(ACCOUNT_STATES).optional() });
 const deleteCredentialQuery = z.object({ credential_type: z.string({ message: 'credential_type is required' }).min(1) });
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new ApiError(400, `invalid ${what}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
-  }
-  return r.data;
-}
 
 function accountView(a: Account): Record<string, unknown> {
   return { name: a.name, email: a.email ?? null, type: a.type, state: a.state, created_at: isoZ(a.createdAt), last_updated: isoZ(a.updatedAt) };
@@ -97,13 +89,13 @@ export function accountsRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get('/accounts', async (req) => {
     admin(req);
-    const q = parse(listQuery, req.query, 'query');
+    const q = parseInput(listQuery, req.query, 'query');
     return (await accounts.listAccounts(q.state ? { state: q.state } : {})).map(accountView);
   });
 
   app.post('/accounts', async (req) => {
     admin(req);
-    const body = parse(createAccountSchema, req.body, 'request body');
+    const body = parseInput(createAccountSchema, req.body, 'request body');
     return accountView(await accounts.createAccount({ name: body.name, ...(body.email !== undefined ? { email: body.email } : {}) }));
   });
 
@@ -128,7 +120,7 @@ export function accountsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.put('/accounts/:accountname/state', async (req) => {
     admin(req);
     const { accountname } = params(req);
-    const body = parse(stateSchema, req.body, 'request body');
+    const body = parseInput(stateSchema, req.body, 'request body');
     await mustAccount(accountname);
     return { state: (await accounts.setAccountState(accountname, body.state)).state };
   });
@@ -145,7 +137,7 @@ export function accountsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/accounts/:accountname/users', async (req) => {
     admin(req);
     const { accountname } = params(req);
-    const body = parse(createUserSchema, req.body, 'request body');
+    const body = parseInput(createUserSchema, req.body, 'request body');
     const a = await mustAccount(accountname);
     if (a.type === 'service') throw new ApiError(400, `account ${accountname} is a service account: its users are not managed here`);
     const role = body.role ?? (a.type === 'admin' ? 'admin' : 'read-write');
@@ -179,7 +171,7 @@ export function accountsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/accounts/:accountname/users/:username/credentials', async (req) => {
     const { accountname, username } = params(req);
     allow(req, accountname, 'write', username);
-    const body = parse(credentialSchema, req.body, 'credential');
+    const body = parseInput(credentialSchema, req.body, 'credential');
     await mustUser(accountname, username);
     await accounts.setPassword(username, body.value);
     return (await credentials(username))[0];
@@ -188,7 +180,7 @@ export function accountsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.delete('/accounts/:accountname/users/:username/credentials', async (req, reply) => {
     const { accountname, username } = params(req);
     const me = allow(req, accountname, 'write', username);
-    const q = parse(deleteCredentialQuery, req.query, 'query');
+    const q = parseInput(deleteCredentialQuery, req.query, 'query');
     if (q.credential_type !== 'password') throw new ApiError(400, `invalid credential_type ${JSON.stringify(q.credential_type)}: the only credential type is "password"`);
     await mustUser(accountname, username);
     if (username === me.username) throw new ApiError(400, 'cannot delete the credential of the user the request is authenticated as');
@@ -207,7 +199,7 @@ export function accountsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/user/credentials', async (req) => {
     const u = userOf(req);
     requireAuthorized(u, 'write');
-    const body = parse(credentialSchema, req.body, 'credential');
+    const body = parseInput(credentialSchema, req.body, 'credential');
     await accounts.setPassword(u.username, body.value);
     return (await credentials(u.username))[0];
   });

@@ -8,7 +8,7 @@ import { EventStore, eventTypesList, type EventRecord } from '../../services/eve
 import { ApiError } from '../errors.js';
 import { accountOf, type ApiDeps } from '../app.js';
 import { isoZ } from '../views.js';
-import { parseInput } from './subscriptions.js';
+import { parseInput } from '../validate.js';
 
 const instant = z.string().min(1).transform((s, ctx) => {
   const d = new Date(s);

@@ -26,6 +26,7 @@ import { RegistryStore, withRegistryAccess } from '../../services/registries.js'
 import { SubscriptionStore } from '../../services/subscriptions.js';
 import { LadingError, describeError } from '../../errors.js';
 import { ApiError } from '../errors.js';
+import { parseInput } from '../validate.js';
 import { accountOf, type ApiDeps } from '../app.js';
 import {
   CONTENT_TYPES, METADATA_TYPES, VULN_TYPES, anchoreImage, checkResponseOf, contentItems, metadataText, retrievedFileItems, searchItems, secretRegex, tagSummary, vulnItems,
@@ -47,15 +48,6 @@ const addSchema = z.object({
   annotations: z.record(z.string(), z.unknown()).optional(),
   source: sourceSchema.optional(),
 });
-
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new ApiError(400, `invalid request body: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
-  }
-  return r.data;
-}
 
 function boolQuery(v: unknown): boolean {
   return v === true || v === 'true' || v === '1' || v === 'True';
@@ -168,7 +160,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/images', async (req) => {
     const account = await accountOf(req, deps, 'write');
     const q = req.query as Record<string, unknown>;
-    const body = parseBody(addSchema, req.body);
+    const body = parseInput(addSchema, req.body, 'request body');
     if (body.source?.import) {
       // An SBOM import: the analysis comes from the uploaded content, nothing is pulled.
       if (body.tag || body.digest || body.dockerfile || body.source.tag || body.source.digest) throw new ApiError(400, 'source.import: give no tag, digest or dockerfile beside an import');

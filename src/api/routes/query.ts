@@ -12,6 +12,7 @@ import { PackageQueries, type VulnerabilityRecord } from '../../services/package
 import { describeRange } from '../../vulns/match.js';
 import { parseSeverity } from '../../vulns/scan.js';
 import { ApiError } from '../errors.js';
+import { parseInput } from '../validate.js';
 import { accountOf, type ApiDeps } from '../app.js';
 import { isoZ } from '../views.js';
 
@@ -38,15 +39,6 @@ const byVulnerabilityQuery = z.object({
 const vulnerabilitiesQuery = z.object({
   id: list, affected_package: text.optional(), affected_package_version: text.optional(), namespace: list.optional(), ...paging,
 });
-
-function parseQuery<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new ApiError(400, `invalid query: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
-  }
-  return r.data;
-}
 
 /** Anchore's make_response_paginated_envelope: without a limit, everything on page 1. */
 function paginated<T>(key: string, items: T[], page: number, limit: number | undefined): Record<string, unknown> {
@@ -118,7 +110,7 @@ export function queryRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get('/query/images/by_package', async (req) => {
     const account = await accountOf(req, deps, 'read');
-    const q = parseQuery(byPackageQuery, req.query);
+    const q = parseInput(byPackageQuery, req.query, 'query');
     const found = await queries.imagesByPackage(account, {
       name: q.name,
       ...(q.package_type !== undefined ? { types: packageTypes(q.package_type) } : {}),
@@ -133,7 +125,7 @@ export function queryRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get('/query/images/by_vulnerability', async (req) => {
     const account = await accountOf(req, deps, 'read');
-    const q = parseQuery(byVulnerabilityQuery, req.query);
+    const q = parseInput(byVulnerabilityQuery, req.query, 'query');
     const severity = q.severity === undefined ? undefined : parseSeverity(q.severity);
     if (q.severity !== undefined && !severity) throw new ApiError(400, `invalid query: severity: ${JSON.stringify(q.severity)} is not one of Unknown, Negligible, Low, Medium, High, Critical`);
     const found = await queries.imagesByVulnerability(account, {
@@ -152,7 +144,7 @@ export function queryRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get('/query/vulnerabilities', async (req) => {
     await accountOf(req, deps, 'read');
-    const q = parseQuery(vulnerabilitiesQuery, req.query);
+    const q = parseInput(vulnerabilitiesQuery, req.query, 'query');
     if (q.affected_package_version !== undefined && q.affected_package === undefined) {
       throw new ApiError(400, 'invalid query: affected_package_version needs affected_package');
     }

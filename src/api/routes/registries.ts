@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { LadingError } from '../../errors.js';
 import { REGISTRY_TYPES, RegistryStore, registryProblem, type RegistryInput, type RegistryRecord } from '../../services/registries.js';
 import { ApiError } from '../errors.js';
+import { parseInput } from '../validate.js';
 import { accountOf, type ApiDeps } from '../app.js';
 import { isoZ } from '../views.js';
 
@@ -37,15 +38,6 @@ const updateSchema = z.strictObject({
   registry_name: fields.registry_name.optional(),
   registry_verify: fields.registry_verify.optional(),
 });
-
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new ApiError(400, `invalid request body: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
-  }
-  return r.data;
-}
 
 function validateQuery(req: FastifyRequest): boolean {
   const v = (req.query as Record<string, unknown>).validate;
@@ -106,7 +98,7 @@ export function registriesRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/registries', async (req) => {
     const account = await accountOf(req, deps, 'write');
     const validate = validateQuery(req);
-    const body = parseBody(createSchema, req.body);
+    const body = parseInput(createSchema, req.body, 'request body');
     const input: RegistryInput = {
       registry: checkRegistry(body.registry),
       ...(body.registry_name ? { name: body.registry_name } : {}),
@@ -134,7 +126,7 @@ export function registriesRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const account = await accountOf(req, deps, 'write');
     const registry = registryParam(req);
     const validate = validateQuery(req);
-    const body = parseBody(updateSchema, req.body);
+    const body = parseInput(updateSchema, req.body, 'request body');
     if (body.registry !== undefined && body.registry !== registry) throw new ApiError(400, `registry in the body (${body.registry}) is not the one in the path (${registry})`);
     const current = await store.get(account, registry);
     if (!current) throw new ApiError(404, `registry ${registry} not found`);

@@ -15,18 +15,9 @@ import {
   SUBSCRIPTION_TYPES, SubscriptionStore, subscriptionId, type RepoUpdateValue, type Subscription, type SubscriptionType,
 } from '../../services/subscriptions.js';
 import { ApiError, STATUS_FOR_CODE } from '../errors.js';
+import { parseInput } from '../validate.js';
 import { accountOf, type ApiDeps } from '../app.js';
 import { isoZ } from '../views.js';
-
-/** Parse a body, query or params with a schema; a failure is a 400 naming the field. */
-export function parseInput<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new ApiError(400, `invalid ${what}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
-  }
-  return r.data;
-}
 
 /** A boolean query parameter as clients send it: true/false, True/False (anchore-cli), 1/0. */
 export const boolParam = z.enum(['true', 'false', 'True', 'False', '1', '0']).transform((v) => v === 'true' || v === 'True' || v === '1');

@@ -9,17 +9,9 @@ import { NOTIFICATION_TYPES } from '../../config/schema.js';
 import { requireAuthorized } from '../../store/accounts.js';
 import { NOTIFICATION_STATUSES, Notifier, WEBHOOK_TARGETS, type DeliveryAttempt, type Notification } from '../../services/notify.js';
 import { ApiError } from '../errors.js';
+import { parseInput } from '../validate.js';
 import { accountOf, userOf, type ApiDeps } from '../app.js';
 import { isoZ } from '../views.js';
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new ApiError(400, `invalid ${what}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
-  }
-  return r.data;
-}
 
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `expected one of ${values.join(', ')}` });
 const positiveInt = (max: number) => z.string().regex(/^\d{1,9}$/, { error: 'expected a whole number' }).transform(Number)
@@ -76,14 +68,14 @@ export function webhooksRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.post('/system/webhooks/:webhook_type/test', async (req) => {
     requireAuthorized(userOf(req), 'admin');
-    const { webhook_type } = parse(testParams, req.params, 'path parameter');
-    const { notification_type } = parse(testQuery, req.query, 'query parameter');
+    const { webhook_type } = parseInput(testParams, req.params, 'path parameter');
+    const { notification_type } = parseInput(testQuery, req.query, 'query parameter');
     const account = await accountOf(req, deps, 'write');
     return detail(await notifier.sendTest(account, webhook_type as (typeof WEBHOOK_TARGETS)[number], notification_type));
   });
 
   app.get('/system/webhooks/notifications', async (req) => {
-    const q = parse(listQuery, req.query, 'query parameter');
+    const q = parseInput(listQuery, req.query, 'query parameter');
     const account = await accountOf(req, deps, 'read');
     const page = q.page ?? 1;
     const { items, nextPage } = await notifier.list(account, { ...q, page });
@@ -91,7 +83,7 @@ export function webhooksRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   app.get('/system/webhooks/notifications/:notificationId', async (req) => {
-    const { notificationId } = parse(idParams, req.params, 'path parameter');
+    const { notificationId } = parseInput(idParams, req.params, 'path parameter');
     const account = await accountOf(req, deps, 'read');
     const found = await notifier.get(account, notificationId);
     if (!found) throw new ApiError(404, `notification ${notificationId} not found`);

@@ -8,11 +8,9 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openVulnDb } from '../../store/db.js';
 import { buildImage, type BuiltImage } from '../../testkit/images.js';
 import { pushImage } from '../../testkit/registry.js';
-import { ADMIN, describeService } from '../../testkit/service.js';
-import { affected, vuln } from '../../vulns/testing.js';
+import { ADMIN, describeService, seedOpensslAdvisory } from '../../testkit/service.js';
 import { lading, type CliRun } from '../testing.js';
 
 const image: BuiltImage = buildImage({
@@ -22,21 +20,6 @@ const image: BuiltImage = buildImage({
     { type: 'file', path: 'usr/lib/node_modules/left-pad/package.json', content: JSON.stringify({ name: 'left-pad', version: '1.1.0', license: 'MIT' }) },
   ] }],
 });
-
-async function seedVulnDb(dbUrl: string): Promise<void> {
-  const db = await openVulnDb(dbUrl);
-  try {
-    await db.apply('debian', {
-      full: true,
-      batches: [{
-        vulnerabilities: [vuln({ id: 'CVE-2024-0001', source: 'debian', references: ['https://security-tracker.debian.org/tracker/CVE-2024-0001'] })],
-        affected: [affected({ vulnId: 'CVE-2024-0001', name: 'openssl', fixedVersions: ['3.0.15-1~deb12u1'], severity: 'High' })],
-      }],
-    }, { kind: 'sync' });
-  } finally {
-    await db.close();
-  }
-}
 
 /** A bundle whose only rule warns on the vulnerability: evaluate check passes. */
 const WARN_BUNDLE = {
@@ -55,7 +38,7 @@ function ok(r: CliRun): CliRun {
   return r;
 }
 
-describeService('lading CLI against the service', { registry: true, seed: seedVulnDb, dialects: ['sqlite'] }, (h) => {
+describeService('lading CLI against the service', { registry: true, seed: seedOpensslAdvisory, dialects: ['sqlite'] }, (h) => {
   let env: Record<string, string>;
   let tag: string;
   const cli = (...args: string[]) => lading(args, env);

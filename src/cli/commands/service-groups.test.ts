@@ -5,11 +5,9 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { openVulnDb } from '../../store/db.js';
 import { buildImage, type BuiltImage } from '../../testkit/images.js';
 import { pushImage } from '../../testkit/registry.js';
-import { ADMIN, describeService } from '../../testkit/service.js';
-import { affected, vuln } from '../../vulns/testing.js';
+import { ADMIN, describeService, seedOpensslAdvisory } from '../../testkit/service.js';
 import { lading, type CliRun } from '../testing.js';
 
 const image: BuiltImage = buildImage({
@@ -18,21 +16,6 @@ const image: BuiltImage = buildImage({
     { type: 'file', path: 'var/lib/dpkg/status', content: 'Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.11-1~deb12u1\nSource: openssl\n' },
   ] }],
 });
-
-async function seedVulnDb(dbUrl: string): Promise<void> {
-  const db = await openVulnDb(dbUrl);
-  try {
-    await db.apply('debian', {
-      full: true,
-      batches: [{
-        vulnerabilities: [vuln({ id: 'CVE-2024-0001', source: 'debian' })],
-        affected: [affected({ vulnId: 'CVE-2024-0001', name: 'openssl', fixedVersions: ['3.0.15-1~deb12u1'], severity: 'High' })],
-      }],
-    }, { kind: 'sync' });
-  } finally {
-    await db.close();
-  }
-}
 
 function ok(r: CliRun): CliRun {
   assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
@@ -44,7 +27,7 @@ function rows(r: CliRun): string[][] {
   return r.stdout.trimEnd().split('\n').slice(1).filter(Boolean).map((l) => l.split(/\s{2,}/));
 }
 
-describeService('lading CLI service groups', { registry: true, seed: seedVulnDb, dialects: ['sqlite'] }, (h) => {
+describeService('lading CLI service groups', { registry: true, seed: seedOpensslAdvisory, dialects: ['sqlite'] }, (h) => {
   let env: Record<string, string>;
   let host: string;
   let tag: string;
