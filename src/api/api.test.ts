@@ -119,6 +119,11 @@ describeService('v1 API', { registry: true, seed: seedOpensslAdvisory }, (h) => 
     assert.equal(sys.status, 200);
     assert.ok(sys.body.service_states.some((s: { servicename: string; status: boolean }) => s.servicename === 'worker' && s.status));
     assert.equal((await api('GET', '/system/status', admin)).body.up, true);
+    const workers = await api('GET', '/v1/system/services/worker', admin);
+    assert.equal(workers.body.length, 1);
+    assert.equal(workers.body[0].status, true);
+    assertErrorBody(await api('DELETE', `/v1/system/services/worker/${encodeURIComponent(workers.body[0].hostid)}`, admin), 409);
+    assertErrorBody(await api('DELETE', '/v1/system/services/worker/nohost', admin), 404);
   });
 
   test('core flow: add, analyzed, vulnerabilities, check, content, delete', async () => {

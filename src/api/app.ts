@@ -22,9 +22,11 @@ import { accountsRoutes } from './routes/accounts.js';
 import { queryRoutes } from './routes/query.js';
 import { importsRoutes } from './routes/imports.js';
 import { webhooksRoutes } from './routes/webhooks.js';
+import { archivesRoutes } from './routes/archives.js';
 import type { DatabaseHandle } from '../store/db.js';
 import type { LadingConfig } from '../config/schema.js';
 import type { CycleRunner, CycleSpec } from '../services/cycles.js';
+import type { ServiceRegistry } from '../services/service-registry.js';
 import { RouteCatalog } from './openapi.js';
 
 declare module 'fastify' {
@@ -53,6 +55,8 @@ export interface ApiDeps {
   analysisMaxAttempts?: number;
   /** The periodic cycles (their state for /system; runs on request such as POST /system/feeds). */
   cycles?: CycleRunner;
+  /** Every process's roles and heartbeats (/system). */
+  services?: ServiceRegistry;
   /** The feed sync cycle; absent when feeds.enabled is false. */
   feedSync?: CycleSpec;
   /** What /system reports about this process. */
@@ -177,6 +181,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       queryRoutes(scope, deps);
       importsRoutes(scope, deps);
       webhooksRoutes(scope, deps);
+      archivesRoutes(scope, deps);
       scope.get('/swagger.json', { config: { public: true } }, async () => catalog.document());
     }, { prefix });
   }

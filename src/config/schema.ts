@@ -232,6 +232,8 @@ const cycleTimersSchema = mapping({
   vulnerability_scan: duration(1, 2 * 86400).default(300),
   notifications: duration(1, 2 * 86400).default(30),
   image_gc: duration(1, 86400).default(60),
+  /** Apply the analysis archive (retention) rules. */
+  archive_tasks: duration(1, 5 * 86400).default(43200),
   account_cleanup: duration(1, 86400).default(60),
   heartbeat: duration(1, 3600).default(30),
 });

@@ -29,6 +29,9 @@ import { PolicyStore } from './policies.js';
 import { Rematcher, type ImageDiff } from './rematch.js';
 import { SubscriptionStore } from './subscriptions.js';
 import { afterAnalysis, watcherCycles, type WatchDeps } from './watch.js';
+import { archiveCycle } from './archive.js';
+import { ServiceRegistry } from './service-registry.js';
+import { VERSION } from '../version.js';
 import { DRIVERS } from '../feeds/drivers/index.js';
 import { ADMIN_ACCOUNT } from '../store/accounts.js';
 import { describeError } from '../errors.js';
@@ -101,6 +104,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
       ...(options.cyclePollMs !== undefined ? { pollMs: options.cyclePollMs } : {}),
       onError: (name, error) => log(`cycle ${name} failed: ${error}`),
     });
+    const services = new ServiceRegistry(db.kysely, config.cycle_timers.heartbeat * 1000);
     const service: RunningService = { db, accounts, catalog, queue, bootstrap, cycles, close };
     const watchDeps: WatchDeps = {
       config, catalog, queue, subscriptions, policies, vulndb, registries, announcer, events, sourceOptions,
@@ -174,7 +178,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
 
     const periodic: CycleSpec[] = [];
     if (has('feeds')) periodic.push(...(feedSync ? [feedSync] : []), rematchCycle);
-    if (has('watcher')) periodic.push(...watcherCycles(watchDeps));
+    if (has('watcher')) periodic.push(...watcherCycles(watchDeps), archiveCycle(db.kysely, config.cycle_timers.archive_tasks * 1000));
     if (periodic.length) {
       const loop = cycles.loop(periodic, ac.signal);
       stops.push(async () => {
@@ -195,6 +199,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
         vulndb,
         sourceOptions,
         cycles,
+        services,
         ...(feedSync ? { feedSync } : {}),
         analysisMaxAttempts: config.analysis.max_attempts,
         service: { hostId, roles, dbLocation: db.location },
@@ -208,6 +213,14 @@ export async function startService(options: StartOptions): Promise<RunningServic
       service.app = app;
       service.url = `http://${host}:${port}`;
     }
+    // Every process records its roles and keeps a heartbeat, so /system shows them all.
+    await services.register(hostId, roles, VERSION, service.url ? `${service.url}/v1` : undefined);
+    const beat = setInterval(() => void services.heartbeat(hostId).catch(() => {}), config.cycle_timers.heartbeat * 1000);
+    beat.unref();
+    stops.splice(1, 0, async () => {
+      clearInterval(beat);
+      await services.stopped(hostId);
+    });
     return service;
   } catch (e) {
     await close();

@@ -69,21 +69,51 @@ export function systemRoutes(app: FastifyInstance, deps: ApiDeps): void {
     userOf(req);
     return status();
   });
+  /** Anchore's service records: every process's roles from the registry (this one alone without it). */
+  const serviceStates = async (filter: { servicename?: string; hostid?: string } = {}) => {
+    const detail = await status();
+    const records = deps.services ? await deps.services.list(filter) : [];
+    if (!records.length && !deps.services) {
+      return (deps.service?.roles ?? ['api']).map((role) => ({
+        hostid: deps.service?.hostId ?? 'lading', servicename: role, base_url: 'N/A', status: true, status_message: 'available', version: VERSION, service_detail: detail,
+      }));
+    }
+    return records.map((r) => ({
+      hostid: r.hostid,
+      servicename: r.servicename,
+      base_url: r.baseUrl ?? 'N/A',
+      status: r.up,
+      status_message: r.up ? 'available' : r.stoppedAt ? 'stopped' : 'orphaned',
+      version: r.version,
+      last_heartbeat: isoZ(r.heartbeatAt),
+      service_detail: r.up ? detail : { ...detail, up: false, available: false, message: r.stoppedAt ? 'stopped' : 'no heartbeat' },
+    }));
+  };
   app.get('/system', async (req) => {
     userOf(req);
-    const s = await status();
-    const host = deps.service?.hostId ?? 'lading';
-    return {
-      service_states: (deps.service?.roles ?? ['api']).map((role) => ({
-        hostid: host,
-        servicename: role,
-        base_url: 'N/A',
-        status: true,
-        status_message: 'available',
-        version: VERSION,
-        service_detail: s,
-      })),
-    };
+    return { service_states: await serviceStates() };
+  });
+  app.get('/system/services', async (req) => {
+    userOf(req);
+    return serviceStates();
+  });
+  app.get('/system/services/:servicename', async (req) => {
+    userOf(req);
+    return serviceStates({ servicename: (req.params as { servicename: string }).servicename });
+  });
+  app.get('/system/services/:servicename/:hostid', async (req) => {
+    userOf(req);
+    const p = req.params as { servicename: string; hostid: string };
+    return serviceStates(p);
+  });
+  app.delete('/system/services/:servicename/:hostid', async (req) => {
+    if (userOf(req).accountType !== 'admin') throw new ApiError(403, 'only the admin account can remove service records');
+    const p = req.params as { servicename: string; hostid: string };
+    const rec = (await deps.services?.list(p)) ?? [];
+    if (!rec.length) throw new ApiError(404, `no service ${p.servicename} on host ${p.hostid}`);
+    if (rec[0]!.up) throw new ApiError(409, `service ${p.servicename} on host ${p.hostid} is up (heartbeat ${isoZ(rec[0]!.heartbeatAt)}); stop it first`);
+    await deps.services!.remove(p.servicename, p.hostid);
+    return null;
   });
   app.get('/system/feeds', async (req) => {
     await accountOf(req, deps, 'read');

@@ -12,6 +12,8 @@ import * as imagePackages from './0009-image-packages.js';
 import * as notifications from './0010-notifications.js';
 import * as cycles from './0011-cycles.js';
 import * as vulnChanges from './0012-vuln-changes.js';
+import * as archive from './0013-archive.js';
+import * as services from './0014-services.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -26,4 +28,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0010-notifications': notifications,
   '0011-cycles': cycles,
   '0012-vuln-changes': vulnChanges,
+  '0013-archive': archive,
+  '0014-services': services,
 };
