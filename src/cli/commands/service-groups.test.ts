@@ -49,7 +49,7 @@ describeService('lading CLI service groups', { registry: true, seed: seedOpenssl
       cli('system', 'feeds', 'list'),
       cli('system', 'feeds', 'list', '--json'),
     ]);
-    assert.match(ok(status).stdout, /^Service worker \(.+, N\/A\): up$/m);
+    assert.match(ok(status).stdout, /^Service worker \(.+, http:\/\/127\.0\.0\.1:\d+\/v1\): up$/m);
     assert.match(ok(wait).stdout, /^Engine DB Version: \S+$/m);
     assert.match(ok(feeds).stdout, /^Feed\s+Group\s+LastSync\s+RecordCount$/m);
     const debian = rows(feeds).find((r) => r[0] === 'debian');
