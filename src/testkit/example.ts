@@ -67,8 +67,9 @@ async function main(): Promise<void> {
   run(['image', 'inspect', `oci-dir:${layout}:example`]);
   run(['image', 'files', `docker-archive:${archive}`]);
   run(['sbom', `docker-archive:${archive}`]);
-  // Real-format feed records shipped in examples/vulndata, imported offline into a database of the example's own.
-  const db = join(outDir, 'vulns.db');
+  // Real-format feed records shipped in examples/vulndata, imported offline into the example's data
+  // directory's database (LADING_DATA_DIR/lading.db), which scan and evaluate read by default.
+  const db = join(outDir, 'lading.db');
   const data = join(root, 'examples', 'vulndata');
   run(['db', 'import', '--db', db, join(data, 'debian', 'tracker.json'), join(data, 'ghsa')]);
   run(['scan', '--db', db, `docker-archive:${archive}`]);
