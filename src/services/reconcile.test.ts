@@ -4,16 +4,12 @@
  * finished images, an account being deleted), two passes at once from two connections, and the
  * periodic task inside a running service recovering a lost job and a stuck image end to end.
  */
-import { test, describe, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openDatabase, type DatabaseHandle } from '../store/db.js';
-import { migrateToLatest } from '../store/migrate.js';
+import type { DatabaseHandle } from '../store/db.js';
+import { describeOnDatabases } from '../testkit/databases.js';
 import { AccountStore } from '../store/accounts.js';
 import { JobQueue, type Job } from '../queue/queue.js';
-import { postgresAvailable, postgresSkipReason, startPostgres, type RunningPostgres } from '../testkit/postgres.js';
 import { buildImage } from '../testkit/images.js';
 import { pushImage } from '../testkit/registry.js';
 import { ADMIN, FAST_HASH, describeService, waitAnalyzed } from '../testkit/service.js';
@@ -28,182 +24,159 @@ const FULLTAG = 'registry.example:5000/team/app:v1';
 let digestCounter = 0;
 const nextDigest = () => `sha256:${(++digestCounter).toString(16).padStart(64, '0')}`;
 
-function reconcileSuite(name: string, url: () => string) {
-  describe(name, () => {
-    let handle: DatabaseHandle;
-    let catalog: CatalogStore;
-    let queue: JobQueue;
-    let accounts: AccountStore;
-    let now = Date.parse('2030-01-01T00:00:00.000Z');
+describeOnDatabases('reconcile', ({ db, openAnother }) => {
+  let handle: DatabaseHandle;
+  let catalog: CatalogStore;
+  let queue: JobQueue;
+  let accounts: AccountStore;
+  let now = Date.parse('2030-01-01T00:00:00.000Z');
 
-    before(async () => {
-      handle = await openDatabase(url());
-      await migrateToLatest(handle.kysely);
-      catalog = new CatalogStore(handle.kysely);
-      queue = new JobQueue(handle, { clock: () => now, reapIntervalMs: 0 });
-      accounts = new AccountStore(handle.kysely, FAST_HASH);
-      await accounts.createAccount({ name: ACCOUNT });
-    });
-    after(async () => handle?.close());
-
-    const addImage = async (account = ACCOUNT): Promise<string> => {
-      const imageDigest = nextDigest();
-      await catalog.addImage(account, { imageDigest, tag: TAG });
-      return imageDigest;
-    };
-    const status = async (digest: string, account = ACCOUNT) => (await catalog.getImage(account, digest))!;
-    const jobsOf = async (digest: string, account = ACCOUNT): Promise<Job[]> =>
-      (await queue.list({ kind: ANALYZE_JOB, limit: 10_000 })).filter((j) => j.key === analysisJobKey(account, digest));
-    const unfinished = async (digest: string, account = ACCOUNT) => (await jobsOf(digest, account)).filter((j) => j.state === 'queued' || j.state === 'running');
-    /** Claim this job as `worker`, finishing any older ones queued by earlier tests. */
-    const claimJob = async (id: number, worker: string, leaseMs: number): Promise<Job> => {
-      for (;;) {
-        const job = await queue.claim(worker, [ANALYZE_JOB], leaseMs);
-        assert.ok(job, `job ${id} is claimable`);
-        if (job.id === id) return job;
-        await queue.complete(job);
-      }
-    };
-    /** Enqueued, claimed by w1 and marked analyzing, as the analyzer does. */
-    const analyzing = async (leaseMs: number, maxAttempts?: number): Promise<{ digest: string; job: Job }> => {
-      const digest = await addImage();
-      const queued = await enqueueAnalysis(queue, { account: ACCOUNT, imageDigest: digest, fulltag: FULLTAG }, maxAttempts);
-      const job = await claimJob(queued.id, 'w1', leaseMs);
-      await catalog.setStatus(ACCOUNT, digest, 'analyzing');
-      return { digest, job };
-    };
-    const pass = async () => {
-      const r = await reconcileAnalyses(handle.kysely, queue, { maxAttempts: 3 });
-      return { enqueued: new Set(r.enqueued), reset: new Set(r.reset), failed: new Set(r.failed) };
-    };
-
-    test('a not_analyzed image without a job gets one, once', async () => {
-      const digest = await addImage();
-      const key = analysisJobKey(ACCOUNT, digest);
-      const r = await pass();
-      assert.ok(r.enqueued.has(key));
-      const jobs = await jobsOf(digest);
-      assert.equal(jobs.length, 1);
-      assert.equal(jobs[0]!.state, 'queued');
-      assert.equal(jobs[0]!.maxAttempts, 3);
-      assert.deepEqual(jobs[0]!.payload, { account: ACCOUNT, imageDigest: digest, fulltag: FULLTAG });
-      assert.ok(!(await pass()).enqueued.has(key), 'a second pass leaves the queued job alone');
-      assert.equal((await jobsOf(digest)).length, 1);
-      assert.equal((await status(digest)).analysisStatus, 'not_analyzed');
-    });
-
-    test('two passes at once, from two connections, queue one job per image', async () => {
-      const digests = [await addImage(), await addImage(), await addImage(), await addImage()];
-      const other = await openDatabase(url());
-      try {
-        const q2 = new JobQueue(other, { clock: () => now });
-        await Promise.all([reconcileAnalyses(handle.kysely, queue), reconcileAnalyses(other.kysely, q2), reconcileAnalyses(handle.kysely, queue)]);
-      } finally {
-        await other.close();
-      }
-      for (const d of digests) assert.equal((await jobsOf(d)).length, 1, `one job for ${d}`);
-    });
-
-    test('an analyzing image whose worker holds the lease is left alone', async () => {
-      const { digest, job } = await analyzing(60_000);
-      now += 30_000;
-      const r = await pass();
-      assert.ok(!r.reset.has(analysisJobKey(ACCOUNT, digest)));
-      assert.equal((await status(digest)).analysisStatus, 'analyzing');
-      assert.deepEqual((await unfinished(digest)).map((j) => [j.id, j.state]), [[job.id, 'running']]);
-      now += 31_000; // let later tests see it expired, not held
-    });
-
-    test('lease expired: reset to not_analyzed; the same job is taken again by another worker', async () => {
-      const { digest, job } = await analyzing(10_000);
-      now += 10_001;
-      const r = await pass();
-      assert.ok(r.reset.has(analysisJobKey(ACCOUNT, digest)));
-      assert.equal((await status(digest)).analysisStatus, 'not_analyzed');
-      assert.deepEqual((await jobsOf(digest)).map((j) => j.id), [job.id], 'no second job: the queue gives the same one back');
-      const again = await claimJob(job.id, 'w2', 10_000);
-      assert.equal(again.attempts, 2);
-      assert.equal(again.leaseOwner, 'w2');
-      assert.match(again.lastError ?? '', /lease of w1 expired/);
-      await queue.complete(again);
-    });
-
-    test('analyzing with no job at all: reset and queued', async () => {
-      const digest = await addImage();
-      await catalog.setStatus(ACCOUNT, digest, 'analyzing');
-      const r = await pass();
-      assert.ok(r.reset.has(analysisJobKey(ACCOUNT, digest)));
-      assert.equal((await status(digest)).analysisStatus, 'not_analyzed');
-      const jobs = await unfinished(digest);
-      assert.equal(jobs.length, 1);
-      assert.equal(jobs[0]!.state, 'queued');
-      assert.equal((jobs[0]!.payload as { fulltag: string }).fulltag, FULLTAG);
-    });
-
-    test('analyzing after its job finished without marking the image: reset and a new job', async () => {
-      const { digest, job } = await analyzing(10_000);
-      assert.ok(await queue.complete(job, { status: 'lost-track' }));
-      const r = await pass();
-      assert.ok(r.reset.has(analysisJobKey(ACCOUNT, digest)));
-      const jobs = await jobsOf(digest);
-      assert.deepEqual(jobs.map((j) => j.state).sort(), ['done', 'queued']);
-      assert.notEqual(jobs.find((j) => j.state === 'queued')!.id, job.id);
-    });
-
-    test('analyzing after its last attempt died: analysis_failed with the reason, not retried', async () => {
-      const { digest } = await analyzing(5_000, 1);
-      now += 5_001;
-      assert.ok((await queue.reapExpired()) >= 1);
-      assert.equal((await jobsOf(digest))[0]!.state, 'failed');
-      const r = await pass();
-      assert.ok(r.failed.has(analysisJobKey(ACCOUNT, digest)));
-      const img = await status(digest);
-      assert.equal(img.analysisStatus, 'analysis_failed');
-      assert.match(img.analysisError ?? '', /^analysis job \d+ failed after 1 attempt\(s\): lease of w1 expired at /);
-      const again = await pass();
-      assert.ok(!again.failed.has(analysisJobKey(ACCOUNT, digest)) && !again.enqueued.has(analysisJobKey(ACCOUNT, digest)));
-      assert.equal((await unfinished(digest)).length, 0);
-    });
-
-    test('analyzed and analysis_failed images, and images of an account being deleted, are left alone', async () => {
-      const done = await addImage();
-      await catalog.setStatus(ACCOUNT, done, 'analyzed');
-      const bad = await addImage();
-      await catalog.setStatus(ACCOUNT, bad, 'analysis_failed', 'manifest unknown');
-      await accounts.createAccount({ name: 'leaving' });
-      const leaving = await addImage('leaving');
-      const stuck = await addImage('leaving');
-      await catalog.setStatus('leaving', stuck, 'analyzing');
-      await accounts.deleteAccount('leaving');
-      const r = await pass();
-      for (const [account, d] of [[ACCOUNT, done], [ACCOUNT, bad], ['leaving', leaving], ['leaving', stuck]] as const) {
-        const key = analysisJobKey(account, d);
-        assert.ok(!r.enqueued.has(key) && !r.reset.has(key) && !r.failed.has(key), key);
-        assert.equal((await jobsOf(d, account)).length, 0, key);
-      }
-      assert.equal((await status(bad)).analysisError, 'manifest unknown');
-      assert.equal((await status(stuck, 'leaving')).analysisStatus, 'analyzing');
-    });
-  });
-}
-
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'lading-reconcile-'));
-});
-after(async () => rm(dir, { recursive: true, force: true }));
-
-reconcileSuite('reconcile (SQLite)', () => join(dir, 'reconcile.db'));
-
-describe('reconcile (PostgreSQL)', { skip: postgresAvailable() ? false : postgresSkipReason }, () => {
-  let server: RunningPostgres | undefined;
-  let url = '';
   before(async () => {
-    server = await startPostgres();
-    url = await server.createDatabase();
+    handle = db();
+    catalog = new CatalogStore(handle.kysely);
+    queue = new JobQueue(handle, { clock: () => now, reapIntervalMs: 0 });
+    accounts = new AccountStore(handle.kysely, FAST_HASH);
+    await accounts.createAccount({ name: ACCOUNT });
   });
-  after(async () => server?.stop());
-  reconcileSuite('reconcile', () => url);
+
+  const addImage = async (account = ACCOUNT): Promise<string> => {
+    const imageDigest = nextDigest();
+    await catalog.addImage(account, { imageDigest, tag: TAG });
+    return imageDigest;
+  };
+  const status = async (digest: string, account = ACCOUNT) => (await catalog.getImage(account, digest))!;
+  const jobsOf = async (digest: string, account = ACCOUNT): Promise<Job[]> =>
+    (await queue.list({ kind: ANALYZE_JOB, limit: 10_000 })).filter((j) => j.key === analysisJobKey(account, digest));
+  const unfinished = async (digest: string, account = ACCOUNT) => (await jobsOf(digest, account)).filter((j) => j.state === 'queued' || j.state === 'running');
+  /** Claim this job as `worker`, finishing any older ones queued by earlier tests. */
+  const claimJob = async (id: number, worker: string, leaseMs: number): Promise<Job> => {
+    for (;;) {
+      const job = await queue.claim(worker, [ANALYZE_JOB], leaseMs);
+      assert.ok(job, `job ${id} is claimable`);
+      if (job.id === id) return job;
+      await queue.complete(job);
+    }
+  };
+  /** Enqueued, claimed by w1 and marked analyzing, as the analyzer does. */
+  const analyzing = async (leaseMs: number, maxAttempts?: number): Promise<{ digest: string; job: Job }> => {
+    const digest = await addImage();
+    const queued = await enqueueAnalysis(queue, { account: ACCOUNT, imageDigest: digest, fulltag: FULLTAG }, maxAttempts);
+    const job = await claimJob(queued.id, 'w1', leaseMs);
+    await catalog.setStatus(ACCOUNT, digest, 'analyzing');
+    return { digest, job };
+  };
+  const pass = async () => {
+    const r = await reconcileAnalyses(handle.kysely, queue, { maxAttempts: 3 });
+    return { enqueued: new Set(r.enqueued), reset: new Set(r.reset), failed: new Set(r.failed) };
+  };
+
+  test('a not_analyzed image without a job gets one, once', async () => {
+    const digest = await addImage();
+    const key = analysisJobKey(ACCOUNT, digest);
+    const r = await pass();
+    assert.ok(r.enqueued.has(key));
+    const jobs = await jobsOf(digest);
+    assert.equal(jobs.length, 1);
+    assert.equal(jobs[0]!.state, 'queued');
+    assert.equal(jobs[0]!.maxAttempts, 3);
+    assert.deepEqual(jobs[0]!.payload, { account: ACCOUNT, imageDigest: digest, fulltag: FULLTAG });
+    assert.ok(!(await pass()).enqueued.has(key), 'a second pass leaves the queued job alone');
+    assert.equal((await jobsOf(digest)).length, 1);
+    assert.equal((await status(digest)).analysisStatus, 'not_analyzed');
+  });
+
+  test('two passes at once, from two connections, queue one job per image', async () => {
+    const digests = [await addImage(), await addImage(), await addImage(), await addImage()];
+    const other = await openAnother();
+    try {
+      const q2 = new JobQueue(other, { clock: () => now });
+      await Promise.all([reconcileAnalyses(handle.kysely, queue), reconcileAnalyses(other.kysely, q2), reconcileAnalyses(handle.kysely, queue)]);
+    } finally {
+      await other.close();
+    }
+    for (const d of digests) assert.equal((await jobsOf(d)).length, 1, `one job for ${d}`);
+  });
+
+  test('an analyzing image whose worker holds the lease is left alone', async () => {
+    const { digest, job } = await analyzing(60_000);
+    now += 30_000;
+    const r = await pass();
+    assert.ok(!r.reset.has(analysisJobKey(ACCOUNT, digest)));
+    assert.equal((await status(digest)).analysisStatus, 'analyzing');
+    assert.deepEqual((await unfinished(digest)).map((j) => [j.id, j.state]), [[job.id, 'running']]);
+    now += 31_000; // let later tests see it expired, not held
+  });
+
+  test('lease expired: reset to not_analyzed; the same job is taken again by another worker', async () => {
+    const { digest, job } = await analyzing(10_000);
+    now += 10_001;
+    const r = await pass();
+    assert.ok(r.reset.has(analysisJobKey(ACCOUNT, digest)));
+    assert.equal((await status(digest)).analysisStatus, 'not_analyzed');
+    assert.deepEqual((await jobsOf(digest)).map((j) => j.id), [job.id], 'no second job: the queue gives the same one back');
+    const again = await claimJob(job.id, 'w2', 10_000);
+    assert.equal(again.attempts, 2);
+    assert.equal(again.leaseOwner, 'w2');
+    assert.match(again.lastError ?? '', /lease of w1 expired/);
+    await queue.complete(again);
+  });
+
+  test('analyzing with no job at all: reset and queued', async () => {
+    const digest = await addImage();
+    await catalog.setStatus(ACCOUNT, digest, 'analyzing');
+    const r = await pass();
+    assert.ok(r.reset.has(analysisJobKey(ACCOUNT, digest)));
+    assert.equal((await status(digest)).analysisStatus, 'not_analyzed');
+    const jobs = await unfinished(digest);
+    assert.equal(jobs.length, 1);
+    assert.equal(jobs[0]!.state, 'queued');
+    assert.equal((jobs[0]!.payload as { fulltag: string }).fulltag, FULLTAG);
+  });
+
+  test('analyzing after its job finished without marking the image: reset and a new job', async () => {
+    const { digest, job } = await analyzing(10_000);
+    assert.ok(await queue.complete(job, { status: 'lost-track' }));
+    const r = await pass();
+    assert.ok(r.reset.has(analysisJobKey(ACCOUNT, digest)));
+    const jobs = await jobsOf(digest);
+    assert.deepEqual(jobs.map((j) => j.state).sort(), ['done', 'queued']);
+    assert.notEqual(jobs.find((j) => j.state === 'queued')!.id, job.id);
+  });
+
+  test('analyzing after its last attempt died: analysis_failed with the reason, not retried', async () => {
+    const { digest } = await analyzing(5_000, 1);
+    now += 5_001;
+    assert.ok((await queue.reapExpired()) >= 1);
+    assert.equal((await jobsOf(digest))[0]!.state, 'failed');
+    const r = await pass();
+    assert.ok(r.failed.has(analysisJobKey(ACCOUNT, digest)));
+    const img = await status(digest);
+    assert.equal(img.analysisStatus, 'analysis_failed');
+    assert.match(img.analysisError ?? '', /^analysis job \d+ failed after 1 attempt\(s\): lease of w1 expired at /);
+    const again = await pass();
+    assert.ok(!again.failed.has(analysisJobKey(ACCOUNT, digest)) && !again.enqueued.has(analysisJobKey(ACCOUNT, digest)));
+    assert.equal((await unfinished(digest)).length, 0);
+  });
+
+  test('analyzed and analysis_failed images, and images of an account being deleted, are left alone', async () => {
+    const done = await addImage();
+    await catalog.setStatus(ACCOUNT, done, 'analyzed');
+    const bad = await addImage();
+    await catalog.setStatus(ACCOUNT, bad, 'analysis_failed', 'manifest unknown');
+    await accounts.createAccount({ name: 'leaving' });
+    const leaving = await addImage('leaving');
+    const stuck = await addImage('leaving');
+    await catalog.setStatus('leaving', stuck, 'analyzing');
+    await accounts.deleteAccount('leaving');
+    const r = await pass();
+    for (const [account, d] of [[ACCOUNT, done], [ACCOUNT, bad], ['leaving', leaving], ['leaving', stuck]] as const) {
+      const key = analysisJobKey(account, d);
+      assert.ok(!r.enqueued.has(key) && !r.reset.has(key) && !r.failed.has(key), key);
+      assert.equal((await jobsOf(d, account)).length, 0, key);
+    }
+    assert.equal((await status(bad)).analysisError, 'manifest unknown');
+    assert.equal((await status(stuck, 'leaving')).analysisStatus, 'analyzing');
+  });
 });
 
 const image = buildImage({

@@ -16,10 +16,8 @@
 import type { LadingConfig } from '../config/schema.js';
 import { LadingError, describeError } from '../errors.js';
 import type { VulnDb } from '../feeds/vulndb.js';
-import { withLimits } from '../image/limits.js';
 import { parseReference } from '../image/reference.js';
-import { RegistryClient } from '../image/registry/client.js';
-import { openSource, type SourceOptions } from '../image/sources/index.js';
+import { openSource, registryClient, type SourceOptions } from '../image/sources/index.js';
 import { anchoreTag, formatTag, parseTag } from '../policy/tag.js';
 import type { JobQueue } from '../queue/queue.js';
 import { scanSbom } from '../vulns/scan.js';
@@ -92,16 +90,6 @@ async function accessFor(deps: WatchDeps, account: string, ref: { registry: stri
   return withRegistryAccess({ credentialLookup: false, ...deps.sourceOptions }, access);
 }
 
-function clientFor(registry: string, so: SourceOptions): RegistryClient {
-  return new RegistryClient(registry, {
-    limits: withLimits(so.limits),
-    ...(so.credentials ? { credentials: so.credentials } : {}),
-    ...(so.credentialLookup !== undefined ? { credentialLookup: so.credentialLookup } : {}),
-    ...(so.insecureRegistries ? { insecureRegistries: so.insecureRegistries } : {}),
-    ...(so.caFile ? { caFile: so.caFile } : {}),
-  });
-}
-
 /** What a tag names now, for the platform an image add picks (as POST /images resolves it). */
 async function resolveTag(fulltag: string, so: SourceOptions, signal: AbortSignal): Promise<Resolved> {
   const source = await openSource(`registry:${fulltag}`, so);
@@ -117,7 +105,7 @@ async function resolveTag(fulltag: string, so: SourceOptions, signal: AbortSigna
 /** The digest the tag points at (HEAD, nothing read), or undefined when the registry does not say. */
 async function headDigest(fulltag: string, so: SourceOptions, signal: AbortSignal): Promise<string | undefined> {
   const ref = parseReference(fulltag);
-  const client = clientFor(ref.registry, so);
+  const client = registryClient(ref.registry, so);
   try {
     return (await client.headManifest(ref.repository, ref.tag ?? 'latest', signal)).digest;
   } finally {
@@ -223,7 +211,7 @@ async function watchRepository(deps: WatchDeps, sub: Subscription, signal: Abort
   try {
     ref = parseReference(sub.key);
     so = await accessFor(deps, sub.account, ref);
-    const client = clientFor(ref.registry, so);
+    const client = registryClient(ref.registry, so);
     try {
       tags = (await client.listTags(ref.repository, { signal })).sort();
     } finally {

@@ -6,8 +6,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { LadingError } from '../../errors.js';
-import { RegistryClient } from '../../image/registry/client.js';
-import { withLimits } from '../../image/limits.js';
+import type { RegistryClient } from '../../image/registry/client.js';
+import { registryClient } from '../../image/sources/index.js';
 import { parseReference } from '../../image/reference.js';
 import { anchoreTag, parseTag } from '../../policy/index.js';
 import { RegistryStore, withRegistryAccess } from '../../services/registries.js';
@@ -99,13 +99,7 @@ async function listRepositoryTags(deps: ApiDeps, registries: RegistryStore, acco
   try {
     const access = await registries.registryCredentialsFor(account, { registry: repo.registry, repository: repo.path });
     const so = withRegistryAccess(deps.sourceOptions ?? {}, access);
-    client = new RegistryClient(repo.registry, {
-      limits: withLimits(so.limits),
-      ...(so.credentials ? { credentials: so.credentials } : {}),
-      ...(so.credentialLookup !== undefined ? { credentialLookup: so.credentialLookup } : {}),
-      ...(so.insecureRegistries ? { insecureRegistries: so.insecureRegistries } : {}),
-      ...(so.caFile ? { caFile: so.caFile } : {}),
-    });
+    client = registryClient(repo.registry, so);
     return (await client.listTags(repo.path)).sort();
   } catch (e) {
     if (e instanceof LadingError && e.code !== 'INTERNAL') {

@@ -8,6 +8,7 @@ import { LadingError } from '../../errors.js';
 import { withLimits, type Limits } from '../limits.js';
 import { parseReference } from '../reference.js';
 import type { ImageSource } from '../types.js';
+import { RegistryClient } from '../registry/client.js';
 import type { CredentialLookupOptions, RegistryCredentials } from '../registry/credentials.js';
 import { DirStore, TarStore } from './store.js';
 import { OciLayoutSource } from './oci-layout.js';
@@ -21,6 +22,17 @@ export interface SourceOptions {
   credentialLookup?: CredentialLookupOptions | false;
   insecureRegistries?: string[];
   caFile?: string;
+}
+
+/** A registry API client with the same options an image source gets (for tag lists and lookups). */
+export function registryClient(registry: string, options: SourceOptions): RegistryClient {
+  return new RegistryClient(registry, {
+    limits: withLimits(options.limits),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.credentialLookup !== undefined ? { credentialLookup: options.credentialLookup } : {}),
+    ...(options.insecureRegistries ? { insecureRegistries: options.insecureRegistries } : {}),
+    ...(options.caFile ? { caFile: options.caFile } : {}),
+  });
 }
 
 type Opener = (rest: string, options: SourceOptions, limits: Limits) => Promise<ImageSource>;
