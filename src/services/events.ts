@@ -285,24 +285,31 @@ export class EventStore {
  * The outcome of an analysis in the account's log, one event per tag of the image (Anchore's
  * analysis_update payload: last_eval/curr_eval, plus the image digest and, on failure, the error).
  */
+/** Anchore's analysis_update payload: the status before (analyzing) and after, with the annotations. */
+export function analysisUpdatePayload(image: Pick<CatalogImage, 'imageDigest' | 'annotations'>, status: 'analyzed' | 'analysis_failed'): Record<string, unknown> {
+  const { imageDigest, annotations } = image;
+  return {
+    last_eval: { imageDigest, analysis_status: 'analyzing', annotations },
+    curr_eval: { imageDigest, analysis_status: status, annotations },
+    annotations,
+  };
+}
+
 export async function recordAnalysisOutcome(
   store: EventStore,
   image: Pick<CatalogImage, 'account' | 'imageDigest' | 'annotations' | 'tags'>,
   outcome: { status: 'analyzed' } | { status: 'analysis_failed'; reason: string },
   fulltag: string,
 ): Promise<void> {
-  const { imageDigest, annotations } = image;
   const tags = image.tags.length ? image.tags.map((t) => t.fulltag) : [fulltag];
   for (const tag of tags) {
     await store.add(image.account, {
       type: outcome.status === 'analyzed' ? ANALYSIS_COMPLETED : ANALYSIS_FAILED,
       resource: { id: tag },
       details: {
-        imageDigest,
-        last_eval: { imageDigest, analysis_status: 'analyzing', annotations },
-        curr_eval: { imageDigest, analysis_status: outcome.status, annotations },
+        imageDigest: image.imageDigest,
+        ...analysisUpdatePayload(image, outcome.status),
         subscription_type: 'analysis_update',
-        annotations,
         ...(outcome.status === 'analysis_failed' ? { error: outcome.reason } : {}),
       },
     });

@@ -18,7 +18,7 @@ import { openDatabase, type DatabaseHandle } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { ANALYZE_JOB, analyzeHandler } from './analyzer.js';
 import { CatalogStore } from './catalog.js';
-import { EventStore } from './events.js';
+import { EventStore, analysisUpdatePayload } from './events.js';
 import { RegistryStore, withRegistryAccess } from './registries.js';
 import { runReconciler } from './reconcile.js';
 import { Announcer } from './announce.js';
@@ -137,11 +137,10 @@ export async function startService(options: StartOptions): Promise<RunningServic
         events: new EventStore(db.kysely, { source: { servicename: 'analyzer', hostid: hostId } }),
         onOutcome: async (image, outcome) => {
           if (outcome.status === 'analyzed') await rematcher.indexImage(image.account, image.imageDigest, outcome.sbom);
-          const state = { imageDigest: image.imageDigest, annotations: image.annotations };
           for (const t of image.tags) {
             await announcer.announce({
               account: image.account, type: 'analysis_update', key: t.fulltag,
-              payload: { last_eval: { ...state, analysis_status: 'analyzing' }, curr_eval: { ...state, analysis_status: outcome.status }, annotations: image.annotations },
+              payload: analysisUpdatePayload(image, outcome.status),
             });
           }
           if (outcome.status === 'analyzed') await afterAnalysis(watchDeps, image.account, image.imageDigest);
