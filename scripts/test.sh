@@ -2,7 +2,8 @@
 # Installs what the test suite needs, builds Lading, and runs every test.
 # System packages: Debian's docker-registry (a real OCI registry), mmdebstrap (a real Debian root
 # filesystem for the end-to-end SBOM test), rpm and db5.3-util (real rpm databases), openssl (TLS tests),
-# postgresql (the vulnerability database on PostgreSQL; tests start throwaway servers on 127.0.0.1).
+# postgresql (the vulnerability database on PostgreSQL; tests start throwaway servers on 127.0.0.1),
+# chromium (the web UI's end-to-end tests drive it headless through playwright-core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/bin/rpmbuild ] || need+=(rpm)
 [ -x /usr/bin/db5.3_load ] || need+=(db5.3-util)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "test.sh: installing ${need[*]}" >&2
@@ -28,5 +30,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 npm run --silent build
 
-mapfile -t files < <(find src -name '*.test.ts' -not -path '*/node_modules/*' | LC_ALL=C sort)
+dirs=(src); for d in ui deploy; do [ -d "$d" ] && dirs+=("$d"); done
+mapfile -t files < <(find "${dirs[@]}" -name '*.test.ts' -not -path '*/node_modules/*' | LC_ALL=C sort)
 exec node --import tsx --test --test-reporter=spec "${files[@]}"
