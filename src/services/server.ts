@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
-import type { LadingConfig } from '../config/schema.js';
+import { ROLES, type LadingConfig, type Role } from '../config/schema.js';
 import { VulnDb } from '../feeds/vulndb.js';
 import type { SourceOptions } from '../image/sources/index.js';
 import { JobQueue } from '../queue/queue.js';
@@ -38,12 +38,14 @@ import { describeError } from '../errors.js';
 
 export const REMATCH_CYCLE = 'vulnerability_scan';
 
-export const SERVE_ROLES = ['all', 'api', 'worker', 'watcher', 'feeds', 'notifier'] as const;
+/** `--role` values: a role of config ROLES, or `all`. */
+export const SERVE_ROLES = ['all', ...ROLES] as const;
 export type ServeRole = (typeof SERVE_ROLES)[number];
 
 export interface StartOptions {
   config: LadingConfig;
-  role?: ServeRole;
+  /** The roles this process runs; default config.roles (`all` is every one). */
+  roles?: readonly ServeRole[];
   /** Analyzer workers in this process (role all/worker); default config analysis.workers. */
   workers?: number;
   /** Worker poll period; default 1 s. */
@@ -75,7 +77,10 @@ export interface RunningService {
 
 export async function startService(options: StartOptions): Promise<RunningService> {
   const { config } = options;
-  const role = options.role ?? 'all';
+  const roles: Role[] = options.roles
+    ? (options.roles.includes('all') ? [...ROLES] : ROLES.filter((r) => options.roles!.includes(r)))
+    : config.roles;
+  const role = roles.length === ROLES.length ? 'all' : roles.join(',');
   const db = await openDatabase(config.db_url);
   const stops: (() => Promise<unknown>)[] = [async () => db.close()];
   const close = async () => {
@@ -89,8 +94,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
     const queue = new JobQueue(db, { backoff: { baseMs: 2000 } });
     const sourceOptions: SourceOptions = { credentialLookup: false, limits: limitsOf(config), ...options.sourceOptions };
     const hostId = `${hostname()}:${process.pid}`;
-    const has = (r: Exclude<ServeRole, 'all'>) => role === 'all' || role === r;
-    const roles = role === 'all' ? SERVE_ROLES.filter((r) => r !== 'all') : [role];
+    const has = (r: Role) => roles.includes(r);
     const log = options.log ?? ((m: string) => process.stderr.write(`lading ${role}: ${m}\n`));
     const vulndb = new VulnDb(db);
     const registries = new RegistryStore(db.kysely, config);
@@ -190,7 +194,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
       stops.push(async () => delivery.stop());
     }
 
-    if (role === 'all' || role === 'api') {
+    if (has('api')) {
       const app = await buildApp({
         db,
         config,

@@ -1,13 +1,13 @@
 /**
- * `lading serve [--config FILE] [--db URL] [--port N] [--host H] [--role all|api|worker] [--workers N]`:
+ * `lading serve [--config FILE] [--db URL] [--port N] [--host H] [--role ROLE[,ROLE...]] [--workers N]`:
  * the service. Loads the configuration, opens and migrates the database, makes sure the admin
  * exists (printing a generated password once in development mode), then runs the v1 API and/or
- * analyzer workers until SIGINT or SIGTERM.
+ * analyzer workers (and whichever other roles: config `roles`, `LADING_ROLES`) until SIGINT or SIGTERM.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { redactUrl } from '../../store/db.js';
-import { SERVE_ROLES, startService, type ServeRole } from '../../services/server.js';
+import { SERVE_ROLES, startService } from '../../services/server.js';
 import { LadingError } from '../../errors.js';
 
 interface ServeCliOptions {
@@ -15,7 +15,7 @@ interface ServeCliOptions {
   db?: string;
   host?: string;
   port?: string;
-  role: ServeRole;
+  role?: string;
   workers?: string;
 }
 
@@ -33,7 +33,7 @@ export function serveCommand(): Command {
     .option('--db <url>', 'database: a SQLite file path or postgres://… URL (overrides db_url)')
     .option('--host <host>', 'address to listen on (overrides listen.host)')
     .option('--port <n>', 'port to listen on (overrides listen.port)')
-    .addOption(new Option('--role <role>', 'what this process runs').choices([...SERVE_ROLES]).default('all'))
+    .option('--role <roles>', `what this process runs, comma-separated: ${SERVE_ROLES.join(', ')} (overrides roles; default all)`)
     .option('--workers <n>', 'analyzer workers in this process (overrides analysis.workers)')
     .action(async (o: ServeCliOptions) => {
       const port = intOption(o.port, '--port', 1, 65535);
@@ -42,8 +42,10 @@ export function serveCommand(): Command {
       if (o.db) overrides.db_url = o.db;
       if (o.host || port !== undefined) overrides.listen = { ...(o.host ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}) };
       if (workers !== undefined) overrides.analysis = { workers };
+      if (o.role) overrides.roles = o.role.split(',').map((r) => r.trim()).filter(Boolean);
       const config = loadConfig({ ...(o.config ? { file: o.config } : {}), overrides });
-      const service = await startService({ config, role: o.role, ...(workers !== undefined ? { workers } : {}) });
+      const service = await startService({ config, ...(workers !== undefined ? { workers } : {}) });
+      const roles = config.roles.join(',');
       const err = (t: string) => process.stderr.write(t);
       if (service.bootstrap.generatedPassword) {
         err(`lading serve: created user admin with the generated password ${service.bootstrap.generatedPassword}\n`);
@@ -52,8 +54,8 @@ export function serveCommand(): Command {
         err('lading serve: warning: admin.password no longer opens user admin (it was changed since); the configured value is ignored\n');
       }
       err(`lading serve: database ${service.db.dialect === 'postgres' ? redactUrl(config.db_url) : service.db.location}\n`);
-      if (service.url) err(`lading serve: API listening on ${service.url}/v1 (role ${o.role})\n`);
-      else err(`lading serve: ${o.role} running\n`);
+      if (service.url) err(`lading serve: API listening on ${service.url}/v1 (roles ${roles})\n`);
+      else err(`lading serve: ${roles} running\n`);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: string) => {
