@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { buildImage } from '../../testkit/images.js';
 import { pushImage } from '../../testkit/registry.js';
 import { ADMIN as admin, assertErrorBody, describeService, waitAnalyzed, type ApiClient } from '../../testkit/service.js';
+import type { Kysely } from 'kysely';
 import { OAUTH_TOKEN_SECONDS } from './accounts.js';
 
 const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
@@ -224,6 +225,12 @@ describeService('accounts, users and credentials API', { registry: true }, (h) =
     assert.deepEqual([client.status, client.body.error], [401, 'invalid_client']);
     const missing = await oauth(base, { grant_type: 'password', username: 'alice' });
     assert.deepEqual([missing.status, missing.body.error], [400, 'invalid_request']);
+
+    // Expired tokens are removed when a new one is issued.
+    const expired = { id: 'expired-token', username: 'alice', token_hash: 'x'.repeat(64), name: 'oauth', expires_at: '2020-01-01T00:00:00.000Z', created_at: '2019-12-31T23:00:00.000Z', last_used_at: null };
+    await (svc.db.kysely as Kysely<any>).insertInto('api_tokens').values(expired).execute();
+    assert.equal((await oauth(base, { username: 'alice', password: 'alice-pass4' })).status, 200);
+    assert.equal((await (svc.db.kysely as Kysely<any>).selectFrom('api_tokens').select('id').where('id', '=', 'expired-token').execute()).length, 0);
 
     // A disabled account's token stops working.
     assert.equal((await api('PUT', '/v1/accounts/team-a/state', { ...admin, body: { state: 'disabled' } })).status, 200);

@@ -237,6 +237,8 @@ export function accountsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const user = await accounts.verifyPassword(username, pass);
     if (!user) return fail({ status: 400, error: 'invalid_grant', description: 'invalid username or password' });
     const { token } = await accounts.createToken(user.username, { name: 'oauth', ttlSeconds: OAUTH_TOKEN_SECONDS });
+    // Sign-ins (the web UI's among them) mint a token each: expired ones go as new ones come.
+    await accounts.pruneExpiredTokens();
     return { access_token: token, token_type: 'bearer', expires_in: OAUTH_TOKEN_SECONDS };
   });
 }
