@@ -12,11 +12,10 @@
  *   record matches if it ends with `*` and `registry/repo` starts with the rest, or contains `/`
  *   and equals `registry/repo`, or equals the registry host[:port].
  */
-import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { LadingConfig } from '../config/schema.js';
 import { resolveEncryptionKeys } from '../config/keys.js';
-import { LadingError, describeError } from '../errors.js';
+import { LadingError } from '../errors.js';
 import { RegistryAuth, TokenCache } from '../image/registry/auth.js';
 import { RegistryClient } from '../image/registry/client.js';
 import type { RegistryCredentials } from '../image/registry/credentials.js';
@@ -131,43 +130,6 @@ export async function checkLogin(host: string, credentials: RegistryCredentials,
   } finally {
     await client.close();
     await http.close();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Amazon ECR with an access key of the record's own (ecr.ts covers the default credential chain).
-
-const ecrTokens = new Map<string, { creds: RegistryCredentials; expiresAt: number }>();
-const ECR_REFRESH_MARGIN_MS = 5 * 60_000;
-
-async function ecrCredentialsWithKeys(host: string, accessKeyId: string, secretAccessKey: string, options: EcrOptions): Promise<RegistryCredentials> {
-  const parsed = parseEcrHost(host);
-  if (!parsed) throw new LadingError('BAD_INPUT', `${host} is not an Amazon ECR registry host`);
-  const now = options.now ?? Date.now;
-  const key = [host, options.endpoint ?? '', accessKeyId, createHash('sha256').update(secretAccessKey).digest('hex')].join('\n');
-  const hit = ecrTokens.get(key);
-  if (hit && hit.expiresAt - ECR_REFRESH_MARGIN_MS > now()) return hit.creds;
-  const sdk = await import('@aws-sdk/client-ecr');
-  const client = new sdk.ECRClient({
-    region: parsed.region,
-    credentials: { accessKeyId, secretAccessKey },
-    ...(parsed.fips ? { useFipsEndpoint: true } : {}),
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-  });
-  try {
-    const data = (await client.send(new sdk.GetAuthorizationTokenCommand({}))).authorizationData?.[0];
-    const decoded = Buffer.from(data?.authorizationToken ?? '', 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) throw new LadingError('UNAUTHORIZED', `Amazon ECR returned no usable authorization token for ${host}`);
-    const creds = { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-    ecrTokens.set(key, { creds, expiresAt: data?.expiresAt instanceof Date ? data.expiresAt.getTime() : now() + 12 * 3600_000 });
-    return creds;
-  } catch (e) {
-    if (e instanceof LadingError) throw e;
-    const name = (e as { name?: string }).name;
-    throw new LadingError('UNAUTHORIZED', `cannot get an Amazon ECR token for ${host} with access key ${accessKeyId}: ${name ? `${name}: ` : ''}${describeError(e)}`, { cause: e });
-  } finally {
-    client.destroy();
   }
 }
 
@@ -309,7 +271,7 @@ export class RegistryStore {
       if (!this.options.allowAwsAuto) throw new LadingError('UNAUTHORIZED', `registry ${host} uses '${AWS_AUTO}', which is not enabled in service configuration`);
       return ecrCredentials(host, ecr);
     }
-    return ecrCredentialsWithKeys(host, user, pass, ecr);
+    return ecrCredentials(host, { ...ecr, keys: { accessKeyId: user, secretAccessKey: pass } });
   }
 
   /** The credentials and TLS setting an account's pull of `ref` uses, or undefined (anonymous). */

@@ -1,9 +1,11 @@
 /**
  * Amazon ECR: basic credentials from GetAuthorizationToken, using the AWS default credential
- * chain (environment keys, shared config and profiles, SSO, container and instance roles).
+ * chain (environment keys, shared config and profiles, SSO, container and instance roles), or with
+ * an access key of its own (an awsecr registry record).
  * The SDK is imported only when an ECR host is met. Tokens (valid 12 h) are cached per host and
  * refreshed five minutes before they expire.
  */
+import { createHash } from 'node:crypto';
 import { LadingError } from '../../errors.js';
 import type { RegistryCredentials } from './credentials.js';
 
@@ -25,6 +27,8 @@ export function parseEcrHost(host: string): EcrHost | undefined {
 export interface EcrOptions {
   /** An ECR API endpoint to use instead of the regional one (VPC endpoints, tests). */
   endpoint?: string;
+  /** An access key to use instead of the default credential chain. */
+  keys?: { accessKeyId: string; secretAccessKey: string };
   now?: () => number;
 }
 
@@ -41,18 +45,18 @@ export async function ecrCredentials(host: string, options: EcrOptions = {}): Pr
   const parsed = parseEcrHost(host);
   if (!parsed) throw new LadingError('BAD_INPUT', `${host} is not an Amazon ECR registry host`);
   const now = options.now ?? Date.now;
-  const key = `${host}\n${options.endpoint ?? ''}`;
+  const key = [host, options.endpoint ?? '', options.keys?.accessKeyId ?? '', options.keys ? createHash('sha256').update(options.keys.secretAccessKey).digest('hex') : ''].join('\n');
   const hit = cache.get(key);
   if (hit && hit.expiresAt - REFRESH_MARGIN_MS > now()) return hit.creds;
   let p = pending.get(key);
   if (!p) {
-    p = fetchEcrToken(host, parsed, options, now).finally(() => pending.delete(key));
+    p = fetchEcrToken(host, parsed, options, now, key).finally(() => pending.delete(key));
     pending.set(key, p);
   }
   return p;
 }
 
-async function fetchEcrToken(host: string, parsed: EcrHost, options: EcrOptions, now: () => number): Promise<RegistryCredentials> {
+async function fetchEcrToken(host: string, parsed: EcrHost, options: EcrOptions, now: () => number, key: string): Promise<RegistryCredentials> {
   let sdk: typeof import('@aws-sdk/client-ecr');
   try {
     sdk = await import('@aws-sdk/client-ecr');
@@ -61,6 +65,7 @@ async function fetchEcrToken(host: string, parsed: EcrHost, options: EcrOptions,
   }
   const client = new sdk.ECRClient({
     region: parsed.region,
+    ...(options.keys ? { credentials: { ...options.keys } } : {}),
     ...(parsed.fips ? { useFipsEndpoint: true } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
   });
@@ -73,13 +78,13 @@ async function fetchEcrToken(host: string, parsed: EcrHost, options: EcrOptions,
     if (colon < 0) throw new LadingError('UNAUTHORIZED', `Amazon ECR returned an authorization token for ${host} that is not "user:password"`);
     const creds = { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
     const expiresAt = data.expiresAt instanceof Date ? data.expiresAt.getTime() : now() + 12 * 3600_000;
-    cache.set(`${host}\n${options.endpoint ?? ''}`, { creds, expiresAt });
+    cache.set(key, { creds, expiresAt });
     return creds;
   } catch (e) {
     if (e instanceof LadingError) throw e;
     const name = (e as { name?: string }).name;
     throw new LadingError('UNAUTHORIZED',
-      `cannot get an Amazon ECR token for ${host} (account ${parsed.accountId}, region ${parsed.region}): ${name ? `${name}: ` : ''}${(e as Error).message}`,
+      `cannot get an Amazon ECR token for ${host} (account ${parsed.accountId}, region ${parsed.region}${options.keys ? `, access key ${options.keys.accessKeyId}` : ''}): ${name ? `${name}: ` : ''}${(e as Error).message}`,
       { cause: e });
   } finally {
     client.destroy();
