@@ -4,7 +4,7 @@
  * `x-anchore-account` header, and Anchore's error body for every failure.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AccountStore, AuthUser } from '../store/accounts.js';
 import { requireAuthorized } from '../store/accounts.js';
 import type { CatalogStore } from '../services/catalog.js';
@@ -23,6 +23,10 @@ import { queryRoutes } from './routes/query.js';
 import { importsRoutes } from './routes/imports.js';
 import { webhooksRoutes } from './routes/webhooks.js';
 import { archivesRoutes } from './routes/archives.js';
+import { summariesRoutes } from './routes/summaries.js';
+import { instrumentHttp, metricsRoutes } from './routes/metrics.js';
+import type { ServiceMetrics } from '../services/metrics.js';
+import { uiRoutes } from './ui.js';
 import type { DatabaseHandle } from '../store/db.js';
 import type { LadingConfig } from '../config/schema.js';
 import type { CycleRunner, CycleSpec } from '../services/cycles.js';
@@ -63,6 +67,8 @@ export interface ApiDeps {
   service?: { hostId: string; roles: string[]; dbLocation: string };
   /** pino logging; default off. */
   logger?: boolean | Record<string, unknown>;
+  /** This process's metrics (/metrics, HTTP request counters); absent when metrics.enabled is false. */
+  metrics?: ServiceMetrics;
 }
 
 export const API_PREFIXES = ['', '/v1'] as const;
@@ -143,20 +149,25 @@ async function authenticate(request: FastifyRequest, accounts: AccountStore, cac
   return user;
 }
 
-export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 16 * 1024 * 1024 });
-  const authCache = new AuthCache(deps.accounts);
-
-  app.addHook('onRequest', async (request, reply) => {
+/** The onRequest hook that authenticates every request to a non-public route (sets request.user). */
+export function authHook(accounts: AccountStore): (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> {
+  const authCache = new AuthCache(accounts);
+  return async (request, reply) => {
     if (request.routeOptions.config?.public) return;
     if (!request.routeOptions.url) return; // not found: the 404 handler answers
     try {
-      request.user = await authenticate(request, deps.accounts, authCache);
+      request.user = await authenticate(request, accounts, authCache);
     } catch (e) {
       reply.header('www-authenticate', 'basic realm="Authentication required"');
       return sendError(reply, e, request);
     }
-  });
+  };
+}
+
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 16 * 1024 * 1024 });
+  if (deps.metrics) instrumentHttp(app, deps.metrics);
+  app.addHook('onRequest', authHook(deps.accounts));
 
   app.setErrorHandler((error, request, reply) => {
     const fe = error as { validation?: unknown; statusCode?: number; message: string };
@@ -182,8 +193,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       importsRoutes(scope, deps);
       webhooksRoutes(scope, deps);
       archivesRoutes(scope, deps);
+      summariesRoutes(scope, deps);
       scope.get('/swagger.json', { config: { public: true } }, async () => catalog.document());
     }, { prefix });
   }
+  metricsRoutes(app, deps);
+  await uiRoutes(app, deps);
   return app;
 }

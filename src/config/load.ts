@@ -40,6 +40,9 @@ export const ENV_VARS: Record<string, string> = {
   LADING_POLICY_EVAL_INTERVAL: 'cycle_timers.policy_eval',
   LADING_NOTIFY_INTERVAL: 'cycle_timers.notifications',
   LADING_WEBHOOK_URL: 'webhooks.url',
+  LADING_METRICS_ENABLED: 'metrics.enabled',
+  LADING_METRICS_AUTH_REQUIRED: 'metrics.auth_required',
+  LADING_METRICS_PORT: 'metrics.port',
 };
 
 /** The variable naming the configuration file when no file is given. */
@@ -333,7 +336,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LadingConfig {
   }
   // Relative paths in the file are relative to the file.
   const fileDir = file !== undefined ? resolve(cwd, dirname(file)) : cwd;
-  for (const key of [['data_dir'], ['analysis', 'scratch_dir']] as const) {
+  for (const key of [['data_dir'], ['analysis', 'scratch_dir'], ['admission', 'tls_cert_file'], ['admission', 'tls_key_file']] as const) {
     const v = getAt(raw, key);
     if (typeof v === 'string' && v !== '' && !isAbsolute(v)) setAt(raw, key, resolve(fileDir, v));
   }

@@ -238,6 +238,68 @@ const cycleTimersSchema = mapping({
   heartbeat: duration(1, 3600).default(30),
 });
 
+/** Admission webhook modes, as Anchore's admission controller had them. */
+export const ADMISSION_MODES = ['policy', 'analysis', 'breakglass'] as const;
+export type AdmissionMode = (typeof ADMISSION_MODES)[number];
+
+function regex(what = 'a regular expression') {
+  return z.string({ error: `expected ${what}` }).max(1024, { error: `expected ${what} (at most 1024 characters)` }).superRefine((v, ctx) => {
+    try {
+      new RegExp(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: `expected ${what}: ${(e as Error).message}` });
+    }
+  });
+}
+
+/** One selector rule: every condition given must match; the first matching rule chooses the mode. */
+const admissionRule = mapping({
+  /** Regex over the namespace name of the request. */
+  namespace: regex().optional(),
+  /** Label or annotation key → regex over its value, on the object's own metadata (Anchore's resource selector). */
+  labels: tagged(z.record(z.string(), regex(), { error: 'expected a mapping of label keys to regular expressions' }), 'mapping').optional(),
+  /** Regex over the normalised image reference (docker.io/library/nginx:1.25). */
+  image: regex().optional(),
+  mode: oneOf(ADMISSION_MODES),
+  bundle_id: str('a policy bundle id', 1, 256).optional(),
+  /** Overrides admission.unknown_images for the images this rule selects. */
+  unknown_images: oneOf(['deny', 'allow'] as const).optional(),
+});
+
+const admissionSchema = mapping({
+  /** The ValidatingAdmissionWebhook endpoint (HTTPS), run by the api role. */
+  enabled: bool().default(false),
+  listen: mapping({
+    host: str('a host name or IP address to bind', 1, 255).default('127.0.0.1'),
+    port: int(0, 65535, 'a number').default(8443),
+  }).prefault({}),
+  /** PEM certificate (chain) and key the webhook serves; required when enabled. */
+  tls_cert_file: str('a file path', 1).optional(),
+  tls_key_file: str('a file path', 1).optional(),
+  /** The account whose catalog, bundles and evaluations decide. */
+  account: str('an account name', 1, 256).default('admin'),
+  /** The mode when no rule matches. */
+  mode: oneOf(ADMISSION_MODES).default('policy'),
+  /** The bundle of policy mode when the matching rule names none; default the account's active bundle. */
+  bundle_id: str('a policy bundle id', 1, 256).optional(),
+  /** What an image Lading has not analyzed gets (policy and analysis modes). */
+  unknown_images: oneOf(['deny', 'allow'] as const).default('deny'),
+  /** Add images missing from the catalog for analysis, in the background. */
+  queue_unknown: bool().default(true),
+  /** How long one review may take; an image not decided by then is treated as unknown. */
+  decision_timeout: duration(0.1, 30).default(5),
+  rules: list(admissionRule, 'selector rules (mappings with mode)').default([]),
+});
+
+const metricsSchema = mapping({
+  /** Serve /metrics (Prometheus text format); false: /metrics is 404. */
+  enabled: bool().default(true),
+  /** true: /metrics needs the API's basic or bearer auth (a user of the admin account). */
+  auth_required: bool().default(false),
+  /** Processes without the api role serve /health, /ready and /metrics on this port (listen.host); unset: none. */
+  port: int(1, 65535, 'a number').optional(),
+});
+
 const logLevel = z.string({ error: `expected one of ${LOG_LEVELS.join(', ')}` })
   .transform((v) => v.toLowerCase())
   .pipe(z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }));
@@ -275,8 +337,15 @@ export const configSchema = mapping({
   watchers: watchersSchema.prefault({}),
   webhooks: webhooksSchema.prefault({}),
   cycle_timers: cycleTimersSchema.prefault({}),
+  metrics: metricsSchema.prefault({}),
+  admission: admissionSchema.prefault({}),
 }).superRefine((c, ctx) => {
   pairedCredentials(c.webhooks, ctx, ['webhooks']);
+  if (c.admission.enabled) {
+    for (const k of ['tls_cert_file', 'tls_key_file'] as const) {
+      if (c.admission[k] === undefined) ctx.addIssue({ code: 'custom', path: ['admission', k], message: 'required when admission.enabled is true (the API server only calls webhooks over HTTPS)' });
+    }
+  }
   for (const t of NOTIFICATION_TYPES) {
     const d = c.webhooks.types[t];
     if (d) pairedCredentials(d, ctx, ['webhooks', 'types', t]);
@@ -296,6 +365,8 @@ export type LadingConfig = Omit<Parsed, 'data_dir' | 'db_url'> & {
 };
 
 export type WebhookDestination = z.output<typeof webhookDestination>;
+export type AdmissionConfig = z.output<typeof admissionSchema>;
+export type AdmissionRule = z.output<typeof admissionRule>;
 
 /** Paths whose values are secret: never shown in messages or logs. */
 export function isSecretPath(path: readonly (string | number)[]): boolean {

@@ -36,6 +36,8 @@ export interface AnalyzerOptions {
    */
   onOutcome?: (image: CatalogImage, outcome: AnalysisOutcome) => Promise<void>;
   onHookError?: (error: unknown) => void;
+  /** Told how long each analysis took (from claim to stored outcome), right after the outcome is stored. */
+  onFinished?: (status: AnalysisOutcome['status'], seconds: number) => void;
 }
 
 export type AnalysisOutcome = { status: 'analyzed'; sbom: Sbom } | { status: 'analysis_failed'; reason: string };
@@ -68,6 +70,8 @@ export function analyzeHandler(catalog: CatalogStore, options: AnalyzerOptions =
     const { account, imageDigest, fulltag } = job.payload;
     const image = await catalog.getImage(account, imageDigest);
     if (!image) return { status: 'deleted' };
+    const started = performance.now();
+    const finished = (status: AnalysisOutcome['status']) => options.onFinished?.(status, (performance.now() - started) / 1000);
     await catalog.setStatus(account, imageDigest, 'analyzing');
     let sbom;
     let manifest: unknown;
@@ -95,6 +99,7 @@ export function analyzeHandler(catalog: CatalogStore, options: AnalyzerOptions =
       }
       const reason = describeError(e);
       await catalog.setStatus(account, imageDigest, 'analysis_failed', reason);
+      finished('analysis_failed');
       const failed = (await catalog.getImage(account, imageDigest)) ?? image;
       if (options.events) await recordAnalysisOutcome(options.events, failed, { status: 'analysis_failed', reason }, fulltag);
       await hook(failed, { status: 'analysis_failed', reason });
@@ -103,6 +108,7 @@ export function analyzeHandler(catalog: CatalogStore, options: AnalyzerOptions =
     // The tag the user added is the one the analysis reports.
     if (!sbom.source.tags.includes(fulltag)) sbom.source.tags = [fulltag, ...sbom.source.tags];
     const saved = await catalog.saveAnalysis(account, imageDigest, sbom, manifest);
+    if (saved) finished('analyzed');
     const analyzed = saved ? await catalog.getImage(account, imageDigest) : undefined;
     if (analyzed && options.events) await recordAnalysisOutcome(options.events, analyzed, { status: 'analyzed' }, fulltag);
     if (analyzed) await hook(analyzed, { status: 'analyzed', sbom });

@@ -31,10 +31,14 @@ import { SubscriptionStore } from './subscriptions.js';
 import { afterAnalysis, watcherCycles, type WatchDeps } from './watch.js';
 import { archiveCycle } from './archive.js';
 import { ServiceRegistry } from './service-registry.js';
+import { summariesFor } from './summaries.js';
 import { VERSION } from '../version.js';
 import { DRIVERS } from '../feeds/drivers/index.js';
 import { ADMIN_ACCOUNT } from '../store/accounts.js';
 import { describeError } from '../errors.js';
+import { startAdmissionServer } from '../k8s/server.js';
+import { ServiceMetrics } from './metrics.js';
+import { buildProbeApp } from '../api/routes/metrics.js';
 
 export const REMATCH_CYCLE = 'vulnerability_scan';
 
@@ -70,6 +74,12 @@ export interface RunningService {
   app?: FastifyInstance;
   /** http://host:port of the API (role all/api). */
   url?: string;
+  /** https://host:port of the admission webhook (role api with admission.enabled). */
+  admissionUrl?: string;
+  /** This process's metrics; absent when metrics.enabled is false or nothing serves them (no api role, no metrics.port). */
+  metrics?: ServiceMetrics;
+  /** http://host:port of the probe listener (/health, /ready, /metrics) of a process without the api role, when metrics.port is set. */
+  probeUrl?: string;
   bootstrap: BootstrapResult;
   cycles: CycleRunner;
   close(): Promise<void>;
@@ -97,6 +107,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
     const has = (r: Role) => roles.includes(r);
     const log = options.log ?? ((m: string) => process.stderr.write(`lading ${role}: ${m}\n`));
     const vulndb = new VulnDb(db);
+    const summaries = summariesFor({ db, catalog, vulndb });
     const registries = new RegistryStore(db.kysely, config);
     const subscriptions = new SubscriptionStore(db.kysely);
     const policies = new PolicyStore(db.kysely);
@@ -109,19 +120,30 @@ export async function startService(options: StartOptions): Promise<RunningServic
       onError: (name, error) => log(`cycle ${name} failed: ${error}`),
     });
     const services = new ServiceRegistry(db.kysely, config.cycle_timers.heartbeat * 1000);
-    const service: RunningService = { db, accounts, catalog, queue, bootstrap, cycles, close };
+    // Only where something serves them: the API port, or metrics.port.
+    const metrics = config.metrics.enabled && (has('api') || config.metrics.port !== undefined) ? new ServiceMetrics({ db, queue, vulndb }) : undefined;
+    const service: RunningService = { db, accounts, catalog, queue, bootstrap, cycles, close, ...(metrics ? { metrics } : {}) };
     const watchDeps: WatchDeps = {
       config, catalog, queue, subscriptions, policies, vulndb, registries, announcer, events, sourceOptions,
       analysisMaxAttempts: config.analysis.max_attempts,
+      onImageChange: (account, imageDigest) => summaries.refresh(account, imageDigest),
     };
-    const rematcher = new Rematcher(db.kysely, vulndb, { onDiff: (d) => announceVulnDiff(d, catalog, announcer) });
+    const rematcher = new Rematcher(db.kysely, vulndb, {
+      onDiff: async (d) => {
+        await summaries.refresh(d.account, d.imageDigest);
+        await announceVulnDiff(d, catalog, announcer);
+      },
+    });
     const rematchCycle: CycleSpec = {
       name: REMATCH_CYCLE,
       intervalMs: config.cycle_timers.vulnerability_scan * 1000,
       async run(signal) {
         const indexed = await rematcher.backfill();
         const r = await rematcher.rematch(signal);
-        return `${r.changes} changes, ${r.keys < 0 ? 'everything' : `${r.keys} keys`}, ${r.images} images re-matched, ${r.changed} changed${indexed ? `, ${indexed} indexed` : ''}`;
+        // Summaries: rows missing or older than their analysis, then the dashboard trend point of this run.
+        const summarized = await summaries.backfill({ limit: 500 });
+        await summaries.snapshotTrend();
+        return `${r.changes} changes, ${r.keys < 0 ? 'everything' : `${r.keys} keys`}, ${r.images} images re-matched, ${r.changed} changed${indexed ? `, ${indexed} indexed` : ''}${summarized ? `, ${summarized} summarized` : ''}`;
       },
     };
     const emit = async (e: ServiceEvent) => {
@@ -141,6 +163,8 @@ export async function startService(options: StartOptions): Promise<RunningServic
         events: new EventStore(db.kysely, { source: { servicename: 'analyzer', hostid: hostId } }),
         onOutcome: async (image, outcome) => {
           if (outcome.status === 'analyzed') await rematcher.indexImage(image.account, image.imageDigest, outcome.sbom);
+          await summaries.refresh(image.account, image.imageDigest);
+          if (outcome.status === 'analyzed') await summaries.snapshotFirst(image.account);
           for (const t of image.tags) {
             await announcer.announce({
               account: image.account, type: 'analysis_update', key: t.fulltag,
@@ -150,6 +174,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
           if (outcome.status === 'analyzed') await afterAnalysis(watchDeps, image.account, image.imageDigest);
         },
         onHookError: (e) => log(`after analysis: ${describeError(e)}`),
+        ...(metrics ? { onFinished: (status, seconds) => metrics.observeAnalysis(status, seconds) } : {}),
         analyze: {
           secrets: config.analysis.secrets,
           retrieveFiles: config.analysis.retrieve_files,
@@ -207,14 +232,23 @@ export async function startService(options: StartOptions): Promise<RunningServic
         analysisMaxAttempts: config.analysis.max_attempts,
         service: { hostId, roles, dbLocation: db.location },
         ...(options.logger !== undefined ? { logger: options.logger } : {}),
+        ...(metrics ? { metrics } : {}),
       });
       await app.listen({ host: config.listen.host, port: config.listen.port });
       stops.push(async () => app.close());
-      const addr = app.server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
-      const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
       service.app = app;
-      service.url = `http://${host}:${port}`;
+      service.url = listenUrl(app, config.listen.host);
+      if (config.admission.enabled) {
+        const admission = await startAdmissionServer({ config, db: db.kysely, catalog, queue, vulndb, sourceOptions, log });
+        stops.push(async () => admission.close());
+        service.admissionUrl = admission.url;
+      }
+    } else if (config.metrics.port !== undefined) {
+      // No API here: Kubernetes still probes and Prometheus still scrapes this process.
+      const probe = await buildProbeApp({ db, config, accounts, ...(metrics ? { metrics } : {}) });
+      await probe.listen({ host: config.listen.host, port: config.metrics.port });
+      stops.push(async () => probe.close());
+      service.probeUrl = listenUrl(probe, config.listen.host);
     }
     // Every process records its roles and keeps a heartbeat, so /system shows them all.
     await services.register(hostId, roles, VERSION, service.url ? `${service.url}/v1` : undefined);
@@ -229,6 +263,13 @@ export async function startService(options: StartOptions): Promise<RunningServic
     await close();
     throw e;
   }
+}
+
+/** http://host:port a listening app answers on. */
+function listenUrl(app: FastifyInstance, listenHost: string): string {
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return `http://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}`;
 }
 
 function limitsOf(config: LadingConfig): SourceOptions['limits'] {

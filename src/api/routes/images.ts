@@ -15,6 +15,8 @@ import type { Platform, ResolvedImage } from '../../image/types.js';
 import { isDigest, parseReference } from '../../image/reference.js';
 import { anchoreTag, parseTag } from '../../policy/index.js';
 import { writeNative } from '../../sbom/formats/native.js';
+import { writers } from '../../sbom/formats/index.js';
+import { summariesFor } from '../../services/summaries.js';
 import { reportsFor } from '../../services/reports.js';
 import type { Sbom } from '../../sbom/model.js';
 import type { ScanResult } from '../../vulns/model.js';
@@ -118,6 +120,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const policies = new PolicyStore(deps.db.kysely);
   const registries = new RegistryStore(deps.db.kysely, deps.config);
   const subscriptions = new SubscriptionStore(deps.db.kysely);
+  const summaries = summariesFor(deps);
 
   /** The image a request names: by digest, or (the /images/by_id/ routes) by image id in the account. */
   const digestOf = async (req: FastifyRequest, account: string): Promise<string> => {
@@ -166,6 +169,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (body.tag || body.digest || body.dockerfile || body.source.tag || body.source.digest) throw new ApiError(400, 'source.import: give no tag, digest or dockerfile beside an import');
       const imported = await addImportedImage(deps, account, body.source.import, { force: boolQuery(q.force), ...(body.annotations ? { annotations: body.annotations } : {}) });
       for (const t of imported.tags) await subscriptions.ensureTagSubscriptions(account, t.fulltag, { autosubscribe: boolQuery(q.autosubscribe) });
+      await summaries.refresh(account, imported.imageDigest);
       return [anchoreImage(imported)];
     }
     const r = addRequest(body);
@@ -213,6 +217,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
         force: boolQuery(q.force),
       });
       if (needsAnalysis) await enqueueAnalysis(deps.queue, { account, imageDigest, fulltag }, deps.analysisMaxAttempts);
+      await summaries.refresh(account, imageDigest);
       added.push(image);
     }
     // Anchore's four tag subscriptions: analysis_update active, tag_update active with autosubscribe.
@@ -257,6 +262,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       throw new ApiError(409, `image ${imageDigest} is being analyzed: delete it with force=true, or later`);
     }
     await deps.catalog.deleteImage(account, imageDigest);
+    await summaries.refresh(account, imageDigest);
     // Anchore refused (409) while a tag had active subscriptions; Lading removes the subscriptions
     // of the tags that now name no image of the account.
     for (const t of img.tags) {
@@ -325,6 +331,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const current = await checkImage(policies, account, {
       imageDigest, tag, sbom, scan: await scan(img, sbom), ...(policyId !== undefined ? { policyId } : {}), save: !boolQuery(q.interactive),
     });
+    if (!boolQuery(q.interactive)) await summaries.refresh(account, imageDigest);
     const evals = boolQuery(q.history) ? await policies.listEvaluations(account, imageDigest, tag, policyId) : [current];
     return checkResponseOf(imageDigest, tag, evals, boolQuery(q.detail));
   };
@@ -380,6 +387,18 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const sbom = await mustSbom(account, await digestOf(req, account));
     return reply.type('application/json').send(writeNative(sbom));
   });
+  // The stored SBOM in a standard format, as a download named after the repository and digest.
+  for (const format of ['cyclonedx-json', 'spdx-json'] as const) {
+    app.get(`/images/:imageDigest/sboms/${format}`, async (req, reply) => {
+      const account = await accountOf(req, deps, 'read');
+      const img = await mustAnalyzed(account, await digestOf(req, account));
+      const sbom = await sbomOf(img);
+      const writer = writers[format];
+      const repo = (img.tags[0]?.repo ?? 'image').replace(/[^A-Za-z0-9._-]+/g, '-');
+      const filename = `${repo}-${img.imageDigest.replace(/^sha256:/, '').slice(0, 12)}${writer.fileExtension}`;
+      return reply.type(writer.mediaType).header('content-disposition', `attachment; filename="${filename}"`).send(writer.write(sbom));
+    });
+  }
 
   app.get('/images/:imageDigest/artifacts/retrieved_files', async (req) => {
     const account = await accountOf(req, deps, 'read');

@@ -41,7 +41,11 @@ const ERROR_CODES: Record<ErrorCode, string> = {
 
 export function systemRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const pub = { config: { public: true } };
-  app.get('/', pub, async (_req, reply) => reply.type('application/json').send(JSON.stringify('v1')));
+  app.get('/', pub, async (req, reply) => {
+    // Browsers land on the web UI (src/api/ui.ts); API clients keep Anchore's "v1".
+    if ((req.headers.accept ?? '').includes('text/html')) return reply.redirect('/ui/', 302);
+    return reply.type('application/json').send(JSON.stringify('v1'));
+  });
   app.get('/health', pub, async (_req, reply) => reply.type('application/json').send(JSON.stringify('ok')));
   app.get('/version', pub, async () => ({ service: { version: VERSION }, api: { version: 'v1' }, db: { schema_version: latestSchema() } }));
 

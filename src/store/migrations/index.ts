@@ -14,6 +14,7 @@ import * as cycles from './0011-cycles.js';
 import * as vulnChanges from './0012-vuln-changes.js';
 import * as archive from './0013-archive.js';
 import * as services from './0014-services.js';
+import * as imageSummaries from './0015-image-summaries.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -30,4 +31,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0012-vuln-changes': vulnChanges,
   '0013-archive': archive,
   '0014-services': services,
+  '0015-image-summaries': imageSummaries,
 };

@@ -1,0 +1,84 @@
+/**
+ * Unknown images met by the admission webhook are added to the catalog for analysis, as
+ * `POST /images` adds a tag: the tag is resolved with the registry (with the account's registry
+ * credentials), the image recorded `not_analyzed` with the annotation
+ * `requestor: lading-admission` and its analysis queued. Resolving needs the registry, so it
+ * runs in the background: the admission answer never waits for it; failures are logged. One
+ * request per account and tag is in flight at a time.
+ */
+import type { Kysely } from 'kysely';
+import type { LadingConfig } from '../config/schema.js';
+import { describeError } from '../errors.js';
+import { openSource, type SourceOptions } from '../image/sources/index.js';
+import type { ImageReference } from '../image/reference.js';
+import type { JobQueue } from '../queue/queue.js';
+import { enqueueAnalysis } from '../services/analyzer.js';
+import type { CatalogStore } from '../services/catalog.js';
+import { RegistryStore, withRegistryAccess } from '../services/registries.js';
+import { SubscriptionStore } from '../services/subscriptions.js';
+import { anchoreTag, parseTag } from '../policy/index.js';
+
+export const REQUESTOR_ANNOTATION = { requestor: 'lading-admission' } as const;
+
+export interface AnalysisRequesterDeps {
+  db: Kysely<any>;
+  config: LadingConfig;
+  catalog: CatalogStore;
+  queue: JobQueue;
+  sourceOptions: SourceOptions;
+  analysisMaxAttempts: number;
+  log: (message: string) => void;
+}
+
+export class AnalysisRequester {
+  private readonly registries: RegistryStore;
+  private readonly subscriptions: SubscriptionStore;
+  private readonly inFlight = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: AnalysisRequesterDeps) {
+    this.registries = new RegistryStore(deps.db, deps.config);
+    this.subscriptions = new SubscriptionStore(deps.db);
+  }
+
+  /** Start adding a tagged reference (not awaited by the caller); false when one is already under way. */
+  request(account: string, ref: ImageReference & { tag: string }): boolean {
+    const t = parseTag(anchoreTag(`${ref.registry}/${ref.repository}:${ref.tag}`));
+    const tag = { registry: t.registry, repo: t.repo, tag: t.tag ?? ref.tag };
+    const fulltag = `${tag.registry}/${tag.repo}:${tag.tag}`;
+    const key = `${account}\0${fulltag}`;
+    if (this.inFlight.has(key)) return false;
+    const pull = `${ref.registry}/${ref.repository}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}`;
+    const run = this.add(account, pull, tag, fulltag, ref)
+      .catch((e: unknown) => this.deps.log(`admission: cannot add ${pull} for analysis: ${describeError(e)}`))
+      .finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, run);
+    return true;
+  }
+
+  private async add(account: string, pull: string, tag: { registry: string; repo: string; tag: string }, fulltag: string, ref: ImageReference): Promise<void> {
+    const access = await this.registries.registryCredentialsFor(account, ref);
+    const source = await openSource(`registry:${pull}`, withRegistryAccess({ credentialLookup: false, ...this.deps.sourceOptions }, access));
+    let resolved;
+    try {
+      resolved = await source.resolve({});
+    } finally {
+      await source.close();
+    }
+    if (!resolved.manifestDigest) throw new Error(`image ${pull} has no manifest digest`);
+    const { needsAnalysis } = await this.deps.catalog.addImage(account, {
+      imageDigest: resolved.manifestDigest,
+      imageId: resolved.configDigest.replace(/^sha256:/, ''),
+      ...(resolved.indexDigest ? { parentDigest: resolved.indexDigest } : {}),
+      tag,
+      annotations: { ...REQUESTOR_ANNOTATION },
+    });
+    if (needsAnalysis) await enqueueAnalysis(this.deps.queue, { account, imageDigest: resolved.manifestDigest, fulltag }, this.deps.analysisMaxAttempts);
+    await this.subscriptions.ensureTagSubscriptions(account, fulltag, { autosubscribe: false });
+    this.deps.log(`admission: added ${fulltag} (${resolved.manifestDigest}) for analysis`);
+  }
+
+  /** Wait for the requests under way (at shutdown). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+}

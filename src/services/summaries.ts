@@ -1,0 +1,684 @@
+/**
+ * Image summaries for the web UI (tables from store/migrations/0015-image-summaries.ts).
+ *
+ * One row per image holds what lists filter and sort by: tags, severity counts, fixable and KEV
+ * findings, the verdict of the newest stored policy evaluation, sizes, package count. `refresh`
+ * recomputes a row from the stored state (catalog, cached vulnerability report, policy_evals) and
+ * is called wherever an input changes: image added or deleted, analysis finished or failed,
+ * re-match changed findings, evaluation stored. `backfill` builds missing or stale rows (images
+ * from before the table, or a hook that failed) and drops rows of deleted images. Lists are one
+ * indexed query over the summary table joined to catalog_images by primary key (the analysis
+ * status is read live from there); no SBOM is decoded per list request.
+ *
+ * Counts are the findings `GET /images/{digest}/vuln/all` reports by default: every match except
+ * those the vendor will not fix (vendor_only=true).
+ *
+ * The per-image views (layers, packages, vulnerabilities, comparison) are functions of a stored
+ * SBOM and its scan, below the store.
+ */
+import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import type { VulnDb } from '../feeds/vulndb.js';
+import type { Severity } from '../feeds/model.js';
+import type { Action } from '../policy/model.js';
+import type { Package, PackageType, Sbom } from '../sbom/model.js';
+import { getScheme } from '../versions/index.js';
+import type { SchemeId } from '../versions/types.js';
+import { severityRank, type Match } from '../vulns/model.js';
+import type { CatalogImage, CatalogStore } from './catalog.js';
+import { reportsFor, type VulnReports } from './reports.js';
+
+export const SEVERITIES = ['Critical', 'High', 'Medium', 'Low', 'Negligible', 'Unknown'] as const satisfies readonly Severity[];
+export const VERDICTS = ['pass', 'warn', 'fail'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+export const VERDICT_OF: Record<Action, Verdict> = { go: 'pass', warn: 'warn', stop: 'fail' };
+
+export const SORTS = ['created_at', 'analyzed_at', 'tag', 'risk', 'critical', 'high', 'total', 'packages', 'size'] as const;
+export type SummarySort = (typeof SORTS)[number];
+
+export type SeverityCounts = Record<Severity, number>;
+export interface VulnCounts extends SeverityCounts {
+  total: number;
+  fixable: number;
+  kev: number;
+}
+
+/** The contract's ImageSummary; timestamps as stored (the API formats them). */
+export interface ImageSummary {
+  imageDigest: string;
+  imageId: string | null;
+  tags: string[];
+  registry: string | null;
+  repository: string | null;
+  analysis_status: string;
+  image_status: string;
+  distro: string | null;
+  platform: string | null;
+  image_size: number | null;
+  layer_count: number | null;
+  package_count: number | null;
+  vulnerabilities: VulnCounts;
+  verdict: Verdict | null;
+  evaluated_at: string | null;
+  created_at: string;
+  analyzed_at: string | null;
+  last_updated: string;
+}
+
+export interface SummaryQuery {
+  q?: string;
+  registry?: string;
+  repository?: string;
+  analysisStatus?: string;
+  /** `none`: never evaluated. */
+  verdict?: Verdict | 'none';
+  severity?: Severity;
+  fixable?: boolean;
+  package?: string;
+  vulnerability?: string;
+  sort?: SummarySort;
+  order?: 'asc' | 'desc';
+  page?: number;
+  limit?: number;
+  /** Only images with at least one finding. */
+  withFindings?: boolean;
+}
+
+interface SummaryRow {
+  account: string; image_digest: string; tags: string; search: string; registry: string | null; repository: string | null; tag_sort: string;
+  distro: string | null; platform: string | null; image_size: number | string | null; layer_count: number | null; package_count: number | null;
+  critical: number; high: number; medium: number; low: number; negligible: number; unknown: number; total: number; fixable: number; kev: number;
+  verdict: string | null; evaluated_at: string | null; created_at: string; analyzed_at: string | null; sbom_at: string | null; refreshed_at: string;
+}
+interface Tables {
+  image_summaries: SummaryRow;
+  image_summary_findings: { account: string; image_digest: string; vuln_id: string; package_name: string };
+  vuln_trend: { account: string; at: string; counts: string };
+  catalog_images: { account: string; image_digest: string; image_id: string | null; analysis_status: string; image_status: string; last_updated: string; analyzed_at: string | null };
+  catalog_image_tags: { account: string; image_digest: string; registry: string; repo: string };
+  image_packages: { account: string; image_digest: string; name: string };
+  policy_evals: { account: string; eval_id: string; image_digest: string; tag: string; policy_id: string; final_action: string; created_at: string };
+  events: { account: string; type: string; level: string; message: string; details: string; resource_id: string | null; timestamp: string };
+  notifications: { id: string; account: string; type: string; attempts: number; last_error: string | null; status: string; last_updated: string };
+  notification_deliveries: { id: number; notification_id: string; url: string | null; at: string };
+}
+
+const COUNT_COLUMNS = { Critical: 'critical', High: 'high', Medium: 'medium', Low: 'low', Negligible: 'negligible', Unknown: 'unknown' } as const satisfies Record<Severity, string>;
+const SORT_COLUMNS: Record<SummarySort, (keyof SummaryRow)[]> = {
+  created_at: ['created_at'], analyzed_at: ['analyzed_at'], tag: ['tag_sort'], risk: ['critical', 'high', 'medium', 'low'],
+  critical: ['critical'], high: ['high'], total: ['total'], packages: ['package_count'], size: ['image_size'],
+};
+const NULLABLE_SORTS: ReadonlySet<keyof SummaryRow> = new Set(['analyzed_at', 'package_count', 'image_size']);
+/** Trend points kept per account. */
+const TREND_POINTS = 30;
+const IN_CHUNK = 500;
+
+export const zeroCounts = (): VulnCounts => ({ Critical: 0, High: 0, Medium: 0, Low: 0, Negligible: 0, Unknown: 0, total: 0, fixable: 0, kev: 0 });
+
+/** The findings that count: every match but those the vendor will not fix (vuln/all's default). */
+export function countedMatches(matches: readonly Match[]): Match[] {
+  return matches.filter((m) => m.vulnerability.fixState !== 'wont-fix');
+}
+
+export const isFixable = (m: Match) => m.vulnerability.fixedVersions.length > 0;
+
+export function countMatches(matches: readonly Match[]): VulnCounts {
+  const c = zeroCounts();
+  for (const m of countedMatches(matches)) {
+    c[m.vulnerability.severity]++;
+    c.total++;
+    if (isFixable(m)) c.fixable++;
+    if (m.vulnerability.kev) c.kev++;
+  }
+  return c;
+}
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export class SummaryStore {
+  private readonly db: Kysely<Tables>;
+  private readonly reports: VulnReports;
+  private readonly now: () => Date;
+  /** Accounts whose missing rows this process has already built. */
+  private readonly backfilled = new Set<string>();
+
+  constructor(db: Kysely<any>, private readonly catalog: CatalogStore, vulndb: VulnDb, options: { now?: () => Date } = {}) {
+    this.db = db as Kysely<Tables>;
+    this.reports = reportsFor(vulndb);
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Recompute an image's row from the stored state; removes it when the image is gone. */
+  async refresh(account: string, imageDigest: string): Promise<void> {
+    const image = await this.catalog.getImage(account, imageDigest);
+    if (!image) {
+      await this.remove(account, imageDigest);
+      return;
+    }
+    const prev = await this.db.selectFrom('image_summaries').select(['sbom_at', 'package_count', 'distro', 'platform'])
+      .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+    let sbom: Sbom | undefined;
+    const loadSbom = async () => (sbom ??= await this.catalog.getSbom(account, imageDigest));
+    let described: Pick<SummaryRow, 'package_count' | 'distro' | 'platform' | 'sbom_at'> = { package_count: null, distro: null, platform: null, sbom_at: null };
+    let counts = zeroCounts();
+    let findings: Match[] = [];
+    const analyzedAt = image.analysisStatus === 'analyzed' ? image.analyzedAt : undefined;
+    if (analyzedAt !== undefined) {
+      if (prev && prev.sbom_at === analyzedAt) described = { package_count: prev.package_count, distro: prev.distro, platform: prev.platform, sbom_at: analyzedAt };
+      else {
+        const s = await loadSbom();
+        if (s) described = { ...describeSbom(s), sbom_at: analyzedAt };
+      }
+      if (described.sbom_at !== null) {
+        const scan = await this.reports.scan({ account, imageDigest, analyzedAt }, async () => (await loadSbom())!);
+        findings = countedMatches(scan?.matches ?? []);
+        counts = countMatches(findings);
+      }
+    }
+    const verdict = await this.latestVerdict(account, imageDigest);
+    const first = image.tags[0];
+    const row: SummaryRow = {
+      account, image_digest: imageDigest,
+      tags: JSON.stringify(image.tags.map((t) => t.fulltag)),
+      search: [...image.tags.map((t) => t.fulltag), imageDigest].join('\n').toLowerCase(),
+      registry: first?.registry ?? null, repository: first?.repo ?? null, tag_sort: first?.fulltag.toLowerCase() ?? '',
+      ...described,
+      image_size: image.metadata?.image_size ?? null, layer_count: image.metadata?.layer_count ?? null,
+      critical: counts.Critical, high: counts.High, medium: counts.Medium, low: counts.Low, negligible: counts.Negligible, unknown: counts.Unknown,
+      total: counts.total, fixable: counts.fixable, kev: counts.kev,
+      verdict: verdict?.verdict ?? null, evaluated_at: verdict?.at ?? null,
+      created_at: image.createdAt, analyzed_at: analyzedAt ?? null, refreshed_at: this.now().toISOString(),
+    };
+    const pairs = new Map<string, { vuln_id: string; package_name: string }>();
+    for (const m of findings) {
+      for (const id of [m.vulnerability.id, ...m.vulnerability.aliases]) {
+        const vuln_id = id.toUpperCase();
+        pairs.set(`${vuln_id}\0${m.package.name}`, { vuln_id, package_name: m.package.name });
+      }
+    }
+    const { account: _a, image_digest: _d, ...update } = row;
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('image_summaries').values(row).onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet(update)).execute();
+      await trx.deleteFrom('image_summary_findings').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
+      const rows = [...pairs.values()].map((p) => ({ account, image_digest: imageDigest, ...p }));
+      for (let i = 0; i < rows.length; i += IN_CHUNK) await trx.insertInto('image_summary_findings').values(rows.slice(i, i + IN_CHUNK)).execute();
+    });
+  }
+
+  private async remove(account: string, imageDigest: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (const t of ['image_summaries', 'image_summary_findings'] as const) {
+        await trx.deleteFrom(t).where('account', '=', account).where('image_digest', '=', imageDigest).execute();
+      }
+    });
+  }
+
+  private async latestVerdict(account: string, imageDigest: string): Promise<{ verdict: Verdict; at: string } | undefined> {
+    const r = await this.db.selectFrom('policy_evals').select(['final_action', 'created_at']).where('account', '=', account).where('image_digest', '=', imageDigest)
+      .orderBy('created_at', 'desc').orderBy('eval_id', 'desc').limit(1).executeTakeFirst();
+    return r ? { verdict: VERDICT_OF[r.final_action as Action] ?? 'fail', at: r.created_at } : undefined;
+  }
+
+  /**
+   * Build the rows of images that have none or whose row predates their analysis (at most `limit`;
+   * of one account when given), and drop rows of images that are gone. Returns how many were built.
+   */
+  async backfill(options: { account?: string; limit?: number } = {}): Promise<number> {
+    let q = this.db.selectFrom('catalog_images as i')
+      .leftJoin('image_summaries as s', (j) => j.onRef('s.account', '=', 'i.account').onRef('s.image_digest', '=', 'i.image_digest'))
+      .select(['i.account', 'i.image_digest'])
+      .where((eb) => eb.or([eb('s.image_digest', 'is', null), eb(eb.fn.coalesce('s.analyzed_at', sql.lit('')), '<>', eb.fn.coalesce('i.analyzed_at', sql.lit('')))]));
+    if (options.account !== undefined) q = q.where('i.account', '=', options.account);
+    if (options.limit !== undefined) q = q.limit(options.limit);
+    const rows = await q.execute();
+    for (const r of rows) await this.refresh(r.account, r.image_digest);
+    for (const t of ['image_summaries', 'image_summary_findings'] as const) {
+      let d = this.db.deleteFrom(t).where(({ not, exists, selectFrom }) => not(exists(selectFrom('catalog_images as i').select('i.image_digest')
+        .whereRef('i.account', '=', `${t}.account`).whereRef('i.image_digest', '=', `${t}.image_digest`))));
+      if (options.account !== undefined) d = d.where(`${t}.account`, '=', options.account);
+      await d.execute();
+    }
+    return rows.length;
+  }
+
+  /** Build an account's missing rows once per process (images from before the summary table). */
+  async ensure(account: string): Promise<void> {
+    if (this.backfilled.has(account)) return;
+    await this.backfill({ account });
+    this.backfilled.add(account);
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  async list(account: string, query: SummaryQuery = {}): Promise<{ total: number; page: number; limit: number; items: ImageSummary[] }> {
+    await this.ensure(account);
+    const page = query.page ?? 1;
+    const limit = query.limit ?? 50;
+    const base = this.db.selectFrom('image_summaries as s')
+      .innerJoin('catalog_images as i', (j) => j.onRef('i.account', '=', 's.account').onRef('i.image_digest', '=', 's.image_digest'))
+      .where('s.account', '=', account)
+      .where((eb) => {
+        const conds: Expression<SqlBool>[] = [];
+        if (query.q) conds.push(sql<SqlBool>`s.search like ${`%${escapeLike(query.q.toLowerCase())}%`} escape '\\'`);
+        const tagExists = (col: 'registry' | 'repo', value: string) => eb.exists(eb.selectFrom('catalog_image_tags as t').select('t.image_digest')
+          .whereRef('t.account', '=', 's.account').whereRef('t.image_digest', '=', 's.image_digest').where(`t.${col}`, '=', value));
+        if (query.registry !== undefined) conds.push(tagExists('registry', query.registry));
+        if (query.repository !== undefined) conds.push(tagExists('repo', query.repository));
+        if (query.analysisStatus !== undefined) conds.push(eb('i.analysis_status', '=', query.analysisStatus));
+        if (query.verdict === 'none') conds.push(eb('s.verdict', 'is', null));
+        else if (query.verdict !== undefined) conds.push(eb('s.verdict', '=', query.verdict));
+        if (query.severity !== undefined) {
+          const worse = SEVERITIES.filter((s) => severityRank(s) >= severityRank(query.severity!));
+          conds.push(eb.or(worse.map((s) => eb(`s.${COUNT_COLUMNS[s]}`, '>', 0))));
+        }
+        if (query.fixable !== undefined) conds.push(eb('s.fixable', query.fixable ? '>' : '=', 0));
+        if (query.withFindings) conds.push(eb('s.total', '>', 0));
+        if (query.package !== undefined) {
+          conds.push(eb.exists(eb.selectFrom('image_packages as p').select('p.image_digest')
+            .whereRef('p.account', '=', 's.account').whereRef('p.image_digest', '=', 's.image_digest').where('p.name', '=', query.package)));
+        }
+        if (query.vulnerability !== undefined) {
+          conds.push(eb.exists(eb.selectFrom('image_summary_findings as f').select('f.image_digest')
+            .whereRef('f.account', '=', 's.account').whereRef('f.image_digest', '=', 's.image_digest').where('f.vuln_id', '=', query.vulnerability.toUpperCase())));
+        }
+        return eb.and(conds);
+      });
+    const counted = await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+    const total = Number(counted?.n ?? 0);
+    const dir = query.order ?? 'desc';
+    let q = base.selectAll('s').select(LIVE_COLUMNS);
+    for (const col of [...SORT_COLUMNS[query.sort ?? 'created_at'], 'image_digest' as const]) {
+      // Nulls (not analyzed yet) first ascending, last descending, on both databases; the other columns have none.
+      q = NULLABLE_SORTS.has(col) ? q.orderBy(`s.${col}`, (ob) => (dir === 'asc' ? ob.asc().nullsFirst() : ob.desc().nullsLast())) : q.orderBy(`s.${col}`, dir);
+    }
+    const fetch = () => (total > (page - 1) * limit ? q.limit(limit).offset((page - 1) * limit).execute() : Promise.resolve([]));
+    let rows = await fetch();
+    // An analysis stored a moment ago whose hook has not refreshed the row yet: refresh it now.
+    const stale = rows.filter(isStale);
+    if (stale.length) {
+      for (const r of stale) await this.refresh(account, r.image_digest);
+      rows = await fetch();
+    }
+    return { total, page, limit, items: rows.map(toSummary) };
+  }
+
+  /** One image's summary; undefined when the account has no such image. */
+  async get(account: string, imageDigest: string): Promise<ImageSummary | undefined> {
+    await this.ensure(account);
+    let row = await this.row(account, imageDigest);
+    if ((row && isStale(row)) || (!row && (await this.catalog.getImage(account, imageDigest)))) {
+      await this.refresh(account, imageDigest);
+      row = await this.row(account, imageDigest);
+    }
+    return row ? toSummary(row) : undefined;
+  }
+
+  private row(account: string, imageDigest: string) {
+    return this.db.selectFrom('image_summaries as s')
+      .innerJoin('catalog_images as i', (j) => j.onRef('i.account', '=', 's.account').onRef('i.image_digest', '=', 's.image_digest'))
+      .selectAll('s').select(LIVE_COLUMNS)
+      .where('s.account', '=', account).where('s.image_digest', '=', imageDigest).executeTakeFirst();
+  }
+
+  /** Image counts by status, finding totals, verdicts, the worst images (dashboard). */
+  async overview(account: string): Promise<Overview> {
+    await this.ensure(account);
+    const statuses = await this.db.selectFrom('catalog_images').select(['analysis_status', (eb) => eb.fn.countAll().as('n')])
+      .where('account', '=', account).groupBy('analysis_status').execute();
+    const byStatus: Record<string, number> = { not_analyzed: 0, analyzing: 0, analyzed: 0, analysis_failed: 0 };
+    for (const r of statuses) byStatus[r.analysis_status] = Number(r.n);
+    const joined = this.db.selectFrom('image_summaries as s')
+      .innerJoin('catalog_images as i', (j) => j.onRef('i.account', '=', 's.account').onRef('i.image_digest', '=', 's.image_digest'))
+      .where('s.account', '=', account);
+    const sums = await joined.select((eb) => [
+      ...(['critical', 'high', 'medium', 'low', 'negligible', 'unknown', 'total', 'fixable', 'kev'] as const).map((c) => eb.fn.sum<number>(`s.${c}`).as(c)),
+      eb.fn.sum<number>(eb.case().when('s.total', '>', 0).then(1).else(0).end()).as('affected'),
+    ]).executeTakeFirst();
+    const verdictRows = await joined.select(['s.verdict', (eb) => eb.fn.countAll().as('n')]).groupBy('s.verdict').execute();
+    const verdicts: Record<Verdict | 'none', number> = { pass: 0, warn: 0, fail: 0, none: 0 };
+    for (const r of verdictRows) verdicts[(r.verdict as Verdict | null) ?? 'none'] += Number(r.n);
+    const n = (v: unknown) => Number(v ?? 0);
+    const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, n(sums?.[COUNT_COLUMNS[s]])])) as SeverityCounts;
+    const worst = await this.list(account, { sort: 'risk', order: 'desc', limit: 5, withFindings: true });
+    return {
+      images: { total: Object.values(byStatus).reduce((a, b) => a + b, 0), by_status: byStatus },
+      vulnerabilities: { by_severity: bySeverity, total: n(sums?.total), fixable: n(sums?.fixable), kev: n(sums?.kev), images_affected: n(sums?.affected) },
+      verdicts,
+      worst_images: worst.items,
+    };
+  }
+
+  // ------------------------------------------------------------------ trend
+
+  /** Record a snapshot of the finding totals of an account (of every account with images when none is given). */
+  async snapshotTrend(account?: string): Promise<void> {
+    const accounts = account !== undefined ? [account]
+      : (await this.db.selectFrom('catalog_images').select('account').distinct().execute()).map((r) => r.account);
+    const at = this.now().toISOString();
+    for (const a of accounts) {
+      const { vulnerabilities } = await this.overview(a);
+      const counts = { ...vulnerabilities.by_severity, total: vulnerabilities.total };
+      await this.db.insertInto('vuln_trend').values({ account: a, at, counts: JSON.stringify(counts) }).execute();
+      const keep = await this.db.selectFrom('vuln_trend').select('at').where('account', '=', a).orderBy('at', 'desc').offset(TREND_POINTS - 1).limit(1).executeTakeFirst();
+      if (keep) await this.db.deleteFrom('vuln_trend').where('account', '=', a).where('at', '<', keep.at).execute();
+    }
+  }
+
+  /** Snapshot an account's totals when it has none yet (its first image was analyzed). */
+  async snapshotFirst(account: string): Promise<void> {
+    const any = await this.db.selectFrom('vuln_trend').select('at').where('account', '=', account).limit(1).executeTakeFirst();
+    if (!any) await this.snapshotTrend(account);
+  }
+
+  /** The newest snapshots, oldest first. */
+  async trend(account: string): Promise<({ at: string; total: number } & SeverityCounts)[]> {
+    const rows = await this.db.selectFrom('vuln_trend').select(['at', 'counts']).where('account', '=', account).orderBy('at', 'desc').limit(TREND_POINTS).execute();
+    return rows.reverse().map((r) => ({ at: r.at, ...(JSON.parse(r.counts) as SeverityCounts & { total: number }) }));
+  }
+
+  // ------------------------------------------------------------------ what happened
+
+  /** The newest events of an account. */
+  async recentEvents(account: string, limit = 10): Promise<{ type: string; level: string; message: string; timestamp: string; resource: string | null }[]> {
+    const rows = await this.db.selectFrom('events').select(['type', 'level', 'message', 'timestamp', 'resource_id'])
+      .where('account', '=', account).orderBy('timestamp', 'desc').limit(limit).execute();
+    return rows.map((r) => ({ type: r.type, level: r.level.toUpperCase(), message: r.message, timestamp: r.timestamp, resource: r.resource_id }));
+  }
+
+  /** The newest webhook notifications of an account whose delivery failed or whose last attempt errored. */
+  async failedDeliveries(account: string, limit = 10): Promise<FailedDelivery[]> {
+    const rows = await this.db.selectFrom('notifications').select(['id', 'type', 'attempts', 'last_error', 'last_updated'])
+      .where('account', '=', account).where((eb) => eb.or([eb('status', '=', 'failed'), eb('last_error', 'is not', null)]))
+      .orderBy('last_updated', 'desc').limit(limit).execute();
+    if (!rows.length) return [];
+    const attempts = await this.db.selectFrom('notification_deliveries').select(['notification_id', 'url', 'at'])
+      .where('notification_id', 'in', rows.map((r) => r.id)).orderBy('id').execute();
+    const last = new Map(attempts.map((a) => [a.notification_id, a]));
+    return rows.map((r) => ({
+      notification_id: r.id, type: r.type, url: last.get(r.id)?.url ?? null, attempts: Number(r.attempts),
+      last_error: r.last_error, last_attempt_at: last.get(r.id)?.at ?? r.last_updated,
+    }));
+  }
+
+  /** An image's stored evaluations, newest first. */
+  async verdicts(account: string, imageDigest: string, limit = 50): Promise<{ evaluated_at: string; final_action: string; verdict: Verdict; bundle_id: string; tag: string }[]> {
+    const rows = await this.db.selectFrom('policy_evals').select(['created_at', 'final_action', 'policy_id', 'tag'])
+      .where('account', '=', account).where('image_digest', '=', imageDigest).orderBy('created_at', 'desc').orderBy('eval_id', 'desc').limit(limit).execute();
+    return rows.map((r) => ({ evaluated_at: r.created_at, final_action: r.final_action, verdict: VERDICT_OF[r.final_action as Action] ?? 'fail', bundle_id: r.policy_id, tag: r.tag }));
+  }
+
+  /** Re-match changes of an image from its vuln_update events (one per change, not per tag), newest first. */
+  async vulnChanges(account: string, imageDigest: string, limit = 50): Promise<{ at: string; added: number; removed: number; updated: number; detail: unknown }[]> {
+    const rows = await this.db.selectFrom('events').select(['timestamp', 'details'])
+      .where('account', '=', account).where('type', '=', 'user.checks.tag.vulnerabilities.update')
+      .where('details', 'like', `%${imageDigest}%`).orderBy('timestamp', 'desc').limit(limit * 4).execute();
+    const seen = new Set<string>();
+    const out: { at: string; added: number; removed: number; updated: number; detail: unknown }[] = [];
+    for (const r of rows) {
+      const d = JSON.parse(r.details) as { imageDigest?: string; diff_vulnerability_result?: { added?: unknown[]; removed?: unknown[]; updated?: unknown[] } };
+      const diff = d.diff_vulnerability_result;
+      if (d.imageDigest !== imageDigest || !diff) continue;
+      const key = `${r.timestamp.slice(0, 19)}\0${JSON.stringify(diff)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ at: r.timestamp, added: diff.added?.length ?? 0, removed: diff.removed?.length ?? 0, updated: diff.updated?.length ?? 0, detail: diff });
+      if (out.length === limit) break;
+    }
+    return out;
+  }
+}
+
+export interface Overview {
+  images: { total: number; by_status: Record<string, number> };
+  vulnerabilities: { by_severity: SeverityCounts; total: number; fixable: number; kev: number; images_affected: number };
+  verdicts: Record<Verdict | 'none', number>;
+  worst_images: ImageSummary[];
+}
+
+export interface FailedDelivery {
+  notification_id: string;
+  type: string;
+  url: string | null;
+  attempts: number;
+  last_error: string | null;
+  last_attempt_at: string;
+}
+
+/** What is read live from catalog_images beside a summary row. */
+const LIVE_COLUMNS = ['i.image_id', 'i.analysis_status', 'i.image_status', 'i.last_updated', 'i.analyzed_at as live_analyzed_at'] as const;
+type JoinedRow = SummaryRow & { image_id: string | null; analysis_status: string; image_status: string; last_updated: string; live_analyzed_at: string | null };
+
+/** A row older than the image's stored analysis. */
+const isStale = (r: JoinedRow) => r.analysis_status === 'analyzed' && r.analyzed_at !== r.live_analyzed_at;
+
+function toSummary(r: JoinedRow): ImageSummary {
+  const n = (v: number | string | null) => (v === null ? null : Number(v));
+  return {
+    imageDigest: r.image_digest,
+    imageId: r.image_id,
+    tags: JSON.parse(r.tags) as string[],
+    registry: r.registry,
+    repository: r.repository,
+    analysis_status: r.analysis_status,
+    image_status: r.image_status,
+    distro: r.distro,
+    platform: r.platform,
+    image_size: n(r.image_size),
+    layer_count: n(r.layer_count),
+    package_count: n(r.package_count),
+    vulnerabilities: {
+      Critical: Number(r.critical), High: Number(r.high), Medium: Number(r.medium), Low: Number(r.low), Negligible: Number(r.negligible), Unknown: Number(r.unknown),
+      total: Number(r.total), fixable: Number(r.fixable), kev: Number(r.kev),
+    },
+    verdict: r.verdict as Verdict | null,
+    evaluated_at: r.evaluated_at,
+    created_at: r.created_at,
+    analyzed_at: r.analyzed_at,
+    last_updated: r.last_updated,
+  };
+}
+
+function describeSbom(sbom: Sbom): Pick<SummaryRow, 'package_count' | 'distro' | 'platform'> {
+  const p = sbom.source.platform;
+  const d = sbom.distro;
+  return {
+    package_count: sbom.packages.length,
+    distro: d ? [d.id, d.versionId].filter(Boolean).join(' ') : null,
+    platform: [p.os, p.architecture, p.variant].filter(Boolean).join('/'),
+  };
+}
+
+const summaryStores = new WeakMap<object, SummaryStore>();
+
+/** One store per database handle, so the once-per-process backfill is shared by every route and hook. */
+export function summariesFor(deps: { db: { kysely: Kysely<any> }; catalog: CatalogStore; vulndb: VulnDb }): SummaryStore {
+  let s = summaryStores.get(deps.db.kysely);
+  if (!s) {
+    s = new SummaryStore(deps.db.kysely, deps.catalog, deps.vulndb);
+    summaryStores.set(deps.db.kysely, s);
+  }
+  return s;
+}
+
+// ==================================================================== one image, from its SBOM
+
+export interface LayerView {
+  index: number;
+  digest: string;
+  size: number;
+  instruction: string | null;
+  created: string | null;
+  package_count: number;
+}
+
+/** A history entry's created_by as a Dockerfile line: `#(nop)` prefixes dropped, shell commands as RUN. */
+export function cleanInstruction(createdBy: string): string {
+  const s = createdBy.trim().replace(/\s+# buildkit$/, '');
+  const nop = /^\/bin\/sh -c #\(nop\)\s+/.exec(s);
+  if (nop) return s.slice(nop[0].length).trim();
+  if (s.startsWith('/bin/sh -c ')) return `RUN ${s.slice('/bin/sh -c '.length).trim()}`;
+  return s;
+}
+
+/** The layers with the history entry that made each (where history and layers line up, as Docker lists them). */
+export function layersOf(sbom: Sbom): LayerView[] {
+  const { history, layers } = sbom.source;
+  const made = history.filter((h) => !h.emptyLayer);
+  const aligned = made.length === layers.length;
+  const counts = new Map<number, number>();
+  for (const p of sbom.packages) {
+    const l = p.locations[0]?.layer;
+    if (l !== undefined) counts.set(l, (counts.get(l) ?? 0) + 1);
+  }
+  return layers.map((l, i) => {
+    const h = aligned ? made[i] : undefined;
+    const createdBy = h?.createdBy ?? l.createdBy;
+    return {
+      index: l.index, digest: l.digest, size: l.uncompressedSize ?? l.size,
+      instruction: createdBy ? cleanInstruction(createdBy) : null, created: h?.created ?? null, package_count: counts.get(l.index) ?? 0,
+    };
+  });
+}
+
+interface LayerRef { layer_index: number | null; layer_digest: string | null; instruction: string | null }
+
+function layerRef(layers: Map<number, LayerView>, p: { locations: Package['locations'] }): LayerRef {
+  const index = p.locations[0]?.layer;
+  const layer = index !== undefined ? layers.get(index) : undefined;
+  return { layer_index: index ?? null, layer_digest: layer?.digest ?? null, instruction: layer?.instruction ?? null };
+}
+
+export interface PackageView extends LayerRef {
+  name: string;
+  version: string;
+  type: PackageType;
+  purl: string;
+  licenses: string[];
+  locations: string[];
+}
+
+export function packageViews(sbom: Sbom): PackageView[] {
+  const layers = new Map(layersOf(sbom).map((l) => [l.index, l]));
+  return sbom.packages.map((p) => ({
+    name: p.name, version: p.version, type: p.type, purl: p.purl, licenses: p.licenses,
+    ...layerRef(layers, p), locations: p.locations.map((l) => l.path),
+  }));
+}
+
+export interface VulnerabilityView {
+  id: string;
+  severity: Severity;
+  cvss: { score: number; vector: string; version: string } | null;
+  fix_state: string;
+  fixed_versions: string[];
+  package_name: string;
+  package_version: string;
+  package_type: PackageType;
+  package_path: string | null;
+  layer_index: number | null;
+  instruction: string | null;
+  kev: boolean;
+  epss: { score: number; percentile: number } | null;
+  url: string;
+  namespace: string;
+}
+
+/** The CVSS shown: the newest version, then the highest score. */
+function bestCvss(m: Match): VulnerabilityView['cvss'] {
+  const c = [...m.vulnerability.cvss].sort((a, b) => b.version.localeCompare(a.version) || b.baseScore - a.baseScore)[0];
+  return c ? { score: c.baseScore, vector: c.vector, version: c.version } : null;
+}
+
+export function vulnerabilityViews(sbom: Sbom, matches: readonly Match[]): VulnerabilityView[] {
+  const layers = new Map(layersOf(sbom).map((l) => [l.index, l]));
+  return matches.map((m) => {
+    const v = m.vulnerability;
+    const cve = [v.id, ...v.aliases].find((a) => a.startsWith('CVE-'));
+    const { layer_index, instruction } = layerRef(layers, m.package);
+    return {
+      id: v.id, severity: v.severity, cvss: bestCvss(m), fix_state: v.fixState, fixed_versions: v.fixedVersions,
+      package_name: m.package.name, package_version: m.package.version, package_type: m.package.type, package_path: m.package.locations[0]?.path ?? null,
+      layer_index, instruction, kev: v.kev !== undefined, epss: v.epss ? { score: v.epss.score, percentile: v.epss.percentile } : null,
+      url: v.references[0] ?? (cve ? `https://nvd.nist.gov/vuln/detail/${cve}` : ''), namespace: m.match.namespace,
+    };
+  });
+}
+
+// ==================================================================== comparison
+
+/** The version order of each package type (src/versions). */
+const SCHEME_OF: Record<PackageType, SchemeId> = {
+  deb: 'dpkg', rpm: 'rpm', apk: 'apk', npm: 'semver', python: 'pep440', gem: 'gem', 'java-archive': 'maven',
+  'go-module': 'go', 'rust-crate': 'semver', dotnet: 'nuget', 'php-composer': 'composer', binary: 'semver',
+};
+
+export function compareVersions(type: PackageType, a: string, b: string): number {
+  try {
+    return Math.sign(getScheme(SCHEME_OF[type]).compare(a, b));
+  } catch {
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+}
+
+export interface PackageChange { name: string; type: PackageType; from: string; to: string }
+export interface FindingRef { id: string; severity: Severity; package_name: string; package_version: string; fixed_versions: string[] }
+export interface Comparison {
+  packages: { added: { name: string; type: PackageType; version: string }[]; removed: { name: string; type: PackageType; version: string }[]; upgraded: PackageChange[]; downgraded: PackageChange[] };
+  vulnerabilities: { introduced: FindingRef[]; fixed: FindingRef[] };
+}
+
+/** Each (type, name) with its highest version. */
+function packageIndex(sbom: Sbom): Map<string, { name: string; type: PackageType; version: string }> {
+  const out = new Map<string, { name: string; type: PackageType; version: string }>();
+  for (const p of sbom.packages) {
+    const key = `${p.type}\0${p.name}`;
+    const had = out.get(key);
+    if (!had || compareVersions(p.type, p.version, had.version) > 0) out.set(key, { name: p.name, type: p.type, version: p.version });
+  }
+  return out;
+}
+
+function findingIndex(matches: readonly Match[]): Map<string, FindingRef> {
+  const out = new Map<string, FindingRef>();
+  for (const m of countedMatches(matches)) {
+    out.set(`${m.vulnerability.id}\0${m.package.name}`, {
+      id: m.vulnerability.id, severity: m.vulnerability.severity, package_name: m.package.name, package_version: m.package.version, fixed_versions: m.vulnerability.fixedVersions,
+    });
+  }
+  return out;
+}
+
+const byName = <T extends { name: string; type: string }>(a: T, b: T) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type);
+const byFinding = (a: FindingRef, b: FindingRef) => severityRank(b.severity) - severityRank(a.severity) || a.id.localeCompare(b.id) || a.package_name.localeCompare(b.package_name);
+
+/** What changed from base to target: packages by (type, name), findings by (id, package name). */
+export function compareImages(base: { sbom: Sbom; matches: readonly Match[] }, target: { sbom: Sbom; matches: readonly Match[] }): Comparison {
+  const before = packageIndex(base.sbom);
+  const after = packageIndex(target.sbom);
+  const packages: Comparison['packages'] = { added: [], removed: [], upgraded: [], downgraded: [] };
+  for (const [key, p] of after) {
+    const old = before.get(key);
+    if (!old) packages.added.push(p);
+    else {
+      const c = compareVersions(p.type, old.version, p.version);
+      if (c < 0) packages.upgraded.push({ name: p.name, type: p.type, from: old.version, to: p.version });
+      else if (c > 0) packages.downgraded.push({ name: p.name, type: p.type, from: old.version, to: p.version });
+    }
+  }
+  for (const [key, p] of before) if (!after.has(key)) packages.removed.push(p);
+  for (const list of Object.values(packages)) list.sort(byName);
+  const was = findingIndex(base.matches);
+  const now = findingIndex(target.matches);
+  return {
+    packages,
+    vulnerabilities: {
+      introduced: [...now].filter(([k]) => !was.has(k)).map(([, f]) => f).sort(byFinding),
+      fixed: [...was].filter(([k]) => !now.has(k)).map(([, f]) => f).sort(byFinding),
+    },
+  };
+}
+
+/** The image's scan through the shared report cache (undefined without vulnerability data). */
+export async function scanOf(vulndb: VulnDb, image: CatalogImage, sbom: Sbom): Promise<Match[]> {
+  const scan = await reportsFor(vulndb).scan({ account: image.account, imageDigest: image.imageDigest, ...(image.analyzedAt ? { analyzedAt: image.analyzedAt } : {}) }, async () => sbom);
+  return scan?.matches ?? [];
+}
