@@ -12,7 +12,7 @@ import { describeError } from '../errors.js';
 import { openSource, type SourceOptions } from '../image/sources/index.js';
 import type { ImageReference } from '../image/reference.js';
 import type { JobQueue } from '../queue/queue.js';
-import { enqueueAnalysis } from '../services/analyzer.js';
+import { addTaggedImage } from '../services/add-image.js';
 import type { CatalogStore } from '../services/catalog.js';
 import { RegistryStore, withRegistryAccess } from '../services/registries.js';
 import { SubscriptionStore } from '../services/subscriptions.js';
@@ -28,6 +28,8 @@ export interface AnalysisRequesterDeps {
   sourceOptions: SourceOptions;
   analysisMaxAttempts: number;
   log: (message: string) => void;
+  /** Told after an image was added (the image summaries). */
+  onImageChange?: (account: string, imageDigest: string) => Promise<void>;
 }
 
 export class AnalysisRequester {
@@ -65,14 +67,11 @@ export class AnalysisRequester {
       await source.close();
     }
     if (!resolved.manifestDigest) throw new Error(`image ${pull} has no manifest digest`);
-    const { needsAnalysis } = await this.deps.catalog.addImage(account, {
+    await addTaggedImage(this.deps, account, tag, {
       imageDigest: resolved.manifestDigest,
       imageId: resolved.configDigest.replace(/^sha256:/, ''),
       ...(resolved.indexDigest ? { parentDigest: resolved.indexDigest } : {}),
-      tag,
-      annotations: { ...REQUESTOR_ANNOTATION },
-    });
-    if (needsAnalysis) await enqueueAnalysis(this.deps.queue, { account, imageDigest: resolved.manifestDigest, fulltag }, this.deps.analysisMaxAttempts);
+    }, { annotations: { ...REQUESTOR_ANNOTATION } });
     await this.subscriptions.ensureTagSubscriptions(account, fulltag, { autosubscribe: false });
     this.deps.log(`admission: added ${fulltag} (${resolved.manifestDigest}) for analysis`);
   }

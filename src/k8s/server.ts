@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Kysely } from 'kysely';
 import type { LadingConfig } from '../config/schema.js';
 import type { VulnDb } from '../feeds/vulndb.js';
+import { summariesFor } from '../services/summaries.js';
 import { LadingError, describeError } from '../errors.js';
 import type { SourceOptions } from '../image/sources/index.js';
 import type { JobQueue } from '../queue/queue.js';
@@ -90,6 +91,7 @@ export async function startAdmissionServer(deps: AdmissionServerDeps): Promise<A
   const requester = new AnalysisRequester({
     db: deps.db, config: deps.config, catalog: deps.catalog, queue: deps.queue, sourceOptions: deps.sourceOptions,
     analysisMaxAttempts: deps.config.analysis.max_attempts, log: deps.log,
+    onImageChange: (account, digest) => summariesFor({ db: { kysely: deps.db }, catalog: deps.catalog, vulndb: deps.vulndb }).refresh(account, digest),
   });
   const decider = new AdmissionDecider({
     admission: a, catalog: deps.catalog, policies: new PolicyStore(deps.db), vulndb: deps.vulndb, requester, log: deps.log,

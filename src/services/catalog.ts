@@ -11,6 +11,7 @@ import type { Sbom } from '../sbom/model.js';
 import { removeImageMatches } from './rematch.js';
 import { indexImagePackages, removeImagePackages } from './packages.js';
 import { removeEvaluations } from './policies.js';
+import { removeImageSummary } from './summaries.js';
 
 export const ANALYSIS_STATUSES = ['not_analyzed', 'analyzing', 'analyzed', 'analysis_failed'] as const;
 export type AnalysisStatus = (typeof ANALYSIS_STATUSES)[number];
@@ -178,6 +179,7 @@ export class CatalogStore {
       await removeImagePackages(trx, account, imageDigest);
       await removeEvaluations(trx, account, imageDigest);
       await removeImageMatches(trx, account, imageDigest);
+      await removeImageSummary(trx, account, imageDigest);
       await trx.deleteFrom('catalog_analyses').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
       await trx.deleteFrom('catalog_image_tags').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
       const r = await trx.deleteFrom('catalog_images').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();

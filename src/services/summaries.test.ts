@@ -142,4 +142,12 @@ describeService('summaries store', { registry: true, seed: seedOpensslAdvisory }
     const stored = await h().svc.db.kysely.selectFrom('vuln_trend').select('at').where('account', '=', 'admin').execute();
     assert.equal(stored.length, 30);
   });
+
+  test('an image removed from the catalog (as the archive cycle does) takes its row and findings with it', async () => {
+    const db = h().svc.db.kysely;
+    assert.equal((await rows()).length, 1);
+    assert.equal(await h().svc.catalog.deleteImage('admin', D), true);
+    assert.deepEqual(await rows(), []);
+    assert.deepEqual(await db.selectFrom('image_summary_findings').select('image_digest').execute(), []);
+  });
 });

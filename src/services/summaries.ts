@@ -205,11 +205,7 @@ export class SummaryStore {
   }
 
   private async remove(account: string, imageDigest: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      for (const t of ['image_summaries', 'image_summary_findings'] as const) {
-        await trx.deleteFrom(t).where('account', '=', account).where('image_digest', '=', imageDigest).execute();
-      }
-    });
+    await this.db.transaction().execute((trx) => removeImageSummary(trx, account, imageDigest));
   }
 
   private async latestVerdict(account: string, imageDigest: string): Promise<{ verdict: Verdict; at: string } | undefined> {
@@ -490,6 +486,13 @@ function describeSbom(sbom: Sbom): Pick<SummaryRow, 'package_count' | 'distro' |
 const summaryStores = new WeakMap<object, SummaryStore>();
 
 /** One store per database handle, so the once-per-process backfill is shared by every route and hook. */
+/** Remove an image's summary row and findings (CatalogStore.deleteImage, in its transaction). */
+export async function removeImageSummary(db: Kysely<any>, account: string, imageDigest: string): Promise<void> {
+  for (const t of ['image_summaries', 'image_summary_findings'] as const) {
+    await db.deleteFrom(t).where('account', '=', account).where('image_digest', '=', imageDigest).execute();
+  }
+}
+
 export function summariesFor(deps: { db: { kysely: Kysely<any> }; catalog: CatalogStore; vulndb: VulnDb }): SummaryStore {
   let s = summaryStores.get(deps.db.kysely);
   if (!s) {

@@ -21,7 +21,7 @@ import { openSource, registryClient, type SourceOptions } from '../image/sources
 import { anchoreTag, formatTag, parseTag } from '../policy/tag.js';
 import type { JobQueue } from '../queue/queue.js';
 import { scanSbom } from '../vulns/scan.js';
-import { enqueueAnalysis } from './analyzer.js';
+import { addTaggedImage, type ResolvedTag } from './add-image.js';
 import type { Announcer } from './announce.js';
 import type { CatalogImage, CatalogStore } from './catalog.js';
 import type { CycleSpec } from './cycles.js';
@@ -80,11 +80,6 @@ export async function afterAnalysis(deps: WatchDeps, account: string, imageDiges
 
 // ------------------------------------------------------------------ registry access
 
-interface Resolved {
-  imageDigest: string;
-  imageId: string;
-  parentDigest?: string;
-}
 
 /** Source options for an account's pull from `registry/repository` (its registry credentials, no other lookup). */
 async function accessFor(deps: WatchDeps, account: string, ref: { registry: string; repository: string }): Promise<SourceOptions> {
@@ -93,7 +88,7 @@ async function accessFor(deps: WatchDeps, account: string, ref: { registry: stri
 }
 
 /** What a tag names now, for the platform an image add picks (as POST /images resolves it). */
-async function resolveTag(fulltag: string, so: SourceOptions, signal: AbortSignal): Promise<Resolved> {
+async function resolveTag(fulltag: string, so: SourceOptions, signal: AbortSignal): Promise<ResolvedTag> {
   const source = await openSource(`registry:${fulltag}`, so);
   try {
     const r = await source.resolve({ signal });
@@ -116,17 +111,9 @@ async function headDigest(fulltag: string, so: SourceOptions, signal: AbortSigna
 }
 
 /** Record an image for a tag (Anchore's form `registry/repo:tag`) and queue its analysis when it needs one. */
-async function addTagImage(deps: WatchDeps, account: string, fulltag: string, r: Resolved, annotations?: Record<string, unknown>): Promise<CatalogImage> {
+async function addTagImage(deps: WatchDeps, account: string, fulltag: string, r: ResolvedTag, annotations?: Record<string, unknown>): Promise<CatalogImage> {
   const t = parseTag(fulltag);
-  const { image, needsAnalysis } = await deps.catalog.addImage(account, {
-    imageDigest: r.imageDigest,
-    imageId: r.imageId,
-    ...(r.parentDigest ? { parentDigest: r.parentDigest } : {}),
-    tag: { registry: t.registry, repo: t.repo, tag: t.tag ?? 'latest' },
-    ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
-  });
-  if (needsAnalysis) await enqueueAnalysis(deps.queue, { account, imageDigest: r.imageDigest, fulltag }, deps.analysisMaxAttempts);
-  await deps.onImageChange?.(account, r.imageDigest);
+  const { image } = await addTaggedImage(deps, account, { registry: t.registry, repo: t.repo, tag: t.tag ?? 'latest' }, r, annotations ? { annotations } : {});
   return image;
 }
 
@@ -150,7 +137,7 @@ async function currentImage(deps: WatchDeps, account: string, fulltag: string): 
 async function watchTag(deps: WatchDeps, sub: Subscription, signal: AbortSignal): Promise<'unchanged' | 'changed' | 'failed'> {
   const fulltag = sub.key;
   const current = await currentImage(deps, sub.account, fulltag);
-  let resolved: Resolved;
+  let resolved: ResolvedTag;
   try {
     const so = await accessFor(deps, sub.account, parseReference(fulltag));
     if (current) {
@@ -236,7 +223,7 @@ async function watchRepository(deps: WatchDeps, sub: Subscription, signal: Abort
     if (signal.aborted) break;
     const fulltag = formatTag(parseTag(anchoreTag(`${ref.registry}/${ref.repository}:${tag}`)));
     if (await currentImage(deps, sub.account, fulltag)) continue;
-    let resolved: Resolved;
+    let resolved: ResolvedTag;
     try {
       resolved = await resolveTag(fulltag, so, signal);
     } catch (e) {

@@ -21,7 +21,7 @@ import { reportsFor } from '../../services/reports.js';
 import type { Sbom } from '../../sbom/model.js';
 import type { ScanResult } from '../../vulns/model.js';
 import { ANALYSIS_STATUSES, type CatalogImage } from '../../services/catalog.js';
-import { enqueueAnalysis } from '../../services/analyzer.js';
+import { addTaggedImage } from '../../services/add-image.js';
 import { addImportedImage, importSourceSchema } from './imports.js';
 import { PolicyStore, checkImage } from '../../services/policies.js';
 import { RegistryStore, withRegistryAccess } from '../../services/registries.js';
@@ -207,17 +207,11 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     for (const img of resolved) {
       const imageDigest = img.manifestDigest;
       if (!imageDigest) throw new ApiError(400, `image ${r.pull} has no manifest digest`);
-      const { image, needsAnalysis } = await deps.catalog.addImage(account, {
-        imageDigest,
-        imageId: img.configDigest.replace(/^sha256:/, ''),
-        ...(img.indexDigest ? { parentDigest: img.indexDigest } : {}),
-        tag: r.tag,
-        ...(body.annotations ? { annotations: body.annotations } : {}),
-        ...(r.dockerfile !== undefined ? { dockerfile: r.dockerfile } : {}),
-        force: boolQuery(q.force),
-      });
-      if (needsAnalysis) await enqueueAnalysis(deps.queue, { account, imageDigest, fulltag }, deps.analysisMaxAttempts);
-      await summaries.refresh(account, imageDigest);
+      const { image } = await addTaggedImage(
+        { ...deps, onImageChange: (a, d) => summaries.refresh(a, d) }, account, r.tag,
+        { imageDigest, imageId: img.configDigest.replace(/^sha256:/, ''), ...(img.indexDigest ? { parentDigest: img.indexDigest } : {}) },
+        { ...(body.annotations ? { annotations: body.annotations } : {}), ...(r.dockerfile !== undefined ? { dockerfile: r.dockerfile } : {}), force: boolQuery(q.force) },
+      );
       added.push(image);
     }
     // Anchore's four tag subscriptions: analysis_update active, tag_update active with autosubscribe.
