@@ -5,7 +5,8 @@
  * When the shared test bed's registry runs on 127.0.0.1:5000, its real Debian image is measured too.
  * Then the vulnerability-data figures, the re-match of 1,000 stored images after feed updates
  * (rematch.ts), and the service's (service.ts, in its own process): images
- * analysed per minute by 1 and 2 worker processes, and API latency at a fixed request rate.
+ * analysed per minute by 1 and 2 worker processes, and API latency at a fixed request rate; and
+ * the web UI's image list over 10,000 stored images (summaries.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +74,9 @@ async function main(): Promise<void> {
   console.log('');
   const service = spawnSync(process.execPath, [join(dirname(phaseScript), 'service.js')], { stdio: 'inherit' });
   if (service.status !== 0) throw new Error(`the service figures failed (exit ${service.status ?? service.signal})`);
+  console.log('');
+  const summaries = spawnSync(process.execPath, [join(dirname(phaseScript), 'summaries.js')], { stdio: 'inherit' });
+  if (summaries.status !== 0) throw new Error(`the web UI list figures failed (exit ${summaries.status ?? summaries.signal})`);
 }
 
 main().catch((e) => {

@@ -21,8 +21,7 @@ import type { VulnDb } from '../feeds/vulndb.js';
 import type { Severity } from '../feeds/model.js';
 import type { Action } from '../policy/model.js';
 import type { Package, PackageType, Sbom } from '../sbom/model.js';
-import { getScheme } from '../versions/index.js';
-import type { SchemeId } from '../versions/types.js';
+import { PACKAGE_SCHEME, getScheme } from '../versions/index.js';
 import { severityRank, type Match } from '../vulns/model.js';
 import type { CatalogImage, CatalogStore } from './catalog.js';
 import { reportsFor, type VulnReports } from './reports.js';
@@ -608,15 +607,9 @@ export function vulnerabilityViews(sbom: Sbom, matches: readonly Match[]): Vulne
 
 // ==================================================================== comparison
 
-/** The version order of each package type (src/versions). */
-const SCHEME_OF: Record<PackageType, SchemeId> = {
-  deb: 'dpkg', rpm: 'rpm', apk: 'apk', npm: 'semver', python: 'pep440', gem: 'gem', 'java-archive': 'maven',
-  'go-module': 'go', 'rust-crate': 'semver', dotnet: 'nuget', 'php-composer': 'composer', binary: 'semver',
-};
-
 export function compareVersions(type: PackageType, a: string, b: string): number {
   try {
-    return Math.sign(getScheme(SCHEME_OF[type]).compare(a, b));
+    return Math.sign(getScheme(PACKAGE_SCHEME[type]).compare(a, b));
   } catch {
     return a < b ? -1 : a > b ? 1 : 0;
   }

@@ -13,6 +13,7 @@ import { pep440 } from './pep440.js';
 import { rpm } from './rpm.js';
 import { semver } from './semver.js';
 import type { SchemeId, VersionScheme } from './types.js';
+import type { PackageType } from '../sbom/model.js';
 
 export type { SchemeId, VersionScheme } from './types.js';
 
@@ -32,3 +33,9 @@ export const SCHEMES: Record<SchemeId, VersionScheme> = {
 export function getScheme(id: SchemeId): VersionScheme {
   return SCHEMES[id];
 }
+
+/** The version order of each package type's versions as found in images. */
+export const PACKAGE_SCHEME: Record<PackageType, SchemeId> = {
+  deb: 'dpkg', rpm: 'rpm', apk: 'apk', npm: 'semver', python: 'pep440', gem: 'gem', 'java-archive': 'maven',
+  'go-module': 'go', 'rust-crate': 'semver', dotnet: 'nuget', 'php-composer': 'composer', binary: 'semver',
+};

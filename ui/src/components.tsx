@@ -7,6 +7,23 @@ import { href } from './router';
 export interface Loaded<T> { data: T | undefined; error: string | undefined; loading: boolean; reload: () => void }
 
 /** Run `load` when `key` changes (and on reload()); keeps the previous data while a new load runs. */
+/** An action started from a button: [error message, busy, run(fn)]; run clears the error, sets busy while fn runs, and keeps fn's error message. */
+export function useAction(): [string | undefined, boolean, (fn: () => Promise<unknown>) => Promise<void>] {
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  return [error, busy, async (fn) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await fn();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  }];
+}
+
 export function useLoad<T>(load: () => Promise<T>, key: unknown[]): Loaded<T> {
   const [state, setState] = useState<{ data: T | undefined; error: string | undefined; loading: boolean }>({ data: undefined, error: undefined, loading: true });
   const [tick, setTick] = useState(0);

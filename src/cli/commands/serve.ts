@@ -54,8 +54,10 @@ export function serveCommand(): Command {
         err('lading serve: warning: admin.password no longer opens user admin (it was changed since); the configured value is ignored\n');
       }
       err(`lading serve: database ${service.db.dialect === 'postgres' ? redactUrl(config.db_url) : service.db.location}\n`);
-      if (service.url) err(`lading serve: API listening on ${service.url}/v1 (roles ${roles})\n`);
+      if (service.url) err(`lading serve: API listening on ${service.url}/v1 (roles ${roles}), web UI on ${service.url}/ui/\n`);
       else err(`lading serve: ${roles} running\n`);
+      if (service.admissionUrl) err(`lading serve: admission webhook on ${service.admissionUrl}/validate\n`);
+      if (service.probeUrl) err(`lading serve: /health, /ready and /metrics on ${service.probeUrl}\n`);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: string) => {

@@ -2,14 +2,8 @@
 import { defineGate, defineTrigger } from '../gate.js';
 import { param } from '../params.js';
 import { DataUnavailableError, type Subject } from '../subject.js';
-import { getScheme } from '../../versions/index.js';
-import type { Package, PackageType } from '../../sbom/model.js';
-import type { SchemeId } from '../../versions/types.js';
-
-const SCHEME: Record<PackageType, SchemeId> = {
-  deb: 'dpkg', rpm: 'rpm', apk: 'apk', npm: 'semver', python: 'pep440', gem: 'gem', 'java-archive': 'maven',
-  'go-module': 'go', 'rust-crate': 'semver', dotnet: 'nuget', 'php-composer': 'composer', binary: 'semver',
-};
+import { PACKAGE_SCHEME, getScheme } from '../../versions/index.js';
+import type { Package } from '../../sbom/model.js';
 
 /** The version Anchore compared by name: for rpm, version-release without the epoch; else the version as found. */
 export function fullVersion(p: Package): string {
@@ -49,7 +43,7 @@ const requiredPackage = defineTrigger({
       return;
     }
     // Ordered in the package's own scheme, epoch included.
-    if (getScheme(SCHEME[pkg.type]).compare(pkg.version, p.version) < 0) {
+    if (getScheme(PACKAGE_SCHEME[pkg.type]).compare(pkg.version, p.version) < 0) {
       ctx.fire(`Required min-version input package (${pkg.name}) is present (${have}), but is lower version than what is specified in policy (${p.version})`);
     }
   },

@@ -1,31 +1,15 @@
 /** Registries, subscriptions, webhook notifications, events, system status and feeds. */
 import { useState } from 'preact/hooks';
 import { api, get } from '../api';
-import { Async, ErrorBox, Select, TableWrap, useLoad } from '../components';
+import { Async, ErrorBox, Select, TableWrap, useAction, useLoad } from '../components';
 import { ago, when } from '../format';
 import { replaceQuery, type Route } from '../router';
-
-function useRun(): [string | undefined, boolean, (fn: () => Promise<unknown>) => Promise<void>] {
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  return [error, busy, async (fn) => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await fn();
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    } finally {
-      setBusy(false);
-    }
-  }];
-}
 
 interface RegistryRecord { registry: string; registry_user: string; registry_type: string; registry_verify: boolean; registry_name: string | null; last_updated: string }
 
 export function RegistriesPage() {
   const state = useLoad(() => get<RegistryRecord[]>('/registries'), []);
-  const [error, busy, run] = useRun();
+  const [error, busy, run] = useAction();
   const [form, setForm] = useState({ registry: '', registry_user: '', registry_pass: '', registry_type: 'docker_v2', registry_verify: true, validate: true });
   const field = (k: keyof typeof form) => (e: Event) => {
     const t = e.target as HTMLInputElement;
@@ -75,7 +59,7 @@ interface Subscription { subscription_id: string; subscription_type: string; sub
 
 export function SubscriptionsPage() {
   const state = useLoad(() => get<Subscription[]>('/subscriptions'), []);
-  const [error, busy, run] = useRun();
+  const [error, busy, run] = useAction();
   return (
     <section>
       <div class="page-head"><h1>Subscriptions</h1></div>
@@ -192,7 +176,7 @@ interface Feed { name: string; enabled: boolean; last_full_sync: string | null; 
 export function SystemPage() {
   const system = useLoad(() => get<{ service_states: ServiceState[] }>('/system'), []);
   const feeds = useLoad(() => get<Feed[]>('/system/feeds'), []);
-  const [error, busy, run] = useRun();
+  const [error, busy, run] = useAction();
   const [synced, setSynced] = useState<string>();
   return (
     <section>

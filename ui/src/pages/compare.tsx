@@ -1,27 +1,17 @@
 /** Compare two images: packages added, removed, upgraded; vulnerabilities fixed and introduced; the verdict change. */
-import { useState } from 'preact/hooks';
 import { checkImage, get, type Comparison, type ImageSummary, type Page } from '../api';
-import { Async, ErrorBox, Select, SeverityBadge, SeverityCounts, TableWrap, VerdictBadge, useLoad } from '../components';
+import { Async, ErrorBox, Select, SeverityBadge, SeverityCounts, TableWrap, VerdictBadge, useAction, useLoad } from '../components';
 import { imageName, shortDigest } from '../format';
 import { href, replaceQuery, type Route } from '../router';
 
 /** One side; an image never evaluated can be evaluated here (with its first tag) to see the verdict change. */
 function Side({ label, s, onEvaluated }: { label: string; s: ImageSummary; onEvaluated: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
+  const [error, busy, run] = useAction();
   const tag = s.tags[0];
-  const evaluate = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await checkImage(s.imageDigest, tag!);
-      onEvaluated();
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const evaluate = () => run(async () => {
+    await checkImage(s.imageDigest, tag!);
+    onEvaluated();
+  });
   return (
     <div class="card">
       <h2>{label}</h2>

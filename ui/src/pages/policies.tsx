@@ -1,27 +1,10 @@
 /** Policy bundles: list, upload, activate, download, delete; a bundle's mappings and its allowlist editor. */
 import { useState } from 'preact/hooks';
 import { api, get, saveBlob, type PolicyBundle, type PolicyRecord } from '../api';
-import { Async, ErrorBox, TableWrap, useLoad } from '../components';
+import { Async, ErrorBox, TableWrap, useAction, useLoad } from '../components';
 import { when } from '../format';
 import { href, type Route } from '../router';
 import { dateIn } from '../allowlist';
-
-function useAction(): [string | undefined, boolean, (fn: () => Promise<unknown>) => Promise<void>] {
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const run = async (fn: () => Promise<unknown>) => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await fn();
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return [error, busy, run];
-}
 
 async function downloadBundle(policyId: string): Promise<void> {
   const [r] = await get<PolicyRecord[]>(`/policies/${encodeURIComponent(policyId)}`, { detail: true });
