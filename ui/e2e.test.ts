@@ -91,13 +91,14 @@ describe('web UI in a browser', { skip }, () => {
     await shot('01-sign-in-refused');
   });
 
-  test('sign in: the dashboard', async () => {
+  test('sign in: the dashboard', async (t) => {
     await page.getByLabel('Password').fill(ADMIN.pass);
     const started = Date.now();
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     await page.getByRole('heading', { name: 'Policy verdicts' }).waitFor();
-    assert.ok(Date.now() - started < 3000, `dashboard took ${Date.now() - started} ms`);
+    // A figure, not a pass/fail: timing belongs to benchmarks.
+    t.diagnostic(`sign-in to dashboard: ${Date.now() - started} ms`);
     const token = await page.evaluate(() => sessionStorage.getItem('lading.token'));
     assert.match(token ?? '', /\S{16,}/, 'the bearer token is kept in sessionStorage');
     await shot('02-dashboard-empty');
