@@ -165,6 +165,10 @@ describeService('admission webhook', {
     const evals = r.body[0][bad.manifestDigest][fulltag];
     assert.ok(evals.length >= 1, JSON.stringify(r.body));
     assert.equal(evals[0].status, 'fail');
+    // The image summaries (the web UI's lists) show that verdict at once.
+    const s = await h().api('GET', `/v1/summaries/images/${bad.manifestDigest}`, admin);
+    assert.equal(s.status, 200, JSON.stringify(s.body));
+    assert.equal(s.body.summary.verdict, 'fail');
   });
 
   test('a mixed pod is denied naming only the failing image; digest references are found', async () => {

@@ -34,6 +34,8 @@ export interface DeciderDeps {
   vulndb: VulnDb;
   requester: AnalysisRequester;
   log: (message: string) => void;
+  /** Told after an evaluation was stored (the image summaries' verdict). */
+  onImageChange?: (account: string, imageDigest: string) => Promise<void>;
 }
 
 /** One image's outcome: a denial reason, or a warning for an admitted image. */
@@ -221,7 +223,9 @@ export class AdmissionDecider {
         const sbom = await this.deps.catalog.getSbom(account, img.imageDigest);
         if (!sbom) throw new Error(`image ${img.imageDigest} has no stored analysis`);
         const scan = await this.reports.scan({ account, imageDigest: img.imageDigest, ...(img.analyzedAt ? { analyzedAt: img.analyzedAt } : {}) }, async () => sbom);
-        return checkImage(this.deps.policies, account, { imageDigest: img.imageDigest, tag, sbom, scan, policyId: bundle.policyId });
+        const e = await checkImage(this.deps.policies, account, { imageDigest: img.imageDigest, tag, sbom, scan, policyId: bundle.policyId });
+        await this.deps.onImageChange?.(account, img.imageDigest);
+        return e;
       })().finally(() => this.evaluating.delete(key));
       this.evaluating.set(key, running);
     }

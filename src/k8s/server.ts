@@ -88,13 +88,16 @@ export async function startAdmissionServer(deps: AdmissionServerDeps): Promise<A
   if (!a.tls_cert_file || !a.tls_key_file) throw new LadingError('BAD_INPUT', 'admission: tls_cert_file and tls_key_file are required');
   const certFile = a.tls_cert_file;
   const keyFile = a.tls_key_file;
+  // Images it adds and evaluations it stores show in the image summaries at once.
+  const summaries = summariesFor({ db: { kysely: deps.db }, catalog: deps.catalog, vulndb: deps.vulndb });
+  const onImageChange = (account: string, digest: string) => summaries.refresh(account, digest);
   const requester = new AnalysisRequester({
     db: deps.db, config: deps.config, catalog: deps.catalog, queue: deps.queue, sourceOptions: deps.sourceOptions,
     analysisMaxAttempts: deps.config.analysis.max_attempts, log: deps.log,
-    onImageChange: (account, digest) => summariesFor({ db: { kysely: deps.db }, catalog: deps.catalog, vulndb: deps.vulndb }).refresh(account, digest),
+    onImageChange,
   });
   const decider = new AdmissionDecider({
-    admission: a, catalog: deps.catalog, policies: new PolicyStore(deps.db), vulndb: deps.vulndb, requester, log: deps.log,
+    admission: a, catalog: deps.catalog, policies: new PolicyStore(deps.db), vulndb: deps.vulndb, requester, log: deps.log, onImageChange,
   });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
