@@ -19,9 +19,9 @@ function claimedTwice(values: (string | undefined)[]): string[] {
 }
 
 test('the package types are the rows of the table, in table order', () => {
-  assert.deepEqual(PACKAGE_TYPES, [
-    'deb', 'rpm', 'apk', 'npm', 'python', 'gem', 'java-archive', 'go-module', 'rust-crate', 'dotnet', 'php-composer', 'binary',
-  ]);
+  assert.deepEqual(PACKAGE_TYPES, Object.keys(ECOSYSTEMS));
+  const known = ['deb', 'rpm', 'apk', 'npm', 'python', 'gem', 'java-archive', 'go-module', 'rust-crate', 'dotnet', 'php-composer', 'binary'];
+  assert.deepEqual(known.filter((t) => !isPackageType(t)), [], 'a type stored SBOMs use has no row');
   for (const type of PACKAGE_TYPES) {
     assert.ok(isPackageType(type), type);
     assert.equal(ecosystemOf(type), ECOSYSTEMS[type]);
@@ -65,7 +65,7 @@ test('purl types read back as their row', () => {
     for (const p of [e.purl.type, ...(e.purl.alsoRead ?? [])]) if (p) assert.equal(typeOfPurl(p), type, p);
   }
   assert.equal(typeOfPurl('alpm'), 'binary');
-  for (const unknown of ['generic', 'cocoapods', 'swift', 'PYPI', 'constructor', '']) assert.equal(typeOfPurl(unknown), undefined, unknown);
+  for (const unknown of ['generic', 'oci', 'PYPI', 'constructor', '']) assert.equal(typeOfPurl(unknown), undefined, unknown);
 });
 
 test('the example packages of every type: purl type and name agree with their row', () => {
@@ -105,10 +105,11 @@ test('name rules: PEP 503 for pypi, lower case for nuget and composer, Maven gro
 });
 
 test('Anchore names, and the types under each Anchore content type', () => {
-  assert.deepEqual(ANCHORE_TYPE, {
+  const anchore: Partial<Record<PackageType, string>> = {
     deb: 'dpkg', rpm: 'rpm', apk: 'APKG', npm: 'npm', python: 'python', gem: 'gem', 'java-archive': 'java',
     'go-module': 'go', 'rust-crate': 'rust', dotnet: 'nuget', 'php-composer': 'composer', binary: 'binary',
-  });
+  };
+  for (const [type, name] of Object.entries(anchore)) assert.equal(ANCHORE_TYPE[type as PackageType], name, type);
   assert.deepEqual(typesOfAnchoreContent('java'), ['java-archive']);
   assert.deepEqual(typesOfAnchoreContent('go'), ['go-module']);
   assert.deepEqual(typesOfAnchoreContent('binary'), ['binary']);
