@@ -10,7 +10,7 @@ import { pyDate, pyFloat, pyListRepr } from '../pyformat.js';
 import { maxV3 } from '../cvss.js';
 import type { Subject } from '../subject.js';
 import type { Match, ScanResult } from '../../vulns/model.js';
-import { ANCHORE_TYPE, isOsType } from '../../sbom/ecosystems.js';
+import { ANCHORE_TYPE, PACKAGE_TYPES, isOsType } from '../../sbom/ecosystems.js';
 import type { PackageType } from '../../sbom/model.js';
 import { distroNamespace } from '../../vulns/namespace.js';
 
@@ -65,7 +65,7 @@ const pkg = defineTrigger({
   description: 'Fires for each vulnerability found in the image\'s packages that meets every given criterion.',
   state: 'active',
   params: {
-    package_type: param.oneOf('package_type', ['all', 'os', 'non-os'] as const, { description: 'Only packages of this class: os (deb, rpm, apk), non-os (language packages and binaries), or all.', example: 'all', required: true }),
+    package_type: param.oneOf('package_type', ['all', 'os', 'non-os'] as const, { description: `Only packages of this class: os (${PACKAGE_TYPES.filter(isOsType).join(', ')}), non-os (language packages and binaries), or all.`, example: 'all', required: true }),
     severity_comparison: param.oneOf('severity_comparison', COMPARISONS, { description: 'How to compare the vulnerability severity with severity (default >).', example: '>' }),
     severity: param.oneOf('severity', SEVERITIES, { description: 'Severity to compare against (default unknown).', example: 'high' }),
     cvss_v3_base_score_comparison: cmpParam('cvss_v3_base_score_comparison', 'the NVD CVSS v3 base score'),
