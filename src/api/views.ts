@@ -5,7 +5,8 @@
 import type { CatalogImage, ImageTag } from '../services/catalog.js';
 import type { StoredEvaluation } from '../services/policies.js';
 import { ruleText } from '../policy/gates/secret_scans.js';
-import type { Package, PackageType, Sbom } from '../sbom/model.js';
+import { ANCHORE_TYPE, isOsType, typesOfAnchoreContent } from '../sbom/ecosystems.js';
+import type { Package, Sbom } from '../sbom/model.js';
 import type { Cvss } from '../feeds/model.js';
 import type { Match } from '../vulns/model.js';
 
@@ -65,18 +66,6 @@ export function anchoreImage(img: CatalogImage): Record<string, unknown> {
 export const VULN_TYPES = ['os', 'non-os', 'all'] as const;
 export type VulnType = (typeof VULN_TYPES)[number];
 
-const OS_TYPES: ReadonlySet<PackageType> = new Set(['deb', 'rpm', 'apk']);
-
-/** Anchore's package_type names. */
-const ANCHORE_TYPE: Record<PackageType, string> = {
-  deb: 'dpkg', rpm: 'rpm', apk: 'APKG', npm: 'npm', python: 'python', gem: 'gem', 'java-archive': 'java',
-  'go-module': 'go', 'rust-crate': 'rust', dotnet: 'nuget', 'php-composer': 'composer', binary: 'binary',
-};
-
-export function isOsType(t: PackageType): boolean {
-  return OS_TYPES.has(t);
-}
-
 function cvssDoc(list: Cvss[], id: string) {
   const v2 = list.find((c) => c.version.startsWith('2'));
   const v3 = list.find((c) => c.version.startsWith('3'));
@@ -120,12 +109,12 @@ export function vulnItems(matches: Match[], type: VulnType, vendorOnly: boolean)
 // ---------------------------------------------------------------------------------------------
 // Content
 
+/**
+ * Anchore's content types, in its order. The package types under each language one are the rows of
+ * sbom/ecosystems.ts whose Anchore name it is (`anchore.content`).
+ */
 export const CONTENT_TYPES = ['os', 'files', 'npm', 'gem', 'python', 'java', 'binary', 'go', 'malware'] as const;
 export type ContentType = (typeof CONTENT_TYPES)[number];
-
-const CONTENT_PACKAGE_TYPES: Partial<Record<ContentType, PackageType[]>> = {
-  npm: ['npm'], gem: ['gem'], python: ['python'], java: ['java-archive'], go: ['go-module'], binary: ['binary'],
-};
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
@@ -180,7 +169,7 @@ export function contentItems(sbom: Sbom, type: ContentType): unknown[] {
   if (type === 'os') return sbom.packages.filter((p) => isOsType(p.type)).map(osItem);
   if (type === 'files') return sbom.files.map(fileItem);
   if (type === 'malware') return [];
-  const types = CONTENT_PACKAGE_TYPES[type] ?? [];
+  const types = typesOfAnchoreContent(type);
   return sbom.packages.filter((p) => types.includes(p.type)).map(languageItem);
 }
 

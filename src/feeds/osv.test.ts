@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { convertOsv, ecosystemTarget, parseOsvText, severityWord, type OsvConversion } from './osv.js';
 import { openZip } from '../analyze/zip.js';
 import { sample, skipWithoutSample as skipWithout } from '../testkit/vulndata.js';
+import { ECOSYSTEMS, type Ecosystem } from '../sbom/ecosystems.js';
+import { schemeForNamespace } from '../vulns/namespace.js';
+import { DEFAULT_OSV_ECOSYSTEMS } from './drivers/osv.js';
 
 
 function convertFile(relative: string, source = 'osv'): { result: OsvConversion | undefined; warnings: string[] } {
@@ -225,4 +228,15 @@ test('only errata titles give an impact: a summary starting with a severity word
   assert.equal(errata!.vulnerability.severity, 'Medium');
   const other = convertOsv({ id: 'GO-2024-0001', summary: 'Critical: something in a Go module' }, { source: 'osv', warn: assert.fail });
   assert.equal(other!.vulnerability.severity, undefined);
+});
+
+test('every OSV ecosystem of the ecosystem table maps to its row\'s namespace, and the OSV driver syncs it', () => {
+  for (const [type, e] of Object.entries(ECOSYSTEMS) as [string, Ecosystem][]) {
+    if (!e.vulns?.osv) continue;
+    assert.deepEqual(ecosystemTarget(e.vulns.osv), { namespace: e.vulns.namespace, nameKind: 'binary' }, type);
+    assert.equal(schemeForNamespace(e.vulns.namespace), e.scheme, type);
+    assert.ok(DEFAULT_OSV_ECOSYSTEMS.includes(e.vulns.osv), `${type}: ${e.vulns.osv} is synced`);
+  }
+  const languages = Object.values(ECOSYSTEMS as Record<string, Ecosystem>).flatMap((e) => (e.vulns?.osv ? [e.vulns.osv] : []));
+  assert.deepEqual(DEFAULT_OSV_ECOSYSTEMS.filter((name) => !languages.includes(name)), ['Debian', 'Ubuntu', 'Alpine', 'AlmaLinux', 'Rocky Linux', 'Red Hat']);
 });

@@ -16,6 +16,7 @@
  */
 import YAML from 'yaml';
 import type { Affected, AffectedRange, Cvss, Severity, Vulnerability } from './model.js';
+import { OSV_LANGUAGE_NAMESPACES } from '../sbom/ecosystems.js';
 import { normalizeName, schemeForNamespace } from '../vulns/namespace.js';
 import { parseCvss } from './cvss.js';
 import { str } from './json.js';
@@ -39,17 +40,6 @@ interface EcosystemTarget {
   nameKind: 'source' | 'binary';
 }
 
-const LANGUAGE_ECOSYSTEMS: Record<string, string> = {
-  npm: 'npm',
-  PyPI: 'pypi',
-  Maven: 'maven',
-  Go: 'go',
-  RubyGems: 'gem',
-  'crates.io': 'cargo',
-  NuGet: 'nuget',
-  Packagist: 'composer',
-};
-
 /**
  * Distro ecosystems: the release part after the first `:` → namespace release, and whether the
  * records name source packages (Debian, Ubuntu, Alpine aports) or binary RPMs (AlmaLinux, Rocky
@@ -67,11 +57,11 @@ const DISTRO_ECOSYSTEMS: Record<string, { distro: string; nameKind: 'source' | '
 };
 
 /** The OSV ecosystem names this module understands (the part before any `:`). */
-export const OSV_ECOSYSTEMS = [...Object.keys(DISTRO_ECOSYSTEMS), ...Object.keys(LANGUAGE_ECOSYSTEMS)];
+export const OSV_ECOSYSTEMS = [...Object.keys(DISTRO_ECOSYSTEMS), ...Object.keys(OSV_LANGUAGE_NAMESPACES)];
 
 /** `Debian:12` → debian:12 (source names), `PyPI` → pypi; undefined for an ecosystem Lading does not match. */
 export function ecosystemTarget(ecosystem: string): EcosystemTarget | undefined {
-  const lang = LANGUAGE_ECOSYSTEMS[ecosystem];
+  const lang = Object.hasOwn(OSV_LANGUAGE_NAMESPACES, ecosystem) ? OSV_LANGUAGE_NAMESPACES[ecosystem] : undefined;
   if (lang) return { namespace: lang, nameKind: 'binary' };
   const colon = ecosystem.indexOf(':');
   if (colon < 0) return undefined;

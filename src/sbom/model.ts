@@ -3,11 +3,10 @@
  * vulnerability matching, policy, export) reads this.
  */
 import type { FileType } from '../image/tree.js';
+import type { PackageType } from './ecosystems.js';
 
-export type PackageType =
-  | 'deb' | 'rpm' | 'apk'
-  | 'npm' | 'python' | 'gem' | 'java-archive' | 'go-module' | 'rust-crate' | 'dotnet' | 'php-composer'
-  | 'binary';
+/** `deb`, `npm`, `java-archive`...: the keys of the ecosystem table (ecosystems.ts). */
+export type { PackageType };
 
 /** Where a package was found: the evidence file and the layer that last wrote it. */
 export interface Location {

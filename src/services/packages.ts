@@ -11,6 +11,7 @@
 import type { Kysely } from 'kysely';
 import type { Affected, Vulnerability } from '../feeds/model.js';
 import type { VulnDb } from '../feeds/vulndb.js';
+import { isOsType } from '../sbom/ecosystems.js';
 import type { Package, PackageType } from '../sbom/model.js';
 import { getScheme } from '../versions/index.js';
 import type { SchemeId } from '../versions/types.js';
@@ -52,7 +53,7 @@ function chunks<T>(items: T[], size: number): T[][] {
  * `group:artifact` for Maven).
  */
 function lookupName(p: Package): string | undefined {
-  const other = p.type === 'deb' || p.type === 'rpm' || p.type === 'apk' ? p.sourceName : lookupKeys(p, undefined)[0]?.name;
+  const other = isOsType(p.type) ? p.sourceName : lookupKeys(p, undefined)[0]?.name;
   return other !== undefined && other !== p.name ? other : undefined;
 }
 

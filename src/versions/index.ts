@@ -13,7 +13,6 @@ import { pep440 } from './pep440.js';
 import { rpm } from './rpm.js';
 import { semver } from './semver.js';
 import type { SchemeId, VersionScheme } from './types.js';
-import type { PackageType } from '../sbom/model.js';
 
 export type { SchemeId, VersionScheme } from './types.js';
 
@@ -34,8 +33,3 @@ export function getScheme(id: SchemeId): VersionScheme {
   return SCHEMES[id];
 }
 
-/** The version order of each package type's versions as found in images. */
-export const PACKAGE_SCHEME: Record<PackageType, SchemeId> = {
-  deb: 'dpkg', rpm: 'rpm', apk: 'apk', npm: 'semver', python: 'pep440', gem: 'gem', 'java-archive': 'maven',
-  'go-module': 'go', 'rust-crate': 'semver', dotnet: 'nuget', 'php-composer': 'composer', binary: 'semver',
-};

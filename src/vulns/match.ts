@@ -11,6 +11,7 @@
  * KEV and EPSS.
  */
 import type { Affected, AffectedRange, Cvss, EpssEntry, FixState, KevEntry, Severity, Vulnerability } from '../feeds/model.js';
+import { isOsType } from '../sbom/ecosystems.js';
 import type { Package, Sbom } from '../sbom/model.js';
 import { getScheme } from '../versions/index.js';
 import type { SchemeId, VersionScheme } from '../versions/types.js';
@@ -30,10 +31,8 @@ export interface MatchOutcome {
   warnings: string[];
 }
 
-const OS_TYPES: ReadonlySet<string> = new Set(['deb', 'rpm', 'apk']);
-
 export function isOsPackage(p: { type: string }): boolean {
-  return OS_TYPES.has(p.type);
+  return isOsType(p.type);
 }
 
 const CVE = /^CVE-\d{4}-\d{4,}$/i;

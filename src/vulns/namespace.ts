@@ -2,24 +2,25 @@
  * Where to look a package up: the vulnerability namespace (`debian:12`, `npm`...), the version
  * scheme, and names normalised the way the feeds key them.
  */
+import { PACKAGE_SCHEME, ecosystemOf, languageNamespace } from '../sbom/ecosystems.js';
 import type { Distro, Package, PackageType } from '../sbom/model.js';
 import type { SchemeId } from '../versions/types.js';
 
-/** Distro id → how its release is written in namespaces, and its scheme. */
-const DISTROS: Record<string, { release: (v: string) => string; scheme: SchemeId }> = {
-  debian: { release: (v) => v.split('.')[0]!, scheme: 'dpkg' },
-  ubuntu: { release: (v) => v.split('.').slice(0, 2).join('.'), scheme: 'dpkg' },
-  alpine: { release: (v) => v.split('.').slice(0, 2).join('.'), scheme: 'apk' },
-  wolfi: { release: () => 'rolling', scheme: 'apk' },
-  rhel: { release: (v) => v.split('.')[0]!, scheme: 'rpm' },
-  centos: { release: (v) => v.split('.')[0]!, scheme: 'rpm' },
-  rocky: { release: (v) => v.split('.')[0]!, scheme: 'rpm' },
-  almalinux: { release: (v) => v.split('.')[0]!, scheme: 'rpm' },
-  ol: { release: (v) => v.split('.')[0]!, scheme: 'rpm' },
-  fedora: { release: (v) => v, scheme: 'rpm' },
-  amzn: { release: (v) => v.split('.')[0]!, scheme: 'rpm' },
-  sles: { release: (v) => v, scheme: 'rpm' },
-  opensuse: { release: (v) => v, scheme: 'rpm' },
+/** Distro id → how its release is written in namespaces, and the type of its packages (whose scheme its namespace uses). */
+const DISTROS: Record<string, { release: (v: string) => string; packages: PackageType }> = {
+  debian: { release: (v) => v.split('.')[0]!, packages: 'deb' },
+  ubuntu: { release: (v) => v.split('.').slice(0, 2).join('.'), packages: 'deb' },
+  alpine: { release: (v) => v.split('.').slice(0, 2).join('.'), packages: 'apk' },
+  wolfi: { release: () => 'rolling', packages: 'apk' },
+  rhel: { release: (v) => v.split('.')[0]!, packages: 'rpm' },
+  centos: { release: (v) => v.split('.')[0]!, packages: 'rpm' },
+  rocky: { release: (v) => v.split('.')[0]!, packages: 'rpm' },
+  almalinux: { release: (v) => v.split('.')[0]!, packages: 'rpm' },
+  ol: { release: (v) => v.split('.')[0]!, packages: 'rpm' },
+  fedora: { release: (v) => v, packages: 'rpm' },
+  amzn: { release: (v) => v.split('.')[0]!, packages: 'rpm' },
+  sles: { release: (v) => v, packages: 'rpm' },
+  opensuse: { release: (v) => v, packages: 'rpm' },
 };
 
 /** `debian:12`, `alpine:3.19`, `rhel:9`; undefined for an unknown distro or release. */
@@ -34,32 +35,17 @@ export function rhelCompatible(d: Distro | undefined): boolean {
   return !!d && (d.id === 'rhel' || d.id === 'centos' || d.id === 'rocky' || d.id === 'almalinux' || d.id === 'ol' || d.idLike.includes('rhel'));
 }
 
-const LANGUAGE: Partial<Record<PackageType, { namespace: string; scheme: SchemeId }>> = {
-  npm: { namespace: 'npm', scheme: 'semver' },
-  python: { namespace: 'pypi', scheme: 'pep440' },
-  gem: { namespace: 'gem', scheme: 'gem' },
-  'java-archive': { namespace: 'maven', scheme: 'maven' },
-  'go-module': { namespace: 'go', scheme: 'go' },
-  'rust-crate': { namespace: 'cargo', scheme: 'semver' },
-  dotnet: { namespace: 'nuget', scheme: 'nuget' },
-  'php-composer': { namespace: 'composer', scheme: 'composer' },
-};
-
 export function schemeForNamespace(namespace: string): SchemeId | undefined {
   const [head] = namespace.split(':');
   const distro = DISTROS[head!];
-  if (distro) return distro.scheme;
-  return Object.values(LANGUAGE).find((l) => l.namespace === namespace)?.scheme;
+  if (distro) return PACKAGE_SCHEME[distro.packages];
+  return languageNamespace(namespace)?.scheme;
 }
 
-/** PEP 503 for pypi, lowercase for nuget/composer, `group:artifact` for maven, as-is otherwise. */
+/** As the feeds key names (sbom/ecosystems.ts: PEP 503 for pypi, lower case for nuget/composer...); as-is otherwise. */
 export function normalizeName(namespace: string, name: string): string {
-  switch (namespace) {
-    case 'pypi': return name.toLowerCase().replace(/[-_.]+/g, '-');
-    case 'nuget':
-    case 'composer': return name.toLowerCase();
-    default: return name;
-  }
+  const normalize = languageNamespace(namespace)?.normalize;
+  return normalize ? normalize(name) : name;
 }
 
 export interface LookupKey {
@@ -74,25 +60,19 @@ export interface LookupKey {
  * by source name; for language packages their ecosystem namespace and normalised name.
  */
 export function lookupKeys(pkg: Package, distro: Distro | undefined): LookupKey[] {
-  if (pkg.type === 'deb' || pkg.type === 'rpm' || pkg.type === 'apk') {
+  const ecosystem = ecosystemOf(pkg.type);
+  if (ecosystem?.kind === 'os') {
     const ns = distroNamespace(distro);
-    const scheme = pkg.type === 'deb' ? 'dpkg' : pkg.type;
+    const scheme = ecosystem.scheme;
     if (!ns) return [];
     const keys: LookupKey[] = [{ namespace: ns, name: pkg.name, nameKind: 'binary', scheme }];
     const src = pkg.sourceName;
     keys.push({ namespace: ns, name: src ?? pkg.name, nameKind: 'source', scheme });
     return keys;
   }
-  const lang = LANGUAGE[pkg.type];
-  if (!lang) return [];
-  let name = pkg.name;
-  if (pkg.type === 'java-archive') {
-    const group = (pkg.metadata?.groupId as string | undefined) ?? /^pkg:maven\/([^/]+)\//.exec(pkg.purl)?.[1];
-    const artifact = (pkg.metadata?.artifactId as string | undefined) ?? pkg.name;
-    if (!group) return [];
-    name = `${decodeURIComponent(group)}:${artifact}`;
-  } else if (pkg.type === 'php-composer') {
-    name = pkg.name;
-  }
-  return [{ namespace: lang.namespace, name: normalizeName(lang.namespace, name), nameKind: 'binary', scheme: lang.scheme }];
+  if (!ecosystem?.vulns) return [];
+  const lang = ecosystem.vulns;
+  const name = lang.lookupName ? lang.lookupName(pkg) : pkg.name;
+  if (name === undefined) return [];
+  return [{ namespace: lang.namespace, name: normalizeName(lang.namespace, name), nameKind: 'binary', scheme: ecosystem.scheme }];
 }

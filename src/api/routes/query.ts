@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Cvss, Severity } from '../../feeds/model.js';
+import { ANCHORE_TYPE } from '../../sbom/ecosystems.js';
 import type { PackageType } from '../../sbom/model.js';
 import type { CatalogImage } from '../../services/catalog.js';
 import { PackageQueries, type VulnerabilityRecord } from '../../services/packages.js';
@@ -15,12 +16,6 @@ import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
 import { accountOf, type ApiDeps } from '../app.js';
 import { isoZ } from '../views.js';
-
-/** Anchore's package type names (the same as views.ts shows in vulnerability and content lists). */
-const ANCHORE_TYPE: Record<PackageType, string> = {
-  deb: 'dpkg', rpm: 'rpm', apk: 'APKG', npm: 'npm', python: 'python', gem: 'gem', 'java-archive': 'java',
-  'go-module': 'go', 'rust-crate': 'rust', dotnet: 'nuget', 'php-composer': 'composer', binary: 'binary',
-};
 
 const text = z.string().min(1);
 const paging = {

@@ -7,7 +7,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { isDigest } from '../../image/reference.js';
-import type { PackageType, Sbom } from '../../sbom/model.js';
+import { PACKAGE_TYPES } from '../../sbom/ecosystems.js';
+import type { Sbom } from '../../sbom/model.js';
 import { ANALYSIS_STATUSES, type CatalogImage } from '../../services/catalog.js';
 import {
   SEVERITIES, SORTS, compareImages, countedMatches, layersOf, packageViews, scanOf, summariesFor, vulnerabilityViews,
@@ -18,8 +19,6 @@ import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
 import { accountOf, type ApiDeps } from '../app.js';
 import { isoZ } from '../views.js';
-
-const PACKAGE_TYPES = ['deb', 'rpm', 'apk', 'npm', 'python', 'gem', 'java-archive', 'go-module', 'rust-crate', 'dotnet', 'php-composer', 'binary'] as const satisfies readonly PackageType[];
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const int = (min: number, max: number) => z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(min).max(max));

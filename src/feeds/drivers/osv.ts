@@ -17,17 +17,14 @@ import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { FeedDriver, HttpResult, ImportContext, SourceId, SyncContext } from '../driver.js';
 import type { FeedBatch } from '../model.js';
-import { convertOsv, isOsvFileName, parseOsvText, type OsvOptions } from '../osv.js';
+import { OSV_ECOSYSTEMS, convertOsv, isOsvFileName, parseOsvText, type OsvOptions } from '../osv.js';
 import { looksLikeZip, openZip, type ZipArchive } from '../../analyze/zip.js';
 import { LadingError, describeError, isLadingError } from '../../errors.js';
 
 export const OSV_BASE_URL = 'https://osv-vulnerabilities.storage.googleapis.com';
 
-/** The ecosystems Lading matches, as the bucket names its folders. */
-export const DEFAULT_OSV_ECOSYSTEMS = [
-  'Debian', 'Ubuntu', 'Alpine', 'AlmaLinux', 'Rocky Linux', 'Red Hat',
-  'npm', 'PyPI', 'Maven', 'Go', 'RubyGems', 'crates.io', 'NuGet', 'Packagist',
-];
+/** The ecosystems Lading matches, as the bucket names its folders (the distros of feeds/osv.ts, then sbom/ecosystems.ts). */
+export const DEFAULT_OSV_ECOSYSTEMS: readonly string[] = OSV_ECOSYSTEMS;
 
 /** Records per FeedBatch. */
 export const OSV_BATCH_SIZE = 500;

@@ -2,7 +2,8 @@
 import { defineGate, defineTrigger } from '../gate.js';
 import { param } from '../params.js';
 import { DataUnavailableError, type Subject } from '../subject.js';
-import { PACKAGE_SCHEME, getScheme } from '../../versions/index.js';
+import { getScheme } from '../../versions/index.js';
+import { PACKAGE_SCHEME, isOsType } from '../../sbom/ecosystems.js';
 import type { Package } from '../../sbom/model.js';
 
 /** The version Anchore compared by name: for rpm, version-release without the epoch; else the version as found. */
@@ -77,7 +78,7 @@ const verify = defineTrigger({
       }
     }
     if (p.check === undefined) ctx.note('packages/verify: only missing files were checked; the analysis has no package-database digests to detect changed files');
-    if (!listed && subject.packages().some((x) => x.type === 'deb' || x.type === 'rpm' || x.type === 'apk')) {
+    if (!listed && subject.packages().some((x) => isOsType(x.type))) {
       ctx.note('packages/verify: no package file lists were recorded by the analysis; nothing was verified');
     }
   },

@@ -10,6 +10,7 @@ import { pyDate, pyFloat, pyListRepr } from '../pyformat.js';
 import { maxV3 } from '../cvss.js';
 import type { Subject } from '../subject.js';
 import type { Match, ScanResult } from '../../vulns/model.js';
+import { ANCHORE_TYPE, PACKAGE_TYPES, isOsType } from '../../sbom/ecosystems.js';
 import type { PackageType } from '../../sbom/model.js';
 import { distroNamespace } from '../../vulns/namespace.js';
 
@@ -20,13 +21,6 @@ const COMPARE: Record<Comparison, (x: number, y: number) => boolean> = {
   '=': (x, y) => x === y, '!=': (x, y) => x !== y, '<': (x, y) => x < y, '>': (x, y) => x > y, '<=': (x, y) => x <= y, '>=': (x, y) => x >= y,
 };
 
-/** Anchore's package type names, which appear in messages. */
-const ENGINE_TYPE: Record<PackageType, string> = {
-  deb: 'dpkg', rpm: 'rpm', apk: 'APKG', npm: 'npm', python: 'python', gem: 'gem', 'java-archive': 'java', 'go-module': 'go',
-  binary: 'binary', dotnet: 'nuget', 'php-composer': 'composer', 'rust-crate': 'rust',
-};
-const OS_TYPES = new Set<PackageType>(['deb', 'rpm', 'apk']);
-
 export const NO_VULNERABILITY_DATA = 'Vulnerability data unavailable: no vulnerability database was available for this evaluation, so the image\'s packages were not matched against vulnerabilities';
 
 /** The scan, or undefined after firing the no-data message. */
@@ -36,7 +30,7 @@ function scanOrFire(subject: Subject, ctx: TriggerContext): ScanResult | undefin
 }
 
 export function packageClass(type: PackageType): 'os' | 'non-os' {
-  return OS_TYPES.has(type) ? 'os' : 'non-os';
+  return isOsType(type) ? 'os' : 'non-os';
 }
 
 /**
@@ -49,7 +43,7 @@ export function triggerPackage(m: Match): string {
   if (packageClass(p.type) === 'os') return p.name;
   const location = p.locations[0]?.path ?? '';
   const parts = location.split('/');
-  const engine = ENGINE_TYPE[p.type];
+  const engine = ANCHORE_TYPE[p.type];
   let name: string | undefined;
   if (engine === 'java' || engine === 'gem') name = parts[parts.length - 1];
   else if (engine === 'npm') name = parts.length >= 2 ? parts[parts.length - 2] : undefined;
@@ -71,7 +65,7 @@ const pkg = defineTrigger({
   description: 'Fires for each vulnerability found in the image\'s packages that meets every given criterion.',
   state: 'active',
   params: {
-    package_type: param.oneOf('package_type', ['all', 'os', 'non-os'] as const, { description: 'Only packages of this class: os (deb, rpm, apk), non-os (language packages and binaries), or all.', example: 'all', required: true }),
+    package_type: param.oneOf('package_type', ['all', 'os', 'non-os'] as const, { description: `Only packages of this class: os (${PACKAGE_TYPES.filter(isOsType).join(', ')}), non-os (language packages and binaries), or all.`, example: 'all', required: true }),
     severity_comparison: param.oneOf('severity_comparison', COMPARISONS, { description: 'How to compare the vulnerability severity with severity (default >).', example: '>' }),
     severity: param.oneOf('severity', SEVERITIES, { description: 'Severity to compare against (default unknown).', example: 'high' }),
     cvss_v3_base_score_comparison: cmpParam('cvss_v3_base_score_comparison', 'the NVD CVSS v3 base score'),
@@ -155,7 +149,7 @@ const pkg = defineTrigger({
       const fixMsg = fixedIn ? `(fixed in: ${fixedIn})` : '';
       const group = (xs: string[]) => (xs.length ? `(${xs.join(' ')})` : '');
       ctx.fire(
-        `${v.severity.toUpperCase()} Vulnerability found in ${cls} package type (${ENGINE_TYPE[m.package.type]}) - ${pkgName} ${fixMsg}${group(nvdParts)}${group(times)}${group(vendorParts)}(${v.id} - ${link(m)})`,
+        `${v.severity.toUpperCase()} Vulnerability found in ${cls} package type (${ANCHORE_TYPE[m.package.type]}) - ${pkgName} ${fixMsg}${group(nvdParts)}${group(times)}${group(vendorParts)}(${v.id} - ${link(m)})`,
         `${v.id}+${triggerPackage(m)}`,
       );
     }

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PackageURL } from 'packageurl-js';
 import { purl } from '../identity.js';
+import { isPackageType, typeOfPurl } from '../ecosystems.js';
 import type { Distro, ImageMetadata, Package, PackageType, Sbom } from '../model.js';
 
 export function sha256Hex(text: string): string {
@@ -58,30 +59,6 @@ export function ociPurl(source: ImageMetadata): string | undefined {
   });
 }
 
-/** purl type → Lading package type. */
-export const purlTypes: Readonly<Record<string, PackageType>> = {
-  deb: 'deb',
-  rpm: 'rpm',
-  apk: 'apk',
-  alpm: 'binary',
-  npm: 'npm',
-  pypi: 'python',
-  gem: 'gem',
-  maven: 'java-archive',
-  golang: 'go-module',
-  cargo: 'rust-crate',
-  nuget: 'dotnet',
-  composer: 'php-composer',
-};
-
-const packageTypes: ReadonlySet<string> = new Set<PackageType>([
-  'deb', 'rpm', 'apk', 'npm', 'python', 'gem', 'java-archive', 'go-module', 'rust-crate', 'dotnet', 'php-composer', 'binary',
-]);
-
-export function isPackageType(v: unknown): v is PackageType {
-  return typeof v === 'string' && packageTypes.has(v);
-}
-
 export function parsePurl(text: string | undefined): PackageURL | undefined {
   if (!text) return undefined;
   try {
@@ -93,7 +70,7 @@ export function parsePurl(text: string | undefined): PackageURL | undefined {
 
 /** Package type from a purl; `fallback` (e.g. a type the document names) when the purl says nothing known. */
 export function typeFromPurl(p: PackageURL | undefined, fallback?: unknown): PackageType {
-  const t = p ? purlTypes[p.type] : undefined;
+  const t = p ? typeOfPurl(p.type) : undefined;
   if (t) return t;
   return isPackageType(fallback) ? fallback : 'binary';
 }

@@ -4,6 +4,7 @@
  * `distro=` qualifier; locations, layers and the rest from `lading:` or `syft:` properties.
  */
 import { LadingError } from '../../errors.js';
+import { namespaceInName } from '../ecosystems.js';
 import type { Distro, ImageMetadata, Location, Package, Sbom } from '../model.js';
 import {
   detailsFromPurl, distroFromPurl, emptySource, importedSbom, isObject, objects, parsePurl, str, typeFromPurl, type Json,
@@ -82,7 +83,7 @@ function toPackage(c: Json): Package | undefined {
   const props = propertyMap(c);
   const type = typeFromPurl(parsed, first(props, 'lading:package:type', 'syft:package:type'));
   const group = str(c.group);
-  const fullName = group && !name.includes('/') && (type === 'npm' || type === 'php-composer' || type === 'go-module') ? `${group}/${name}` : name;
+  const fullName = group && !name.includes('/') && namespaceInName(type) ? `${group}/${name}` : name;
   const version = typeof c.version === 'string' ? c.version : '';
   const details = detailsFromPurl(parsed, version);
   const sourceName = first(props, 'lading:package:sourceName', 'syft:metadata:source', 'syft:metadata:originPackage');
