@@ -17,11 +17,12 @@ import type { CatalogStore } from '../services/catalog.js';
 import { RegistryStore, withRegistryAccess } from '../services/registries.js';
 import { SubscriptionStore } from '../services/subscriptions.js';
 import { anchoreTag, parseTag } from '../policy/index.js';
+import type { Database } from '../store/schema.js';
 
 export const REQUESTOR_ANNOTATION = { requestor: 'lading-admission' } as const;
 
 export interface AnalysisRequesterDeps {
-  db: Kysely<any>;
+  db: Kysely<Database>;
   config: LadingConfig;
   catalog: CatalogStore;
   queue: JobQueue;

@@ -20,6 +20,7 @@ import { PolicyStore } from '../services/policies.js';
 import { AdmissionDecider } from './decide.js';
 import { AnalysisRequester } from './request-analysis.js';
 import { ReviewError, parseReview, reviewResponse } from './review.js';
+import type { Database } from '../store/schema.js';
 
 export const VALIDATE_PATH = '/validate';
 /** Kubernetes objects are at most about 1.5 MiB; a review carries the object (and the old one). */
@@ -28,7 +29,7 @@ const CERT_CHECK_MS = 60_000;
 
 export interface AdmissionServerDeps {
   config: LadingConfig;
-  db: Kysely<any>;
+  db: Kysely<Database>;
   catalog: CatalogStore;
   queue: JobQueue;
   vulndb: VulnDb;

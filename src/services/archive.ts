@@ -21,6 +21,7 @@ import type { Kysely } from 'kysely';
 import type { Sbom } from '../sbom/model.js';
 import { CatalogStore, type ImageTag } from './catalog.js';
 import type { CycleSpec } from './cycles.js';
+import type { ArchiveRulesTable, ArchivedImagesTable, Database } from '../store/schema.js';
 
 export const TRANSITIONS = ['archive', 'delete'] as const;
 export type Transition = (typeof TRANSITIONS)[number];
@@ -61,21 +62,6 @@ export interface ArchivedImage {
 
 export type ArchiveOutcome = { digest: string; status: 'archived' } | { digest: string; status: 'error'; detail: string };
 
-interface RulesTable {
-  rule_id: string; account: string; registry: string; repository: string; tag: string; analysis_age_days: number; tag_versions_newer: number;
-  transition: string; system_global: number; max_images_per_account: number | null; exclude: string | null; created_at: string; last_updated: string;
-}
-interface ArchivedTable {
-  account: string; image_digest: string; parent_digest: string | null; image_id: string | null; annotations: string; metadata: string | null; tags: string;
-  sbom_gz: Buffer | Uint8Array; manifest: string | null; size_bytes: number; status: string; image_created_at: string; analyzed_at: string | null;
-  archived_at: string; last_updated: string;
-}
-interface Tables {
-  archive_rules: RulesTable;
-  archived_images: ArchivedTable;
-  catalog_images: { account: string; analysis_status: string };
-  catalog_analyses: { account: string; image_digest: string; sbom_gz: Buffer | Uint8Array; manifest: string | null };
-}
 
 const DAY_MS = 86_400_000;
 
@@ -89,7 +75,7 @@ function selects(s: Selector, t: { registry: string; repo: string; tag: string }
   return globMatch(s.registry, t.registry) && globMatch(s.repository, t.repo) && globMatch(s.tag, t.tag);
 }
 
-function toRule(r: RulesTable): ArchiveRule {
+function toRule(r: ArchiveRulesTable): ArchiveRule {
   return {
     ruleId: r.rule_id,
     account: r.account,
@@ -105,7 +91,7 @@ function toRule(r: RulesTable): ArchiveRule {
   };
 }
 
-function toArchived(r: Omit<ArchivedTable, 'sbom_gz' | 'manifest'>): ArchivedImage {
+function toArchived(r: Omit<ArchivedImagesTable, 'sbom_gz' | 'manifest'>): ArchivedImage {
   return {
     account: r.account,
     imageDigest: r.image_digest,
@@ -129,11 +115,11 @@ const ARCHIVED_COLUMNS = [
 ] as const;
 
 export class ArchiveStore {
-  private readonly db: Kysely<Tables>;
+  private readonly db: Kysely<Database>;
   private readonly now: () => Date;
 
-  constructor(db: Kysely<any>, options: { now?: () => Date } = {}) {
-    this.db = db as Kysely<Tables>;
+  constructor(db: Kysely<Database>, options: { now?: () => Date } = {}) {
+    this.db = db;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -301,7 +287,7 @@ function fullyMatched(entries: Entry[], rules: ArchiveRule[], nowMs: number): st
 }
 
 /** The retention cycle (archive_tasks), run by the watcher role. */
-export function archiveCycle(db: Kysely<any>, intervalMs: number, now?: () => Date): CycleSpec {
+export function archiveCycle(db: Kysely<Database>, intervalMs: number, now?: () => Date): CycleSpec {
   const store = new ArchiveStore(db, now ? { now } : {});
   return {
     name: 'archive_tasks',

@@ -12,18 +12,11 @@ import { removeImageMatches } from './rematch.js';
 import { indexImagePackages, removeImagePackages } from './packages.js';
 import { removeEvaluations } from './policies.js';
 import { removeImageSummary } from './summaries.js';
+import type { CatalogImageTagsTable, CatalogImagesTable, Database } from '../store/schema.js';
 
 export const ANALYSIS_STATUSES = ['not_analyzed', 'analyzing', 'analyzed', 'analysis_failed'] as const;
 export type AnalysisStatus = (typeof ANALYSIS_STATUSES)[number];
 
-interface ImagesTable {
-  account: string; image_digest: string; image_id: string | null; manifest_digest: string; parent_digest: string | null;
-  analysis_status: string; analysis_error: string | null; image_status: string; annotations: string; dockerfile: string | null;
-  metadata: string | null; created_at: string; last_updated: string; analyzed_at: string | null;
-}
-interface TagsTable { account: string; fulltag: string; image_digest: string; registry: string; repo: string; tag: string; created_at: string; last_updated: string }
-interface AnalysesTable { account: string; image_digest: string; sbom_gz: Buffer | Uint8Array; manifest: string | null; created_at: string }
-interface Tables { catalog_images: ImagesTable; catalog_image_tags: TagsTable; catalog_analyses: AnalysesTable }
 
 /** Summary of an analysis kept on the image row (Anchore's image_content.metadata). */
 export interface ImageContentMetadata {
@@ -84,11 +77,11 @@ function parseJson<T>(text: string | null, what: string): T | undefined {
 }
 
 export class CatalogStore {
-  private readonly db: Kysely<Tables>;
+  private readonly db: Kysely<Database>;
   private readonly now: () => Date;
 
-  constructor(db: Kysely<any>, options: { now?: () => Date } = {}) {
-    this.db = db as Kysely<Tables>;
+  constructor(db: Kysely<Database>, options: { now?: () => Date } = {}) {
+    this.db = db;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -97,7 +90,7 @@ export class CatalogStore {
   }
 
   /** Run fn in a transaction; a store made over a transaction (new CatalogStore(trx)) runs in that one. */
-  private transaction<T>(fn: (trx: Kysely<Tables>) => Promise<T>): Promise<T> {
+  private transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
     return this.db.isTransaction ? fn(this.db) : this.db.transaction().execute(fn);
   }
 
@@ -237,7 +230,7 @@ export class CatalogStore {
   }
 }
 
-function toImage(r: ImagesTable, tags: TagsTable[]): CatalogImage {
+function toImage(r: CatalogImagesTable, tags: CatalogImageTagsTable[]): CatalogImage {
   return {
     account: r.account,
     imageDigest: r.image_digest,

@@ -8,6 +8,7 @@
  */
 import type { Kysely } from 'kysely';
 import { describeError } from '../errors.js';
+import type { Database, ServiceCyclesTable } from '../store/schema.js';
 
 export interface CycleSpec {
   name: string;
@@ -39,11 +40,6 @@ export interface RunOutcome {
   durationMs: number;
 }
 
-interface CyclesTable {
-  name: string; lease_owner: string | null; lease_until: string | null; next_due: string; runs: number;
-  last_started: string | null; last_finished: string | null; last_owner: string | null; last_status: string | null;
-  last_error: string | null; last_summary: string | null; last_duration_ms: number | null;
-}
 
 export interface CycleRunnerOptions {
   /** Who this process is (host:pid:role), recorded with every claim. */
@@ -60,13 +56,13 @@ export interface CycleRunnerOptions {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export class CycleRunner {
-  private readonly db: Kysely<{ service_cycles: CyclesTable }>;
+  private readonly db: Kysely<Database>;
   private readonly owner: string;
   private readonly leaseMs: number;
   private readonly now: () => number;
 
-  constructor(db: Kysely<any>, private readonly options: CycleRunnerOptions) {
-    this.db = db as Kysely<{ service_cycles: CyclesTable }>;
+  constructor(db: Kysely<Database>, private readonly options: CycleRunnerOptions) {
+    this.db = db;
     this.owner = options.owner;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.now = options.now ?? Date.now;
@@ -173,7 +169,7 @@ export class CycleRunner {
   }
 }
 
-function toState(r: CyclesTable): CycleState {
+function toState(r: ServiceCyclesTable): CycleState {
   const opt = <K extends string, V>(k: K, v: V | null): { [P in K]?: V } => (v === null ? {} : { [k]: v }) as { [P in K]?: V };
   return {
     name: r.name, nextDue: r.next_due, runs: Number(r.runs),

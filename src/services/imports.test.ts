@@ -10,7 +10,7 @@ import { analyzeImage } from '../analyze/analyze.js';
 import { sha256Digest } from '../image/manifest.js';
 import { writers } from '../sbom/formats/index.js';
 import type { Sbom } from '../sbom/model.js';
-import { openDatabase } from '../store/db.js';
+import { openDatabase, type DatabaseHandle } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { buildImage, buildIndex, type BuiltImage } from '../testkit/images.js';
 import { memoryImage } from '../testkit/memory-image.js';
@@ -64,7 +64,7 @@ async function lading(image: BuiltImage): Promise<Sbom> {
   return analyzeImage(memoryImage(image), {});
 }
 
-async function withDb(fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<void>): Promise<void> {
+async function withDb(fn: (db: DatabaseHandle) => Promise<void>): Promise<void> {
   const db = await openDatabase(':memory:');
   try {
     await migrateToLatest(db.kysely);

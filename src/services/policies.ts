@@ -17,13 +17,8 @@ import { LadingError } from '../errors.js';
 import { DEFAULT_BUNDLE, describeProblem, evaluateBundle, evaluationDoc, loadBundle, type Action, type PolicyEvaluationDoc, type Problem } from '../policy/index.js';
 import type { Sbom } from '../sbom/model.js';
 import type { ScanResult } from '../vulns/model.js';
+import type { Database, PolicyBundlesTable, PolicyEvalsTable } from '../store/schema.js';
 
-interface BundlesTable { account: string; policy_id: string; name: string | null; bundle: string; active: number; created_at: string; last_updated: string }
-interface EvalsTable {
-  account: string; eval_id: string; image_digest: string; tag: string; policy_id: string; final_action: string; status: string;
-  doc_gz: Buffer | Uint8Array; created_at: string;
-}
-interface Tables { policy_bundles: BundlesTable; policy_evals: EvalsTable }
 
 export interface PolicyBundleRecord {
   policyId: string;
@@ -59,7 +54,7 @@ export function bundleRejection(bundle: unknown): { message: string; problems: P
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function toRecord(r: BundlesTable): PolicyBundleRecord {
+function toRecord(r: PolicyBundlesTable): PolicyBundleRecord {
   let bundle: Record<string, unknown>;
   try {
     bundle = JSON.parse(r.bundle) as Record<string, unknown>;
@@ -77,7 +72,7 @@ function toRecord(r: BundlesTable): PolicyBundleRecord {
   };
 }
 
-function toEvaluation(r: EvalsTable): StoredEvaluation {
+function toEvaluation(r: PolicyEvalsTable): StoredEvaluation {
   return {
     evalId: r.eval_id,
     imageDigest: r.image_digest,
@@ -91,16 +86,16 @@ function toEvaluation(r: EvalsTable): StoredEvaluation {
 }
 
 /** Remove an image's stored evaluations (inside the catalog's image delete). */
-export async function removeEvaluations(trx: Kysely<any>, account: string, imageDigest: string): Promise<void> {
-  await (trx as Kysely<Tables>).deleteFrom('policy_evals').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
+export async function removeEvaluations(trx: Kysely<Database>, account: string, imageDigest: string): Promise<void> {
+  await (trx).deleteFrom('policy_evals').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
 }
 
 export class PolicyStore {
-  private readonly db: Kysely<Tables>;
+  private readonly db: Kysely<Database>;
   private readonly now: () => Date;
 
-  constructor(db: Kysely<any>, options: { now?: () => Date } = {}) {
-    this.db = db as Kysely<Tables>;
+  constructor(db: Kysely<Database>, options: { now?: () => Date } = {}) {
+    this.db = db;
     this.now = options.now ?? (() => new Date());
   }
 

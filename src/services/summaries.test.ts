@@ -122,7 +122,8 @@ describeService('summaries store', { registry: true, seed: seedOpensslAdvisory }
 
     const ghost = `sha256:${'e'.repeat(64)}`;
     await db.insertInto('image_summaries').values({
-      account: 'admin', image_digest: ghost, tags: '[]', search: ghost, tag_sort: '', created_at: new Date().toISOString(), refreshed_at: new Date().toISOString(),
+      account: 'admin', image_digest: ghost, tags: '[]', search: ghost, tag_sort: '',
+      critical: 0, high: 0, medium: 0, low: 0, negligible: 0, unknown: 0, total: 0, fixable: 0, kev: 0, created_at: new Date().toISOString(), refreshed_at: new Date().toISOString(),
     }).execute();
     await db.insertInto('image_summary_findings').values({ account: 'admin', image_digest: ghost, vuln_id: 'CVE-1', package_name: 'x' }).execute();
     await store.backfill();

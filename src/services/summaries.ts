@@ -25,6 +25,7 @@ import { PACKAGE_SCHEME, getScheme } from '../versions/index.js';
 import { severityRank, type Match } from '../vulns/model.js';
 import type { CatalogImage, CatalogStore } from './catalog.js';
 import { reportsFor, type VulnReports } from './reports.js';
+import type { Database, ImageSummariesTable } from '../store/schema.js';
 
 export const SEVERITIES = ['Critical', 'High', 'Medium', 'Low', 'Negligible', 'Unknown'] as const satisfies readonly Severity[];
 export const VERDICTS = ['pass', 'warn', 'fail'] as const;
@@ -82,31 +83,13 @@ export interface SummaryQuery {
   withFindings?: boolean;
 }
 
-interface SummaryRow {
-  account: string; image_digest: string; tags: string; search: string; registry: string | null; repository: string | null; tag_sort: string;
-  distro: string | null; platform: string | null; image_size: number | string | null; layer_count: number | null; package_count: number | null;
-  critical: number; high: number; medium: number; low: number; negligible: number; unknown: number; total: number; fixable: number; kev: number;
-  verdict: string | null; evaluated_at: string | null; created_at: string; analyzed_at: string | null; sbom_at: string | null; refreshed_at: string;
-}
-interface Tables {
-  image_summaries: SummaryRow;
-  image_summary_findings: { account: string; image_digest: string; vuln_id: string; package_name: string };
-  vuln_trend: { account: string; at: string; counts: string };
-  catalog_images: { account: string; image_digest: string; image_id: string | null; analysis_status: string; image_status: string; last_updated: string; analyzed_at: string | null };
-  catalog_image_tags: { account: string; image_digest: string; registry: string; repo: string };
-  image_packages: { account: string; image_digest: string; name: string };
-  policy_evals: { account: string; eval_id: string; image_digest: string; tag: string; policy_id: string; final_action: string; created_at: string };
-  events: { account: string; type: string; level: string; message: string; details: string; resource_id: string | null; timestamp: string };
-  notifications: { id: string; account: string; type: string; attempts: number; last_error: string | null; status: string; last_updated: string };
-  notification_deliveries: { id: number; notification_id: string; url: string | null; at: string };
-}
 
 const COUNT_COLUMNS = { Critical: 'critical', High: 'high', Medium: 'medium', Low: 'low', Negligible: 'negligible', Unknown: 'unknown' } as const satisfies Record<Severity, string>;
-const SORT_COLUMNS: Record<SummarySort, (keyof SummaryRow)[]> = {
+const SORT_COLUMNS: Record<SummarySort, (keyof ImageSummariesTable)[]> = {
   created_at: ['created_at'], analyzed_at: ['analyzed_at'], tag: ['tag_sort'], risk: ['critical', 'high', 'medium', 'low'],
   critical: ['critical'], high: ['high'], total: ['total'], packages: ['package_count'], size: ['image_size'],
 };
-const NULLABLE_SORTS: ReadonlySet<keyof SummaryRow> = new Set(['analyzed_at', 'package_count', 'image_size']);
+const NULLABLE_SORTS: ReadonlySet<keyof ImageSummariesTable> = new Set(['analyzed_at', 'package_count', 'image_size']);
 /** Trend points kept per account. */
 const TREND_POINTS = 30;
 const IN_CHUNK = 500;
@@ -134,14 +117,14 @@ export function countMatches(matches: readonly Match[]): VulnCounts {
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export class SummaryStore {
-  private readonly db: Kysely<Tables>;
+  private readonly db: Kysely<Database>;
   private readonly reports: VulnReports;
   private readonly now: () => Date;
   /** Accounts whose missing rows this process has already built. */
   private readonly backfilled = new Set<string>();
 
-  constructor(db: Kysely<any>, private readonly catalog: CatalogStore, vulndb: VulnDb, options: { now?: () => Date } = {}) {
-    this.db = db as Kysely<Tables>;
+  constructor(db: Kysely<Database>, private readonly catalog: CatalogStore, vulndb: VulnDb, options: { now?: () => Date } = {}) {
+    this.db = db;
     this.reports = reportsFor(vulndb);
     this.now = options.now ?? (() => new Date());
   }
@@ -157,7 +140,7 @@ export class SummaryStore {
       .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
     let sbom: Sbom | undefined;
     const loadSbom = async () => (sbom ??= await this.catalog.getSbom(account, imageDigest));
-    let described: Pick<SummaryRow, 'package_count' | 'distro' | 'platform' | 'sbom_at'> = { package_count: null, distro: null, platform: null, sbom_at: null };
+    let described: Pick<ImageSummariesTable, 'package_count' | 'distro' | 'platform' | 'sbom_at'> = { package_count: null, distro: null, platform: null, sbom_at: null };
     let counts = zeroCounts();
     let findings: Match[] = [];
     const analyzedAt = image.analysisStatus === 'analyzed' ? image.analyzedAt : undefined;
@@ -175,7 +158,7 @@ export class SummaryStore {
     }
     const verdict = await this.latestVerdict(account, imageDigest);
     const first = image.tags[0];
-    const row: SummaryRow = {
+    const row: ImageSummariesTable = {
       account, image_digest: imageDigest,
       tags: JSON.stringify(image.tags.map((t) => t.fulltag)),
       search: [...image.tags.map((t) => t.fulltag), imageDigest].join('\n').toLowerCase(),
@@ -440,7 +423,7 @@ export interface FailedDelivery {
 
 /** What is read live from catalog_images beside a summary row. */
 const LIVE_COLUMNS = ['i.image_id', 'i.analysis_status', 'i.image_status', 'i.last_updated', 'i.analyzed_at as live_analyzed_at'] as const;
-type JoinedRow = SummaryRow & { image_id: string | null; analysis_status: string; image_status: string; last_updated: string; live_analyzed_at: string | null };
+type JoinedRow = ImageSummariesTable & { image_id: string | null; analysis_status: string; image_status: string; last_updated: string; live_analyzed_at: string | null };
 
 /** A row older than the image's stored analysis. */
 const isStale = (r: JoinedRow) => r.analysis_status === 'analyzed' && r.analyzed_at !== r.live_analyzed_at;
@@ -472,7 +455,7 @@ function toSummary(r: JoinedRow): ImageSummary {
   };
 }
 
-function describeSbom(sbom: Sbom): Pick<SummaryRow, 'package_count' | 'distro' | 'platform'> {
+function describeSbom(sbom: Sbom): Pick<ImageSummariesTable, 'package_count' | 'distro' | 'platform'> {
   const p = sbom.source.platform;
   const d = sbom.distro;
   return {
@@ -486,13 +469,13 @@ const summaryStores = new WeakMap<object, SummaryStore>();
 
 /** One store per database handle, so the once-per-process backfill is shared by every route and hook. */
 /** Remove an image's summary row and findings (CatalogStore.deleteImage, in its transaction). */
-export async function removeImageSummary(db: Kysely<any>, account: string, imageDigest: string): Promise<void> {
+export async function removeImageSummary(db: Kysely<Database>, account: string, imageDigest: string): Promise<void> {
   for (const t of ['image_summaries', 'image_summary_findings'] as const) {
     await db.deleteFrom(t).where('account', '=', account).where('image_digest', '=', imageDigest).execute();
   }
 }
 
-export function summariesFor(deps: { db: { kysely: Kysely<any> }; catalog: CatalogStore; vulndb: VulnDb }): SummaryStore {
+export function summariesFor(deps: { db: { kysely: Kysely<Database> }; catalog: CatalogStore; vulndb: VulnDb }): SummaryStore {
   let s = summaryStores.get(deps.db.kysely);
   if (!s) {
     s = new SummaryStore(deps.db.kysely, deps.catalog, deps.vulndb);

@@ -14,10 +14,11 @@ import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, type DialectAdap
 import { LadingError, describeError } from '../errors.js';
 import { migrateToLatest } from './migrate.js';
 import { VulnDb } from '../feeds/vulndb.js';
+import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
-export interface DatabaseHandle<T = any> {
+export interface DatabaseHandle<T = Database> {
   kysely: Kysely<T>;
   dialect: DialectName;
   /** What was opened, for messages: the SQLite file path, or the PostgreSQL URL with any password hidden. */
@@ -97,7 +98,7 @@ function sqliteFacade(raw: BetterSqlite3.Database, cacheSize = 64): SqliteDataba
   };
 }
 
-export async function openDatabase<T = any>(url: string, options: OpenOptions = {}): Promise<DatabaseHandle<T>> {
+export async function openDatabase<T = Database>(url: string, options: OpenOptions = {}): Promise<DatabaseHandle<T>> {
   const parsed = parseDatabaseUrl(url);
   if (parsed.dialect === 'sqlite') {
     const { path } = parsed;

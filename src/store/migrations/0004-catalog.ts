@@ -5,7 +5,7 @@
  */
 import { PostgresAdapter, type Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   const blob = db.getExecutor().adapter instanceof PostgresAdapter ? 'bytea' : 'blob';
 
   await db.schema.createTable('catalog_images')
@@ -60,7 +60,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const t of ['policy_bundles', 'catalog_analyses', 'catalog_image_tags', 'catalog_images']) {
     await db.schema.dropTable(t).ifExists().execute();
   }
