@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import type { Sbom } from '../sbom/model.js';
-import { CatalogStore, type ImageTag } from './catalog.js';
+import type { CatalogStore, ImageTag } from './catalog.js';
 import type { CycleSpec } from './cycles.js';
 import type { ArchiveRulesTable, ArchivedImagesTable, Database } from '../store/schema.js';
 
@@ -118,7 +118,7 @@ export class ArchiveStore {
   private readonly db: Kysely<Database>;
   private readonly now: () => Date;
 
-  constructor(db: Kysely<Database>, options: { now?: () => Date } = {}) {
+  constructor(db: Kysely<Database>, private readonly catalog: CatalogStore, options: { now?: () => Date } = {}) {
     this.db = db;
     this.now = options.now ?? (() => new Date());
   }
@@ -181,16 +181,15 @@ export class ArchiveStore {
   /** Archive an analyzed live image: copy its analysis, then delete it from the working set (one transaction). */
   async archiveImage(account: string, imageDigest: string): Promise<ArchiveOutcome> {
     const t = this.now().toISOString();
-    return this.db.transaction().execute(async (trx) => {
-      const catalog = new CatalogStore(trx, { now: this.now });
+    return this.catalog.transaction(async (catalog, trx) => {
       const img = await catalog.getImage(account, imageDigest);
       if (!img) {
         const done = await trx.selectFrom('archived_images').select('image_digest').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
         return done ? { digest: imageDigest, status: 'archived' } : { digest: imageDigest, status: 'error', detail: `no image ${imageDigest}` };
       }
-      const analysis = await trx.selectFrom('catalog_analyses').select(['sbom_gz', 'manifest']).where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+      const analysis = await catalog.getStoredAnalysis(account, imageDigest);
       if (img.analysisStatus !== 'analyzed' || !analysis) return { digest: imageDigest, status: 'error', detail: `image ${imageDigest} is ${img.analysisStatus}; only analyzed images can be archived` };
-      const gz = Buffer.from(analysis.sbom_gz);
+      const gz = Buffer.from(analysis.sbomGz);
       await trx.insertInto('archived_images').values({
         account, image_digest: imageDigest, parent_digest: img.parentDigest ?? null, image_id: img.imageId ?? null,
         annotations: JSON.stringify(img.annotations), metadata: img.metadata ? JSON.stringify(img.metadata) : null, tags: JSON.stringify(img.tags),
@@ -227,7 +226,7 @@ export class ArchiveStore {
     const counts = { archived: 0, deleted: 0, failed: 0 };
     if (!rules.length) return counts;
     const accounts = new Set([
-      ...(await this.db.selectFrom('catalog_images').select('account').distinct().execute()).map((r) => r.account),
+      ...(await this.catalog.accounts()),
       ...(await this.db.selectFrom('archived_images').select('account').distinct().execute()).map((r) => r.account),
     ]);
     const nowMs = this.now().getTime();
@@ -235,7 +234,7 @@ export class ArchiveStore {
       const mine = rules.filter((r) => r.systemGlobal || r.account === account);
       const archiveRules = mine.filter((r) => r.transition === 'archive');
       if (archiveRules.length) {
-        const live = (await new CatalogStore(this.db).listImages(account, { analysisStatus: 'analyzed' }))
+        const live = (await this.catalog.listImages(account, { analysisStatus: 'analyzed' }))
           .map((i) => ({ digest: i.imageDigest, tags: i.tags, at: i.analyzedAt ?? i.lastUpdated }));
         for (const digest of fullyMatched(live, archiveRules, nowMs)) {
           const r = await this.archiveImage(account, digest);
@@ -287,8 +286,7 @@ function fullyMatched(entries: Entry[], rules: ArchiveRule[], nowMs: number): st
 }
 
 /** The retention cycle (archive_tasks), run by the watcher role. */
-export function archiveCycle(db: Kysely<Database>, intervalMs: number, now?: () => Date): CycleSpec {
-  const store = new ArchiveStore(db, now ? { now } : {});
+export function archiveCycle(store: ArchiveStore, intervalMs: number): CycleSpec {
   return {
     name: 'archive_tasks',
     intervalMs,

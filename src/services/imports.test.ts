@@ -177,15 +177,15 @@ test('import: one transaction records the image analyzed and completes the opera
     const op = await store.create('a');
     const pkg = await store.addContent('a', op.uuid, 'packages', json(syftDocument(image)));
     const req = { digest: image.manifestDigest, tags: ['reg.example/team/app:v1'], operationUuid: op.uuid, contents: { packages: pkg.digest } };
-    await assert.rejects(importImage(db.kysely, 'b', req), { code: 'NOT_FOUND' }, 'another account does not see the operation');
-    const img = await importImage(db.kysely, 'a', req, { annotations: { team: 'x' } });
+    await assert.rejects(importImage({ imports: store, catalog: new CatalogStore(db.kysely) }, 'b', req), { code: 'NOT_FOUND' }, 'another account does not see the operation');
+    const img = await importImage({ imports: store, catalog: new CatalogStore(db.kysely) }, 'a', req, { annotations: { team: 'x' } });
     assert.equal(img.analysisStatus, 'analyzed');
     assert.deepEqual(img.annotations, { team: 'x', 'anchore.system/import_operation_id': op.uuid });
     assert.equal(img.imageId, image.configDigest.slice(7), 'syft names the image id');
     assert.equal((await store.get('a', op.uuid))!.status, 'complete');
     const sbom = await new CatalogStore(db.kysely).getSbom('a', image.manifestDigest);
     assert.deepEqual(sbom!.packages.map((p) => p.name), ['libssl3']);
-    await assert.rejects(importImage(db.kysely, 'a', req), /is complete: it accepts no more content or images/);
+    await assert.rejects(importImage({ imports: store, catalog: new CatalogStore(db.kysely) }, 'a', req), /is complete: it accepts no more content or images/);
   });
 });
 

@@ -73,12 +73,17 @@ export class ImportStore {
   private readonly ttlMs: number;
   private readonly maxContentBytes: number;
 
-  constructor(db: Kysely<Database>, options: ImportStoreOptions = {}) {
+  constructor(db: Kysely<Database>, private readonly options: ImportStoreOptions = {}) {
     this.db = db;
     this.now = options.now ?? (() => new Date());
     this.ttlMs = options.ttlMs ?? IMPORT_TTL_MS;
     this.maxContentBytes = options.maxContentBytes ?? MAX_IMPORT_CONTENT_BYTES;
   }
+  /** This store over a transaction (the import's own). */
+  boundTo(trx: Kysely<Database>): ImportStore {
+    return new ImportStore(trx, this.options);
+  }
+
 
   async create(account: string): Promise<ImportOperation> {
     const now = this.now();
@@ -343,10 +348,10 @@ export function importedAnalysis(req: ImportManifest, tags: ImageTag[], content:
  * transaction record the image under each tag, store the analysis (the image is `analyzed` as soon
  * as it is visible, so nothing queues a registry pull for it) and mark the operation complete.
  */
-export async function importImage(db: Kysely<Database>, account: string, req: ImportManifest, options: ImportImageOptions = {}, storeOptions: ImportStoreOptions = {}): Promise<CatalogImage> {
+export async function importImage(stores: { imports: ImportStore; catalog: CatalogStore }, account: string, req: ImportManifest, options: ImportImageOptions = {}): Promise<CatalogImage> {
   if (!/^sha256:[a-f0-9]{64}$/.test(req.digest)) throw new LadingError('BAD_INPUT', `digest "${req.digest}" is not an image digest (expected sha256:<64 hex digits>)`);
   const tags = req.tags.map(importTag);
-  const imports = new ImportStore(db, storeOptions);
+  const { imports } = stores;
   const uuid = req.operationUuid;
   await imports.pending(account, uuid);
   const content: Partial<ImportedContent> = {};
@@ -361,11 +366,10 @@ export async function importImage(db: Kysely<Database>, account: string, req: Im
   const imageId = sbom.source.imageId.replace(/^sha256:/, '');
   const dockerfile = sbom.source.dockerfile.mode === 'actual' ? sbom.source.dockerfile.text : undefined;
 
-  return db.transaction().execute(async (trx) => {
-    if (!(await new ImportStore(trx, storeOptions).complete(account, uuid))) {
+  return stores.catalog.transaction(async (catalog, trx) => {
+    if (!(await imports.boundTo(trx).complete(account, uuid))) {
       throw new LadingError('BAD_INPUT', `import operation ${uuid} was completed, invalidated or expired meanwhile`);
     }
-    const catalog = new CatalogStore(trx);
     let needsAnalysis = false;
     for (const [i, tag] of tags.entries()) {
       const added = await catalog.addImage(account, {

@@ -18,6 +18,7 @@ import { DEFAULT_BUNDLE, describeProblem, evaluateBundle, evaluationDoc, loadBun
 import type { Sbom } from '../sbom/model.js';
 import type { ScanResult } from '../vulns/model.js';
 import type { Database, PolicyBundlesTable, PolicyEvalsTable } from '../store/schema.js';
+import { Lifecycle } from '../store/lifecycle.js';
 
 
 export interface PolicyBundleRecord {
@@ -94,9 +95,13 @@ export class PolicyStore {
   private readonly db: Kysely<Database>;
   private readonly now: () => Date;
 
-  constructor(db: Kysely<Database>, options: { now?: () => Date } = {}) {
+  private readonly lifecycle: Lifecycle;
+
+  /** `lifecycle`: told of every stored evaluation (store/lifecycle.ts); default: nobody. */
+  constructor(db: Kysely<Database>, options: { now?: () => Date; lifecycle?: Lifecycle } = {}) {
     this.db = db;
     this.now = options.now ?? (() => new Date());
+    this.lifecycle = options.lifecycle ?? new Lifecycle();
   }
 
   // ------------------------------------------------------------------ bundles
@@ -215,10 +220,15 @@ export class PolicyStore {
       evalId: randomUUID(), imageDigest: e.imageDigest, tag: e.tag, policyId: e.policyId, finalAction: e.finalAction, status: e.status,
       createdAt: (e.createdAt ?? this.now()).toISOString(), doc: e.doc,
     };
-    await this.db.insertInto('policy_evals').values({
-      account, eval_id: stored.evalId, image_digest: stored.imageDigest, tag: stored.tag, policy_id: stored.policyId,
-      final_action: stored.finalAction, status: stored.status, doc_gz: gzipSync(Buffer.from(JSON.stringify(stored.doc))), created_at: stored.createdAt,
-    }).execute();
+    const event = { account, imageDigest: stored.imageDigest, tag: stored.tag, finalAction: stored.finalAction };
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('policy_evals').values({
+        account, eval_id: stored.evalId, image_digest: stored.imageDigest, tag: stored.tag, policy_id: stored.policyId,
+        final_action: stored.finalAction, status: stored.status, doc_gz: gzipSync(Buffer.from(JSON.stringify(stored.doc))), created_at: stored.createdAt,
+      }).execute();
+      await this.lifecycle.inside(trx, 'evaluationStored', event);
+    });
+    await this.lifecycle.committed('evaluationStored', event);
     return stored;
   }
 

@@ -24,7 +24,9 @@ import type { Package, PackageType, Sbom } from '../sbom/model.js';
 import { PACKAGE_SCHEME, getScheme } from '../versions/index.js';
 import { severityRank, type Match } from '../vulns/model.js';
 import type { CatalogImage, CatalogStore } from './catalog.js';
-import { reportsFor, type VulnReports } from './reports.js';
+import { VulnReports } from './reports.js';
+import { CatalogStore as CatalogReader } from './catalog.js';
+import { VulnDb as VulnData } from '../feeds/vulndb.js';
 import type { Database, ImageSummariesTable } from '../store/schema.js';
 
 export const SEVERITIES = ['Critical', 'High', 'Medium', 'Low', 'Negligible', 'Unknown'] as const satisfies readonly Severity[];
@@ -116,6 +118,24 @@ export function countMatches(matches: readonly Match[]): VulnCounts {
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+/** Where a recomputation reads (and writes): the store's own connections, or a transaction. */
+interface SummarySource {
+  db: Kysely<Database>;
+  catalog: CatalogStore;
+  reports: VulnReports;
+}
+
+/** fn in db's transaction when it is one, else in a new one. */
+function inTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
+}
+
+async function latestVerdict(db: Kysely<Database>, account: string, imageDigest: string): Promise<{ verdict: Verdict; at: string } | undefined> {
+  const r = await db.selectFrom('policy_evals').select(['final_action', 'created_at']).where('account', '=', account).where('image_digest', '=', imageDigest)
+    .orderBy('created_at', 'desc').orderBy('eval_id', 'desc').limit(1).executeTakeFirst();
+  return r ? { verdict: VERDICT_OF[r.final_action as Action] ?? 'fail', at: r.created_at } : undefined;
+}
+
 export class SummaryStore {
   private readonly db: Kysely<Database>;
   private readonly reports: VulnReports;
@@ -123,23 +143,39 @@ export class SummaryStore {
   /** Accounts whose missing rows this process has already built. */
   private readonly backfilled = new Set<string>();
 
-  constructor(db: Kysely<Database>, private readonly catalog: CatalogStore, vulndb: VulnDb, options: { now?: () => Date } = {}) {
+  constructor(db: Kysely<Database>, private readonly catalog: CatalogStore, private readonly vulndb: VulnDb, options: { now?: () => Date; reports?: VulnReports } = {}) {
     this.db = db;
-    this.reports = reportsFor(vulndb);
+    this.reports = options.reports ?? new VulnReports(vulndb);
     this.now = options.now ?? (() => new Date());
   }
 
   /** Recompute an image's row from the stored state; removes it when the image is gone. */
   async refresh(account: string, imageDigest: string): Promise<void> {
-    const image = await this.catalog.getImage(account, imageDigest);
+    await this.recompute({ db: this.db, catalog: this.catalog, reports: this.reports }, account, imageDigest);
+  }
+
+  /**
+   * The same inside the caller's transaction, reading what it has written (an analysis it stores):
+   * the row is written before that transaction commits. The scan reads the vulnerability data
+   * through the transaction too when it lives in the same database (SQLite has one connection).
+   */
+  async refreshIn(trx: Kysely<Database>, account: string, imageDigest: string, sbom?: Sbom): Promise<void> {
+    const vulndb = this.vulndb.db === this.db
+      ? new VulnData({ kysely: trx, dialect: this.vulndb.dialect, location: this.vulndb.location, close: async () => {} })
+      : this.vulndb;
+    await this.recompute({ db: trx, catalog: new CatalogReader(trx), reports: new VulnReports(vulndb, 1) }, account, imageDigest, sbom);
+  }
+
+  private async recompute(src: SummarySource, account: string, imageDigest: string, given?: Sbom): Promise<void> {
+    const image = await src.catalog.getImage(account, imageDigest);
     if (!image) {
-      await this.remove(account, imageDigest);
+      await inTransaction(src.db, (trx) => removeImageSummary(trx, account, imageDigest));
       return;
     }
-    const prev = await this.db.selectFrom('image_summaries').select(['sbom_at', 'package_count', 'distro', 'platform'])
+    const prev = await src.db.selectFrom('image_summaries').select(['sbom_at', 'package_count', 'distro', 'platform'])
       .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
-    let sbom: Sbom | undefined;
-    const loadSbom = async () => (sbom ??= await this.catalog.getSbom(account, imageDigest));
+    let sbom: Sbom | undefined = given;
+    const loadSbom = async () => (sbom ??= await src.catalog.getSbom(account, imageDigest));
     let described: Pick<ImageSummariesTable, 'package_count' | 'distro' | 'platform' | 'sbom_at'> = { package_count: null, distro: null, platform: null, sbom_at: null };
     let counts = zeroCounts();
     let findings: Match[] = [];
@@ -151,12 +187,12 @@ export class SummaryStore {
         if (s) described = { ...describeSbom(s), sbom_at: analyzedAt };
       }
       if (described.sbom_at !== null) {
-        const scan = await this.reports.scan({ account, imageDigest, analyzedAt }, async () => (await loadSbom())!);
+        const scan = await src.reports.scan({ account, imageDigest, analyzedAt }, async () => (await loadSbom())!);
         findings = countedMatches(scan?.matches ?? []);
         counts = countMatches(findings);
       }
     }
-    const verdict = await this.latestVerdict(account, imageDigest);
+    const verdict = await latestVerdict(src.db, account, imageDigest);
     const first = image.tags[0];
     const row: ImageSummariesTable = {
       account, image_digest: imageDigest,
@@ -178,22 +214,12 @@ export class SummaryStore {
       }
     }
     const { account: _a, image_digest: _d, ...update } = row;
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(src.db, async (trx) => {
       await trx.insertInto('image_summaries').values(row).onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet(update)).execute();
       await trx.deleteFrom('image_summary_findings').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
       const rows = [...pairs.values()].map((p) => ({ account, image_digest: imageDigest, ...p }));
       for (let i = 0; i < rows.length; i += IN_CHUNK) await trx.insertInto('image_summary_findings').values(rows.slice(i, i + IN_CHUNK)).execute();
     });
-  }
-
-  private async remove(account: string, imageDigest: string): Promise<void> {
-    await this.db.transaction().execute((trx) => removeImageSummary(trx, account, imageDigest));
-  }
-
-  private async latestVerdict(account: string, imageDigest: string): Promise<{ verdict: Verdict; at: string } | undefined> {
-    const r = await this.db.selectFrom('policy_evals').select(['final_action', 'created_at']).where('account', '=', account).where('image_digest', '=', imageDigest)
-      .orderBy('created_at', 'desc').orderBy('eval_id', 'desc').limit(1).executeTakeFirst();
-    return r ? { verdict: VERDICT_OF[r.final_action as Action] ?? 'fail', at: r.created_at } : undefined;
   }
 
   /**
@@ -465,23 +491,11 @@ function describeSbom(sbom: Sbom): Pick<ImageSummariesTable, 'package_count' | '
   };
 }
 
-const summaryStores = new WeakMap<object, SummaryStore>();
-
-/** One store per database handle, so the once-per-process backfill is shared by every route and hook. */
 /** Remove an image's summary row and findings (CatalogStore.deleteImage, in its transaction). */
 export async function removeImageSummary(db: Kysely<Database>, account: string, imageDigest: string): Promise<void> {
   for (const t of ['image_summaries', 'image_summary_findings'] as const) {
     await db.deleteFrom(t).where('account', '=', account).where('image_digest', '=', imageDigest).execute();
   }
-}
-
-export function summariesFor(deps: { db: { kysely: Kysely<Database> }; catalog: CatalogStore; vulndb: VulnDb }): SummaryStore {
-  let s = summaryStores.get(deps.db.kysely);
-  if (!s) {
-    s = new SummaryStore(deps.db.kysely, deps.catalog, deps.vulndb);
-    summaryStores.set(deps.db.kysely, s);
-  }
-  return s;
 }
 
 // ==================================================================== one image, from its SBOM
@@ -657,7 +671,7 @@ export function compareImages(base: { sbom: Sbom; matches: readonly Match[] }, t
 }
 
 /** The image's scan through the shared report cache (undefined without vulnerability data). */
-export async function scanOf(vulndb: VulnDb, image: CatalogImage, sbom: Sbom): Promise<Match[]> {
-  const scan = await reportsFor(vulndb).scan({ account: image.account, imageDigest: image.imageDigest, ...(image.analyzedAt ? { analyzedAt: image.analyzedAt } : {}) }, async () => sbom);
+export async function scanOf(reports: VulnReports, image: CatalogImage, sbom: Sbom): Promise<Match[]> {
+  const scan = await reports.scan({ account: image.account, imageDigest: image.imageDigest, ...(image.analyzedAt ? { analyzedAt: image.analyzedAt } : {}) }, async () => sbom);
   return scan?.matches ?? [];
 }

@@ -44,8 +44,6 @@ export interface WatchDeps {
   /** Base registry options (limits, insecure hosts); per-account credentials come from `registries`. */
   sourceOptions: SourceOptions;
   analysisMaxAttempts: number;
-  /** Told when an image's tags or stored evaluations changed (the image summaries). */
-  onImageChange?: (account: string, imageDigest: string) => Promise<void>;
 }
 
 const REGISTRY_LOOKUP_FAILED = 'system.image_analysis.registry_lookup_failed';
@@ -288,7 +286,6 @@ async function evaluateTag(deps: WatchDeps, account: string, fulltag: string, ex
   const scan = hasData ? await scanSbom(sbom, deps.vulndb, { input: fulltag }) : undefined;
   const previous = await previousEvaluation(deps, account, fulltag);
   const current = await checkImage(deps.policies, account, { imageDigest: image.imageDigest, tag: fulltag, sbom, scan, save: true });
-  await deps.onImageChange?.(account, image.imageDigest);
   if (!previous || (previous.finalAction === current.finalAction && previous.imageDigest === current.imageDigest)) return 'same';
   await deps.announcer.announce({
     account,
