@@ -20,7 +20,7 @@ import type { VulnDb } from '../feeds/vulndb.js';
 import { describeError } from '../errors.js';
 import { formatReference, parseReference, type ImageReference } from '../image/reference.js';
 import { anchoreTag, parseTag, type CheckRow, type PolicyEvaluationDoc } from '../policy/index.js';
-import type { CatalogImage, CatalogStore } from '../services/catalog.js';
+import type { CatalogImage, CatalogStore } from '../store/catalog.js';
 import { checkImage, type PolicyBundleRecord, type PolicyStore, type StoredEvaluation } from '../services/policies.js';
 import type { VulnReports } from '../services/reports.js';
 import type { AnalysisRequester } from './request-analysis.js';

@@ -11,9 +11,9 @@ import { openSource, type SourceOptions } from '../image/sources/index.js';
 import type { ImageReference } from '../image/reference.js';
 import type { JobQueue } from '../queue/queue.js';
 import { addTaggedImage } from '../services/add-image.js';
-import type { CatalogStore } from '../services/catalog.js';
+import type { CatalogStore } from '../store/catalog.js';
 import { withRegistryAccess, type RegistryStore } from '../services/registries.js';
-import type { SubscriptionStore } from '../services/subscriptions.js';
+import type { SubscriptionStore } from '../store/subscriptions.js';
 import { anchoreTag, parseTag } from '../policy/index.js';
 
 export const REQUESTOR_ANNOTATION = { requestor: 'lading-admission' } as const;

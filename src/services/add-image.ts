@@ -5,7 +5,7 @@
  */
 import type { JobQueue } from '../queue/queue.js';
 import { enqueueAnalysis } from './analyzer.js';
-import type { CatalogImage, CatalogStore } from './catalog.js';
+import type { CatalogImage, CatalogStore } from '../store/catalog.js';
 
 export interface AddImageDeps {
   catalog: CatalogStore;

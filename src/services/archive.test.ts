@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describeOnDatabases } from '../testkit/databases.js';
 import { deb, sbomOf } from '../vulns/testing.js';
 import { ArchiveStore, archiveCycle, globMatch, type NewRule } from './archive.js';
-import { CatalogStore } from './catalog.js';
+import { CatalogStore } from '../store/catalog.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const DAY = 86_400_000;

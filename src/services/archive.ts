@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import type { Sbom } from '../sbom/model.js';
-import type { CatalogStore, ImageTag } from './catalog.js';
+import type { CatalogStore, ImageTag } from '../store/catalog.js';
 import type { CycleSpec } from './cycles.js';
 import type { ArchiveRulesTable, ArchivedImagesTable, Database } from '../store/schema.js';
 

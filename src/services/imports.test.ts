@@ -15,7 +15,7 @@ import { migrateToLatest } from '../store/migrate.js';
 import { buildImage, buildIndex, type BuiltImage } from '../testkit/images.js';
 import { memoryImage } from '../testkit/memory-image.js';
 import { ADMIN as admin, assertErrorBody, describeService, type ApiClient, seedOpensslAdvisory } from '../testkit/service.js';
-import { CatalogStore } from './catalog.js';
+import { CatalogStore } from '../store/catalog.js';
 import { ImportStore, importImage, importedAnalysis, importTag } from './imports.js';
 
 /** A Debian 12 image with libssl3 (source openssl), vulnerable to the seeded CVE. */

@@ -18,7 +18,7 @@ import { MediaTypes, type ImageManifest, type ResolvedImage } from '../image/typ
 import { anchoreTag, parseTag } from '../policy/index.js';
 import { readSbom } from '../sbom/formats/index.js';
 import type { ImageMetadata, Sbom } from '../sbom/model.js';
-import { CatalogStore, type CatalogImage } from './catalog.js';
+import { CatalogStore, type CatalogImage } from '../store/catalog.js';
 import type { Database, ImageImportsTable } from '../store/schema.js';
 
 export const IMPORT_CONTENT_TYPES = ['packages', 'dockerfile', 'manifest', 'parent_manifest', 'image_config'] as const;

@@ -15,7 +15,7 @@ import type { JobQueue, QueueStats } from '../queue/queue.js';
 import type { VulnDb } from '../feeds/vulndb.js';
 import type { DatabaseHandle } from '../store/db.js';
 import { knownSchemas, latestSchema } from '../store/migrate.js';
-import { ANALYSIS_STATUSES } from './catalog.js';
+import { ANALYSIS_STATUSES } from '../store/catalog.js';
 import { describeError } from '../errors.js';
 import { VERSION } from '../version.js';
 

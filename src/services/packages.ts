@@ -18,7 +18,7 @@ import { judge } from '../vulns/match.js';
 import type { Match } from '../vulns/model.js';
 import { lookupKeys } from '../vulns/namespace.js';
 import { scanSbom } from '../vulns/scan.js';
-import type { CatalogImage, CatalogStore } from './catalog.js';
+import type { CatalogImage, CatalogStore } from '../store/catalog.js';
 import type { Database, ImagePackagesTable } from '../store/schema.js';
 
 

@@ -21,8 +21,8 @@ import type { DatabaseHandle } from '../store/db.js';
 import { Lifecycle, type LifecycleEventName } from '../store/lifecycle.js';
 import { Announcer } from './announce.js';
 import { ArchiveStore } from './archive.js';
-import { CatalogStore } from './catalog.js';
-import { EventStore } from './events.js';
+import { CatalogStore } from '../store/catalog.js';
+import { EventStore } from '../store/events.js';
 import { ImportStore } from './imports.js';
 import { Notifier } from './notify.js';
 import { PackageQueries, indexImagePackages, removeImagePackages } from './packages.js';
@@ -30,8 +30,8 @@ import { PolicyStore, removeEvaluations } from './policies.js';
 import { RegistryStore } from './registries.js';
 import { Rematcher, removeImageMatches } from './rematch.js';
 import { VulnReports } from './reports.js';
-import { ServiceRegistry } from './service-registry.js';
-import { SubscriptionStore } from './subscriptions.js';
+import { ServiceRegistry } from '../store/service-registry.js';
+import { SubscriptionStore } from '../store/subscriptions.js';
 import { SummaryStore, removeImageSummary } from './summaries.js';
 
 /** The stores every image change goes through, wired to each other by the lifecycle. */

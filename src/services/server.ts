@@ -16,8 +16,8 @@ import type { AccountStore, AccountStoreOptions, BootstrapResult } from '../stor
 import { openDatabase, type DatabaseHandle } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { ANALYZE_JOB, analyzeHandler } from './analyzer.js';
-import type { CatalogStore } from './catalog.js';
-import { analysisUpdatePayload } from './events.js';
+import type { CatalogStore } from '../store/catalog.js';
+import { analysisUpdatePayload } from '../store/events.js';
 import { withRegistryAccess } from './registries.js';
 import { runReconciler } from './reconcile.js';
 import { CycleRunner, type CycleSpec } from './cycles.js';

@@ -23,9 +23,9 @@ import type { Action } from '../policy/model.js';
 import type { Package, PackageType, Sbom } from '../sbom/model.js';
 import { PACKAGE_SCHEME, getScheme } from '../versions/index.js';
 import { severityRank, type Match } from '../vulns/model.js';
-import type { CatalogImage, CatalogStore } from './catalog.js';
+import type { CatalogImage, CatalogStore } from '../store/catalog.js';
 import { VulnReports } from './reports.js';
-import { CatalogStore as CatalogReader } from './catalog.js';
+import { CatalogStore as CatalogReader } from '../store/catalog.js';
 import { VulnDb as VulnData } from '../feeds/vulndb.js';
 import type { Database, ImageSummariesTable } from '../store/schema.js';
 

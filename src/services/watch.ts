@@ -23,12 +23,12 @@ import type { JobQueue } from '../queue/queue.js';
 import { scanSbom } from '../vulns/scan.js';
 import { addTaggedImage, type ResolvedTag } from './add-image.js';
 import type { Announcer } from './announce.js';
-import type { CatalogImage, CatalogStore } from './catalog.js';
+import type { CatalogImage, CatalogStore } from '../store/catalog.js';
 import type { CycleSpec } from './cycles.js';
-import type { EventStore } from './events.js';
+import type { EventStore } from '../store/events.js';
 import { checkImage, type PolicyStore, type StoredEvaluation } from './policies.js';
 import { withRegistryAccess, type RegistryStore } from './registries.js';
-import type { RepoUpdateValue, Subscription, SubscriptionStore } from './subscriptions.js';
+import type { RepoUpdateValue, Subscription, SubscriptionStore } from '../store/subscriptions.js';
 
 export interface WatchDeps {
   config: LadingConfig;

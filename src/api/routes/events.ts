@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { eventTypesList, type EventRecord } from '../../services/events.js';
+import { eventTypesList, type EventRecord } from '../../store/events.js';
 import { ApiError } from '../errors.js';
 import { accountOf, type ApiDeps } from '../app.js';
 import { isoZ } from '../views.js';

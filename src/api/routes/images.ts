@@ -18,7 +18,7 @@ import { writeNative } from '../../sbom/formats/native.js';
 import { writers } from '../../sbom/formats/index.js';
 import type { Sbom } from '../../sbom/model.js';
 import type { ScanResult } from '../../vulns/model.js';
-import { ANALYSIS_STATUSES, type CatalogImage } from '../../services/catalog.js';
+import { ANALYSIS_STATUSES, type CatalogImage } from '../../store/catalog.js';
 import { addTaggedImage } from '../../services/add-image.js';
 import { addImportedImage, importSourceSchema } from './imports.js';
 import { checkImage } from '../../services/policies.js';

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { CatalogImage } from '../../services/catalog.js';
+import type { CatalogImage } from '../../store/catalog.js';
 import { IMPORT_CONTENT_TYPES, MAX_IMPORT_CONTENT_BYTES, importImage, type ImportOperation } from '../../services/imports.js';
 import { ApiError } from '../errors.js';
 import { accountOf, type ApiDeps } from '../app.js';

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Cvss, Severity } from '../../feeds/model.js';
 import type { PackageType } from '../../sbom/model.js';
-import type { CatalogImage } from '../../services/catalog.js';
+import type { CatalogImage } from '../../store/catalog.js';
 import { type VulnerabilityRecord } from '../../services/packages.js';
 import { describeRange } from '../../vulns/match.js';
 import { parseSeverity } from '../../vulns/scan.js';

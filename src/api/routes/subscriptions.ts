@@ -13,7 +13,7 @@ import { anchoreTag, parseTag } from '../../policy/index.js';
 import { RegistryStore, withRegistryAccess } from '../../services/registries.js';
 import {
   SUBSCRIPTION_TYPES, subscriptionId, type RepoUpdateValue, type Subscription, type SubscriptionType,
-} from '../../services/subscriptions.js';
+} from '../../store/subscriptions.js';
 import { ApiError, STATUS_FOR_CODE } from '../errors.js';
 import { parseInput } from '../validate.js';
 import { accountOf, type ApiDeps } from '../app.js';

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { isDigest } from '../../image/reference.js';
 import type { PackageType, Sbom } from '../../sbom/model.js';
-import { ANALYSIS_STATUSES, type CatalogImage } from '../../services/catalog.js';
+import { ANALYSIS_STATUSES, type CatalogImage } from '../../store/catalog.js';
 import {
   SEVERITIES, SORTS, compareImages, countedMatches, layersOf, packageViews, scanOf, vulnerabilityViews,
   type ImageSummary, type VulnerabilityView,

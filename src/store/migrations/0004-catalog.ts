@@ -1,5 +1,5 @@
 /**
- * The catalog (see services/catalog.ts): images per account, the tags that named them, the stored
+ * The catalog (see store/catalog.ts): images per account, the tags that named them, the stored
  * analysis (the SBOM, gzip-compressed: bytea on PostgreSQL, blob on SQLite) and policy bundles.
  * Every table is keyed by account first. Timestamps are ISO 8601 UTC text; JSON is text.
  */

@@ -1,6 +1,6 @@
 /**
  * Subscriptions (what the watcher polls and the notifier delivers for) and events (the per-account
- * log of what happened), see services/subscriptions.ts and services/events.ts. Keyed by account
+ * log of what happened), see store/subscriptions.ts and store/events.ts. Keyed by account
  * first; timestamps are ISO 8601 UTC text; JSON is text; booleans are integers 0/1.
  */
 import type { Kysely } from 'kysely';

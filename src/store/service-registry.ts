@@ -5,7 +5,7 @@
  * `orphaned`); `/system` and `/system/services` list them all.
  */
 import type { Kysely } from 'kysely';
-import type { Database, ServiceRegistryTable } from '../store/schema.js';
+import type { Database, ServiceRegistryTable } from './schema.js';
 
 export interface ServiceRecord {
   hostid: string;

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database, SubscriptionsTable } from '../store/schema.js';
+import type { Database, SubscriptionsTable } from './schema.js';
 
 export const SUBSCRIPTION_TYPES = ['policy_eval', 'tag_update', 'vuln_update', 'analysis_update', 'repo_update'] as const;
 export type SubscriptionType = (typeof SUBSCRIPTION_TYPES)[number];

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
 import type { CatalogImage } from './catalog.js';
-import type { Database, EventsTable } from '../store/schema.js';
+import type { Database, EventsTable } from './schema.js';
 
 export type EventLevel = 'info' | 'error';
 

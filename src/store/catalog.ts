@@ -8,8 +8,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
 import type { Sbom } from '../sbom/model.js';
-import { Lifecycle, type LifecycleEvents, type TransactionalEventName } from '../store/lifecycle.js';
-import type { CatalogImageTagsTable, CatalogImagesTable, Database } from '../store/schema.js';
+import { Lifecycle, type LifecycleEvents, type TransactionalEventName } from './lifecycle.js';
+import type { CatalogImageTagsTable, CatalogImagesTable, Database } from './schema.js';
 
 export const ANALYSIS_STATUSES = ['not_analyzed', 'analyzing', 'analyzed', 'analysis_failed'] as const;
 export type AnalysisStatus = (typeof ANALYSIS_STATUSES)[number];
