@@ -31,7 +31,7 @@ import type { DatabaseHandle } from '../store/db.js';
 import type { LadingConfig } from '../config/schema.js';
 import type { CycleRunner, CycleSpec } from '../services/cycles.js';
 import type { ServiceRegistry } from '../store/service-registry.js';
-import type { PolicyStore } from '../services/policies.js';
+import type { PolicyStore } from '../store/policies.js';
 import type { RegistryStore } from '../services/registries.js';
 import type { SubscriptionStore } from '../store/subscriptions.js';
 import type { EventStore } from '../store/events.js';

@@ -3,7 +3,7 @@
  * and the content items. Anchore wrote missing values as the string "None"; so do these.
  */
 import type { CatalogImage, ImageTag } from '../store/catalog.js';
-import type { StoredEvaluation } from '../services/policies.js';
+import type { StoredEvaluation } from '../store/policies.js';
 import { ruleText } from '../policy/gates/secret_scans.js';
 import type { Package, PackageType, Sbom } from '../sbom/model.js';
 import type { Cvss } from '../feeds/model.js';

@@ -14,7 +14,7 @@ import { LadingError, describeError } from '../errors.js';
 import type { SourceOptions } from '../image/sources/index.js';
 import type { JobQueue } from '../queue/queue.js';
 import type { CatalogStore } from '../store/catalog.js';
-import type { PolicyStore } from '../services/policies.js';
+import type { PolicyStore } from '../store/policies.js';
 import type { RegistryStore } from '../services/registries.js';
 import type { VulnReports } from '../services/reports.js';
 import type { SubscriptionStore } from '../store/subscriptions.js';

@@ -26,7 +26,7 @@ import { EventStore } from '../store/events.js';
 import { ImportStore } from './imports.js';
 import { Notifier } from './notify.js';
 import { PackageQueries, indexImagePackages, removeImagePackages } from './packages.js';
-import { PolicyStore, removeEvaluations } from './policies.js';
+import { PolicyStore, removeEvaluations } from '../store/policies.js';
 import { RegistryStore } from './registries.js';
 import { Rematcher, removeImageMatches } from './rematch.js';
 import { VulnReports } from './reports.js';

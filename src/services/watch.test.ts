@@ -27,7 +27,7 @@ import { CatalogStore } from '../store/catalog.js';
 import type { CycleSpec } from './cycles.js';
 import { EventStore } from '../store/events.js';
 import { Notifier } from './notify.js';
-import { PolicyStore } from './policies.js';
+import { PolicyStore } from '../store/policies.js';
 import { RegistryStore } from './registries.js';
 import { SubscriptionStore, subscriptionId } from '../store/subscriptions.js';
 import { afterAnalysis, watcherCycles, type WatchDeps } from './watch.js';

@@ -26,7 +26,8 @@ import type { Announcer } from './announce.js';
 import type { CatalogImage, CatalogStore } from '../store/catalog.js';
 import type { CycleSpec } from './cycles.js';
 import type { EventStore } from '../store/events.js';
-import { checkImage, type PolicyStore, type StoredEvaluation } from './policies.js';
+import type { PolicyStore, StoredEvaluation } from '../store/policies.js';
+import { checkImage } from './check.js';
 import { withRegistryAccess, type RegistryStore } from './registries.js';
 import type { RepoUpdateValue, Subscription, SubscriptionStore } from '../store/subscriptions.js';
 

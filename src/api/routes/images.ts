@@ -21,7 +21,7 @@ import type { ScanResult } from '../../vulns/model.js';
 import { ANALYSIS_STATUSES, type CatalogImage } from '../../store/catalog.js';
 import { addTaggedImage } from '../../services/add-image.js';
 import { addImportedImage, importSourceSchema } from './imports.js';
-import { checkImage } from '../../services/policies.js';
+import { checkImage } from '../../services/check.js';
 import { withRegistryAccess } from '../../services/registries.js';
 import { LadingError, describeError } from '../../errors.js';
 import { ApiError } from '../errors.js';

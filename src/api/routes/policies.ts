@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { LadingError } from '../../errors.js';
-import { bundleRejection, type PolicyBundleRecord } from '../../services/policies.js';
+import { bundleRejection, type PolicyBundleRecord } from '../../store/policies.js';
 import { ApiError } from '../errors.js';
 import { accountOf, type ApiDeps } from '../app.js';
 import { isoZ } from '../views.js';

@@ -14,11 +14,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { PostgresAdapter, type Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
-import { DEFAULT_BUNDLE, describeProblem, evaluateBundle, evaluationDoc, loadBundle, type Action, type PolicyEvaluationDoc, type Problem } from '../policy/index.js';
-import type { Sbom } from '../sbom/model.js';
-import type { ScanResult } from '../vulns/model.js';
-import type { Database, PolicyBundlesTable, PolicyEvalsTable } from '../store/schema.js';
-import { Lifecycle } from '../store/lifecycle.js';
+import { DEFAULT_BUNDLE, describeProblem, loadBundle, type Action, type PolicyEvaluationDoc, type Problem } from '../policy/index.js';
+import type { Database, PolicyBundlesTable, PolicyEvalsTable } from './schema.js';
+import { Lifecycle } from './lifecycle.js';
 
 
 export interface PolicyBundleRecord {
@@ -246,36 +244,4 @@ export class PolicyStore {
       .orderBy('created_at', 'desc').orderBy('eval_id', 'desc').limit(1).executeTakeFirst();
     return r ? toEvaluation(r) : undefined;
   }
-}
-
-export interface CheckInput {
-  imageDigest: string;
-  /** `registry/repo:tag` as Anchore writes it. */
-  tag: string;
-  sbom: Sbom;
-  /** The vulnerability scan of the SBOM; undefined when there is no vulnerability data. */
-  scan: ScanResult | undefined;
-  /** The bundle to use; default the account's active bundle. */
-  policyId?: string;
-  /** Keep the evaluation (default true); false evaluates only (Anchore's interactive). */
-  save?: boolean;
-}
-
-/**
- * Evaluate an image as a tag against a bundle of the account and (unless told not to) store the
- * evaluation. NOT_FOUND when the bundle is missing, BAD_INPUT when it cannot be used.
- */
-export async function checkImage(store: PolicyStore, account: string, input: CheckInput): Promise<StoredEvaluation> {
-  const record = await store.getBundle(account, input.policyId);
-  if (!record) throw new LadingError('NOT_FOUND', input.policyId !== undefined ? `no policy bundle ${input.policyId}` : 'no active policy bundle');
-  const bundle = loadBundle(record.bundle);
-  const fatal = bundle.problems.filter((p) => p.fatal);
-  if (fatal.length) throw new LadingError('BAD_INPUT', `policy bundle ${record.policyId}: ${fatal.map(describeProblem).join('; ')}`);
-  const evaluation = evaluateBundle(bundle, { sbom: input.sbom, scan: input.scan }, { tag: input.tag });
-  const e: NewEvaluation = {
-    imageDigest: input.imageDigest, tag: input.tag, policyId: record.policyId, finalAction: evaluation.finalAction, status: evaluation.status,
-    createdAt: evaluation.evaluatedAt, doc: evaluationDoc(evaluation, account),
-  };
-  if (input.save === false) return { ...e, evalId: randomUUID(), createdAt: evaluation.evaluatedAt.toISOString() };
-  return store.saveEvaluation(account, e);
 }
