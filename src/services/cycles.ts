@@ -88,9 +88,11 @@ export class CycleRunner {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  private async renew(name: string): Promise<void> {
-    await this.db.updateTable('service_cycles').set({ lease_until: iso(this.now() + this.leaseMs) })
-      .where('name', '=', name).where('lease_owner', '=', this.owner).execute();
+  /** Extend the lease; false when it was lost (another process took the cycle after it expired). */
+  private async renew(name: string): Promise<boolean> {
+    const r = await this.db.updateTable('service_cycles').set({ lease_until: iso(this.now() + this.leaseMs) })
+      .where('name', '=', name).where('lease_owner', '=', this.owner).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   private async finish(spec: CycleSpec, outcome: RunOutcome): Promise<void> {
@@ -102,20 +104,35 @@ export class CycleRunner {
     })).where('name', '=', spec.name).where('lease_owner', '=', this.owner).execute();
   }
 
-  /** Run a claimed cycle, renewing its lease, and record the outcome. */
+  /**
+   * Run a claimed cycle, renewing its lease, and record the outcome. A lost lease (another process
+   * took the cycle after it expired) aborts the run's signal, as a worker abandons a job whose lease
+   * it lost: the run is reported failed and its outcome is not recorded over the new owner's.
+   */
   private async execute(spec: CycleSpec, signal: AbortSignal): Promise<RunOutcome> {
     const t0 = Date.now();
-    const renewal = setInterval(() => void this.renew(spec.name).catch(() => {}), Math.max(100, Math.floor(this.leaseMs / 3)));
+    const run = new AbortController();
+    const stop = () => run.abort(signal.reason);
+    signal.addEventListener('abort', stop, { once: true });
+    if (signal.aborted) stop();
+    let lost = false;
+    const renewal = setInterval(() => void this.renew(spec.name).then((held) => {
+      if (held || lost) return;
+      lost = true;
+      run.abort(new Error('lease lost'));
+    }).catch(() => {}), Math.max(100, Math.floor(this.leaseMs / 3)));
     let outcome: RunOutcome;
     try {
-      const summary = await spec.run(signal);
+      const summary = await spec.run(run.signal);
       outcome = { status: 'ok', ...(typeof summary === 'string' ? { summary } : {}), durationMs: Date.now() - t0 };
     } catch (e) {
       outcome = { status: 'failed', error: describeError(e), durationMs: Date.now() - t0 };
-      this.options.onError?.(spec.name, outcome.error!);
     } finally {
       clearInterval(renewal);
+      signal.removeEventListener('abort', stop);
     }
+    if (lost) outcome = { status: 'failed', error: `lease lost: another process took cycle ${spec.name}; this run was aborted`, durationMs: outcome.durationMs };
+    if (outcome.status === 'failed') this.options.onError?.(spec.name, outcome.error!);
     await this.finish(spec, outcome);
     return outcome;
   }
