@@ -22,6 +22,7 @@ import type { Severity } from '../feeds/model.js';
 import type { Action } from '../policy/model.js';
 import type { Package, PackageType, Sbom } from '../sbom/model.js';
 import { PACKAGE_SCHEME, getScheme } from '../versions/index.js';
+import { bestCvss } from '../vulns/match.js';
 import { severityRank, type Match } from '../vulns/model.js';
 import type { CatalogImage, CatalogStore } from '../store/catalog.js';
 import { VulnReports } from './reports.js';
@@ -582,8 +583,9 @@ export interface VulnerabilityView {
 }
 
 /** The CVSS shown: the newest version, then the highest score. */
-function bestCvss(m: Match): VulnerabilityView['cvss'] {
-  const c = [...m.vulnerability.cvss].sort((a, b) => b.version.localeCompare(a.version) || b.baseScore - a.baseScore)[0];
+/** The CVSS shown: the one the matcher rates by (vulns/match.ts bestCvss), so the score agrees with the severity. */
+function cvssView(m: Match): VulnerabilityView['cvss'] {
+  const c = bestCvss(m.vulnerability.cvss);
   return c ? { score: c.baseScore, vector: c.vector, version: c.version } : null;
 }
 
@@ -594,7 +596,7 @@ export function vulnerabilityViews(sbom: Sbom, matches: readonly Match[]): Vulne
     const cve = [v.id, ...v.aliases].find((a) => a.startsWith('CVE-'));
     const { layer_index, instruction } = layerRef(layers, m.package);
     return {
-      id: v.id, severity: v.severity, cvss: bestCvss(m), fix_state: v.fixState, fixed_versions: v.fixedVersions,
+      id: v.id, severity: v.severity, cvss: cvssView(m), fix_state: v.fixState, fixed_versions: v.fixedVersions,
       package_name: m.package.name, package_version: m.package.version, package_type: m.package.type, package_path: m.package.locations[0]?.path ?? null,
       layer_index, instruction, kev: v.kev !== undefined, epss: v.epss ? { score: v.epss.score, percentile: v.epss.percentile } : null,
       url: v.references[0] ?? (cve ? `https://nvd.nist.gov/vuln/detail/${cve}` : ''), namespace: m.match.namespace,
