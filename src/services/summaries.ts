@@ -3,9 +3,10 @@
  *
  * One row per image holds what lists filter and sort by: tags, severity counts, fixable and KEV
  * findings, the verdict of the newest stored policy evaluation, sizes, package count. `refresh`
- * recomputes a row from the stored state (catalog, cached vulnerability report, policy_evals) and
- * is called wherever an input changes: image added or deleted, analysis finished or failed,
- * re-match changed findings, evaluation stored. `backfill` builds missing or stale rows (images
+ * recomputes a row from the stored state (catalog, cached vulnerability report, policy_evals); the
+ * composition root (services/root.ts) subscribes it to the image lifecycle events: in the storing
+ * transaction for a stored analysis (`refreshIn`), after commit for an added image, a status
+ * change, a stored evaluation and changed findings; a deleted image's row goes in its transaction. `backfill` builds missing or stale rows (images
  * from before the table, or a hook that failed) and drops rows of deleted images. Lists are one
  * indexed query over the summary table joined to catalog_images by primary key (the analysis
  * status is read live from there); no SBOM is decoded per list request.

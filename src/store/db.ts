@@ -3,8 +3,8 @@
  * - a file path, `sqlite:PATH` or `:memory:` → SQLite through better-sqlite3 (WAL journal, a busy
  *   timeout, foreign keys on, prepared statements cached);
  * - `postgres://…` / `postgresql://…` → PostgreSQL through a pg Pool.
- * Tables and migrations belong to their modules (see migrate.ts); this file knows none of them,
- * except `openVulnDb`, the one-call way to get a migrated vulnerability database.
+ * A handle's kysely is typed by the one schema (store/schema.ts); the migrations are in migrate.ts.
+ * `openVulnDb` is the one-call way to get a migrated vulnerability database.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
