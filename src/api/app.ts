@@ -7,7 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AccountStore, AuthUser } from '../store/accounts.js';
 import { requireAuthorized } from '../store/accounts.js';
-import type { CatalogStore } from '../services/catalog.js';
+import type { CatalogStore } from '../store/catalog.js';
 import type { JobQueue } from '../queue/queue.js';
 import type { VulnDb } from '../feeds/vulndb.js';
 import type { SourceOptions } from '../image/sources/index.js';
@@ -30,7 +30,17 @@ import { uiRoutes } from './ui.js';
 import type { DatabaseHandle } from '../store/db.js';
 import type { LadingConfig } from '../config/schema.js';
 import type { CycleRunner, CycleSpec } from '../services/cycles.js';
-import type { ServiceRegistry } from '../services/service-registry.js';
+import type { ServiceRegistry } from '../store/service-registry.js';
+import type { PolicyStore } from '../store/policies.js';
+import type { RegistryStore } from '../services/registries.js';
+import type { SubscriptionStore } from '../store/subscriptions.js';
+import type { EventStore } from '../store/events.js';
+import type { ImportStore } from '../services/imports.js';
+import type { ArchiveStore } from '../services/archive.js';
+import type { SummaryStore } from '../services/summaries.js';
+import type { VulnReports } from '../services/reports.js';
+import type { PackageQueries } from '../services/packages.js';
+import type { Notifier } from '../services/notify.js';
 import { RouteCatalog } from './openapi.js';
 
 declare module 'fastify' {
@@ -53,6 +63,17 @@ export interface ApiDeps {
   queue: JobQueue;
   /** The vulnerability database (same database as the catalog). */
   vulndb: VulnDb;
+  /** The process's stores (services/root.ts builds each once): the routes use these, never their own. */
+  policies: PolicyStore;
+  registries: RegistryStore;
+  subscriptions: SubscriptionStore;
+  events: EventStore;
+  imports: ImportStore;
+  archive: ArchiveStore;
+  summaries: SummaryStore;
+  reports: VulnReports;
+  packages: PackageQueries;
+  notifier: Notifier;
   /** How images are fetched when added (registry options). */
   sourceOptions?: SourceOptions;
   /** Attempts for an analyze job. */

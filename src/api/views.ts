@@ -2,8 +2,8 @@
  * Anchore's v1 response shapes, built from Lading's records: AnchoreImage, the vulnerability item,
  * and the content items. Anchore wrote missing values as the string "None"; so do these.
  */
-import type { CatalogImage, ImageTag } from '../services/catalog.js';
-import type { StoredEvaluation } from '../services/policies.js';
+import type { CatalogImage, ImageTag } from '../store/catalog.js';
+import type { StoredEvaluation } from '../store/policies.js';
 import { ruleText } from '../policy/gates/secret_scans.js';
 import { ANCHORE_TYPE, isOsType, typesOfAnchoreContent } from '../sbom/ecosystems.js';
 import type { Package, Sbom } from '../sbom/model.js';

@@ -15,7 +15,7 @@ import { migrateToLatest } from '../store/migrate.js';
 import { VulnDb } from '../feeds/vulndb.js';
 import type { Affected, FeedBatch, Vulnerability } from '../feeds/model.js';
 import type { Package, Sbom } from '../sbom/model.js';
-import { CatalogStore } from '../services/catalog.js';
+import { CatalogStore } from '../store/catalog.js';
 import { Rematcher } from '../services/rematch.js';
 
 const POOL = 3000;

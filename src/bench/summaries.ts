@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { ADMIN, startTestService } from '../testkit/service.js';
+import type { Database } from '../store/schema.js';
 
 const AUTH = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.pass}`).toString('base64')}`;
 const ACCOUNT = 'admin';
@@ -32,8 +33,8 @@ function rng(seed: number): () => number {
   };
 }
 
-async function insertImages(db: Kysely<any>, n: number): Promise<void> {
-  for (const t of ['image_summaries', 'image_summary_findings', 'catalog_image_tags', 'catalog_images']) await db.deleteFrom(t).where('account', '=', ACCOUNT).execute();
+async function insertImages(db: Kysely<Database>, n: number): Promise<void> {
+  for (const t of ['image_summaries', 'image_summary_findings', 'catalog_image_tags', 'catalog_images'] as const) await db.deleteFrom(t).where('account', '=', ACCOUNT).execute();
   const rand = rng(42);
   const base = Date.parse('2024-01-01T00:00:00Z');
   for (let start = 0; start < n; start += BATCH) {
@@ -60,7 +61,7 @@ async function insertImages(db: Kysely<any>, n: number): Promise<void> {
         account: ACCOUNT, image_digest: digest, tags: JSON.stringify([fulltag]), search: `${fulltag}\n${digest}`, registry, repository: repo, tag_sort: fulltag,
         distro: analyzed ? 'debian 12' : null, platform: analyzed ? 'linux/amd64' : null, image_size: analyzed ? Math.floor(rand() * 5e8) : null,
         layer_count: analyzed ? 1 + (i % 12) : null, package_count: analyzed ? Math.floor(rand() * 800) : null,
-        critical: c[0], high: c[1], medium: c[2], low: c[3], negligible: c[4], unknown: c[5], total, fixable: Math.floor(total / 2), kev: c[0] ? 1 : 0,
+        critical: c[0]!, high: c[1]!, medium: c[2]!, low: c[3]!, negligible: c[4]!, unknown: c[5]!, total, fixable: Math.floor(total / 2), kev: c[0] ? 1 : 0,
         verdict: analyzed ? (c[0] || c[1] ? 'fail' : i % 7 ? 'pass' : null) : null, evaluated_at: analyzedAt,
         created_at: created, analyzed_at: analyzedAt, sbom_at: analyzedAt, refreshed_at: analyzedAt ?? created,
       });

@@ -517,6 +517,17 @@ export class VulnDb implements VulnLookup {
     return Object.fromEntries(rows.map((r) => [String(r.key), String(r.value)]));
   }
 
+  /** When the data last changed (meta `built`, ISO 8601), whichever process wrote it; undefined before any load. */
+  async built(): Promise<string | undefined> {
+    const row = await this.db.selectFrom('meta').select('value').where('key', '=', 'built').executeTakeFirst();
+    return row ? String(row.value) : undefined;
+  }
+
+  /** Whether any affected record is stored. */
+  async hasAffected(): Promise<boolean> {
+    return (await this.db.selectFrom('affected').select('vuln_id').limit(1).executeTakeFirst()) !== undefined;
+  }
+
   // ---- writing ------------------------------------------------------------------------------
 
   /**

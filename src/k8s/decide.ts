@@ -20,9 +20,10 @@ import type { VulnDb } from '../feeds/vulndb.js';
 import { describeError } from '../errors.js';
 import { formatReference, parseReference, type ImageReference } from '../image/reference.js';
 import { anchoreTag, parseTag, type CheckRow, type PolicyEvaluationDoc } from '../policy/index.js';
-import type { CatalogImage, CatalogStore } from '../services/catalog.js';
-import { checkImage, type PolicyBundleRecord, type PolicyStore, type StoredEvaluation } from '../services/policies.js';
-import { reportsFor } from '../services/reports.js';
+import type { CatalogImage, CatalogStore } from '../store/catalog.js';
+import type { PolicyBundleRecord, PolicyStore, StoredEvaluation } from '../store/policies.js';
+import { checkImage } from '../services/check.js';
+import type { VulnReports } from '../services/reports.js';
 import type { AnalysisRequester } from './request-analysis.js';
 import type { AdmissionRequest, AdmissionResponse } from './review.js';
 import { ModeSelector, type Selection } from './selectors.js';
@@ -32,10 +33,10 @@ export interface DeciderDeps {
   catalog: CatalogStore;
   policies: PolicyStore;
   vulndb: VulnDb;
+  /** The process's cached vulnerability reports. */
+  reports: VulnReports;
   requester: AnalysisRequester;
   log: (message: string) => void;
-  /** Told after an evaluation was stored (the image summaries' verdict). */
-  onImageChange?: (account: string, imageDigest: string) => Promise<void>;
 }
 
 /** One image's outcome: a denial reason, or a warning for an admitted image. */
@@ -73,7 +74,7 @@ export class AdmissionDecider {
 
   constructor(private readonly deps: DeciderDeps) {
     this.selector = new ModeSelector(deps.admission);
-    this.reports = reportsFor(deps.vulndb);
+    this.reports = deps.reports;
   }
 
   async review(req: AdmissionRequest): Promise<AdmissionResponse> {
@@ -224,7 +225,6 @@ export class AdmissionDecider {
         if (!sbom) throw new Error(`image ${img.imageDigest} has no stored analysis`);
         const scan = await this.reports.scan({ account, imageDigest: img.imageDigest, ...(img.analyzedAt ? { analyzedAt: img.analyzedAt } : {}) }, async () => sbom);
         const e = await checkImage(this.deps.policies, account, { imageDigest: img.imageDigest, tag, sbom, scan, policyId: bundle.policyId });
-        await this.deps.onImageChange?.(account, img.imageDigest);
         return e;
       })().finally(() => this.evaluating.delete(key));
       this.evaluating.set(key, running);
@@ -234,8 +234,7 @@ export class AdmissionDecider {
 
   /** When the vulnerability data last changed (ISO 8601), if it was ever loaded. */
   private async dataBuilt(): Promise<string | undefined> {
-    const row = await this.deps.vulndb.db.selectFrom('meta').select('value').where('key', '=', 'built').executeTakeFirst();
-    return row ? String(row.value) : undefined;
+    return this.deps.vulndb.built();
   }
 }
 

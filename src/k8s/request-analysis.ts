@@ -6,41 +6,32 @@
  * runs in the background: the admission answer never waits for it; failures are logged. One
  * request per account and tag is in flight at a time.
  */
-import type { Kysely } from 'kysely';
-import type { LadingConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import { openSource, type SourceOptions } from '../image/sources/index.js';
 import type { ImageReference } from '../image/reference.js';
 import type { JobQueue } from '../queue/queue.js';
 import { addTaggedImage } from '../services/add-image.js';
-import type { CatalogStore } from '../services/catalog.js';
-import { RegistryStore, withRegistryAccess } from '../services/registries.js';
-import { SubscriptionStore } from '../services/subscriptions.js';
+import type { CatalogStore } from '../store/catalog.js';
+import { withRegistryAccess, type RegistryStore } from '../services/registries.js';
+import type { SubscriptionStore } from '../store/subscriptions.js';
 import { anchoreTag, parseTag } from '../policy/index.js';
 
 export const REQUESTOR_ANNOTATION = { requestor: 'lading-admission' } as const;
 
 export interface AnalysisRequesterDeps {
-  db: Kysely<any>;
-  config: LadingConfig;
   catalog: CatalogStore;
+  registries: RegistryStore;
+  subscriptions: SubscriptionStore;
   queue: JobQueue;
   sourceOptions: SourceOptions;
   analysisMaxAttempts: number;
   log: (message: string) => void;
-  /** Told after an image was added (the image summaries). */
-  onImageChange?: (account: string, imageDigest: string) => Promise<void>;
 }
 
 export class AnalysisRequester {
-  private readonly registries: RegistryStore;
-  private readonly subscriptions: SubscriptionStore;
   private readonly inFlight = new Map<string, Promise<void>>();
 
-  constructor(private readonly deps: AnalysisRequesterDeps) {
-    this.registries = new RegistryStore(deps.db, deps.config);
-    this.subscriptions = new SubscriptionStore(deps.db);
-  }
+  constructor(private readonly deps: AnalysisRequesterDeps) {}
 
   /** Start adding a tagged reference (not awaited by the caller); false when one is already under way. */
   request(account: string, ref: ImageReference & { tag: string }): boolean {
@@ -58,7 +49,7 @@ export class AnalysisRequester {
   }
 
   private async add(account: string, pull: string, tag: { registry: string; repo: string; tag: string }, fulltag: string, ref: ImageReference): Promise<void> {
-    const access = await this.registries.registryCredentialsFor(account, ref);
+    const access = await this.deps.registries.registryCredentialsFor(account, ref);
     const source = await openSource(`registry:${pull}`, withRegistryAccess({ credentialLookup: false, ...this.deps.sourceOptions }, access));
     let resolved;
     try {
@@ -72,7 +63,7 @@ export class AnalysisRequester {
       imageId: resolved.configDigest.replace(/^sha256:/, ''),
       ...(resolved.indexDigest ? { parentDigest: resolved.indexDigest } : {}),
     }, { annotations: { ...REQUESTOR_ANNOTATION } });
-    await this.subscriptions.ensureTagSubscriptions(account, fulltag, { autosubscribe: false });
+    await this.deps.subscriptions.ensureTagSubscriptions(account, fulltag, { autosubscribe: false });
     this.deps.log(`admission: added ${fulltag} (${resolved.manifestDigest}) for analysis`);
   }
 

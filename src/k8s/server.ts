@@ -8,15 +8,16 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Kysely } from 'kysely';
 import type { LadingConfig } from '../config/schema.js';
 import type { VulnDb } from '../feeds/vulndb.js';
-import { summariesFor } from '../services/summaries.js';
 import { LadingError, describeError } from '../errors.js';
 import type { SourceOptions } from '../image/sources/index.js';
 import type { JobQueue } from '../queue/queue.js';
-import type { CatalogStore } from '../services/catalog.js';
-import { PolicyStore } from '../services/policies.js';
+import type { CatalogStore } from '../store/catalog.js';
+import type { PolicyStore } from '../store/policies.js';
+import type { RegistryStore } from '../services/registries.js';
+import type { VulnReports } from '../services/reports.js';
+import type { SubscriptionStore } from '../store/subscriptions.js';
 import { AdmissionDecider } from './decide.js';
 import { AnalysisRequester } from './request-analysis.js';
 import { ReviewError, parseReview, reviewResponse } from './review.js';
@@ -28,10 +29,13 @@ const CERT_CHECK_MS = 60_000;
 
 export interface AdmissionServerDeps {
   config: LadingConfig;
-  db: Kysely<any>;
   catalog: CatalogStore;
+  policies: PolicyStore;
+  registries: RegistryStore;
+  subscriptions: SubscriptionStore;
   queue: JobQueue;
   vulndb: VulnDb;
+  reports: VulnReports;
   sourceOptions: SourceOptions;
   log: (message: string) => void;
 }
@@ -88,16 +92,13 @@ export async function startAdmissionServer(deps: AdmissionServerDeps): Promise<A
   if (!a.tls_cert_file || !a.tls_key_file) throw new LadingError('BAD_INPUT', 'admission: tls_cert_file and tls_key_file are required');
   const certFile = a.tls_cert_file;
   const keyFile = a.tls_key_file;
-  // Images it adds and evaluations it stores show in the image summaries at once.
-  const summaries = summariesFor({ db: { kysely: deps.db }, catalog: deps.catalog, vulndb: deps.vulndb });
-  const onImageChange = (account: string, digest: string) => summaries.refresh(account, digest);
+  // Images it adds and evaluations it stores reach the image summaries through the stores' lifecycle.
   const requester = new AnalysisRequester({
-    db: deps.db, config: deps.config, catalog: deps.catalog, queue: deps.queue, sourceOptions: deps.sourceOptions,
+    catalog: deps.catalog, registries: deps.registries, subscriptions: deps.subscriptions, queue: deps.queue, sourceOptions: deps.sourceOptions,
     analysisMaxAttempts: deps.config.analysis.max_attempts, log: deps.log,
-    onImageChange,
   });
   const decider = new AdmissionDecider({
-    admission: a, catalog: deps.catalog, policies: new PolicyStore(deps.db), vulndb: deps.vulndb, requester, log: deps.log, onImageChange,
+    admission: a, catalog: deps.catalog, policies: deps.policies, vulndb: deps.vulndb, reports: deps.reports, requester, log: deps.log,
   });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

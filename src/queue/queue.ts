@@ -18,7 +18,8 @@
  * Times come from an injectable clock (ms since the epoch) and are stored as ISO 8601 text.
  * Leases compare the clocks of different hosts: keep them in sync (NTP) when workers span hosts.
  */
-import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Database, JobsTable } from '../store/schema.js';
 import { LadingError, describeError } from '../errors.js';
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed';
@@ -99,34 +100,13 @@ export type QueueStats = Record<JobState, number>;
 
 /** What JobQueue needs of a database handle (store/db.ts DatabaseHandle fits). */
 export interface QueueDatabase {
-  kysely: Kysely<any>;
+  kysely: Kysely<Database>;
   dialect: 'sqlite' | 'postgres';
 }
 
-interface JobsTable {
-  /** A string from PostgreSQL (bigint). */
-  id: Generated<number | string>;
-  kind: string;
-  key: string | null;
-  payload: string;
-  state: string;
-  priority: number;
-  attempts: number;
-  max_attempts: number;
-  run_at: string;
-  lease_owner: string | null;
-  lease_until: string | null;
-  last_error: string | null;
-  result: string | null;
-  created_at: string;
-  updated_at: string;
-}
 
 type JobRow = Selectable<JobsTable>;
 
-interface JobsDatabase {
-  jobs: JobsTable;
-}
 
 const MAX_ERROR_CHARS = 8000;
 
@@ -208,7 +188,7 @@ function errorText(error: unknown): string {
 
 export class JobQueue {
   readonly dialect: 'sqlite' | 'postgres';
-  private readonly db: Kysely<JobsDatabase>;
+  private readonly db: Kysely<Database>;
   private readonly clock: () => number;
   private readonly backoff: BackoffOptions;
   private readonly defaultMaxAttempts: number;
@@ -217,7 +197,7 @@ export class JobQueue {
   private lastReap = Number.NEGATIVE_INFINITY;
 
   constructor(database: QueueDatabase, options: JobQueueOptions = {}) {
-    this.db = database.kysely as Kysely<JobsDatabase>;
+    this.db = database.kysely;
     this.dialect = database.dialect;
     this.clock = options.clock ?? Date.now;
     this.backoff = { baseMs: 1000, capMs: 3_600_000, jitter: 0, ...options.backoff };

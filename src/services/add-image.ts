@@ -5,14 +5,12 @@
  */
 import type { JobQueue } from '../queue/queue.js';
 import { enqueueAnalysis } from './analyzer.js';
-import type { CatalogImage, CatalogStore } from './catalog.js';
+import type { CatalogImage, CatalogStore } from '../store/catalog.js';
 
 export interface AddImageDeps {
   catalog: CatalogStore;
   queue: JobQueue;
   analysisMaxAttempts?: number;
-  /** Told after the record changed (the image summaries). */
-  onImageChange?: (account: string, imageDigest: string) => Promise<void>;
 }
 
 /** What resolving a tag gave: the platform image's manifest digest, its config id, the index it came from. */
@@ -45,6 +43,5 @@ export async function addTaggedImage(
     const fulltag = `${tag.registry}/${tag.repo}:${tag.tag}`;
     await enqueueAnalysis(deps.queue, { account, imageDigest: r.imageDigest, fulltag }, deps.analysisMaxAttempts);
   }
-  await deps.onImageChange?.(account, r.imageDigest);
   return added;
 }

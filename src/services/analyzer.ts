@@ -12,8 +12,8 @@ import type { Job, JobQueue } from '../queue/queue.js';
 import { PermanentJobError, type HandlerContext, type JobHandler } from '../queue/worker.js';
 import type { AnalyzeOptions } from '../analyze/analyze.js';
 import type { Sbom } from '../sbom/model.js';
-import type { CatalogImage, CatalogStore } from './catalog.js';
-import { recordAnalysisOutcome, type EventStore } from './events.js';
+import type { CatalogImage, CatalogStore } from '../store/catalog.js';
+import { recordAnalysisOutcome, type EventStore } from '../store/events.js';
 
 export const ANALYZE_JOB = 'analyze';
 

@@ -4,9 +4,9 @@
  * type (reference section 4.4). The analyzer, the re-match cycle and the watchers call this.
  */
 import type { NotificationType } from '../config/schema.js';
-import type { EventStore } from './events.js';
+import type { EventStore } from '../store/events.js';
 import type { Notifier } from './notify.js';
-import type { SubscriptionStore } from './subscriptions.js';
+import type { SubscriptionStore } from '../store/subscriptions.js';
 
 export interface Announcement {
   account: string;
@@ -14,7 +14,7 @@ export interface Announcement {
   type: Exclude<NotificationType, 'event_log'>;
   /** The subscription key: a fulltag. */
   key: string;
-  /** The event recorded (a type of services/events.ts EVENT_TYPES); none when undefined. */
+  /** The event recorded (a type of store/events.ts EVENT_TYPES); none when undefined. */
   event?: { type: string; resourceType?: string; level?: 'info' | 'error'; message?: string };
   /** The type's notification payload (and the event's details). */
   payload: Record<string, unknown>;

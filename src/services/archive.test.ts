@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describeOnDatabases } from '../testkit/databases.js';
 import { deb, sbomOf } from '../vulns/testing.js';
 import { ArchiveStore, archiveCycle, globMatch, type NewRule } from './archive.js';
-import { CatalogStore } from './catalog.js';
+import { CatalogStore } from '../store/catalog.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const DAY = 86_400_000;
@@ -36,7 +36,7 @@ describeOnDatabases('analysis archive', (t) => {
   test('archive rule: old digest of a tag with one newer version; newest stays; second run changes nothing', async () => {
     const db = t.db().kysely;
     const catalog = new CatalogStore(db, { now });
-    const store = new ArchiveStore(db, { now });
+    const store = new ArchiveStore(db, catalog, { now });
     await seed(catalog, 'a', digest('1'), 'v1');
     clock += DAY;
     await seed(catalog, 'a', digest('2'), 'v1');
@@ -46,7 +46,7 @@ describeOnDatabases('analysis archive', (t) => {
     const r = await store.addRule('a', rule({ selector: { registry: '*', repository: 'team/app', tag: '*' }, analysisAgeDays: 5, tagVersionsNewer: 1 }));
     assert.equal(r.transition, 'archive');
 
-    const cycle = archiveCycle(db, 1000, now);
+    const cycle = archiveCycle(store, 1000);
     assert.equal(await cycle.run(new AbortController().signal), '1 archived, 0 deleted from the archive, 0 failed');
     assert.equal(await catalog.getImage('a', digest('1')), undefined, 'the live image is gone');
     assert.ok(await catalog.getImage('a', digest('2')), 'the newest of the tag stays');
@@ -70,7 +70,7 @@ describeOnDatabases('analysis archive', (t) => {
   test('delete rule removes old archived records; exclusions and multi-tag images are kept', async () => {
     const db = t.db().kysely;
     const catalog = new CatalogStore(db, { now });
-    const store = new ArchiveStore(db, { now });
+    const store = new ArchiveStore(db, catalog, { now });
     await seed(catalog, 'c', digest('4'), 'keep');
     await seed(catalog, 'c', digest('5'), 'old');
     await seed(catalog, 'c', digest('6'), 'old');
@@ -97,7 +97,7 @@ describeOnDatabases('analysis archive', (t) => {
   test('a system_global rule applies to every account; manual archive of a missing or unanalyzed image fails', async () => {
     const db = t.db().kysely;
     const catalog = new CatalogStore(db, { now });
-    const store = new ArchiveStore(db, { now });
+    const store = new ArchiveStore(db, catalog, { now });
     await seed(catalog, 'd', digest('7'), 'g');
     await seed(catalog, 'e', digest('8'), 'g');
     await catalog.addImage('e', { imageDigest: digest('9'), tag: { registry: 'reg.test', repo: 'team/app', tag: 'new' } });

@@ -19,8 +19,9 @@ import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import type { Sbom } from '../sbom/model.js';
-import { CatalogStore, type ImageTag } from './catalog.js';
+import type { CatalogStore, ImageTag } from '../store/catalog.js';
 import type { CycleSpec } from './cycles.js';
+import type { ArchiveRulesTable, ArchivedImagesTable, Database } from '../store/schema.js';
 
 export const TRANSITIONS = ['archive', 'delete'] as const;
 export type Transition = (typeof TRANSITIONS)[number];
@@ -61,21 +62,6 @@ export interface ArchivedImage {
 
 export type ArchiveOutcome = { digest: string; status: 'archived' } | { digest: string; status: 'error'; detail: string };
 
-interface RulesTable {
-  rule_id: string; account: string; registry: string; repository: string; tag: string; analysis_age_days: number; tag_versions_newer: number;
-  transition: string; system_global: number; max_images_per_account: number | null; exclude: string | null; created_at: string; last_updated: string;
-}
-interface ArchivedTable {
-  account: string; image_digest: string; parent_digest: string | null; image_id: string | null; annotations: string; metadata: string | null; tags: string;
-  sbom_gz: Buffer | Uint8Array; manifest: string | null; size_bytes: number; status: string; image_created_at: string; analyzed_at: string | null;
-  archived_at: string; last_updated: string;
-}
-interface Tables {
-  archive_rules: RulesTable;
-  archived_images: ArchivedTable;
-  catalog_images: { account: string; analysis_status: string };
-  catalog_analyses: { account: string; image_digest: string; sbom_gz: Buffer | Uint8Array; manifest: string | null };
-}
 
 const DAY_MS = 86_400_000;
 
@@ -89,7 +75,7 @@ function selects(s: Selector, t: { registry: string; repo: string; tag: string }
   return globMatch(s.registry, t.registry) && globMatch(s.repository, t.repo) && globMatch(s.tag, t.tag);
 }
 
-function toRule(r: RulesTable): ArchiveRule {
+function toRule(r: ArchiveRulesTable): ArchiveRule {
   return {
     ruleId: r.rule_id,
     account: r.account,
@@ -105,7 +91,7 @@ function toRule(r: RulesTable): ArchiveRule {
   };
 }
 
-function toArchived(r: Omit<ArchivedTable, 'sbom_gz' | 'manifest'>): ArchivedImage {
+function toArchived(r: Omit<ArchivedImagesTable, 'sbom_gz' | 'manifest'>): ArchivedImage {
   return {
     account: r.account,
     imageDigest: r.image_digest,
@@ -129,11 +115,11 @@ const ARCHIVED_COLUMNS = [
 ] as const;
 
 export class ArchiveStore {
-  private readonly db: Kysely<Tables>;
+  private readonly db: Kysely<Database>;
   private readonly now: () => Date;
 
-  constructor(db: Kysely<any>, options: { now?: () => Date } = {}) {
-    this.db = db as Kysely<Tables>;
+  constructor(db: Kysely<Database>, private readonly catalog: CatalogStore, options: { now?: () => Date } = {}) {
+    this.db = db;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -195,16 +181,15 @@ export class ArchiveStore {
   /** Archive an analyzed live image: copy its analysis, then delete it from the working set (one transaction). */
   async archiveImage(account: string, imageDigest: string): Promise<ArchiveOutcome> {
     const t = this.now().toISOString();
-    return this.db.transaction().execute(async (trx) => {
-      const catalog = new CatalogStore(trx, { now: this.now });
+    return this.catalog.transaction(async (catalog, trx) => {
       const img = await catalog.getImage(account, imageDigest);
       if (!img) {
         const done = await trx.selectFrom('archived_images').select('image_digest').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
         return done ? { digest: imageDigest, status: 'archived' } : { digest: imageDigest, status: 'error', detail: `no image ${imageDigest}` };
       }
-      const analysis = await trx.selectFrom('catalog_analyses').select(['sbom_gz', 'manifest']).where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+      const analysis = await catalog.getStoredAnalysis(account, imageDigest);
       if (img.analysisStatus !== 'analyzed' || !analysis) return { digest: imageDigest, status: 'error', detail: `image ${imageDigest} is ${img.analysisStatus}; only analyzed images can be archived` };
-      const gz = Buffer.from(analysis.sbom_gz);
+      const gz = Buffer.from(analysis.sbomGz);
       await trx.insertInto('archived_images').values({
         account, image_digest: imageDigest, parent_digest: img.parentDigest ?? null, image_id: img.imageId ?? null,
         annotations: JSON.stringify(img.annotations), metadata: img.metadata ? JSON.stringify(img.metadata) : null, tags: JSON.stringify(img.tags),
@@ -241,7 +226,7 @@ export class ArchiveStore {
     const counts = { archived: 0, deleted: 0, failed: 0 };
     if (!rules.length) return counts;
     const accounts = new Set([
-      ...(await this.db.selectFrom('catalog_images').select('account').distinct().execute()).map((r) => r.account),
+      ...(await this.catalog.accounts()),
       ...(await this.db.selectFrom('archived_images').select('account').distinct().execute()).map((r) => r.account),
     ]);
     const nowMs = this.now().getTime();
@@ -249,7 +234,7 @@ export class ArchiveStore {
       const mine = rules.filter((r) => r.systemGlobal || r.account === account);
       const archiveRules = mine.filter((r) => r.transition === 'archive');
       if (archiveRules.length) {
-        const live = (await new CatalogStore(this.db).listImages(account, { analysisStatus: 'analyzed' }))
+        const live = (await this.catalog.listImages(account, { analysisStatus: 'analyzed' }))
           .map((i) => ({ digest: i.imageDigest, tags: i.tags, at: i.analyzedAt ?? i.lastUpdated }));
         for (const digest of fullyMatched(live, archiveRules, nowMs)) {
           const r = await this.archiveImage(account, digest);
@@ -301,8 +286,7 @@ function fullyMatched(entries: Entry[], rules: ArchiveRule[], nowMs: number): st
 }
 
 /** The retention cycle (archive_tasks), run by the watcher role. */
-export function archiveCycle(db: Kysely<any>, intervalMs: number, now?: () => Date): CycleSpec {
-  const store = new ArchiveStore(db, now ? { now } : {});
+export function archiveCycle(store: ArchiveStore, intervalMs: number): CycleSpec {
   return {
     name: 'archive_tasks',
     intervalMs,

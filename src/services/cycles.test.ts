@@ -38,6 +38,34 @@ describeOnDatabases('service cycles', ({ db, openAnother }) => {
     assert.equal(state!.leaseOwner, undefined);
   });
 
+  test('a run whose lease was taken by another process is aborted and reported, as a worker abandons a lost job', async () => {
+    const errors: string[] = [];
+    const a = new CycleRunner(db().kysely, { owner: 'a', leaseMs: 300, onError: (name, e) => errors.push(`${name}: ${e}`) });
+    // another process whose clock runs an hour ahead: a's lease has expired as far as it can tell
+    const late = new CycleRunner(db().kysely, { owner: 'late', leaseMs: 300, now: () => Date.now() + 3_600_000 });
+    let started!: () => void;
+    const running = new Promise<void>((r) => { started = r; });
+    let aborted = false;
+    const first = a.runNow({
+      name: 'stolen', intervalMs: 1000,
+      run: (signal) => new Promise<void>((resolve) => {
+        started();
+        signal.addEventListener('abort', () => { aborted = true; resolve(); }, { once: true });
+      }),
+    });
+    await running;
+    assert.equal((await late.runNow({ name: 'stolen', intervalMs: 1000, run: async () => 'taken over' }))?.status, 'ok');
+    const outcome = await first; // without the abort this run would never end
+    assert.equal(aborted, true);
+    assert.equal(outcome?.status, 'failed');
+    assert.match(outcome!.error!, /lease lost/);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!, /^stolen: lease lost/);
+    const state = (await a.states()).find((s) => s.name === 'stolen')!;
+    assert.equal(state.lastOwner, 'late', 'the aborted run does not overwrite the new owner\'s record');
+    assert.equal(state.lastSummary, 'taken over');
+  });
+
   test('a live lease keeps others out; an expired one (a dead process) is taken over', async () => {
     let clock = Date.parse('2026-01-01T00:00:00.000Z');
     const now = () => clock;

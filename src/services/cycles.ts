@@ -8,6 +8,7 @@
  */
 import type { Kysely } from 'kysely';
 import { describeError } from '../errors.js';
+import type { Database, ServiceCyclesTable } from '../store/schema.js';
 
 export interface CycleSpec {
   name: string;
@@ -39,11 +40,6 @@ export interface RunOutcome {
   durationMs: number;
 }
 
-interface CyclesTable {
-  name: string; lease_owner: string | null; lease_until: string | null; next_due: string; runs: number;
-  last_started: string | null; last_finished: string | null; last_owner: string | null; last_status: string | null;
-  last_error: string | null; last_summary: string | null; last_duration_ms: number | null;
-}
 
 export interface CycleRunnerOptions {
   /** Who this process is (host:pid:role), recorded with every claim. */
@@ -60,13 +56,13 @@ export interface CycleRunnerOptions {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export class CycleRunner {
-  private readonly db: Kysely<{ service_cycles: CyclesTable }>;
+  private readonly db: Kysely<Database>;
   private readonly owner: string;
   private readonly leaseMs: number;
   private readonly now: () => number;
 
-  constructor(db: Kysely<any>, private readonly options: CycleRunnerOptions) {
-    this.db = db as Kysely<{ service_cycles: CyclesTable }>;
+  constructor(db: Kysely<Database>, private readonly options: CycleRunnerOptions) {
+    this.db = db;
     this.owner = options.owner;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.now = options.now ?? Date.now;
@@ -92,9 +88,11 @@ export class CycleRunner {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  private async renew(name: string): Promise<void> {
-    await this.db.updateTable('service_cycles').set({ lease_until: iso(this.now() + this.leaseMs) })
-      .where('name', '=', name).where('lease_owner', '=', this.owner).execute();
+  /** Extend the lease; false when it was lost (another process took the cycle after it expired). */
+  private async renew(name: string): Promise<boolean> {
+    const r = await this.db.updateTable('service_cycles').set({ lease_until: iso(this.now() + this.leaseMs) })
+      .where('name', '=', name).where('lease_owner', '=', this.owner).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   private async finish(spec: CycleSpec, outcome: RunOutcome): Promise<void> {
@@ -106,20 +104,35 @@ export class CycleRunner {
     })).where('name', '=', spec.name).where('lease_owner', '=', this.owner).execute();
   }
 
-  /** Run a claimed cycle, renewing its lease, and record the outcome. */
+  /**
+   * Run a claimed cycle, renewing its lease, and record the outcome. A lost lease (another process
+   * took the cycle after it expired) aborts the run's signal, as a worker abandons a job whose lease
+   * it lost: the run is reported failed and its outcome is not recorded over the new owner's.
+   */
   private async execute(spec: CycleSpec, signal: AbortSignal): Promise<RunOutcome> {
     const t0 = Date.now();
-    const renewal = setInterval(() => void this.renew(spec.name).catch(() => {}), Math.max(100, Math.floor(this.leaseMs / 3)));
+    const run = new AbortController();
+    const stop = () => run.abort(signal.reason);
+    signal.addEventListener('abort', stop, { once: true });
+    if (signal.aborted) stop();
+    let lost = false;
+    const renewal = setInterval(() => void this.renew(spec.name).then((held) => {
+      if (held || lost) return;
+      lost = true;
+      run.abort(new Error('lease lost'));
+    }).catch(() => {}), Math.max(100, Math.floor(this.leaseMs / 3)));
     let outcome: RunOutcome;
     try {
-      const summary = await spec.run(signal);
+      const summary = await spec.run(run.signal);
       outcome = { status: 'ok', ...(typeof summary === 'string' ? { summary } : {}), durationMs: Date.now() - t0 };
     } catch (e) {
       outcome = { status: 'failed', error: describeError(e), durationMs: Date.now() - t0 };
-      this.options.onError?.(spec.name, outcome.error!);
     } finally {
       clearInterval(renewal);
+      signal.removeEventListener('abort', stop);
     }
+    if (lost) outcome = { status: 'failed', error: `lease lost: another process took cycle ${spec.name}; this run was aborted`, durationMs: outcome.durationMs };
+    if (outcome.status === 'failed') this.options.onError?.(spec.name, outcome.error!);
     await this.finish(spec, outcome);
     return outcome;
   }
@@ -173,7 +186,7 @@ export class CycleRunner {
   }
 }
 
-function toState(r: CyclesTable): CycleState {
+function toState(r: ServiceCyclesTable): CycleState {
   const opt = <K extends string, V>(k: K, v: V | null): { [P in K]?: V } => (v === null ? {} : { [k]: v }) as { [P in K]?: V };
   return {
     name: r.name, nextDue: r.next_due, runs: Number(r.runs),

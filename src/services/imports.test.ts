@@ -10,12 +10,12 @@ import { analyzeImage } from '../analyze/analyze.js';
 import { sha256Digest } from '../image/manifest.js';
 import { writers } from '../sbom/formats/index.js';
 import type { Sbom } from '../sbom/model.js';
-import { openDatabase } from '../store/db.js';
+import { openDatabase, type DatabaseHandle } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { buildImage, buildIndex, type BuiltImage } from '../testkit/images.js';
 import { memoryImage } from '../testkit/memory-image.js';
 import { ADMIN as admin, assertErrorBody, describeService, type ApiClient, seedOpensslAdvisory } from '../testkit/service.js';
-import { CatalogStore } from './catalog.js';
+import { CatalogStore } from '../store/catalog.js';
 import { ImportStore, importImage, importedAnalysis, importTag } from './imports.js';
 
 /** A Debian 12 image with libssl3 (source openssl), vulnerable to the seeded CVE. */
@@ -64,7 +64,7 @@ async function lading(image: BuiltImage): Promise<Sbom> {
   return analyzeImage(memoryImage(image), {});
 }
 
-async function withDb(fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<void>): Promise<void> {
+async function withDb(fn: (db: DatabaseHandle) => Promise<void>): Promise<void> {
   const db = await openDatabase(':memory:');
   try {
     await migrateToLatest(db.kysely);
@@ -177,15 +177,15 @@ test('import: one transaction records the image analyzed and completes the opera
     const op = await store.create('a');
     const pkg = await store.addContent('a', op.uuid, 'packages', json(syftDocument(image)));
     const req = { digest: image.manifestDigest, tags: ['reg.example/team/app:v1'], operationUuid: op.uuid, contents: { packages: pkg.digest } };
-    await assert.rejects(importImage(db.kysely, 'b', req), { code: 'NOT_FOUND' }, 'another account does not see the operation');
-    const img = await importImage(db.kysely, 'a', req, { annotations: { team: 'x' } });
+    await assert.rejects(importImage({ imports: store, catalog: new CatalogStore(db.kysely) }, 'b', req), { code: 'NOT_FOUND' }, 'another account does not see the operation');
+    const img = await importImage({ imports: store, catalog: new CatalogStore(db.kysely) }, 'a', req, { annotations: { team: 'x' } });
     assert.equal(img.analysisStatus, 'analyzed');
     assert.deepEqual(img.annotations, { team: 'x', 'anchore.system/import_operation_id': op.uuid });
     assert.equal(img.imageId, image.configDigest.slice(7), 'syft names the image id');
     assert.equal((await store.get('a', op.uuid))!.status, 'complete');
     const sbom = await new CatalogStore(db.kysely).getSbom('a', image.manifestDigest);
     assert.deepEqual(sbom!.packages.map((p) => p.name), ['libssl3']);
-    await assert.rejects(importImage(db.kysely, 'a', req), /is complete: it accepts no more content or images/);
+    await assert.rejects(importImage({ imports: store, catalog: new CatalogStore(db.kysely) }, 'a', req), /is complete: it accepts no more content or images/);
   });
 });
 

@@ -18,7 +18,8 @@ import { MediaTypes, type ImageManifest, type ResolvedImage } from '../image/typ
 import { anchoreTag, parseTag } from '../policy/index.js';
 import { readSbom } from '../sbom/formats/index.js';
 import type { ImageMetadata, Sbom } from '../sbom/model.js';
-import { CatalogStore, type CatalogImage } from './catalog.js';
+import { CatalogStore, type CatalogImage } from '../store/catalog.js';
+import type { Database, ImageImportsTable } from '../store/schema.js';
 
 export const IMPORT_CONTENT_TYPES = ['packages', 'dockerfile', 'manifest', 'parent_manifest', 'image_config'] as const;
 export type ImportContentType = (typeof IMPORT_CONTENT_TYPES)[number];
@@ -48,9 +49,6 @@ export interface ImportContentRecord {
   createdAt: string;
 }
 
-interface OperationsTable { account: string; uuid: string; status: string; expires_at: string; created_at: string; last_updated: string }
-interface ContentsTable { account: string; operation_uuid: string; content_type: string; digest: string; content_gz: Buffer | Uint8Array; created_at: string }
-interface Tables { image_imports: OperationsTable; image_import_contents: ContentsTable }
 
 export interface ImportStoreOptions {
   now?: () => Date;
@@ -58,7 +56,7 @@ export interface ImportStoreOptions {
   maxContentBytes?: number;
 }
 
-function toOperation(r: OperationsTable): ImportOperation {
+function toOperation(r: ImageImportsTable): ImportOperation {
   return { uuid: r.uuid, account: r.account, status: r.status as ImportStatus, expiresAt: r.expires_at, createdAt: r.created_at, lastUpdated: r.last_updated };
 }
 
@@ -70,22 +68,27 @@ export function contentDigest(text: string): string {
 }
 
 export class ImportStore {
-  private readonly db: Kysely<Tables>;
+  private readonly db: Kysely<Database>;
   private readonly now: () => Date;
   private readonly ttlMs: number;
   private readonly maxContentBytes: number;
 
-  constructor(db: Kysely<any>, options: ImportStoreOptions = {}) {
-    this.db = db as Kysely<Tables>;
+  constructor(db: Kysely<Database>, private readonly options: ImportStoreOptions = {}) {
+    this.db = db;
     this.now = options.now ?? (() => new Date());
     this.ttlMs = options.ttlMs ?? IMPORT_TTL_MS;
     this.maxContentBytes = options.maxContentBytes ?? MAX_IMPORT_CONTENT_BYTES;
   }
+  /** This store over a transaction (the import's own). */
+  boundTo(trx: Kysely<Database>): ImportStore {
+    return new ImportStore(trx, this.options);
+  }
+
 
   async create(account: string): Promise<ImportOperation> {
     const now = this.now();
     const t = now.toISOString();
-    const row: OperationsTable = { account, uuid: randomUUID(), status: 'pending', expires_at: new Date(now.getTime() + this.ttlMs).toISOString(), created_at: t, last_updated: t };
+    const row: ImageImportsTable = { account, uuid: randomUUID(), status: 'pending', expires_at: new Date(now.getTime() + this.ttlMs).toISOString(), created_at: t, last_updated: t };
     await this.db.insertInto('image_imports').values(row).execute();
     return toOperation(row);
   }
@@ -345,10 +348,10 @@ export function importedAnalysis(req: ImportManifest, tags: ImageTag[], content:
  * transaction record the image under each tag, store the analysis (the image is `analyzed` as soon
  * as it is visible, so nothing queues a registry pull for it) and mark the operation complete.
  */
-export async function importImage(db: Kysely<any>, account: string, req: ImportManifest, options: ImportImageOptions = {}, storeOptions: ImportStoreOptions = {}): Promise<CatalogImage> {
+export async function importImage(stores: { imports: ImportStore; catalog: CatalogStore }, account: string, req: ImportManifest, options: ImportImageOptions = {}): Promise<CatalogImage> {
   if (!/^sha256:[a-f0-9]{64}$/.test(req.digest)) throw new LadingError('BAD_INPUT', `digest "${req.digest}" is not an image digest (expected sha256:<64 hex digits>)`);
   const tags = req.tags.map(importTag);
-  const imports = new ImportStore(db, storeOptions);
+  const { imports } = stores;
   const uuid = req.operationUuid;
   await imports.pending(account, uuid);
   const content: Partial<ImportedContent> = {};
@@ -363,11 +366,10 @@ export async function importImage(db: Kysely<any>, account: string, req: ImportM
   const imageId = sbom.source.imageId.replace(/^sha256:/, '');
   const dockerfile = sbom.source.dockerfile.mode === 'actual' ? sbom.source.dockerfile.text : undefined;
 
-  return db.transaction().execute(async (trx) => {
-    if (!(await new ImportStore(trx, storeOptions).complete(account, uuid))) {
+  return stores.catalog.transaction(async (catalog, trx) => {
+    if (!(await imports.boundTo(trx).complete(account, uuid))) {
       throw new LadingError('BAD_INPUT', `import operation ${uuid} was completed, invalidated or expired meanwhile`);
     }
-    const catalog = new CatalogStore(trx);
     let needsAnalysis = false;
     for (const [i, tag] of tags.entries()) {
       const added = await catalog.addImage(account, {

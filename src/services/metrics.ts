@@ -9,13 +9,13 @@
  * - Process-local values are observed as they happen: HTTP requests (by route template), analysis
  *   durations (in the process that ran them), Node.js process metrics, the build.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JobQueue, QueueStats } from '../queue/queue.js';
 import type { VulnDb } from '../feeds/vulndb.js';
 import type { DatabaseHandle } from '../store/db.js';
 import { knownSchemas, latestSchema } from '../store/migrate.js';
-import { ANALYSIS_STATUSES } from './catalog.js';
+import { ANALYSIS_STATUSES } from '../store/catalog.js';
 import { describeError } from '../errors.js';
 import { VERSION } from '../version.js';
 
@@ -174,7 +174,7 @@ export class ServiceMetrics {
 
   /** The database-derived values: small grouped counts over indexed columns, and sync_state. */
   private async query(): Promise<Snapshot> {
-    const db = this.sources.db.kysely as Kysely<any>;
+    const db = this.sources.db.kysely;
     const now = new Date(this.clock()).toISOString();
     const [images, queue, oldest, states, deliveries] = await Promise.all([
       db.selectFrom('catalog_images').select((eb) => ['analysis_status', eb.fn.countAll().as('n')]).groupBy('analysis_status').execute(),
@@ -207,7 +207,7 @@ export type Readiness = { ready: true; schemaVersion: string } | { ready: false;
  */
 export async function readiness(db: DatabaseHandle, timeoutMs = 2000): Promise<Readiness> {
   const check = async (): Promise<Readiness> => {
-    const kysely = db.kysely as Kysely<any>;
+    const kysely = db.kysely;
     try {
       await sql`select 1`.execute(kysely);
     } catch (e) {
@@ -215,7 +215,7 @@ export async function readiness(db: DatabaseHandle, timeoutMs = 2000): Promise<R
     }
     let applied: Set<string>;
     try {
-      const rows = await kysely.selectFrom('kysely_migration').select('name').execute();
+      const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(kysely);
       applied = new Set(rows.map((r) => String(r.name)));
     } catch (e) {
       return { ready: false, reason: `database schema unreadable: ${describeError(e)}` };

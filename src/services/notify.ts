@@ -14,54 +14,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { NOTIFICATION_TYPES, type NotificationType } from '../config/schema.js';
 import { LadingError, describeError } from '../errors.js';
 import type { AccountStore } from '../store/accounts.js';
 import { destinationOf, envelope, substitute, targetsFor, testNotification, withoutCredentials, type TargetName, type WebhooksConfig } from './notify/envelope.js';
 import { postWebhook } from './notify/post.js';
+import type { Database, NotificationDeliveriesTable, NotificationsTable } from '../store/schema.js';
 
 export const NOTIFICATION_STATUSES = ['pending', 'delivered', 'failed'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
 /** Where POST /system/webhooks/{webhook_type}/test may send: the general destination or a type's. */
 export const WEBHOOK_TARGETS: readonly TargetName[] = ['general', ...NOTIFICATION_TYPES];
 
-interface NotificationsTable {
-  id: string;
-  account: string;
-  type: string;
-  subscription_key: string;
-  payload: string;
-  targets: string;
-  test: number;
-  status: string;
-  attempts: number;
-  next_attempt_at: string;
-  deadline: string;
-  lease_owner: string | null;
-  lease_until: string | null;
-  last_error: string | null;
-  created_at: string;
-  last_updated: string;
-}
 
-interface DeliveriesTable {
-  /** A string from PostgreSQL (bigint). */
-  id: Generated<number | string>;
-  notification_id: string;
-  attempt: number;
-  target: string;
-  url: string | null;
-  status_code: number | null;
-  error: string | null;
-  duration_ms: number;
-  at: string;
-}
 
-interface Tables {
-  notifications: NotificationsTable;
-  notification_deliveries: DeliveriesTable;
-}
 
 type Row = Selectable<NotificationsTable>;
 
@@ -112,7 +79,7 @@ export interface ListFilter {
 }
 
 export interface NotifierDatabase {
-  kysely: Kysely<any>;
+  kysely: Kysely<Database>;
   dialect: 'sqlite' | 'postgres';
 }
 
@@ -156,7 +123,7 @@ function toNotification(r: Row): Notification {
   };
 }
 
-function toAttempt(r: Selectable<DeliveriesTable>): DeliveryAttempt {
+function toAttempt(r: Selectable<NotificationDeliveriesTable>): DeliveryAttempt {
   return {
     attempt: Number(r.attempt),
     target: r.target as TargetName,
@@ -176,7 +143,7 @@ function requireType(type: string): NotificationType {
 }
 
 export class Notifier {
-  private readonly db: Kysely<Tables>;
+  private readonly db: Kysely<Database>;
   private readonly dialect: 'sqlite' | 'postgres';
   private readonly clock: () => number;
   private readonly baseMs: number;
@@ -185,7 +152,7 @@ export class Notifier {
   private readonly owner: string;
 
   constructor(database: NotifierDatabase, private readonly webhooks: WebhooksConfig, private readonly accounts: Pick<AccountStore, 'getAccount'>, options: NotifierOptions = {}) {
-    this.db = database.kysely as Kysely<Tables>;
+    this.db = database.kysely;
     this.dialect = database.dialect;
     this.clock = options.clock ?? Date.now;
     this.baseMs = options.backoff?.baseMs ?? 10_000;

@@ -19,12 +19,9 @@ import { judge } from '../vulns/match.js';
 import type { Match } from '../vulns/model.js';
 import { lookupKeys } from '../vulns/namespace.js';
 import { scanSbom } from '../vulns/scan.js';
-import type { CatalogImage, CatalogStore } from './catalog.js';
+import type { CatalogImage, CatalogStore } from '../store/catalog.js';
+import type { Database, ImagePackagesTable } from '../store/schema.js';
 
-interface ImagePackagesTable {
-  account: string; image_digest: string; name: string; version: string; type: string; purl: string;
-  path: string | null; lookup_name: string | null;
-}
 
 /** One package of one image, as the index holds it. */
 export interface IndexedPackage {
@@ -58,7 +55,7 @@ function lookupName(p: Package): string | undefined {
 }
 
 /** Replace an image's rows in the index with these packages (inside the caller's transaction). */
-export async function indexImagePackages(db: Kysely<any>, account: string, imageDigest: string, packages: readonly Package[]): Promise<void> {
+export async function indexImagePackages(db: Kysely<Database>, account: string, imageDigest: string, packages: readonly Package[]): Promise<void> {
   await removeImagePackages(db, account, imageDigest);
   const rows: ImagePackagesTable[] = packages.map((p) => ({
     account,
@@ -73,7 +70,7 @@ export async function indexImagePackages(db: Kysely<any>, account: string, image
   for (const part of chunks(rows, INSERT_ROWS)) await db.insertInto('image_packages').values(part).execute();
 }
 
-export async function removeImagePackages(db: Kysely<any>, account: string, imageDigest: string): Promise<void> {
+export async function removeImagePackages(db: Kysely<Database>, account: string, imageDigest: string): Promise<void> {
   await db.deleteFrom('image_packages').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
 }
 
@@ -120,9 +117,9 @@ export interface VulnerabilitiesQuery {
 }
 
 export class PackageQueries {
-  private readonly db: Kysely<{ image_packages: ImagePackagesTable }>;
+  private readonly db: Kysely<Database>;
 
-  constructor(db: Kysely<any>, private readonly catalog: CatalogStore, private readonly vulndb: VulnDb) {
+  constructor(db: Kysely<Database>, private readonly catalog: CatalogStore, private readonly vulndb: VulnDb) {
     this.db = db;
   }
 

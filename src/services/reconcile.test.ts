@@ -14,7 +14,7 @@ import { buildImage } from '../testkit/images.js';
 import { pushImage } from '../testkit/registry.js';
 import { ADMIN, FAST_HASH, describeService, waitAnalyzed } from '../testkit/service.js';
 import { ANALYZE_JOB, analysisJobKey, enqueueAnalysis } from './analyzer.js';
-import { CatalogStore } from './catalog.js';
+import { CatalogStore } from '../store/catalog.js';
 import { reconcileAnalyses } from './reconcile.js';
 
 const ACCOUNT = 'acme';

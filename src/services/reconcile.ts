@@ -21,16 +21,11 @@ import { describeError } from '../errors.js';
 import type { JobQueue } from '../queue/queue.js';
 import { stderrLogger, type WorkerLogger } from '../queue/worker.js';
 import { ANALYZE_JOB, analysisJobKey, enqueueAnalysis } from './analyzer.js';
+import type { Database } from '../store/schema.js';
 
 /** How often a worker process reconciles, by default (Anchore's analyzer_queue cycle is 1 to 5 s). */
 export const RECONCILE_INTERVAL_MS = 5000;
 
-interface Tables {
-  catalog_images: { account: string; image_digest: string; analysis_status: string; analysis_error: string | null; last_updated: string };
-  catalog_image_tags: { account: string; image_digest: string; fulltag: string; last_updated: string };
-  accounts: { name: string; state: string };
-  jobs: { id: number | string; kind: string; key: string | null; state: string; attempts: number; lease_until: string | null; last_error: string | null };
-}
 
 /** What one pass did; each entry is an analyze job key, `account/imageDigest`. */
 export interface ReconcileOutcome {
@@ -48,8 +43,8 @@ export interface ReconcileOptions {
 }
 
 /** One reconciliation pass over every account's unfinished images. */
-export async function reconcileAnalyses(database: Kysely<any>, queue: JobQueue, options: ReconcileOptions = {}): Promise<ReconcileOutcome> {
-  const db = database as Kysely<Tables>;
+export async function reconcileAnalyses(database: Kysely<Database>, queue: JobQueue, options: ReconcileOptions = {}): Promise<ReconcileOutcome> {
+  const db = database;
   const out: ReconcileOutcome = { enqueued: [], reset: [], failed: [] };
   const images = await db.selectFrom('catalog_images as i')
     .innerJoin('accounts as a', 'a.name', 'i.account')
@@ -124,7 +119,7 @@ export interface ReconcilerOptions extends ReconcileOptions {
 }
 
 /** Reconcile now and then every intervalMs until the signal aborts; never throws. */
-export async function runReconciler(database: Kysely<any>, queue: JobQueue, options: ReconcilerOptions): Promise<void> {
+export async function runReconciler(database: Kysely<Database>, queue: JobQueue, options: ReconcilerOptions): Promise<void> {
   const { signal } = options;
   const log = options.logger ?? stderrLogger;
   const intervalMs = options.intervalMs ?? RECONCILE_INTERVAL_MS;

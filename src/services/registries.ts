@@ -24,17 +24,13 @@ import { HttpClient, discard, readBody, type HttpOptions } from '../image/regist
 import type { ImageReference } from '../image/reference.js';
 import type { SourceOptions } from '../image/sources/index.js';
 import { SecretBox } from '../store/secrets.js';
+import type { Database, RegistriesTable } from '../store/schema.js';
 
 export const REGISTRY_TYPES = ['docker_v2', 'awsecr'] as const;
 export type RegistryType = (typeof REGISTRY_TYPES)[number];
 /** awsecr user/password meaning "the default AWS credential chain". */
 export const AWS_AUTO = 'awsauto';
 
-interface RegistriesTable {
-  account: string; registry: string; registry_name: string; registry_type: string; registry_user: string;
-  registry_pass: string; registry_verify: number; created_at: string; last_updated: string;
-}
-interface Tables { registries: RegistriesTable }
 
 /** A stored record as it may be shown: no password. */
 export interface RegistryRecord {
@@ -162,14 +158,14 @@ function toRecord(r: Omit<RegistriesTable, 'registry_pass'>): RegistryRecord {
 const SHOWN = ['account', 'registry', 'registry_name', 'registry_type', 'registry_user', 'registry_verify', 'created_at', 'last_updated'] as const;
 
 export class RegistryStore {
-  private readonly db: Kysely<Tables>;
+  private readonly db: Kysely<Database>;
   private secretBox?: SecretBox;
 
   private readonly options: RegistryStoreOptions;
 
   /** `options.allowAwsAuto` defaults to the configuration's allow_awsecr_iam_auto. */
-  constructor(db: Kysely<any>, private readonly config: KeyConfig, options: RegistryStoreOptions = {}) {
-    this.db = db as Kysely<Tables>;
+  constructor(db: Kysely<Database>, private readonly config: KeyConfig, options: RegistryStoreOptions = {}) {
+    this.db = db;
     this.options = { allowAwsAuto: config.allow_awsecr_iam_auto ?? false, ...options };
   }
 

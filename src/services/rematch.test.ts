@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describeOnDatabases } from '../testkit/databases.js';
 import { VulnDb } from '../feeds/vulndb.js';
 import type { Affected, Vulnerability } from '../feeds/model.js';
-import { CatalogStore } from './catalog.js';
+import { CatalogStore } from '../store/catalog.js';
 import { Rematcher, diffSummaries, type ImageDiff, type VulnSummary } from './rematch.js';
 import { DEBIAN_12, affected, deb, npm, sbomOf, vuln } from '../vulns/testing.js';
 

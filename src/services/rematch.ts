@@ -19,6 +19,7 @@ import { EVERYTHING } from '../feeds/changes.js';
 import { lookupKeys } from '../vulns/namespace.js';
 import { scanSbom } from '../vulns/scan.js';
 import type { Match } from '../vulns/model.js';
+import type { Database } from '../store/schema.js';
 
 /** One finding as Anchore's vuln_update payload lists it. */
 export interface VulnSummary {
@@ -108,14 +109,6 @@ export function diffSummaries(before: VulnSummary[], after: VulnSummary[]): Vuln
 
 export const isEmptyDiff = (d: VulnDiff) => !d.added.length && !d.updated.length && !d.removed.length;
 
-interface Tables {
-  image_match_keys: { account: string; image_digest: string; namespace: string; name: string };
-  image_vuln_results: { account: string; image_digest: string; results: string; updated_at: string };
-  vuln_changes: { id: number; source: string; namespace: string; name: string; created_at: string };
-  meta: { key: string; value: string };
-  catalog_images: { account: string; image_digest: string; analysis_status: string };
-  catalog_analyses: { account: string; image_digest: string; sbom_gz: Buffer | Uint8Array };
-}
 
 export interface RematchOptions {
   now?: () => Date;
@@ -124,18 +117,18 @@ export interface RematchOptions {
 }
 
 /** Drop an image's index rows and baseline (inside the image's delete transaction). */
-export async function removeImageMatches(trx: Kysely<any>, account: string, imageDigest: string): Promise<void> {
-  for (const t of ['image_match_keys', 'image_vuln_results']) {
+export async function removeImageMatches(trx: Kysely<Database>, account: string, imageDigest: string): Promise<void> {
+  for (const t of ['image_match_keys', 'image_vuln_results'] as const) {
     await trx.deleteFrom(t).where('account', '=', account).where('image_digest', '=', imageDigest).execute();
   }
 }
 
 export class Rematcher {
-  private readonly db: Kysely<Tables>;
+  private readonly db: Kysely<Database>;
   private readonly now: () => Date;
 
-  constructor(db: Kysely<any>, private readonly vulndb: VulnDb, private readonly options: RematchOptions = {}) {
-    this.db = db as Kysely<Tables>;
+  constructor(db: Kysely<Database>, private readonly vulndb: VulnDb, private readonly options: RematchOptions = {}) {
+    this.db = db;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -263,7 +256,7 @@ export class Rematcher {
     return result.matches.map(summarise);
   }
 
-  private async writeResults(db: Kysely<Tables>, account: string, imageDigest: string, summaries: VulnSummary[]): Promise<void> {
+  private async writeResults(db: Kysely<Database>, account: string, imageDigest: string, summaries: VulnSummary[]): Promise<void> {
     const results = gzipSync(JSON.stringify(summaries)).toString('base64');
     const updated_at = this.now().toISOString();
     await db.insertInto('image_vuln_results').values({ account, image_digest: imageDigest, results, updated_at })

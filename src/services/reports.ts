@@ -46,28 +46,14 @@ export class VulnReports {
     return result;
   }
 
-  private async built(): Promise<string | undefined> {
-    const row = await this.vulndb.db.selectFrom('meta').select('value').where('key', '=', 'built').executeTakeFirst();
-    return row ? String(row.value) : undefined;
+  private built(): Promise<string | undefined> {
+    return this.vulndb.built();
   }
 
   private async hasData(built: string): Promise<boolean> {
     if (this.data?.built !== built) {
-      const any = await this.vulndb.db.selectFrom('affected').select('vuln_id').limit(1).executeTakeFirst();
-      this.data = { built, any: any !== undefined };
+      this.data = { built, any: await this.vulndb.hasAffected() };
     }
     return this.data.any;
   }
-}
-
-const perDb = new WeakMap<VulnDb, VulnReports>();
-
-/** One report cache per vulnerability database (the API registers its routes under two prefixes). */
-export function reportsFor(vulndb: VulnDb): VulnReports {
-  let r = perDb.get(vulndb);
-  if (!r) {
-    r = new VulnReports(vulndb);
-    perDb.set(vulndb, r);
-  }
-  return r;
 }

@@ -12,7 +12,8 @@ import { buildImage } from '../testkit/images.js';
 import { pushImage } from '../testkit/registry.js';
 import { ADMIN as admin, describeService, seedOpensslAdvisory, waitAnalyzed } from '../testkit/service.js';
 import { VulnDb } from '../feeds/vulndb.js';
-import { SummaryStore, cleanInstruction, compareImages, countMatches, layersOf, packageViews } from './summaries.js';
+import { bestCvss } from '../vulns/match.js';
+import { SummaryStore, cleanInstruction, compareImages, countMatches, layersOf, packageViews, vulnerabilityViews } from './summaries.js';
 
 function match(id: string, pkg: ReturnType<typeof deb>, severity: Severity, over: Partial<Match['vulnerability']> = {}): Match {
   return {
@@ -23,6 +24,17 @@ function match(id: string, pkg: ReturnType<typeof deb>, severity: Severity, over
 }
 
 describe('summaries: views of one image', () => {
+  test('the CVSS shown is the one the matcher rates severity by (NVD v3 before a vendor v4)', () => {
+    const pkg = deb('libssl3', '3.0.11-1~deb12u1', 'openssl');
+    const cvss = [
+      { source: 'vendor', version: '4.0', vector: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N', baseScore: 9.3 },
+      { source: 'nvd', version: '3.1', vector: 'CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N', baseScore: 5.9 },
+    ];
+    const [view] = vulnerabilityViews(sbomOf([pkg]), [match('CVE-2024-9', pkg, 'Medium', { cvss })]);
+    assert.deepEqual(view!.cvss, { score: 5.9, vector: cvss[1]!.vector, version: '3.1' });
+    assert.equal(bestCvss(cvss)?.baseScore, view!.cvss!.score);
+  });
+
   test('instructions as Dockerfile lines', () => {
     assert.equal(cleanInstruction('/bin/sh -c #(nop) ADD file:abc in / '), 'ADD file:abc in /');
     assert.equal(cleanInstruction('/bin/sh -c #(nop)  CMD ["bash"]'), 'CMD ["bash"]');
@@ -122,7 +134,8 @@ describeService('summaries store', { registry: true, seed: seedOpensslAdvisory }
 
     const ghost = `sha256:${'e'.repeat(64)}`;
     await db.insertInto('image_summaries').values({
-      account: 'admin', image_digest: ghost, tags: '[]', search: ghost, tag_sort: '', created_at: new Date().toISOString(), refreshed_at: new Date().toISOString(),
+      account: 'admin', image_digest: ghost, tags: '[]', search: ghost, tag_sort: '',
+      critical: 0, high: 0, medium: 0, low: 0, negligible: 0, unknown: 0, total: 0, fixable: 0, kev: 0, created_at: new Date().toISOString(), refreshed_at: new Date().toISOString(),
     }).execute();
     await db.insertInto('image_summary_findings').values({ account: 'admin', image_digest: ghost, vuln_id: 'CVE-1', package_name: 'x' }).execute();
     await store.backfill();

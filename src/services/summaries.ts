@@ -3,9 +3,10 @@
  *
  * One row per image holds what lists filter and sort by: tags, severity counts, fixable and KEV
  * findings, the verdict of the newest stored policy evaluation, sizes, package count. `refresh`
- * recomputes a row from the stored state (catalog, cached vulnerability report, policy_evals) and
- * is called wherever an input changes: image added or deleted, analysis finished or failed,
- * re-match changed findings, evaluation stored. `backfill` builds missing or stale rows (images
+ * recomputes a row from the stored state (catalog, cached vulnerability report, policy_evals); the
+ * composition root (services/root.ts) subscribes it to the image lifecycle events: in the storing
+ * transaction for a stored analysis (`refreshIn`), after commit for an added image, a status
+ * change, a stored evaluation and changed findings; a deleted image's row goes in its transaction. `backfill` builds missing or stale rows (images
  * from before the table, or a hook that failed) and drops rows of deleted images. Lists are one
  * indexed query over the summary table joined to catalog_images by primary key (the analysis
  * status is read live from there); no SBOM is decoded per list request.
@@ -23,9 +24,13 @@ import type { Action } from '../policy/model.js';
 import type { Package, PackageType, Sbom } from '../sbom/model.js';
 import { PACKAGE_SCHEME } from '../sbom/ecosystems.js';
 import { getScheme } from '../versions/index.js';
+import { bestCvss } from '../vulns/match.js';
 import { severityRank, type Match } from '../vulns/model.js';
-import type { CatalogImage, CatalogStore } from './catalog.js';
-import { reportsFor, type VulnReports } from './reports.js';
+import type { CatalogImage, CatalogStore } from '../store/catalog.js';
+import { VulnReports } from './reports.js';
+import { CatalogStore as CatalogReader } from '../store/catalog.js';
+import { VulnDb as VulnData } from '../feeds/vulndb.js';
+import type { Database, ImageSummariesTable } from '../store/schema.js';
 
 export const SEVERITIES = ['Critical', 'High', 'Medium', 'Low', 'Negligible', 'Unknown'] as const satisfies readonly Severity[];
 export const VERDICTS = ['pass', 'warn', 'fail'] as const;
@@ -83,31 +88,13 @@ export interface SummaryQuery {
   withFindings?: boolean;
 }
 
-interface SummaryRow {
-  account: string; image_digest: string; tags: string; search: string; registry: string | null; repository: string | null; tag_sort: string;
-  distro: string | null; platform: string | null; image_size: number | string | null; layer_count: number | null; package_count: number | null;
-  critical: number; high: number; medium: number; low: number; negligible: number; unknown: number; total: number; fixable: number; kev: number;
-  verdict: string | null; evaluated_at: string | null; created_at: string; analyzed_at: string | null; sbom_at: string | null; refreshed_at: string;
-}
-interface Tables {
-  image_summaries: SummaryRow;
-  image_summary_findings: { account: string; image_digest: string; vuln_id: string; package_name: string };
-  vuln_trend: { account: string; at: string; counts: string };
-  catalog_images: { account: string; image_digest: string; image_id: string | null; analysis_status: string; image_status: string; last_updated: string; analyzed_at: string | null };
-  catalog_image_tags: { account: string; image_digest: string; registry: string; repo: string };
-  image_packages: { account: string; image_digest: string; name: string };
-  policy_evals: { account: string; eval_id: string; image_digest: string; tag: string; policy_id: string; final_action: string; created_at: string };
-  events: { account: string; type: string; level: string; message: string; details: string; resource_id: string | null; timestamp: string };
-  notifications: { id: string; account: string; type: string; attempts: number; last_error: string | null; status: string; last_updated: string };
-  notification_deliveries: { id: number; notification_id: string; url: string | null; at: string };
-}
 
 const COUNT_COLUMNS = { Critical: 'critical', High: 'high', Medium: 'medium', Low: 'low', Negligible: 'negligible', Unknown: 'unknown' } as const satisfies Record<Severity, string>;
-const SORT_COLUMNS: Record<SummarySort, (keyof SummaryRow)[]> = {
+const SORT_COLUMNS: Record<SummarySort, (keyof ImageSummariesTable)[]> = {
   created_at: ['created_at'], analyzed_at: ['analyzed_at'], tag: ['tag_sort'], risk: ['critical', 'high', 'medium', 'low'],
   critical: ['critical'], high: ['high'], total: ['total'], packages: ['package_count'], size: ['image_size'],
 };
-const NULLABLE_SORTS: ReadonlySet<keyof SummaryRow> = new Set(['analyzed_at', 'package_count', 'image_size']);
+const NULLABLE_SORTS: ReadonlySet<keyof ImageSummariesTable> = new Set(['analyzed_at', 'package_count', 'image_size']);
 /** Trend points kept per account. */
 const TREND_POINTS = 30;
 const IN_CHUNK = 500;
@@ -134,31 +121,65 @@ export function countMatches(matches: readonly Match[]): VulnCounts {
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+/** Where a recomputation reads (and writes): the store's own connections, or a transaction. */
+interface SummarySource {
+  db: Kysely<Database>;
+  catalog: CatalogStore;
+  reports: VulnReports;
+}
+
+/** fn in db's transaction when it is one, else in a new one. */
+function inTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
+}
+
+async function latestVerdict(db: Kysely<Database>, account: string, imageDigest: string): Promise<{ verdict: Verdict; at: string } | undefined> {
+  const r = await db.selectFrom('policy_evals').select(['final_action', 'created_at']).where('account', '=', account).where('image_digest', '=', imageDigest)
+    .orderBy('created_at', 'desc').orderBy('eval_id', 'desc').limit(1).executeTakeFirst();
+  return r ? { verdict: VERDICT_OF[r.final_action as Action] ?? 'fail', at: r.created_at } : undefined;
+}
+
 export class SummaryStore {
-  private readonly db: Kysely<Tables>;
+  private readonly db: Kysely<Database>;
   private readonly reports: VulnReports;
   private readonly now: () => Date;
   /** Accounts whose missing rows this process has already built. */
   private readonly backfilled = new Set<string>();
 
-  constructor(db: Kysely<any>, private readonly catalog: CatalogStore, vulndb: VulnDb, options: { now?: () => Date } = {}) {
-    this.db = db as Kysely<Tables>;
-    this.reports = reportsFor(vulndb);
+  constructor(db: Kysely<Database>, private readonly catalog: CatalogStore, private readonly vulndb: VulnDb, options: { now?: () => Date; reports?: VulnReports } = {}) {
+    this.db = db;
+    this.reports = options.reports ?? new VulnReports(vulndb);
     this.now = options.now ?? (() => new Date());
   }
 
   /** Recompute an image's row from the stored state; removes it when the image is gone. */
   async refresh(account: string, imageDigest: string): Promise<void> {
-    const image = await this.catalog.getImage(account, imageDigest);
+    await this.recompute({ db: this.db, catalog: this.catalog, reports: this.reports }, account, imageDigest);
+  }
+
+  /**
+   * The same inside the caller's transaction, reading what it has written (an analysis it stores):
+   * the row is written before that transaction commits. The scan reads the vulnerability data
+   * through the transaction too when it lives in the same database (SQLite has one connection).
+   */
+  async refreshIn(trx: Kysely<Database>, account: string, imageDigest: string, sbom?: Sbom): Promise<void> {
+    const vulndb = this.vulndb.db === this.db
+      ? new VulnData({ kysely: trx, dialect: this.vulndb.dialect, location: this.vulndb.location, close: async () => {} })
+      : this.vulndb;
+    await this.recompute({ db: trx, catalog: new CatalogReader(trx), reports: new VulnReports(vulndb, 1) }, account, imageDigest, sbom);
+  }
+
+  private async recompute(src: SummarySource, account: string, imageDigest: string, given?: Sbom): Promise<void> {
+    const image = await src.catalog.getImage(account, imageDigest);
     if (!image) {
-      await this.remove(account, imageDigest);
+      await inTransaction(src.db, (trx) => removeImageSummary(trx, account, imageDigest));
       return;
     }
-    const prev = await this.db.selectFrom('image_summaries').select(['sbom_at', 'package_count', 'distro', 'platform'])
+    const prev = await src.db.selectFrom('image_summaries').select(['sbom_at', 'package_count', 'distro', 'platform'])
       .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
-    let sbom: Sbom | undefined;
-    const loadSbom = async () => (sbom ??= await this.catalog.getSbom(account, imageDigest));
-    let described: Pick<SummaryRow, 'package_count' | 'distro' | 'platform' | 'sbom_at'> = { package_count: null, distro: null, platform: null, sbom_at: null };
+    let sbom: Sbom | undefined = given;
+    const loadSbom = async () => (sbom ??= await src.catalog.getSbom(account, imageDigest));
+    let described: Pick<ImageSummariesTable, 'package_count' | 'distro' | 'platform' | 'sbom_at'> = { package_count: null, distro: null, platform: null, sbom_at: null };
     let counts = zeroCounts();
     let findings: Match[] = [];
     const analyzedAt = image.analysisStatus === 'analyzed' ? image.analyzedAt : undefined;
@@ -169,14 +190,14 @@ export class SummaryStore {
         if (s) described = { ...describeSbom(s), sbom_at: analyzedAt };
       }
       if (described.sbom_at !== null) {
-        const scan = await this.reports.scan({ account, imageDigest, analyzedAt }, async () => (await loadSbom())!);
+        const scan = await src.reports.scan({ account, imageDigest, analyzedAt }, async () => (await loadSbom())!);
         findings = countedMatches(scan?.matches ?? []);
         counts = countMatches(findings);
       }
     }
-    const verdict = await this.latestVerdict(account, imageDigest);
+    const verdict = await latestVerdict(src.db, account, imageDigest);
     const first = image.tags[0];
-    const row: SummaryRow = {
+    const row: ImageSummariesTable = {
       account, image_digest: imageDigest,
       tags: JSON.stringify(image.tags.map((t) => t.fulltag)),
       search: [...image.tags.map((t) => t.fulltag), imageDigest].join('\n').toLowerCase(),
@@ -196,22 +217,12 @@ export class SummaryStore {
       }
     }
     const { account: _a, image_digest: _d, ...update } = row;
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(src.db, async (trx) => {
       await trx.insertInto('image_summaries').values(row).onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet(update)).execute();
       await trx.deleteFrom('image_summary_findings').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
       const rows = [...pairs.values()].map((p) => ({ account, image_digest: imageDigest, ...p }));
       for (let i = 0; i < rows.length; i += IN_CHUNK) await trx.insertInto('image_summary_findings').values(rows.slice(i, i + IN_CHUNK)).execute();
     });
-  }
-
-  private async remove(account: string, imageDigest: string): Promise<void> {
-    await this.db.transaction().execute((trx) => removeImageSummary(trx, account, imageDigest));
-  }
-
-  private async latestVerdict(account: string, imageDigest: string): Promise<{ verdict: Verdict; at: string } | undefined> {
-    const r = await this.db.selectFrom('policy_evals').select(['final_action', 'created_at']).where('account', '=', account).where('image_digest', '=', imageDigest)
-      .orderBy('created_at', 'desc').orderBy('eval_id', 'desc').limit(1).executeTakeFirst();
-    return r ? { verdict: VERDICT_OF[r.final_action as Action] ?? 'fail', at: r.created_at } : undefined;
   }
 
   /**
@@ -441,7 +452,7 @@ export interface FailedDelivery {
 
 /** What is read live from catalog_images beside a summary row. */
 const LIVE_COLUMNS = ['i.image_id', 'i.analysis_status', 'i.image_status', 'i.last_updated', 'i.analyzed_at as live_analyzed_at'] as const;
-type JoinedRow = SummaryRow & { image_id: string | null; analysis_status: string; image_status: string; last_updated: string; live_analyzed_at: string | null };
+type JoinedRow = ImageSummariesTable & { image_id: string | null; analysis_status: string; image_status: string; last_updated: string; live_analyzed_at: string | null };
 
 /** A row older than the image's stored analysis. */
 const isStale = (r: JoinedRow) => r.analysis_status === 'analyzed' && r.analyzed_at !== r.live_analyzed_at;
@@ -473,7 +484,7 @@ function toSummary(r: JoinedRow): ImageSummary {
   };
 }
 
-function describeSbom(sbom: Sbom): Pick<SummaryRow, 'package_count' | 'distro' | 'platform'> {
+function describeSbom(sbom: Sbom): Pick<ImageSummariesTable, 'package_count' | 'distro' | 'platform'> {
   const p = sbom.source.platform;
   const d = sbom.distro;
   return {
@@ -483,23 +494,11 @@ function describeSbom(sbom: Sbom): Pick<SummaryRow, 'package_count' | 'distro' |
   };
 }
 
-const summaryStores = new WeakMap<object, SummaryStore>();
-
-/** One store per database handle, so the once-per-process backfill is shared by every route and hook. */
 /** Remove an image's summary row and findings (CatalogStore.deleteImage, in its transaction). */
-export async function removeImageSummary(db: Kysely<any>, account: string, imageDigest: string): Promise<void> {
+export async function removeImageSummary(db: Kysely<Database>, account: string, imageDigest: string): Promise<void> {
   for (const t of ['image_summaries', 'image_summary_findings'] as const) {
     await db.deleteFrom(t).where('account', '=', account).where('image_digest', '=', imageDigest).execute();
   }
-}
-
-export function summariesFor(deps: { db: { kysely: Kysely<any> }; catalog: CatalogStore; vulndb: VulnDb }): SummaryStore {
-  let s = summaryStores.get(deps.db.kysely);
-  if (!s) {
-    s = new SummaryStore(deps.db.kysely, deps.catalog, deps.vulndb);
-    summaryStores.set(deps.db.kysely, s);
-  }
-  return s;
 }
 
 // ==================================================================== one image, from its SBOM
@@ -586,8 +585,9 @@ export interface VulnerabilityView {
 }
 
 /** The CVSS shown: the newest version, then the highest score. */
-function bestCvss(m: Match): VulnerabilityView['cvss'] {
-  const c = [...m.vulnerability.cvss].sort((a, b) => b.version.localeCompare(a.version) || b.baseScore - a.baseScore)[0];
+/** The CVSS shown: the one the matcher rates by (vulns/match.ts bestCvss), so the score agrees with the severity. */
+function cvssView(m: Match): VulnerabilityView['cvss'] {
+  const c = bestCvss(m.vulnerability.cvss);
   return c ? { score: c.baseScore, vector: c.vector, version: c.version } : null;
 }
 
@@ -598,7 +598,7 @@ export function vulnerabilityViews(sbom: Sbom, matches: readonly Match[]): Vulne
     const cve = [v.id, ...v.aliases].find((a) => a.startsWith('CVE-'));
     const { layer_index, instruction } = layerRef(layers, m.package);
     return {
-      id: v.id, severity: v.severity, cvss: bestCvss(m), fix_state: v.fixState, fixed_versions: v.fixedVersions,
+      id: v.id, severity: v.severity, cvss: cvssView(m), fix_state: v.fixState, fixed_versions: v.fixedVersions,
       package_name: m.package.name, package_version: m.package.version, package_type: m.package.type, package_path: m.package.locations[0]?.path ?? null,
       layer_index, instruction, kev: v.kev !== undefined, epss: v.epss ? { score: v.epss.score, percentile: v.epss.percentile } : null,
       url: v.references[0] ?? (cve ? `https://nvd.nist.gov/vuln/detail/${cve}` : ''), namespace: m.match.namespace,
@@ -675,7 +675,7 @@ export function compareImages(base: { sbom: Sbom; matches: readonly Match[] }, t
 }
 
 /** The image's scan through the shared report cache (undefined without vulnerability data). */
-export async function scanOf(vulndb: VulnDb, image: CatalogImage, sbom: Sbom): Promise<Match[]> {
-  const scan = await reportsFor(vulndb).scan({ account: image.account, imageDigest: image.imageDigest, ...(image.analyzedAt ? { analyzedAt: image.analyzedAt } : {}) }, async () => sbom);
+export async function scanOf(reports: VulnReports, image: CatalogImage, sbom: Sbom): Promise<Match[]> {
+  const scan = await reports.scan({ account: image.account, imageDigest: image.imageDigest, ...(image.analyzedAt ? { analyzedAt: image.analyzedAt } : {}) }, async () => sbom);
   return scan?.matches ?? [];
 }

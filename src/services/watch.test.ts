@@ -23,13 +23,13 @@ import { startReceiver, type Receiver } from './notify/testing.js';
 import { DEBIAN_12, deb, sbomOf } from '../vulns/testing.js';
 import { ANALYZE_JOB, type AnalyzePayload } from './analyzer.js';
 import { Announcer } from './announce.js';
-import { CatalogStore } from './catalog.js';
+import { CatalogStore } from '../store/catalog.js';
 import type { CycleSpec } from './cycles.js';
-import { EventStore } from './events.js';
+import { EventStore } from '../store/events.js';
 import { Notifier } from './notify.js';
-import { PolicyStore } from './policies.js';
+import { PolicyStore } from '../store/policies.js';
 import { RegistryStore } from './registries.js';
-import { SubscriptionStore, subscriptionId } from './subscriptions.js';
+import { SubscriptionStore, subscriptionId } from '../store/subscriptions.js';
 import { afterAnalysis, watcherCycles, type WatchDeps } from './watch.js';
 
 const CREDS = { user: 'watcher', pass: 'watch-pass-s3cret' };

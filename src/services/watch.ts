@@ -23,12 +23,13 @@ import type { JobQueue } from '../queue/queue.js';
 import { scanSbom } from '../vulns/scan.js';
 import { addTaggedImage, type ResolvedTag } from './add-image.js';
 import type { Announcer } from './announce.js';
-import type { CatalogImage, CatalogStore } from './catalog.js';
+import type { CatalogImage, CatalogStore } from '../store/catalog.js';
 import type { CycleSpec } from './cycles.js';
-import type { EventStore } from './events.js';
-import { checkImage, type PolicyStore, type StoredEvaluation } from './policies.js';
+import type { EventStore } from '../store/events.js';
+import type { PolicyStore, StoredEvaluation } from '../store/policies.js';
+import { checkImage } from './check.js';
 import { withRegistryAccess, type RegistryStore } from './registries.js';
-import type { RepoUpdateValue, Subscription, SubscriptionStore } from './subscriptions.js';
+import type { RepoUpdateValue, Subscription, SubscriptionStore } from '../store/subscriptions.js';
 
 export interface WatchDeps {
   config: LadingConfig;
@@ -44,8 +45,6 @@ export interface WatchDeps {
   /** Base registry options (limits, insecure hosts); per-account credentials come from `registries`. */
   sourceOptions: SourceOptions;
   analysisMaxAttempts: number;
-  /** Told when an image's tags or stored evaluations changed (the image summaries). */
-  onImageChange?: (account: string, imageDigest: string) => Promise<void>;
 }
 
 const REGISTRY_LOOKUP_FAILED = 'system.image_analysis.registry_lookup_failed';
@@ -288,7 +287,6 @@ async function evaluateTag(deps: WatchDeps, account: string, fulltag: string, ex
   const scan = hasData ? await scanSbom(sbom, deps.vulndb, { input: fulltag }) : undefined;
   const previous = await previousEvaluation(deps, account, fulltag);
   const current = await checkImage(deps.policies, account, { imageDigest: image.imageDigest, tag: fulltag, sbom, scan, save: true });
-  await deps.onImageChange?.(account, image.imageDigest);
   if (!previous || (previous.finalAction === current.finalAction && previous.imageDigest === current.imageDigest)) return 'same';
   await deps.announcer.announce({
     account,

@@ -19,6 +19,7 @@ import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'no
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
 import type { LadingConfig } from '../config/schema.js';
+import type { AccountsTable, ApiTokensTable, Database, UsersTable } from './schema.js';
 
 export const ACCOUNT_TYPES = ['admin', 'user', 'service'] as const;
 export type AccountType = (typeof ACCOUNT_TYPES)[number];
@@ -82,10 +83,6 @@ export interface CreatedToken {
   record: ApiToken;
 }
 
-interface AccountsTable { name: string; type: string; state: string; email: string | null; created_at: string; updated_at: string }
-interface UsersTable { username: string; account: string; password_hash: string; role: string; created_at: string; updated_at: string }
-interface ApiTokensTable { id: string; username: string; token_hash: string; name: string | null; expires_at: string | null; created_at: string; last_used_at: string | null }
-interface Tables { accounts: AccountsTable; users: UsersTable; api_tokens: ApiTokensTable }
 
 // ---------------------------------------------------------------------------------------------
 // Password hashing
@@ -177,14 +174,17 @@ function checkName(kind: 'account' | 'user', name: unknown): asserts name is str
 /** The stored hash of a user without a password: matches nothing. */
 const NO_PASSWORD = '!';
 
+/** A table keyed by account; the list is read from the database, so tables added later are included. */
+type AccountTable = { [K in keyof Database]: Database[K] extends { account: string } ? K : never }[keyof Database];
+
 /** Tables with an `account` column (where an account's resources live). */
-async function accountTables(db: Kysely<any>): Promise<string[]> {
+async function accountTables(db: Kysely<Database>): Promise<AccountTable[]> {
   const q = db.getExecutor().adapter instanceof PostgresAdapter
     ? sql<{ name: string }>`select c.table_name as name from information_schema.columns c
         join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
         where c.column_name = 'account' and c.table_schema = current_schema() and t.table_type = 'BASE TABLE'`
     : sql<{ name: string }>`select m.name as name from sqlite_master m, pragma_table_info(m.name) p where m.type = 'table' and p.name = 'account'`;
-  return (await q.execute(db)).rows.map((r) => r.name);
+  return (await q.execute(db)).rows.map((r) => r.name as AccountTable);
 }
 
 function sha256(s: string): string {
@@ -245,12 +245,12 @@ export interface CreateTokenOptions {
 }
 
 export class AccountStore {
-  private readonly db: Kysely<Tables>;
+  private readonly db: Kysely<Database>;
   private readonly now: () => Date;
   private readonly params: HashParams;
 
-  constructor(db: Kysely<any>, options: AccountStoreOptions = {}) {
-    this.db = db as Kysely<Tables>;
+  constructor(db: Kysely<Database>, options: AccountStoreOptions = {}) {
+    this.db = db;
     this.now = options.now ?? (() => new Date());
     this.params = options.hashParams ?? DEFAULT_HASH_PARAMS;
     checkParams(this.params);
@@ -273,7 +273,7 @@ export class AccountStore {
     return this.insertAccount(input.name, type, input.email);
   }
 
-  private async insertAccount(name: string, type: AccountType, email: string | undefined, db: Kysely<Tables> = this.db): Promise<Account> {
+  private async insertAccount(name: string, type: AccountType, email: string | undefined, db: Kysely<Database> = this.db): Promise<Account> {
     const t = this.stamp();
     const row: AccountsTable = { name, type, state: 'enabled', email: email ?? null, created_at: t, updated_at: t };
     const inserted = await db.insertInto('accounts').values(row).onConflict((oc) => oc.column('name').doNothing()).returning('name').execute();
@@ -292,7 +292,7 @@ export class AccountStore {
     return r && toAccount(r);
   }
 
-  private async mustGetAccount(name: string, db: Kysely<Tables> = this.db): Promise<Account> {
+  private async mustGetAccount(name: string, db: Kysely<Database> = this.db): Promise<Account> {
     const r = await db.selectFrom('accounts').selectAll().where('name', '=', name).executeTakeFirst();
     if (!r) throw new LadingError('NOT_FOUND', `no account ${name}`);
     return toAccount(r);
@@ -340,7 +340,7 @@ export class AccountStore {
     const a = await this.mustGetAccount(name);
     if (a.state !== 'deleting') throw new LadingError('BAD_INPUT', `account ${name} is not being deleted (delete it first)`);
     await this.db.transaction().execute(async (trx) => {
-      for (const table of await accountTables(trx)) await (trx as Kysely<any>).deleteFrom(table).where('account', '=', name).execute();
+      for (const table of await accountTables(trx)) await trx.deleteFrom(table).where('account', '=', name).execute();
       await trx.deleteFrom('accounts').where('name', '=', name).where('state', '=', 'deleting').execute();
     });
   }
@@ -362,7 +362,7 @@ export class AccountStore {
     });
   }
 
-  private async insertUser(db: Kysely<Tables>, account: string, username: string, hash: string, role: UserRole): Promise<User> {
+  private async insertUser(db: Kysely<Database>, account: string, username: string, hash: string, role: UserRole): Promise<User> {
     const t = this.stamp();
     const row: UsersTable = { username, account, password_hash: hash, role, created_at: t, updated_at: t };
     const inserted = await db.insertInto('users').values(row).onConflict((oc) => oc.column('username').doNothing()).returning('username').execute();

@@ -66,18 +66,21 @@ test('PostgreSQL that is not there: a clear error, password hidden', async () =>
   });
 });
 
+/** The tables the test migrations below add. */
+interface ExtraTables { images: { digest: string }; image_tags: { digest: string; tag: string }; half: { x: string | null } }
+
 /** A later module's migration, to show the set is open: it adds a table with a foreign key. */
 const extra: Record<string, Migration> = {
   ...MIGRATIONS,
   '9999-test-extra': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       await db.schema.createTable('images').addColumn('digest', 'text', (c) => c.primaryKey()).execute();
       await db.schema.createTable('image_tags')
         .addColumn('digest', 'text', (c) => c.notNull().references('images.digest').onDelete('cascade'))
         .addColumn('tag', 'text', (c) => c.notNull())
         .execute();
     },
-    async down(db: Kysely<any>) {
+    async down(db: Kysely<unknown>) {
       await db.schema.dropTable('image_tags').execute();
       await db.schema.dropTable('images').execute();
     },
@@ -94,18 +97,19 @@ function migrationSuite(name: string, open: () => Promise<DatabaseHandle>) {
       const meta = await h.kysely.selectFrom('meta').selectAll().execute();
       assert.deepEqual(meta, [{ key: 'vulndb_schema', value: '1' }]);
       // every vulnerability table exists
-      for (const t of ['vulnerabilities', 'aliases', 'affected', 'kev', 'epss', 'sync_state']) {
+      for (const t of ['vulnerabilities', 'aliases', 'affected', 'kev', 'epss', 'sync_state'] as const) {
         const r = await h.kysely.selectFrom(t).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
         assert.equal(Number(r.n), 0, t);
       }
       assert.deepEqual(await migrateToLatest(h.kysely, extra), ['9999-test-extra']);
       assert.equal(await appliedSchema(h.kysely, extra), '9999-test-extra');
       // foreign keys are enforced on both dialects
-      await assert.rejects(h.kysely.insertInto('image_tags').values({ digest: 'sha256:nope', tag: 'x' }).execute());
-      await h.kysely.insertInto('images').values({ digest: 'sha256:a' }).execute();
-      await h.kysely.insertInto('image_tags').values({ digest: 'sha256:a', tag: 'latest' }).execute();
-      await h.kysely.deleteFrom('images').execute();
-      assert.equal((await h.kysely.selectFrom('image_tags').selectAll().execute()).length, 0);
+      const k = h.kysely as unknown as Kysely<ExtraTables>;
+      await assert.rejects(k.insertInto('image_tags').values({ digest: 'sha256:nope', tag: 'x' }).execute());
+      await k.insertInto('images').values({ digest: 'sha256:a' }).execute();
+      await k.insertInto('image_tags').values({ digest: 'sha256:a', tag: 'latest' }).execute();
+      await k.deleteFrom('images').execute();
+      assert.equal((await k.selectFrom('image_tags').selectAll().execute()).length, 0);
     } finally {
       await h.close();
     }
@@ -118,7 +122,7 @@ function migrationSuite(name: string, open: () => Promise<DatabaseHandle>) {
       const broken: Record<string, Migration> = {
         ...MIGRATIONS,
         '9998-broken': {
-          async up(db: Kysely<any>) {
+          async up(db: Kysely<unknown>) {
             await db.schema.createTable('half').addColumn('x', 'text').execute();
             await sql`select * from no_such_table`.execute(db);
           },
@@ -127,7 +131,7 @@ function migrationSuite(name: string, open: () => Promise<DatabaseHandle>) {
       await assert.rejects(migrateToLatest(h.kysely, broken), /migration 9998-broken failed/);
       assert.equal(await appliedSchema(h.kysely, broken), latestSchema());
       // DDL is transactional on both: the half-made table is gone
-      await assert.rejects(h.kysely.selectFrom('half').selectAll().execute());
+      await assert.rejects((h.kysely as unknown as Kysely<ExtraTables>).selectFrom('half').selectAll().execute());
     } finally {
       await h.close();
     }

@@ -3,8 +3,8 @@
  * - a file path, `sqlite:PATH` or `:memory:` → SQLite through better-sqlite3 (WAL journal, a busy
  *   timeout, foreign keys on, prepared statements cached);
  * - `postgres://…` / `postgresql://…` → PostgreSQL through a pg Pool.
- * Tables and migrations belong to their modules (see migrate.ts); this file knows none of them,
- * except `openVulnDb`, the one-call way to get a migrated vulnerability database.
+ * A handle's kysely is typed by the one schema (store/schema.ts); the migrations are in migrate.ts.
+ * `openVulnDb` is the one-call way to get a migrated vulnerability database.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -14,10 +14,11 @@ import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, type DialectAdap
 import { LadingError, describeError } from '../errors.js';
 import { migrateToLatest } from './migrate.js';
 import { VulnDb } from '../feeds/vulndb.js';
+import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
-export interface DatabaseHandle<T = any> {
+export interface DatabaseHandle<T = Database> {
   kysely: Kysely<T>;
   dialect: DialectName;
   /** What was opened, for messages: the SQLite file path, or the PostgreSQL URL with any password hidden. */
@@ -97,7 +98,7 @@ function sqliteFacade(raw: BetterSqlite3.Database, cacheSize = 64): SqliteDataba
   };
 }
 
-export async function openDatabase<T = any>(url: string, options: OpenOptions = {}): Promise<DatabaseHandle<T>> {
+export async function openDatabase<T = Database>(url: string, options: OpenOptions = {}): Promise<DatabaseHandle<T>> {
   const parsed = parseDatabaseUrl(url);
   if (parsed.dialect === 'sqlite') {
     const { path } = parsed;

@@ -7,6 +7,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResult } from 'kysely';
 import { LadingError, describeError } from '../errors.js';
 import { MIGRATIONS } from './migrations/index.js';
+import type { Database } from './schema.js';
 
 class MapProvider implements MigrationProvider {
   constructor(private readonly migrations: Record<string, Migration>) {}
@@ -15,13 +16,13 @@ class MapProvider implements MigrationProvider {
   }
 }
 
-export function migrator(db: Kysely<any>, migrations: Record<string, Migration> = MIGRATIONS): Migrator {
+export function migrator(db: Kysely<Database>, migrations: Record<string, Migration> = MIGRATIONS): Migrator {
   // Migrations touch separate tables, so one added later with a lower number still applies.
   return new Migrator({ db, provider: new MapProvider(migrations), allowUnorderedMigrations: true });
 }
 
 /** Apply every pending migration; returns the names applied now. Throws naming the migration that failed. */
-export async function migrateToLatest(db: Kysely<any>, migrations: Record<string, Migration> = MIGRATIONS): Promise<string[]> {
+export async function migrateToLatest(db: Kysely<Database>, migrations: Record<string, Migration> = MIGRATIONS): Promise<string[]> {
   const { error, results } = await migrator(db, migrations).migrateToLatest();
   if (error) {
     const failed = results?.find((r: MigrationResult) => r.status === 'Error');
@@ -42,7 +43,7 @@ export function knownSchemas(migrations: Record<string, Migration> = MIGRATIONS)
 }
 
 /** The newest migration applied to this database ('' for none). */
-export async function appliedSchema(db: Kysely<any>, migrations: Record<string, Migration> = MIGRATIONS): Promise<string> {
+export async function appliedSchema(db: Kysely<Database>, migrations: Record<string, Migration> = MIGRATIONS): Promise<string> {
   const list = await migrator(db, migrations).getMigrations();
   const applied = list.filter((m) => m.executedAt !== undefined).map((m) => m.name).sort();
   return applied[applied.length - 1] ?? '';

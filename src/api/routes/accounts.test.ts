@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { buildImage } from '../../testkit/images.js';
 import { pushImage } from '../../testkit/registry.js';
 import { ADMIN as admin, assertErrorBody, describeService, waitAnalyzed, type ApiClient } from '../../testkit/service.js';
-import type { Kysely } from 'kysely';
 import { OAUTH_TOKEN_SECONDS } from './accounts.js';
 
 const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
@@ -228,9 +227,9 @@ describeService('accounts, users and credentials API', { registry: true }, (h) =
 
     // Expired tokens are removed when a new one is issued.
     const expired = { id: 'expired-token', username: 'alice', token_hash: 'x'.repeat(64), name: 'oauth', expires_at: '2020-01-01T00:00:00.000Z', created_at: '2019-12-31T23:00:00.000Z', last_used_at: null };
-    await (svc.db.kysely as Kysely<any>).insertInto('api_tokens').values(expired).execute();
+    await svc.db.kysely.insertInto('api_tokens').values(expired).execute();
     assert.equal((await oauth(base, { username: 'alice', password: 'alice-pass4' })).status, 200);
-    assert.equal((await (svc.db.kysely as Kysely<any>).selectFrom('api_tokens').select('id').where('id', '=', 'expired-token').execute()).length, 0);
+    assert.equal((await svc.db.kysely.selectFrom('api_tokens').select('id').where('id', '=', 'expired-token').execute()).length, 0);
 
     // A disabled account's token stops working.
     assert.equal((await api('PUT', '/v1/accounts/team-a/state', { ...admin, body: { state: 'disabled' } })).status, 200);
@@ -248,7 +247,7 @@ describeService('accounts, users and credentials API', { registry: true }, (h) =
     const added = await api('POST', '/v1/images', { ...gus, body: { tag: `${h().registry!.host}/team/base:v1` } });
     assert.equal(added.status, 200, JSON.stringify(added.body));
     await waitAnalyzed(api, image.manifestDigest, gus);
-    const count = async (table: string) => Number((await svc.db.kysely.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('account', '=', 'team-gone').executeTakeFirstOrThrow()).n);
+    const count = async (table: 'catalog_images' | 'catalog_image_tags' | 'catalog_analyses' | 'image_packages' | 'users') => Number((await svc.db.kysely.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('account', '=', 'team-gone').executeTakeFirstOrThrow()).n);
     assert.equal(await count('catalog_images'), 1);
     assert.ok(await count('image_packages') > 0);
 
@@ -257,7 +256,7 @@ describeService('accounts, users and credentials API', { registry: true }, (h) =
     assert.equal(del.status, 204, JSON.stringify(del.body));
     assertErrorBody(await api('GET', '/v1/accounts/team-gone', admin), 404);
     assertErrorBody(await api('GET', '/v1/images', gus), 401);
-    for (const table of ['catalog_images', 'catalog_image_tags', 'catalog_analyses', 'image_packages', 'users']) assert.equal(await count(table), 0, table);
+    for (const table of ['catalog_images', 'catalog_image_tags', 'catalog_analyses', 'image_packages', 'users'] as const) assert.equal(await count(table), 0, table);
 
     // The name can be used again, with nothing left over.
     await createAccount(api, 'team-gone');

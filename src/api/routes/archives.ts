@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authorize } from '../../store/accounts.js';
-import { ArchiveStore, TRANSITIONS, type ArchiveRule, type ArchivedImage, type Selector } from '../../services/archive.js';
+import { TRANSITIONS, type ArchiveRule, type ArchivedImage, type Selector } from '../../services/archive.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
 import { accountOf, userOf, type ApiDeps } from '../app.js';
@@ -67,7 +67,7 @@ function archivedView(a: ArchivedImage): Record<string, unknown> {
 }
 
 export function archivesRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const store = new ArchiveStore(deps.db.kysely);
+  const store = deps.archive;
   const isAdmin = (req: FastifyRequest) => authorize(userOf(req), 'admin').allowed;
 
   const mustGetRule = async (req: FastifyRequest): Promise<{ account: string; rule: ArchiveRule }> => {

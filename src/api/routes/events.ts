@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { EventStore, eventTypesList, type EventRecord } from '../../services/events.js';
+import { eventTypesList, type EventRecord } from '../../store/events.js';
 import { ApiError } from '../errors.js';
 import { accountOf, type ApiDeps } from '../app.js';
 import { isoZ } from '../views.js';
@@ -53,7 +53,7 @@ function eventView(e: EventRecord): Record<string, unknown> {
 }
 
 export function eventsRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const store = new EventStore(deps.db.kysely);
+  const store = deps.events;
 
   const idOf = (req: FastifyRequest) => parseInput(idParams, req.params, 'path').eventId;
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { buildImage, type BuiltImage } from '../../testkit/images.js';
 import { pushImage } from '../../testkit/registry.js';
 import { ADMIN as admin, assertErrorBody, describeService, waitAnalyzed } from '../../testkit/service.js';
-import { PolicyStore } from '../../services/policies.js';
+import { PolicyStore } from '../../store/policies.js';
 import { DEFAULT_BUNDLE } from '../../policy/index.js';
 
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n';

@@ -16,16 +16,13 @@ import { isDigest, parseReference } from '../../image/reference.js';
 import { anchoreTag, parseTag } from '../../policy/index.js';
 import { writeNative } from '../../sbom/formats/native.js';
 import { writers } from '../../sbom/formats/index.js';
-import { summariesFor } from '../../services/summaries.js';
-import { reportsFor } from '../../services/reports.js';
 import type { Sbom } from '../../sbom/model.js';
 import type { ScanResult } from '../../vulns/model.js';
-import { ANALYSIS_STATUSES, type CatalogImage } from '../../services/catalog.js';
+import { ANALYSIS_STATUSES, type CatalogImage } from '../../store/catalog.js';
 import { addTaggedImage } from '../../services/add-image.js';
 import { addImportedImage, importSourceSchema } from './imports.js';
-import { PolicyStore, checkImage } from '../../services/policies.js';
-import { RegistryStore, withRegistryAccess } from '../../services/registries.js';
-import { SubscriptionStore } from '../../services/subscriptions.js';
+import { checkImage } from '../../services/check.js';
+import { withRegistryAccess } from '../../services/registries.js';
 import { LadingError, describeError } from '../../errors.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
@@ -117,10 +114,7 @@ function imageStatusFilter(v: string | undefined): { imageStatus?: string } {
 }
 
 export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const policies = new PolicyStore(deps.db.kysely);
-  const registries = new RegistryStore(deps.db.kysely, deps.config);
-  const subscriptions = new SubscriptionStore(deps.db.kysely);
-  const summaries = summariesFor(deps);
+  const { policies, registries, subscriptions } = deps;
 
   /** The image a request names: by digest, or (the /images/by_id/ routes) by image id in the account. */
   const digestOf = async (req: FastifyRequest, account: string): Promise<string> => {
@@ -156,7 +150,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const mustSbom = async (account: string, imageDigest: string): Promise<Sbom> => sbomOf(await mustAnalyzed(account, imageDigest));
 
   /** The image's scan (cached until it is re-analyzed or the data changes); undefined without vulnerability data. */
-  const reports = reportsFor(deps.vulndb);
+  const { reports } = deps;
   const scan = (img: CatalogImage, sbom?: Sbom): Promise<ScanResult | undefined> =>
     reports.scan({ account: img.account, imageDigest: img.imageDigest, ...(img.analyzedAt ? { analyzedAt: img.analyzedAt } : {}) }, async () => sbom ?? sbomOf(img));
 
@@ -169,7 +163,6 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (body.tag || body.digest || body.dockerfile || body.source.tag || body.source.digest) throw new ApiError(400, 'source.import: give no tag, digest or dockerfile beside an import');
       const imported = await addImportedImage(deps, account, body.source.import, { force: boolQuery(q.force), ...(body.annotations ? { annotations: body.annotations } : {}) });
       for (const t of imported.tags) await subscriptions.ensureTagSubscriptions(account, t.fulltag, { autosubscribe: boolQuery(q.autosubscribe) });
-      await summaries.refresh(account, imported.imageDigest);
       return [anchoreImage(imported)];
     }
     const r = addRequest(body);
@@ -208,7 +201,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const imageDigest = img.manifestDigest;
       if (!imageDigest) throw new ApiError(400, `image ${r.pull} has no manifest digest`);
       const { image } = await addTaggedImage(
-        { ...deps, onImageChange: (a, d) => summaries.refresh(a, d) }, account, r.tag,
+        deps, account, r.tag,
         { imageDigest, imageId: img.configDigest.replace(/^sha256:/, ''), ...(img.indexDigest ? { parentDigest: img.indexDigest } : {}) },
         { ...(body.annotations ? { annotations: body.annotations } : {}), ...(r.dockerfile !== undefined ? { dockerfile: r.dockerfile } : {}), force: boolQuery(q.force) },
       );
@@ -256,7 +249,6 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       throw new ApiError(409, `image ${imageDigest} is being analyzed: delete it with force=true, or later`);
     }
     await deps.catalog.deleteImage(account, imageDigest);
-    await summaries.refresh(account, imageDigest);
     // Anchore refused (409) while a tag had active subscriptions; Lading removes the subscriptions
     // of the tags that now name no image of the account.
     for (const t of img.tags) {
@@ -325,7 +317,6 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const current = await checkImage(policies, account, {
       imageDigest, tag, sbom, scan: await scan(img, sbom), ...(policyId !== undefined ? { policyId } : {}), save: !boolQuery(q.interactive),
     });
-    if (!boolQuery(q.interactive)) await summaries.refresh(account, imageDigest);
     const evals = boolQuery(q.history) ? await policies.listEvaluations(account, imageDigest, tag, policyId) : [current];
     return checkResponseOf(imageDigest, tag, evals, boolQuery(q.detail));
   };

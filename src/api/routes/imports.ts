@@ -6,8 +6,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { CatalogImage } from '../../services/catalog.js';
-import { IMPORT_CONTENT_TYPES, ImportStore, MAX_IMPORT_CONTENT_BYTES, importImage, type ImportOperation } from '../../services/imports.js';
+import type { CatalogImage } from '../../store/catalog.js';
+import { IMPORT_CONTENT_TYPES, MAX_IMPORT_CONTENT_BYTES, importImage, type ImportOperation } from '../../services/imports.js';
 import { ApiError } from '../errors.js';
 import { accountOf, type ApiDeps } from '../app.js';
 import { isoZ } from '../views.js';
@@ -37,7 +37,7 @@ export async function addImportedImage(
   deps: ApiDeps, account: string, source: z.infer<typeof importSourceSchema>, options: { force: boolean; annotations?: Record<string, unknown> },
 ): Promise<CatalogImage> {
   const c = source.contents;
-  return importImage(deps.db.kysely, account, {
+  return importImage(deps, account, {
     digest: source.digest,
     tags: source.tags,
     operationUuid: source.operation_uuid,
@@ -68,7 +68,7 @@ function operationId(req: FastifyRequest): string {
 }
 
 export function importsRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const imports = new ImportStore(deps.db.kysely);
+  const { imports } = deps;
 
   const mustGet = async (account: string, id: string): Promise<ImportOperation> => {
     const op = await imports.get(account, id);

@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { LadingError } from '../../errors.js';
-import { PolicyStore, bundleRejection, type PolicyBundleRecord } from '../../services/policies.js';
+import { bundleRejection, type PolicyBundleRecord } from '../../store/policies.js';
 import { ApiError } from '../errors.js';
 import { accountOf, type ApiDeps } from '../app.js';
 import { isoZ } from '../views.js';
@@ -71,7 +71,7 @@ async function storeCall<T>(fn: () => Promise<T>, bundle?: unknown): Promise<T> 
 }
 
 export function policiesRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const store = new PolicyStore(deps.db.kysely);
+  const store = deps.policies;
 
   app.get('/policies', async (req) => {
     const account = await accountOf(req, deps, 'read');

@@ -8,8 +8,8 @@ import { z } from 'zod';
 import type { Cvss, Severity } from '../../feeds/model.js';
 import { ANCHORE_TYPE } from '../../sbom/ecosystems.js';
 import type { PackageType } from '../../sbom/model.js';
-import type { CatalogImage } from '../../services/catalog.js';
-import { PackageQueries, type VulnerabilityRecord } from '../../services/packages.js';
+import type { CatalogImage } from '../../store/catalog.js';
+import { type VulnerabilityRecord } from '../../services/packages.js';
 import { describeRange } from '../../vulns/match.js';
 import { parseSeverity } from '../../vulns/scan.js';
 import { ApiError } from '../errors.js';
@@ -101,7 +101,7 @@ function vulnerabilityView(r: VulnerabilityRecord): Record<string, unknown> {
 }
 
 export function queryRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const queries = new PackageQueries(deps.db.kysely, deps.catalog, deps.vulndb);
+  const queries = deps.packages;
 
   app.get('/query/images/by_package', async (req) => {
     const account = await accountOf(req, deps, 'read');

@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { LadingError } from '../../errors.js';
-import { REGISTRY_TYPES, RegistryStore, registryProblem, type RegistryInput, type RegistryRecord } from '../../services/registries.js';
+import { REGISTRY_TYPES, registryProblem, type RegistryInput, type RegistryRecord } from '../../services/registries.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
 import { accountOf, type ApiDeps } from '../app.js';
@@ -73,7 +73,7 @@ function registryView(r: RegistryRecord): Record<string, unknown> {
 }
 
 export function registriesRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const store = new RegistryStore(deps.db.kysely, deps.config);
+  const store = deps.registries;
 
   /** Refusals first (406 for awsauto), then the login check when asked (406 with the registry's answer). */
   const admit = async (input: RegistryInput, validate: boolean): Promise<void> => {

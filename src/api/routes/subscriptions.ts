@@ -12,8 +12,8 @@ import { parseReference } from '../../image/reference.js';
 import { anchoreTag, parseTag } from '../../policy/index.js';
 import { RegistryStore, withRegistryAccess } from '../../services/registries.js';
 import {
-  SUBSCRIPTION_TYPES, SubscriptionStore, subscriptionId, type RepoUpdateValue, type Subscription, type SubscriptionType,
-} from '../../services/subscriptions.js';
+  SUBSCRIPTION_TYPES, subscriptionId, type RepoUpdateValue, type Subscription, type SubscriptionType,
+} from '../../store/subscriptions.js';
 import { ApiError, STATUS_FOR_CODE } from '../errors.js';
 import { parseInput } from '../validate.js';
 import { accountOf, type ApiDeps } from '../app.js';
@@ -113,8 +113,7 @@ async function listRepositoryTags(deps: ApiDeps, registries: RegistryStore, acco
 }
 
 export function subscriptionsRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const store = new SubscriptionStore(deps.db.kysely);
-  const registries = new RegistryStore(deps.db.kysely, deps.config);
+  const { subscriptions: store, registries } = deps;
 
   const mustGet = async (req: FastifyRequest): Promise<{ account: string; sub: Subscription }> => {
     const account = await accountOf(req, deps);

@@ -9,9 +9,9 @@ import { z } from 'zod';
 import { isDigest } from '../../image/reference.js';
 import { PACKAGE_TYPES } from '../../sbom/ecosystems.js';
 import type { Sbom } from '../../sbom/model.js';
-import { ANALYSIS_STATUSES, type CatalogImage } from '../../services/catalog.js';
+import { ANALYSIS_STATUSES, type CatalogImage } from '../../store/catalog.js';
 import {
-  SEVERITIES, SORTS, compareImages, countedMatches, layersOf, packageViews, scanOf, summariesFor, vulnerabilityViews,
+  SEVERITIES, SORTS, compareImages, countedMatches, layersOf, packageViews, scanOf, vulnerabilityViews,
   type ImageSummary, type VulnerabilityView,
 } from '../../services/summaries.js';
 import { severityRank } from '../../vulns/model.js';
@@ -80,7 +80,7 @@ const VULN_SORTS: Record<string, (a: VulnerabilityView, b: VulnerabilityView) =>
 };
 
 export function summariesRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const store = summariesFor(deps);
+  const store = deps.summaries;
 
   const mustImage = async (account: string, imageDigest: string): Promise<CatalogImage> => {
     const img = await deps.catalog.getImage(account, imageDigest);
@@ -182,7 +182,7 @@ export function summariesRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const q = parseInput(vulnerabilitiesQuery, req.query, 'query');
     const img = await mustImage(account, imageDigest);
     const sbom = await mustSbom(img);
-    const all = await scanOf(deps.vulndb, img, sbom);
+    const all = await scanOf(deps.reports, img, sbom);
     const matches = q.vendor_only === false ? all : countedMatches(all);
     const needle = q.q?.toLowerCase();
     const items = vulnerabilityViews(sbom, matches).filter((v) => {
@@ -203,7 +203,7 @@ export function summariesRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const side = async (imageDigest: string) => {
       const img = await mustImage(account, imageDigest);
       const sbom = await mustSbom(img);
-      return { summary: await mustSummary(account, imageDigest), sbom, matches: await scanOf(deps.vulndb, img, sbom) };
+      return { summary: await mustSummary(account, imageDigest), sbom, matches: await scanOf(deps.reports, img, sbom) };
     };
     const base = await side(q.base);
     const target = await side(q.target);

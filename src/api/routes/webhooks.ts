@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { NOTIFICATION_TYPES } from '../../config/schema.js';
 import { requireAuthorized } from '../../store/accounts.js';
-import { NOTIFICATION_STATUSES, Notifier, WEBHOOK_TARGETS, type DeliveryAttempt, type Notification } from '../../services/notify.js';
+import { NOTIFICATION_STATUSES, WEBHOOK_TARGETS, type DeliveryAttempt, type Notification } from '../../services/notify.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
 import { accountOf, userOf, type ApiDeps } from '../app.js';
@@ -58,7 +58,7 @@ function attemptView(a: DeliveryAttempt): Record<string, unknown> {
 }
 
 export function webhooksRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const notifier = new Notifier(deps.db, deps.config.webhooks, deps.accounts);
+  const { notifier } = deps;
 
   const detail = async (found: { notification: Notification; attempts: DeliveryAttempt[] }) => ({
     ...summary(found.notification),

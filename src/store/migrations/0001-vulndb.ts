@@ -2,9 +2,9 @@
  * The vulnerability database (see feeds/vulndb.ts). Portable types only: text, integer,
  * double precision; JSON and timestamps (ISO 8601, UTC) are stored as text.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createTable('meta')
     .addColumn('key', 'text', (c) => c.primaryKey())
     .addColumn('value', 'text', (c) => c.notNull())
@@ -67,10 +67,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('validators', 'text', (c) => c.notNull().defaultTo('{}'))
     .execute();
 
-  await db.insertInto('meta').values({ key: 'vulndb_schema', value: '1' }).execute();
+  await sql`insert into meta (key, value) values ('vulndb_schema', '1')`.execute(db);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const t of ['sync_state', 'epss', 'kev', 'affected', 'aliases', 'vulnerabilities', 'meta']) {
     await db.schema.dropTable(t).ifExists().execute();
   }

@@ -6,7 +6,7 @@
  */
 import { sql, SqliteIntrospector, type Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   const sqlite = db.introspection instanceof SqliteIntrospector;
   await db.schema.createTable('jobs')
     .addColumn('id', sqlite ? 'integer' : 'bigint', (c) => (sqlite ? c.primaryKey().autoIncrement() : c.primaryKey().generatedByDefaultAsIdentity()))
@@ -37,6 +37,6 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index jobs_state_updated on jobs (state, updated_at)`.execute(db);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('jobs').ifExists().execute();
 }

@@ -4,7 +4,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createTable('accounts')
     .addColumn('name', 'text', (c) => c.primaryKey())
     .addColumn('type', 'text', (c) => c.notNull())
@@ -39,7 +39,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('api_tokens_username').on('api_tokens').column('username').execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const t of ['api_tokens', 'users', 'accounts']) {
     await db.schema.dropTable(t).ifExists().execute();
   }

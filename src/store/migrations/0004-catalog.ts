@@ -1,11 +1,11 @@
 /**
- * The catalog (see services/catalog.ts): images per account, the tags that named them, the stored
+ * The catalog (see store/catalog.ts): images per account, the tags that named them, the stored
  * analysis (the SBOM, gzip-compressed: bytea on PostgreSQL, blob on SQLite) and policy bundles.
  * Every table is keyed by account first. Timestamps are ISO 8601 UTC text; JSON is text.
  */
 import { PostgresAdapter, type Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   const blob = db.getExecutor().adapter instanceof PostgresAdapter ? 'bytea' : 'blob';
 
   await db.schema.createTable('catalog_images')
@@ -60,7 +60,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const t of ['policy_bundles', 'catalog_analyses', 'catalog_image_tags', 'catalog_images']) {
     await db.schema.dropTable(t).ifExists().execute();
   }

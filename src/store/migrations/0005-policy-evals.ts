@@ -5,7 +5,7 @@
  */
 import { PostgresAdapter, type Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   const blob = db.getExecutor().adapter instanceof PostgresAdapter ? 'bytea' : 'blob';
 
   await db.schema.createTable('policy_evals')
@@ -25,7 +25,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('catalog_analyses').addColumn('manifest', 'text').execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('catalog_analyses').dropColumn('manifest').execute();
   await db.schema.dropTable('policy_evals').ifExists().execute();
 }

@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createTable('registries')
     .addColumn('account', 'text', (c) => c.notNull())
     .addColumn('registry', 'text', (c) => c.notNull())
@@ -20,6 +20,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('registries').ifExists().execute();
 }

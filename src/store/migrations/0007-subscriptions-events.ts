@@ -1,11 +1,11 @@
 /**
  * Subscriptions (what the watcher polls and the notifier delivers for) and events (the per-account
- * log of what happened), see services/subscriptions.ts and services/events.ts. Keyed by account
+ * log of what happened), see store/subscriptions.ts and store/events.ts. Keyed by account
  * first; timestamps are ISO 8601 UTC text; JSON is text; booleans are integers 0/1.
  */
 import type { Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createTable('subscriptions')
     .addColumn('account', 'text', (c) => c.notNull())
     .addColumn('subscription_id', 'text', (c) => c.notNull())
@@ -39,6 +39,6 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('events_account_timestamp').on('events').columns(['account', 'timestamp']).execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const t of ['events', 'subscriptions']) await db.schema.dropTable(t).ifExists().execute();
 }

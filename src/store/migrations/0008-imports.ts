@@ -6,7 +6,7 @@
  */
 import { PostgresAdapter, type Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   const blob = db.getExecutor().adapter instanceof PostgresAdapter ? 'bytea' : 'blob';
 
   await db.schema.createTable('image_imports')
@@ -30,7 +30,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const t of ['image_import_contents', 'image_imports']) {
     await db.schema.dropTable(t).ifExists().execute();
   }

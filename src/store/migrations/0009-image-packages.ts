@@ -7,7 +7,7 @@
  */
 import type { Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createTable('image_packages')
     .addColumn('account', 'text', (c) => c.notNull())
     .addColumn('image_digest', 'text', (c) => c.notNull())
@@ -23,6 +23,6 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('image_packages_lookup').on('image_packages').columns(['account', 'lookup_name']).execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('image_packages').ifExists().execute();
 }

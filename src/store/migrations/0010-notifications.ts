@@ -7,7 +7,7 @@
  */
 import { sql, SqliteIntrospector, type Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   const sqlite = db.introspection instanceof SqliteIntrospector;
   await db.schema.createTable('notifications')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -49,7 +49,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index notification_deliveries_notification on notification_deliveries (notification_id, id)`.execute(db);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('notification_deliveries').ifExists().execute();
   await db.schema.dropTable('notifications').ifExists().execute();
 }

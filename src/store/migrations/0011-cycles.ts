@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createTable('service_cycles')
     .addColumn('name', 'text', (c) => c.primaryKey())
     .addColumn('lease_owner', 'text')
@@ -22,6 +22,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('service_cycles').ifExists().execute();
 }

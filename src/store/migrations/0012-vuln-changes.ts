@@ -10,7 +10,7 @@
  */
 import { SqliteIntrospector, type Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   const sqlite = db.introspection instanceof SqliteIntrospector;
   await db.schema.createTable('affected_digests')
     .addColumn('source', 'text', (c) => c.notNull())
@@ -46,6 +46,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const t of ['image_vuln_results', 'image_match_keys', 'vuln_changes', 'affected_digests']) await db.schema.dropTable(t).ifExists().execute();
 }

@@ -6,7 +6,7 @@
  */
 import { PostgresAdapter, type Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   const blob = db.getExecutor().adapter instanceof PostgresAdapter ? 'bytea' : 'blob';
 
   await db.schema.createTable('archive_rules')
@@ -46,7 +46,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('archived_images').ifExists().execute();
   await db.schema.dropTable('archive_rules').ifExists().execute();
 }

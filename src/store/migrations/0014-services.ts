@@ -4,7 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createTable('service_registry')
     .addColumn('hostid', 'text', (c) => c.notNull())
     .addColumn('servicename', 'text', (c) => c.notNull())
@@ -17,6 +17,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('service_registry').ifExists().execute();
 }

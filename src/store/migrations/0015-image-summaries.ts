@@ -10,7 +10,7 @@
  */
 import type { Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   let t = db.schema.createTable('image_summaries')
     .addColumn('account', 'text', (c) => c.notNull())
     .addColumn('image_digest', 'text', (c) => c.notNull())
@@ -66,6 +66,6 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('vuln_trend_account').on('vuln_trend').columns(['account', 'at']).execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const t of ['vuln_trend', 'image_summary_findings', 'image_summaries']) await db.schema.dropTable(t).ifExists().execute();
 }

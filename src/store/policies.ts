@@ -14,16 +14,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { PostgresAdapter, type Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
-import { DEFAULT_BUNDLE, describeProblem, evaluateBundle, evaluationDoc, loadBundle, type Action, type PolicyEvaluationDoc, type Problem } from '../policy/index.js';
-import type { Sbom } from '../sbom/model.js';
-import type { ScanResult } from '../vulns/model.js';
+import { DEFAULT_BUNDLE, describeProblem, loadBundle, type Action, type PolicyEvaluationDoc, type Problem } from '../policy/index.js';
+import type { Database, PolicyBundlesTable, PolicyEvalsTable } from './schema.js';
+import { Lifecycle } from './lifecycle.js';
 
-interface BundlesTable { account: string; policy_id: string; name: string | null; bundle: string; active: number; created_at: string; last_updated: string }
-interface EvalsTable {
-  account: string; eval_id: string; image_digest: string; tag: string; policy_id: string; final_action: string; status: string;
-  doc_gz: Buffer | Uint8Array; created_at: string;
-}
-interface Tables { policy_bundles: BundlesTable; policy_evals: EvalsTable }
 
 export interface PolicyBundleRecord {
   policyId: string;
@@ -59,7 +53,7 @@ export function bundleRejection(bundle: unknown): { message: string; problems: P
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function toRecord(r: BundlesTable): PolicyBundleRecord {
+function toRecord(r: PolicyBundlesTable): PolicyBundleRecord {
   let bundle: Record<string, unknown>;
   try {
     bundle = JSON.parse(r.bundle) as Record<string, unknown>;
@@ -77,7 +71,7 @@ function toRecord(r: BundlesTable): PolicyBundleRecord {
   };
 }
 
-function toEvaluation(r: EvalsTable): StoredEvaluation {
+function toEvaluation(r: PolicyEvalsTable): StoredEvaluation {
   return {
     evalId: r.eval_id,
     imageDigest: r.image_digest,
@@ -91,17 +85,21 @@ function toEvaluation(r: EvalsTable): StoredEvaluation {
 }
 
 /** Remove an image's stored evaluations (inside the catalog's image delete). */
-export async function removeEvaluations(trx: Kysely<any>, account: string, imageDigest: string): Promise<void> {
-  await (trx as Kysely<Tables>).deleteFrom('policy_evals').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
+export async function removeEvaluations(trx: Kysely<Database>, account: string, imageDigest: string): Promise<void> {
+  await (trx).deleteFrom('policy_evals').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
 }
 
 export class PolicyStore {
-  private readonly db: Kysely<Tables>;
+  private readonly db: Kysely<Database>;
   private readonly now: () => Date;
 
-  constructor(db: Kysely<any>, options: { now?: () => Date } = {}) {
-    this.db = db as Kysely<Tables>;
+  private readonly lifecycle: Lifecycle;
+
+  /** `lifecycle`: told of every stored evaluation (store/lifecycle.ts); default: nobody. */
+  constructor(db: Kysely<Database>, options: { now?: () => Date; lifecycle?: Lifecycle } = {}) {
+    this.db = db;
     this.now = options.now ?? (() => new Date());
+    this.lifecycle = options.lifecycle ?? new Lifecycle();
   }
 
   // ------------------------------------------------------------------ bundles
@@ -220,10 +218,15 @@ export class PolicyStore {
       evalId: randomUUID(), imageDigest: e.imageDigest, tag: e.tag, policyId: e.policyId, finalAction: e.finalAction, status: e.status,
       createdAt: (e.createdAt ?? this.now()).toISOString(), doc: e.doc,
     };
-    await this.db.insertInto('policy_evals').values({
-      account, eval_id: stored.evalId, image_digest: stored.imageDigest, tag: stored.tag, policy_id: stored.policyId,
-      final_action: stored.finalAction, status: stored.status, doc_gz: gzipSync(Buffer.from(JSON.stringify(stored.doc))), created_at: stored.createdAt,
-    }).execute();
+    const event = { account, imageDigest: stored.imageDigest, tag: stored.tag, finalAction: stored.finalAction };
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('policy_evals').values({
+        account, eval_id: stored.evalId, image_digest: stored.imageDigest, tag: stored.tag, policy_id: stored.policyId,
+        final_action: stored.finalAction, status: stored.status, doc_gz: gzipSync(Buffer.from(JSON.stringify(stored.doc))), created_at: stored.createdAt,
+      }).execute();
+      await this.lifecycle.inside(trx, 'evaluationStored', event);
+    });
+    await this.lifecycle.committed('evaluationStored', event);
     return stored;
   }
 
@@ -241,36 +244,4 @@ export class PolicyStore {
       .orderBy('created_at', 'desc').orderBy('eval_id', 'desc').limit(1).executeTakeFirst();
     return r ? toEvaluation(r) : undefined;
   }
-}
-
-export interface CheckInput {
-  imageDigest: string;
-  /** `registry/repo:tag` as Anchore writes it. */
-  tag: string;
-  sbom: Sbom;
-  /** The vulnerability scan of the SBOM; undefined when there is no vulnerability data. */
-  scan: ScanResult | undefined;
-  /** The bundle to use; default the account's active bundle. */
-  policyId?: string;
-  /** Keep the evaluation (default true); false evaluates only (Anchore's interactive). */
-  save?: boolean;
-}
-
-/**
- * Evaluate an image as a tag against a bundle of the account and (unless told not to) store the
- * evaluation. NOT_FOUND when the bundle is missing, BAD_INPUT when it cannot be used.
- */
-export async function checkImage(store: PolicyStore, account: string, input: CheckInput): Promise<StoredEvaluation> {
-  const record = await store.getBundle(account, input.policyId);
-  if (!record) throw new LadingError('NOT_FOUND', input.policyId !== undefined ? `no policy bundle ${input.policyId}` : 'no active policy bundle');
-  const bundle = loadBundle(record.bundle);
-  const fatal = bundle.problems.filter((p) => p.fatal);
-  if (fatal.length) throw new LadingError('BAD_INPUT', `policy bundle ${record.policyId}: ${fatal.map(describeProblem).join('; ')}`);
-  const evaluation = evaluateBundle(bundle, { sbom: input.sbom, scan: input.scan }, { tag: input.tag });
-  const e: NewEvaluation = {
-    imageDigest: input.imageDigest, tag: input.tag, policyId: record.policyId, finalAction: evaluation.finalAction, status: evaluation.status,
-    createdAt: evaluation.evaluatedAt, doc: evaluationDoc(evaluation, account),
-  };
-  if (input.save === false) return { ...e, evalId: randomUUID(), createdAt: evaluation.evaluatedAt.toISOString() };
-  return store.saveEvaluation(account, e);
 }

@@ -5,6 +5,7 @@
  * `orphaned`); `/system` and `/system/services` list them all.
  */
 import type { Kysely } from 'kysely';
+import type { Database, ServiceRegistryTable } from './schema.js';
 
 export interface ServiceRecord {
   hostid: string;
@@ -18,22 +19,19 @@ export interface ServiceRecord {
   up: boolean;
 }
 
-interface Row {
-  hostid: string; servicename: string; base_url: string | null; version: string; started_at: string; heartbeat_at: string; stopped_at: string | null;
-}
 
 export class ServiceRegistry {
-  private readonly db: Kysely<{ service_registry: Row }>;
+  private readonly db: Kysely<Database>;
 
-  constructor(db: Kysely<any>, private readonly heartbeatMs: number, private readonly now: () => Date = () => new Date()) {
-    this.db = db as Kysely<{ service_registry: Row }>;
+  constructor(db: Kysely<Database>, private readonly heartbeatMs: number, private readonly now: () => Date = () => new Date()) {
+    this.db = db;
   }
 
   /** Record (or re-record) this process's roles as running. */
   async register(hostid: string, services: string[], version: string, baseUrl?: string): Promise<void> {
     const t = this.now().toISOString();
     for (const servicename of services) {
-      const row: Row = { hostid, servicename, base_url: baseUrl ?? null, version, started_at: t, heartbeat_at: t, stopped_at: null };
+      const row: ServiceRegistryTable = { hostid, servicename, base_url: baseUrl ?? null, version, started_at: t, heartbeat_at: t, stopped_at: null };
       await this.db.insertInto('service_registry').values(row)
         .onConflict((oc) => oc.columns(['hostid', 'servicename']).doUpdateSet({ base_url: row.base_url, version, started_at: t, heartbeat_at: t, stopped_at: null })).execute();
     }

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import type { Database, SubscriptionsTable } from './schema.js';
 
 export const SUBSCRIPTION_TYPES = ['policy_eval', 'tag_update', 'vuln_update', 'analysis_update', 'repo_update'] as const;
 export type SubscriptionType = (typeof SUBSCRIPTION_TYPES)[number];
@@ -39,11 +40,6 @@ export interface NewSubscription {
   active?: boolean;
 }
 
-interface SubscriptionsTable {
-  account: string; subscription_id: string; subscription_type: string; subscription_key: string;
-  subscription_value: string | null; active: number; created_at: string; last_updated: string;
-}
-interface Tables { subscriptions: SubscriptionsTable }
 
 /** Anchore's subscription id: md5 of `account+key+type`. */
 export function subscriptionId(account: string, key: string, type: string): string {
@@ -64,11 +60,11 @@ function toSubscription(r: SubscriptionsTable): Subscription {
 }
 
 export class SubscriptionStore {
-  private readonly db: Kysely<Tables>;
+  private readonly db: Kysely<Database>;
   private readonly now: () => Date;
 
-  constructor(db: Kysely<any>, options: { now?: () => Date } = {}) {
-    this.db = db as Kysely<Tables>;
+  constructor(db: Kysely<Database>, options: { now?: () => Date } = {}) {
+    this.db = db;
     this.now = options.now ?? (() => new Date());
   }
 

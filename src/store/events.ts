@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
 import type { CatalogImage } from './catalog.js';
+import type { Database, EventsTable } from './schema.js';
 
 export type EventLevel = 'info' | 'error';
 
@@ -156,12 +157,6 @@ export interface EventPage {
   page: number;
 }
 
-interface EventsTable {
-  generated_uuid: string; account: string; type: string; level: string; message: string; details: string;
-  resource_type: string; resource_id: string | null; source_servicename: string | null; source_hostid: string | null;
-  source_base_url: string | null; source_request_id: string | null; timestamp: string; created_at: string;
-}
-interface Tables { events: EventsTable }
 
 function toRecord(r: EventsTable): EventRecord {
   let details: Record<string, unknown>;
@@ -190,13 +185,13 @@ function likeEscape(s: string): string {
 }
 
 export class EventStore {
-  private readonly db: Kysely<Tables>;
+  private readonly db: Kysely<Database>;
   private readonly source: EventSource;
   private readonly now: () => Date;
 
   /** `source`: the service that records events through this store. */
-  constructor(db: Kysely<any>, options: { source?: Partial<EventSource>; now?: () => Date } = {}) {
-    this.db = db as Kysely<Tables>;
+  constructor(db: Kysely<Database>, options: { source?: Partial<EventSource>; now?: () => Date } = {}) {
+    this.db = db;
     this.source = { servicename: null, hostid: null, base_url: null, ...options.source };
     this.now = options.now ?? (() => new Date());
   }

@@ -8,22 +8,12 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
 import type { Sbom } from '../sbom/model.js';
-import { removeImageMatches } from './rematch.js';
-import { indexImagePackages, removeImagePackages } from './packages.js';
-import { removeEvaluations } from './policies.js';
-import { removeImageSummary } from './summaries.js';
+import { Lifecycle, type LifecycleEvents, type TransactionalEventName } from './lifecycle.js';
+import type { CatalogImageTagsTable, CatalogImagesTable, Database } from './schema.js';
 
 export const ANALYSIS_STATUSES = ['not_analyzed', 'analyzing', 'analyzed', 'analysis_failed'] as const;
 export type AnalysisStatus = (typeof ANALYSIS_STATUSES)[number];
 
-interface ImagesTable {
-  account: string; image_digest: string; image_id: string | null; manifest_digest: string; parent_digest: string | null;
-  analysis_status: string; analysis_error: string | null; image_status: string; annotations: string; dockerfile: string | null;
-  metadata: string | null; created_at: string; last_updated: string; analyzed_at: string | null;
-}
-interface TagsTable { account: string; fulltag: string; image_digest: string; registry: string; repo: string; tag: string; created_at: string; last_updated: string }
-interface AnalysesTable { account: string; image_digest: string; sbom_gz: Buffer | Uint8Array; manifest: string | null; created_at: string }
-interface Tables { catalog_images: ImagesTable; catalog_image_tags: TagsTable; catalog_analyses: AnalysesTable }
 
 /** Summary of an analysis kept on the image row (Anchore's image_content.metadata). */
 export interface ImageContentMetadata {
@@ -83,22 +73,51 @@ function parseJson<T>(text: string | null, what: string): T | undefined {
   }
 }
 
-export class CatalogStore {
-  private readonly db: Kysely<Tables>;
-  private readonly now: () => Date;
+export interface CatalogStoreOptions {
+  now?: () => Date;
+  /** Told of every image change (store/lifecycle.ts); default: nobody. */
+  lifecycle?: Lifecycle;
+}
 
-  constructor(db: Kysely<any>, options: { now?: () => Date } = {}) {
-    this.db = db as Kysely<Tables>;
+/** An event emitted inside a transaction, published once it commits. */
+type Emitted = { [K in TransactionalEventName]: { name: K; event: LifecycleEvents[K] } }[TransactionalEventName];
+
+export class CatalogStore {
+  private readonly db: Kysely<Database>;
+  private readonly now: () => Date;
+  readonly lifecycle: Lifecycle;
+  /** Set on a store bound to a transaction: the events to publish after it commits. */
+  private readonly pending: Emitted[] | undefined;
+
+  constructor(db: Kysely<Database>, options: CatalogStoreOptions = {}, pending?: Emitted[]) {
+    this.db = db;
     this.now = options.now ?? (() => new Date());
+    this.lifecycle = options.lifecycle ?? new Lifecycle();
+    this.pending = pending;
   }
 
   private stamp(): string {
     return this.now().toISOString();
   }
 
-  /** Run fn in a transaction; a store made over a transaction (new CatalogStore(trx)) runs in that one. */
-  private transaction<T>(fn: (trx: Kysely<Tables>) => Promise<T>): Promise<T> {
-    return this.db.isTransaction ? fn(this.db) : this.db.transaction().execute(fn);
+  /**
+   * Run fn in one transaction with a catalog bound to it (and the transaction, for the caller's own
+   * tables); the lifecycle's after-commit subscribers hear of its changes once it commits. Nested
+   * calls run in the outer transaction.
+   */
+  async transaction<T>(fn: (catalog: CatalogStore, trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    if (this.pending) return fn(this, this.db);
+    if (this.db.isTransaction) throw new LadingError('INTERNAL', 'a catalog made over a transaction: use catalog.transaction() instead');
+    const pending: Emitted[] = [];
+    const result = await this.db.transaction().execute((trx) => fn(new CatalogStore(trx, { now: this.now, lifecycle: this.lifecycle }, pending), trx));
+    for (const e of pending) await this.lifecycle.committed(e.name, e.event as never);
+    return result;
+  }
+
+  /** Tell the in-transaction subscribers now and queue the event for after the commit. */
+  private async emit<K extends TransactionalEventName>(name: K, event: LifecycleEvents[K]): Promise<void> {
+    await this.lifecycle.inside(this.db, name, event);
+    this.pending!.push({ name, event } as Emitted);
   }
 
   /**
@@ -108,7 +127,7 @@ export class CatalogStore {
   async addImage(account: string, input: AddImageInput): Promise<{ image: CatalogImage; needsAnalysis: boolean }> {
     const t = this.stamp();
     const fulltag = `${input.tag.registry}/${input.tag.repo}:${input.tag.tag}`;
-    const needs = await this.transaction(async (trx) => {
+    const needs = await this.transaction(async (c, trx) => {
       const existing = await trx.selectFrom('catalog_images').selectAll().where('account', '=', account).where('image_digest', '=', input.imageDigest).executeTakeFirst();
       let needsAnalysis: boolean;
       if (!existing) {
@@ -132,6 +151,7 @@ export class CatalogStore {
       await trx.insertInto('catalog_image_tags').values({
         account, fulltag, image_digest: input.imageDigest, registry: input.tag.registry, repo: input.tag.repo, tag: input.tag.tag, created_at: t, last_updated: t,
       }).onConflict((oc) => oc.columns(['account', 'fulltag', 'image_digest']).doUpdateSet({ last_updated: t })).execute();
+      await c.emit('imageAdded', { account, imageDigest: input.imageDigest });
       return needsAnalysis;
     });
     return { image: (await this.getImage(account, input.imageDigest))!, needsAnalysis: needs };
@@ -175,24 +195,26 @@ export class CatalogStore {
 
   /** Remove an image, its tags and its analysis; whether it existed. */
   async deleteImage(account: string, imageDigest: string): Promise<boolean> {
-    return this.transaction(async (trx) => {
-      await removeImagePackages(trx, account, imageDigest);
-      await removeEvaluations(trx, account, imageDigest);
-      await removeImageMatches(trx, account, imageDigest);
-      await removeImageSummary(trx, account, imageDigest);
+    return this.transaction(async (c, trx) => {
       await trx.deleteFrom('catalog_analyses').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
       await trx.deleteFrom('catalog_image_tags').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
       const r = await trx.deleteFrom('catalog_images').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
-      return Number(r.numDeletedRows) > 0;
+      if (!Number(r.numDeletedRows)) return false;
+      await c.emit('imageDeleted', { account, imageDigest });
+      return true;
     });
   }
 
   /** Set the analysis status; false when the image is gone. */
   async setStatus(account: string, imageDigest: string, status: AnalysisStatus, error?: string): Promise<boolean> {
-    const r = await this.db.updateTable('catalog_images')
-      .set({ analysis_status: status, analysis_error: error ?? null, last_updated: this.stamp() })
-      .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+    return this.transaction(async (c, trx) => {
+      const r = await trx.updateTable('catalog_images')
+        .set({ analysis_status: status, analysis_error: error ?? null, last_updated: this.stamp() })
+        .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+      if (!Number(r.numUpdatedRows)) return false;
+      await c.emit('imageStatusChanged', { account, imageDigest, status });
+      return true;
+    });
   }
 
   /**
@@ -211,14 +233,14 @@ export class CatalogStore {
       image_size: sbom.source.layers.reduce((n, l) => n + (l.uncompressedSize ?? l.size), 0),
       layer_count: sbom.source.layers.length,
     };
-    return this.transaction(async (trx) => {
+    return this.transaction(async (c, trx) => {
       const r = await trx.updateTable('catalog_images')
         .set({ analysis_status: 'analyzed', analysis_error: null, analyzed_at: t, last_updated: t, metadata: JSON.stringify(metadata), image_id: sbom.source.imageId.replace(/^sha256:/, '') })
         .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
       if (!Number(r.numUpdatedRows)) return false;
       await trx.insertInto('catalog_analyses').values({ account, image_digest: imageDigest, sbom_gz: gz, manifest: manifestText, created_at: t })
         .onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet({ sbom_gz: gz, manifest: manifestText, created_at: t })).execute();
-      await indexImagePackages(trx, account, imageDigest, sbom.packages);
+      await c.emit('analysisStored', { account, imageDigest, sbom });
       return true;
     });
   }
@@ -230,6 +252,17 @@ export class CatalogStore {
     return JSON.parse(gunzipSync(Buffer.from(row.sbom_gz)).toString('utf8')) as Sbom;
   }
 
+  /** The stored analysis as kept (the gzip SBOM bytes and the manifest text), for copying it elsewhere. */
+  async getStoredAnalysis(account: string, imageDigest: string): Promise<{ sbomGz: Buffer; manifest: string | null } | undefined> {
+    const row = await this.db.selectFrom('catalog_analyses').select(['sbom_gz', 'manifest']).where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+    return row ? { sbomGz: Buffer.from(row.sbom_gz), manifest: row.manifest } : undefined;
+  }
+
+  /** Every account with at least one image. */
+  async accounts(): Promise<string[]> {
+    return (await this.db.selectFrom('catalog_images').select('account').distinct().execute()).map((r) => r.account);
+  }
+
   /** The image manifest stored with the analysis; undefined when none was stored. */
   async getManifest(account: string, imageDigest: string): Promise<unknown> {
     const row = await this.db.selectFrom('catalog_analyses').select('manifest').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
@@ -237,7 +270,7 @@ export class CatalogStore {
   }
 }
 
-function toImage(r: ImagesTable, tags: TagsTable[]): CatalogImage {
+function toImage(r: CatalogImagesTable, tags: CatalogImageTagsTable[]): CatalogImage {
   return {
     account: r.account,
     imageDigest: r.image_digest,

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { openDatabase } from '../store/db.js';
-import { migrateToLatest } from '../store/migrate.js';
+import { openDatabase } from './db.js';
+import { migrateToLatest } from './migrate.js';
 import { SubscriptionStore, subscriptionId } from './subscriptions.js';
 
 const TAG = 'reg.test/team/app:v1';

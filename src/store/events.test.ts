@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openDatabase } from '../store/db.js';
-import { migrateToLatest } from '../store/migrate.js';
+import { openDatabase } from './db.js';
+import { migrateToLatest } from './migrate.js';
 import { EVENT_TYPES, EventStore, eventTypesList, recordAnalysisOutcome } from './events.js';
 
 async function withStore(body: (s: EventStore, clock: { t: number }) => Promise<void>): Promise<void> {

@@ -1,0 +1,42 @@
+/**
+ * Checking an image as a tag: the account's policy bundle (store/policies.ts) evaluated against its
+ * SBOM and vulnerability scan (policy/), the evaluation stored unless asked not to.
+ */
+import { randomUUID } from 'node:crypto';
+import { LadingError } from '../errors.js';
+import { describeProblem, evaluateBundle, evaluationDoc, loadBundle } from '../policy/index.js';
+import type { Sbom } from '../sbom/model.js';
+import type { NewEvaluation, PolicyStore, StoredEvaluation } from '../store/policies.js';
+import type { ScanResult } from '../vulns/model.js';
+
+export interface CheckInput {
+  imageDigest: string;
+  /** `registry/repo:tag` as Anchore writes it. */
+  tag: string;
+  sbom: Sbom;
+  /** The vulnerability scan of the SBOM; undefined when there is no vulnerability data. */
+  scan: ScanResult | undefined;
+  /** The bundle to use; default the account's active bundle. */
+  policyId?: string;
+  /** Keep the evaluation (default true); false evaluates only (Anchore's interactive). */
+  save?: boolean;
+}
+
+/**
+ * Evaluate an image as a tag against a bundle of the account and (unless told not to) store the
+ * evaluation. NOT_FOUND when the bundle is missing, BAD_INPUT when it cannot be used.
+ */
+export async function checkImage(store: PolicyStore, account: string, input: CheckInput): Promise<StoredEvaluation> {
+  const record = await store.getBundle(account, input.policyId);
+  if (!record) throw new LadingError('NOT_FOUND', input.policyId !== undefined ? `no policy bundle ${input.policyId}` : 'no active policy bundle');
+  const bundle = loadBundle(record.bundle);
+  const fatal = bundle.problems.filter((p) => p.fatal);
+  if (fatal.length) throw new LadingError('BAD_INPUT', `policy bundle ${record.policyId}: ${fatal.map(describeProblem).join('; ')}`);
+  const evaluation = evaluateBundle(bundle, { sbom: input.sbom, scan: input.scan }, { tag: input.tag });
+  const e: NewEvaluation = {
+    imageDigest: input.imageDigest, tag: input.tag, policyId: record.policyId, finalAction: evaluation.finalAction, status: evaluation.status,
+    createdAt: evaluation.evaluatedAt, doc: evaluationDoc(evaluation, account),
+  };
+  if (input.save === false) return { ...e, evalId: randomUUID(), createdAt: evaluation.evaluatedAt.toISOString() };
+  return store.saveEvaluation(account, e);
+}

@@ -1,0 +1,159 @@
+/**
+ * The composition root: every store and long-lived service object of one process, built once over
+ * one database, and the lifecycle subscriptions that keep what is derived from an image in step
+ * with it (store/lifecycle.ts). `lading serve` (services/server.ts) builds one `ServiceRoot` and
+ * hands it to the API routes, the admission webhook, the analyzer workers and the cycles; tests
+ * build the same with `composeImageStores` (no configuration needed) or `composeRoot`.
+ *
+ * What subscribes to what:
+ * - in the storing transaction: `analysisStored` → the package index rows and the summary row;
+ *   `imageDeleted` → the package index, stored evaluations, re-match keys and baseline, summary row
+ * - after commit: `imageAdded`, `imageStatusChanged`, `evaluationStored`, `findingsChanged` → the
+ *   summary row; `analysisStored` → the re-match index and the first trend point; `findingsChanged`
+ *   → vuln_update events and notifications (composeRoot); `vulnDataChanged` is wired by the
+ *   process that runs the re-match cycle (services/server.ts).
+ */
+import type { LadingConfig } from '../config/schema.js';
+import { VulnDb } from '../feeds/vulndb.js';
+import { JobQueue } from '../queue/queue.js';
+import { AccountStore, type AccountStoreOptions } from '../store/accounts.js';
+import type { DatabaseHandle } from '../store/db.js';
+import { Lifecycle, type LifecycleEventName } from '../store/lifecycle.js';
+import { Announcer } from './announce.js';
+import { ArchiveStore } from './archive.js';
+import { CatalogStore } from '../store/catalog.js';
+import { EventStore } from '../store/events.js';
+import { ImportStore } from './imports.js';
+import { Notifier } from './notify.js';
+import { PackageQueries, indexImagePackages, removeImagePackages } from './packages.js';
+import { PolicyStore, removeEvaluations } from '../store/policies.js';
+import { RegistryStore } from './registries.js';
+import { Rematcher, removeImageMatches } from './rematch.js';
+import { VulnReports } from './reports.js';
+import { ServiceRegistry } from '../store/service-registry.js';
+import { SubscriptionStore } from '../store/subscriptions.js';
+import { SummaryStore, removeImageSummary } from './summaries.js';
+
+/** The stores every image change goes through, wired to each other by the lifecycle. */
+export interface ImageStores {
+  db: DatabaseHandle;
+  lifecycle: Lifecycle;
+  vulndb: VulnDb;
+  /** The cached vulnerability reports (one per process: the API registers its routes twice). */
+  reports: VulnReports;
+  catalog: CatalogStore;
+  policies: PolicyStore;
+  summaries: SummaryStore;
+  packages: PackageQueries;
+  rematcher: Rematcher;
+}
+
+export interface ImageStoreOptions {
+  /** Where after-commit subscriber errors go; default nowhere. */
+  onError?: (event: LifecycleEventName, error: unknown) => void;
+  now?: () => Date;
+}
+
+/** The image stores over one database, with the lifecycle subscriptions that keep them in step. */
+export function composeImageStores(db: DatabaseHandle, options: ImageStoreOptions = {}): ImageStores {
+  const lifecycle = new Lifecycle(options.onError);
+  const now = options.now ? { now: options.now } : {};
+  const vulndb = new VulnDb(db);
+  const reports = new VulnReports(vulndb);
+  const catalog = new CatalogStore(db.kysely, { ...now, lifecycle });
+  const policies = new PolicyStore(db.kysely, { ...now, lifecycle });
+  const summaries = new SummaryStore(db.kysely, catalog, vulndb, { ...now, reports });
+  const rematcher = new Rematcher(db.kysely, vulndb, {
+    ...now,
+    onDiff: async (d) => lifecycle.committed('findingsChanged', { account: d.account, imageDigest: d.imageDigest, diff: d.diff }),
+  });
+  const stores: ImageStores = { db, lifecycle, vulndb, reports, catalog, policies, summaries, packages: new PackageQueries(db.kysely, catalog, vulndb), rematcher };
+  subscribeImageStores(stores);
+  return stores;
+}
+
+function subscribeImageStores({ lifecycle, summaries, rematcher }: ImageStores): void {
+  const refresh = async (e: { account: string; imageDigest: string }) => summaries.refresh(e.account, e.imageDigest);
+  lifecycle
+    .inTransaction('analysisStored', (trx, e) => indexImagePackages(trx, e.account, e.imageDigest, e.sbom.packages))
+    .inTransaction('analysisStored', (trx, e) => summaries.refreshIn(trx, e.account, e.imageDigest, e.sbom))
+    .inTransaction('imageDeleted', (trx, e) => removeImagePackages(trx, e.account, e.imageDigest))
+    .inTransaction('imageDeleted', (trx, e) => removeEvaluations(trx, e.account, e.imageDigest))
+    .inTransaction('imageDeleted', (trx, e) => removeImageMatches(trx, e.account, e.imageDigest))
+    .inTransaction('imageDeleted', (trx, e) => removeImageSummary(trx, e.account, e.imageDigest))
+    .afterCommit('analysisStored', async (e) => {
+      await rematcher.indexImage(e.account, e.imageDigest, e.sbom);
+      await summaries.snapshotFirst(e.account);
+    })
+    .afterCommit('imageAdded', refresh)
+    .afterCommit('imageStatusChanged', refresh)
+    .afterCommit('evaluationStored', refresh)
+    .afterCommit('findingsChanged', refresh);
+}
+
+/** Every store and service object of a `lading serve` process. */
+export interface ServiceRoot extends ImageStores {
+  config: LadingConfig;
+  accounts: AccountStore;
+  queue: JobQueue;
+  registries: RegistryStore;
+  subscriptions: SubscriptionStore;
+  /** Events recorded by this process's roles. */
+  events: EventStore;
+  /** Events recorded by its analyzer workers. */
+  analyzerEvents: EventStore;
+  imports: ImportStore;
+  archive: ArchiveStore;
+  notifier: Notifier;
+  announcer: Announcer;
+  services: ServiceRegistry;
+}
+
+export interface RootOptions {
+  config: LadingConfig;
+  /** What this process runs (`all`, `api,worker`...): the source of the events it records. */
+  role: string;
+  hostId: string;
+  accountOptions?: AccountStoreOptions;
+  onError?: (event: LifecycleEventName, error: unknown) => void;
+}
+
+export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRoot {
+  const { config, role, hostId } = options;
+  const image = composeImageStores(db, options.onError ? { onError: options.onError } : {});
+  const accounts = new AccountStore(db.kysely, options.accountOptions);
+  const subscriptions = new SubscriptionStore(db.kysely);
+  const events = new EventStore(db.kysely, { source: { servicename: role, hostid: hostId } });
+  const notifier = new Notifier(db, config.webhooks, accounts);
+  const announcer = new Announcer(subscriptions, events, notifier);
+  const root: ServiceRoot = {
+    ...image,
+    config,
+    accounts,
+    queue: new JobQueue(db, { backoff: { baseMs: 2000 } }),
+    registries: new RegistryStore(db.kysely, config),
+    subscriptions,
+    events,
+    analyzerEvents: new EventStore(db.kysely, { source: { servicename: 'analyzer', hostid: hostId } }),
+    imports: new ImportStore(db.kysely),
+    archive: new ArchiveStore(db.kysely, image.catalog),
+    notifier,
+    announcer,
+    services: new ServiceRegistry(db.kysely, config.cycle_timers.heartbeat * 1000),
+  };
+  image.lifecycle.afterCommit('findingsChanged', (d) => announceVulnDiff(root, d.account, d.imageDigest, d.diff));
+  return root;
+}
+
+/** A re-match changed an image's findings: a vuln_update event and notification per tag. */
+async function announceVulnDiff(root: Pick<ServiceRoot, 'catalog' | 'announcer'>, account: string, imageDigest: string, diff: unknown): Promise<void> {
+  const image = await root.catalog.getImage(account, imageDigest);
+  if (!image) return;
+  for (const t of image.tags) {
+    await root.announcer.announce({
+      account, type: 'vuln_update', key: t.fulltag,
+      event: { type: 'user.checks.tag.vulnerabilities.update' },
+      payload: { imageDigest, diff_vulnerability_result: diff, annotations: image.annotations },
+    });
+  }
+}

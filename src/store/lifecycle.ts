@@ -1,0 +1,87 @@
+/**
+ * Image and vulnerability-data lifecycle events: what happened to an image (or to the data its
+ * findings come from), told to whoever keeps something derived from it (the package index, the
+ * summary rows, the re-match index, reports, events and notifications) instead of each caller
+ * remembering every refresh.
+ *
+ * Two kinds of subscriber:
+ * - in-transaction (`inTransaction`): run by the store inside the transaction that makes the
+ *   change, with that transaction; an error rolls the change back. For what must never be out of
+ *   step with the stored image: the package index and the summary row of a stored analysis, and
+ *   the removal of everything keyed by a deleted image.
+ * - after-commit (`afterCommit`): run once the change is committed, in subscription order; an
+ *   error is reported to `onError` and never undoes the change or reaches the caller. For what
+ *   may lag a moment or talks to the outside: summary refreshes that scan, events, webhooks.
+ *
+ * Events not tied to a transaction (`findingsChanged`, `vulnDataChanged`) have only after-commit
+ * subscribers.
+ */
+import type { Kysely } from 'kysely';
+import type { Sbom } from '../sbom/model.js';
+import type { Database } from './schema.js';
+
+export interface ImageRef {
+  account: string;
+  imageDigest: string;
+}
+
+export interface LifecycleEvents {
+  /** A tag now names the image (a new image, a new tag, or a forced re-analysis): catalog addImage. */
+  imageAdded: ImageRef;
+  /** An analysis was stored (by an analyzer or an import) and the image marked analyzed: catalog saveAnalysis. */
+  analysisStored: ImageRef & { sbom: Sbom };
+  /** The analysis status changed without a new analysis (analyzing, analysis_failed, not_analyzed): catalog setStatus. */
+  imageStatusChanged: ImageRef & { status: string };
+  /** The image, its tags and its analysis were removed (deleted or archived): catalog deleteImage. */
+  imageDeleted: ImageRef;
+  /** A policy evaluation of the image was stored: policies saveEvaluation. */
+  evaluationStored: ImageRef & { tag: string; finalAction: string };
+  /** A re-match changed the image's findings; `diff` is the vuln_update diff. */
+  findingsChanged: ImageRef & { diff: unknown };
+  /** Vulnerability data changed (a sync or an import of `source`). */
+  vulnDataChanged: { source: string };
+}
+
+export type LifecycleEventName = keyof LifecycleEvents;
+/** The events stores emit inside their transactions. */
+export type TransactionalEventName = 'imageAdded' | 'analysisStored' | 'imageStatusChanged' | 'imageDeleted' | 'evaluationStored';
+
+export type InTransactionSubscriber<K extends LifecycleEventName> = (trx: Kysely<Database>, event: LifecycleEvents[K]) => Promise<void>;
+export type AfterCommitSubscriber<K extends LifecycleEventName> = (event: LifecycleEvents[K]) => Promise<void>;
+
+type AnySubscriber = (...args: never[]) => Promise<void>;
+
+export class Lifecycle {
+  private readonly inTrx = new Map<LifecycleEventName, AnySubscriber[]>();
+  private readonly after = new Map<LifecycleEventName, AnySubscriber[]>();
+
+  constructor(private readonly onError: (event: LifecycleEventName, error: unknown) => void = () => {}) {}
+
+  /** Run `fn` inside the transaction of every `name` change, before it commits. */
+  inTransaction<K extends TransactionalEventName>(name: K, fn: InTransactionSubscriber<K>): this {
+    this.inTrx.set(name, [...(this.inTrx.get(name) ?? []), fn as AnySubscriber]);
+    return this;
+  }
+
+  /** Run `fn` after every committed `name` change. */
+  afterCommit<K extends LifecycleEventName>(name: K, fn: AfterCommitSubscriber<K>): this {
+    this.after.set(name, [...(this.after.get(name) ?? []), fn as AnySubscriber]);
+    return this;
+  }
+
+  /** Called by a store inside its transaction: every in-transaction subscriber, in order; errors propagate. */
+  async inside<K extends TransactionalEventName>(trx: Kysely<Database>, name: K, event: LifecycleEvents[K]): Promise<void> {
+    for (const fn of (this.inTrx.get(name) ?? []) as InTransactionSubscriber<K>[]) await fn(trx, event);
+  }
+
+  /** Called once the change is committed: every after-commit subscriber, in order; errors go to onError. */
+  async committed<K extends LifecycleEventName>(name: K, event: LifecycleEvents[K]): Promise<void> {
+    for (const fn of (this.after.get(name) ?? []) as AfterCommitSubscriber<K>[]) {
+      try {
+        await fn(event);
+      } catch (e) {
+        this.onError(name, e);
+      }
+    }
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The one typed schema of every table Lading keeps (created by store/migrations/*), as kysely sees
+ * it: one interface per table, and `Database`, the type every store's `Kysely<Database>` uses.
+ * Conventions (see the migrations): timestamps are ISO 8601 UTC text (24 characters, they sort as
+ * text); JSON is text; booleans are integers 0/1; blobs are gzip bytes (bytea on PostgreSQL, blob
+ * on SQLite); identity ids and bigint columns come back as strings from PostgreSQL.
+ *
+ * Owners (the only module that reads and writes each table):
+ * - vulnerability data (meta, vulnerabilities, aliases, affected, kev, epss, sync_state,
+ *   affected_digests, vuln_changes): feeds/vulndb.ts and feeds/changes.ts (types in feeds/tables.ts)
+ * - jobs: queue/queue.ts
+ * - accounts, users, api_tokens: store/accounts.ts
+ * - catalog_images, catalog_image_tags, catalog_analyses: store/catalog.ts
+ * - policy_bundles, policy_evals: store/policies.ts
+ * - registries: store/registries.ts; subscriptions: store/subscriptions.ts; events: store/events.ts
+ * - image_imports, image_import_contents: store/imports.ts
+ * - image_packages: services/packages.ts (the package index)
+ * - image_match_keys, image_vuln_results: services/rematch.ts
+ * - notifications, notification_deliveries: services/notify.ts
+ * - service_cycles: services/cycles.ts; service_registry: store/service-registry.ts
+ * - archive_rules, archived_images: services/archive.ts
+ * - image_summaries, image_summary_findings, vuln_trend: services/summaries.ts
+ */
+import type { Generated } from 'kysely';
+import type { VulnDbTables } from '../feeds/tables.js';
+
+export type Blob = Buffer | Uint8Array;
+
+// 0002-jobs
+export interface JobsTable {
+  /** A string from PostgreSQL (bigint). */
+  id: Generated<number | string>;
+  kind: string; key: string | null; payload: string; state: string; priority: number; attempts: number; max_attempts: number;
+  run_at: string; lease_owner: string | null; lease_until: string | null; last_error: string | null; result: string | null;
+  created_at: string; updated_at: string;
+}
+
+// 0003-accounts
+export interface AccountsTable { name: string; type: string; state: string; email: string | null; created_at: string; updated_at: string }
+export interface UsersTable { username: string; account: string; password_hash: string; role: string; created_at: string; updated_at: string }
+export interface ApiTokensTable {
+  id: string; username: string; token_hash: string; name: string | null; expires_at: string | null; created_at: string; last_used_at: string | null;
+}
+
+// 0004-catalog, 0005-policy-evals
+export interface CatalogImagesTable {
+  account: string; image_digest: string; image_id: string | null; manifest_digest: string; parent_digest: string | null;
+  analysis_status: string; analysis_error: string | null; image_status: string; annotations: string; dockerfile: string | null;
+  metadata: string | null; created_at: string; last_updated: string; analyzed_at: string | null;
+}
+export interface CatalogImageTagsTable {
+  account: string; fulltag: string; image_digest: string; registry: string; repo: string; tag: string; created_at: string; last_updated: string;
+}
+export interface CatalogAnalysesTable { account: string; image_digest: string; sbom_gz: Blob; manifest: string | null; created_at: string }
+export interface PolicyBundlesTable {
+  account: string; policy_id: string; name: string | null; bundle: string; active: number; created_at: string; last_updated: string;
+}
+export interface PolicyEvalsTable {
+  account: string; eval_id: string; image_digest: string; tag: string; policy_id: string; final_action: string; status: string;
+  doc_gz: Blob; created_at: string;
+}
+
+// 0006-registries
+export interface RegistriesTable {
+  account: string; registry: string; registry_name: string; registry_type: string; registry_user: string;
+  /** A SecretBox envelope, never plaintext. */
+  registry_pass: string;
+  registry_verify: number; created_at: string; last_updated: string;
+}
+
+// 0007-subscriptions-events
+export interface SubscriptionsTable {
+  account: string; subscription_id: string; subscription_type: string; subscription_key: string;
+  subscription_value: string | null; active: number; created_at: string; last_updated: string;
+}
+export interface EventsTable {
+  generated_uuid: string; account: string; type: string; level: string; message: string; details: string;
+  resource_type: string; resource_id: string | null; source_servicename: string | null; source_hostid: string | null;
+  source_base_url: string | null; source_request_id: string | null; timestamp: string; created_at: string;
+}
+
+// 0008-imports
+export interface ImageImportsTable { account: string; uuid: string; status: string; expires_at: string; created_at: string; last_updated: string }
+export interface ImageImportContentsTable {
+  account: string; operation_uuid: string; content_type: string; digest: string; content_gz: Blob; created_at: string;
+}
+
+// 0009-image-packages
+export interface ImagePackagesTable {
+  account: string; image_digest: string; name: string; version: string; type: string; purl: string;
+  path: string | null; lookup_name: string | null;
+}
+
+// 0010-notifications
+export interface NotificationsTable {
+  id: string; account: string; type: string; subscription_key: string; payload: string;
+  /** JSON list of the destinations still to receive it. */
+  targets: string;
+  test: number; status: string; attempts: number; next_attempt_at: string; deadline: string;
+  lease_owner: string | null; lease_until: string | null; last_error: string | null; created_at: string; last_updated: string;
+}
+export interface NotificationDeliveriesTable {
+  /** A string from PostgreSQL (bigint). */
+  id: Generated<number | string>;
+  notification_id: string; attempt: number; target: string; url: string | null; status_code: number | null;
+  error: string | null; duration_ms: number; at: string;
+}
+
+// 0011-cycles
+export interface ServiceCyclesTable {
+  name: string; lease_owner: string | null; lease_until: string | null; next_due: string; runs: number;
+  last_started: string | null; last_finished: string | null; last_owner: string | null; last_status: string | null;
+  last_error: string | null; last_summary: string | null; last_duration_ms: number | null;
+}
+
+// 0012-vuln-changes (affected_digests and vuln_changes are in feeds/tables.ts)
+export interface ImageMatchKeysTable { account: string; image_digest: string; namespace: string; name: string }
+export interface ImageVulnResultsTable { account: string; image_digest: string; results: string; updated_at: string }
+
+// 0013-archive
+export interface ArchiveRulesTable {
+  rule_id: string; account: string; registry: string; repository: string; tag: string; analysis_age_days: number; tag_versions_newer: number;
+  transition: string; system_global: number; max_images_per_account: number | null; exclude: string | null; created_at: string; last_updated: string;
+}
+export interface ArchivedImagesTable {
+  account: string; image_digest: string; parent_digest: string | null; image_id: string | null; annotations: string; metadata: string | null;
+  tags: string; sbom_gz: Blob; manifest: string | null; size_bytes: number; status: string; image_created_at: string;
+  analyzed_at: string | null; archived_at: string; last_updated: string;
+}
+
+// 0014-services
+export interface ServiceRegistryTable {
+  hostid: string; servicename: string; base_url: string | null; version: string; started_at: string; heartbeat_at: string; stopped_at: string | null;
+}
+
+// 0015-image-summaries
+export interface ImageSummariesTable {
+  account: string; image_digest: string; tags: string; search: string; registry: string | null; repository: string | null; tag_sort: string;
+  distro: string | null; platform: string | null;
+  /** bigint: a string from PostgreSQL. */
+  image_size: number | string | null;
+  layer_count: number | null; package_count: number | null;
+  critical: number; high: number; medium: number; low: number; negligible: number; unknown: number; total: number; fixable: number; kev: number;
+  verdict: string | null; evaluated_at: string | null; created_at: string; analyzed_at: string | null; sbom_at: string | null; refreshed_at: string;
+}
+export interface ImageSummaryFindingsTable { account: string; image_digest: string; vuln_id: string; package_name: string }
+export interface VulnTrendTable { account: string; at: string; counts: string }
+
+export interface Database extends VulnDbTables {
+  jobs: JobsTable;
+  accounts: AccountsTable;
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  catalog_images: CatalogImagesTable;
+  catalog_image_tags: CatalogImageTagsTable;
+  catalog_analyses: CatalogAnalysesTable;
+  policy_bundles: PolicyBundlesTable;
+  policy_evals: PolicyEvalsTable;
+  registries: RegistriesTable;
+  subscriptions: SubscriptionsTable;
+  events: EventsTable;
+  image_imports: ImageImportsTable;
+  image_import_contents: ImageImportContentsTable;
+  image_packages: ImagePackagesTable;
+  notifications: NotificationsTable;
+  notification_deliveries: NotificationDeliveriesTable;
+  service_cycles: ServiceCyclesTable;
+  image_match_keys: ImageMatchKeysTable;
+  image_vuln_results: ImageVulnResultsTable;
+  archive_rules: ArchiveRulesTable;
+  archived_images: ArchivedImagesTable;
+  service_registry: ServiceRegistryTable;
+  image_summaries: ImageSummariesTable;
+  image_summary_findings: ImageSummaryFindingsTable;
+  vuln_trend: VulnTrendTable;
+}
+
+/** Every table name. */
+export type TableName = keyof Database;
