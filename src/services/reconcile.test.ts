@@ -197,6 +197,9 @@ describeService('reconciler in the service', { registry: true, start: { reconcil
     assert.equal(img.image_content.metadata.distro, 'debian');
     const key = analysisJobKey('admin', image.manifestDigest);
     const jobsOf = async () => (await svc.queue.list({ kind: ANALYZE_JOB })).filter((j) => j.key === key);
+    // The image reads analyzed once the analysis commits; the worker records its job done just after.
+    const settle = Date.now() + 20_000;
+    while ((await jobsOf()).some((j) => j.state === 'running') && Date.now() < settle) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual((await jobsOf()).map((j) => [j.state, j.attempts]), [['done', 1]]);
 
     // a worker that died after its job was purged: the image says analyzing, nothing runs it
