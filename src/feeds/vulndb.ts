@@ -20,7 +20,7 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { once } from 'node:events';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
@@ -38,15 +38,7 @@ export interface VulnDbHandle {
   close(): Promise<void>;
 }
 
-/**
- * Where the database lives (the CLI's and, by default, the service's: src/config uses the same file): $LADING_DATA_DIR/lading.db, else
- * $XDG_DATA_HOME/lading/lading.db, else ~/.local/share/lading/lading.db.
- */
-export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.LADING_DATA_DIR) return join(env.LADING_DATA_DIR, 'lading.db');
-  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, 'lading', 'lading.db');
-  return join(env.HOME || homedir(), '.local', 'share', 'lading', 'lading.db');
-}
+export { defaultDbPath } from './vulndb/path.js';
 
 /** HTTP validators remembered for one URL. */
 export interface Validator {
