@@ -34,7 +34,7 @@ function fileSize(path: string): number {
 }
 
 /** 500 packages whose names the imported data knows: Go modules and PyPI projects, at old versions. */
-async function benchSbom(file: string): Promise<Sbom> {
+export async function benchSbomFor(file: string): Promise<Sbom> {
   const handle = await openDatabase<{ affected: { namespace: string; name: string } }>(file);
   const names = (ns: string) => handle.kysely.selectFrom('affected').select(['namespace', 'name']).where('namespace', '=', ns).distinct().limit(250).execute();
   const rows = [...(await names('go')), ...(await names('pypi'))];
@@ -74,7 +74,7 @@ export async function vulnFigures(dataDir = join(root, '..', 'shared', 'vulndata
         out.push(`  ${`${source} ${rel}`.padEnd(58)}${String(records).padStart(8)} records ${String(Math.round(ms)).padStart(7)} ms ${String(Math.round(records / (ms / 1000))).padStart(8)} records/s${r?.ok ? '' : `  FAILED: ${r?.error}`}`);
       }
       out.push(`Database size on disk: ${(fileSize(file) / 1e6).toFixed(1)} MB`);
-      const sbom = await benchSbom(file);
+      const sbom = await benchSbomFor(file);
       await scanSbom(sbom, db, { input: 'bench' }); // warm
       let best = Infinity;
       let matches = 0;

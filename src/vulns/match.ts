@@ -14,7 +14,7 @@ import type { Affected, AffectedRange, Cvss, EpssEntry, FixState, KevEntry, Seve
 import type { Package, Sbom } from '../sbom/model.js';
 import { getScheme } from '../versions/index.js';
 import type { SchemeId, VersionScheme } from '../versions/types.js';
-import type { VulnLookup } from './lookup.js';
+import { affectedKeyId, type AffectedKey, type VulnLookup } from './lookup.js';
 import type { MatchDetails, MatchedPackage, MatchedVulnerability, Match } from './model.js';
 import { distroNamespace, lookupKeys } from './namespace.js';
 
@@ -339,6 +339,29 @@ function addById(byId: Map<string, Vulnerability[]>, records: readonly Vulnerabi
 
 // ------------------------------------------------------------------ the matcher
 
+type AffectedOf = (namespace: string, name: string) => Promise<Affected[]>;
+
+/**
+ * Records by (namespace, name) for the matcher: all keys fetched at once when the lookup can
+ * (affectedMany), else one lookup per distinct key, shared by every package that needs it.
+ */
+async function affectedReader(lookup: VulnLookup, keys: readonly AffectedKey[]): Promise<AffectedOf> {
+  if (lookup.affectedMany) {
+    const all = await lookup.affectedMany(keys);
+    return async (ns, name) => all.get(affectedKeyId(ns, name)) ?? [];
+  }
+  const cache = new Map<string, Promise<Affected[]>>();
+  return (ns, name) => {
+    const k = affectedKeyId(ns, name);
+    let p = cache.get(k);
+    if (!p) {
+      p = lookup.affected(ns, name);
+      cache.set(k, p);
+    }
+    return p;
+  };
+}
+
 /**
  * Matches every package of the SBOM against the vulnerability data.
  *
@@ -367,25 +390,16 @@ export async function matchSbom(sbom: Sbom, lookup: VulnLookup, options: MatchOp
     return s;
   };
 
-  // One lookup per distinct (namespace, name), shared by every package that needs it.
-  const cache = new Map<string, Promise<Affected[]>>();
-  const affectedOf = (ns: string, name: string): Promise<Affected[]> => {
-    const k = `${ns}\0${name}`;
-    let p = cache.get(k);
-    if (!p) {
-      p = lookup.affected(ns, name);
-      cache.set(k, p);
-    }
-    return p;
-  };
+  const keysOf = sbom.packages.map((pkg) => lookupKeys(pkg, sbom.distro));
+  const affectedOf = await affectedReader(lookup, keysOf.flat());
 
   let osPackages = 0;
   let osRecords = 0;
 
-  const perPackage = await Promise.all(sbom.packages.map(async (pkg): Promise<RawMatch[]> => {
+  const perPackage = await Promise.all(sbom.packages.map(async (pkg, i): Promise<RawMatch[]> => {
     const os = isOsPackage(pkg);
     if (os) osPackages++;
-    const keys = lookupKeys(pkg, sbom.distro);
+    const keys = keysOf[i]!;
     const seen = new Set<string>();
     const raws: RawMatch[] = [];
     const stream = pkg.type === 'rpm' ? moduleStreamOf(pkg) : undefined;
@@ -453,7 +467,7 @@ export async function matchSbom(sbom: Sbom, lookup: VulnLookup, options: MatchOp
   const missing = unique(groups.flatMap((g) => [...g.ids])).filter((id) => !byId.has(id));
   if (missing.length) {
     const wanted = new Set(missing);
-    addById(byId, (await lookup.vulnerabilities(missing)).filter((v) => wanted.has(v.id)));
+    addById(byId, (await lookup.vulnerabilities(missing, { byAlias: false })).filter((v) => wanted.has(v.id)));
   }
 
   let matches = groups.map((g) => enrich(g, byId));
