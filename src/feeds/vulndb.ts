@@ -48,7 +48,8 @@ export class VulnDb implements VulnLookup {
     this.dialect = handle.dialect;
     this.location = handle.location;
     this.ctx = { db: handle.kysely as Kysely<VulnDbTables>, dialect: handle.dialect };
-    this.writer = { ctx: this.ctx, insertSql: new Map() };
+    // Through the method, looked up at each apply: the last step inside the write transaction.
+    this.writer = { ctx: this.ctx, insertSql: new Map(), writeState: (...args) => this.writeState(...args) };
   }
 
   async close(): Promise<void> {
@@ -128,6 +129,10 @@ export class VulnDb implements VulnLookup {
   apply(source: string, feed: { full: boolean; batches: AsyncIterable<FeedBatch> | Iterable<FeedBatch> }, update: StateUpdate,
     options: ApplyOptions = {}): Promise<ApplyResult> {
     return apply(this.writer, source, feed, update, options);
+  }
+
+  private writeState(...args: Parameters<typeof state.writeState>): Promise<void> {
+    return state.writeState(...args);
   }
 
   /** Every row of every VulnDb table, table by table, from one consistent snapshot. */

@@ -14,7 +14,8 @@ import type { Affected, AffectedRange, Cvss, EpssEntry, FixState, KevEntry, Seve
 import type { Package, Sbom } from '../sbom/model.js';
 import { getScheme } from '../versions/index.js';
 import type { SchemeId, VersionScheme } from '../versions/types.js';
-import { affectedKeyId, type AffectedKey, type VulnLookup } from './lookup.js';
+import type { VulnLookup } from './lookup.js';
+import { affectedReader, schemeReader } from './reader.js';
 import type { MatchDetails, MatchedPackage, MatchedVulnerability, Match } from './model.js';
 import { distroNamespace, lookupKeys } from './namespace.js';
 
@@ -339,29 +340,6 @@ function addById(byId: Map<string, Vulnerability[]>, records: readonly Vulnerabi
 
 // ------------------------------------------------------------------ the matcher
 
-type AffectedOf = (namespace: string, name: string) => Promise<Affected[]>;
-
-/**
- * Records by (namespace, name) for the matcher: all keys fetched at once when the lookup can
- * (affectedMany), else one lookup per distinct key, shared by every package that needs it.
- */
-async function affectedReader(lookup: VulnLookup, keys: readonly AffectedKey[]): Promise<AffectedOf> {
-  if (lookup.affectedMany) {
-    const all = await lookup.affectedMany(keys);
-    return async (ns, name) => all.get(affectedKeyId(ns, name)) ?? [];
-  }
-  const cache = new Map<string, Promise<Affected[]>>();
-  return (ns, name) => {
-    const k = affectedKeyId(ns, name);
-    let p = cache.get(k);
-    if (!p) {
-      p = lookup.affected(ns, name);
-      cache.set(k, p);
-    }
-    return p;
-  };
-}
-
 /**
  * Matches every package of the SBOM against the vulnerability data.
  *
@@ -373,22 +351,10 @@ async function affectedReader(lookup: VulnLookup, keys: readonly AffectedKey[]):
  * for their base packages (glibc, openssl, zlib...), so that is rare.
  */
 export async function matchSbom(sbom: Sbom, lookup: VulnLookup, options: MatchOptions = {}): Promise<MatchOutcome> {
-  const schemes = options.schemes ?? getScheme;
   const warnings: string[] = [];
-  const missingSchemes = new Set<string>();
-  const schemeFor = (id: SchemeId): VersionScheme | undefined => {
-    let s: VersionScheme | undefined;
-    try {
-      s = schemes(id);
-    } catch {
-      s = undefined;
-    }
-    if (!s && !missingSchemes.has(id)) {
-      missingSchemes.add(id);
-      warnings.push(`no version comparator for scheme "${id}": records in that scheme were skipped`);
-    }
-    return s;
-  };
+  const schemeFor = schemeReader(options.schemes ?? getScheme, (id) => {
+    warnings.push(`no version comparator for scheme "${id}": records in that scheme were skipped`);
+  });
 
   const keysOf = sbom.packages.map((pkg) => lookupKeys(pkg, sbom.distro));
   const affectedOf = await affectedReader(lookup, keysOf.flat());

@@ -13,10 +13,11 @@ import { chunks, IN_CHUNK, insertRows, lockForWrite, ROWS_PER_CHUNK } from './sq
 import { writeState } from './state.js';
 import { DATA_TABLES, VULNDB_TABLES, type ApplyCounts, type ApplyOptions, type ApplyResult, type StateUpdate, type VulnDbContext, type VulnDbTables } from './types.js';
 
-/** The database, and the INSERT texts built so far (one per statement shape). */
+/** The database, the INSERT texts built so far (one per statement shape), and how a successful apply records its sync state. */
 export interface Writer {
   ctx: VulnDbContext;
   insertSql: Map<string, string>;
+  writeState: typeof writeState;
 }
 
 /**
@@ -107,7 +108,7 @@ export async function apply(w: Writer, source: string, feed: { full: boolean; ba
       }
       if (chunk.length) await writeChunk(w, trx, source, full, chunk, affectedCleared, vulnWritten, tracker);
       changedKeys = await tracker.finish(trx, at);
-      await writeState(trx, source, state, at, records, skipped);
+      await w.writeState(trx, source, state, at, records, skipped);
     });
     return { ...counts, full, records, skipped, changedKeys, readMs: t1 - t0, writeMs: Date.now() - t1 };
   } finally {
