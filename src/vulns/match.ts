@@ -216,6 +216,21 @@ export function matchedPackage(p: Package): MatchedPackage {
   };
 }
 
+/** The record to take the description from: the best-ranked source among those with a description or summary, the first of equals. */
+function firstDescribed(records: readonly Vulnerability[], order: readonly string[]): Vulnerability | undefined {
+  let best: Vulnerability | undefined;
+  let bestRank = Infinity;
+  for (const r of records) {
+    if (!(r.description || r.summary)) continue;
+    const rank = rankOf(order, r.source);
+    if (rank < bestRank) {
+      best = r;
+      bestRank = rank;
+    }
+  }
+  return best;
+}
+
 /** A match with everything but KEV and EPSS, from the group's records of every source. */
 function enrich(group: Group, byId: ReadonlyMap<string, Vulnerability[]>): Match {
   const first = group.raws[0]!;
@@ -229,8 +244,7 @@ function enrich(group: Group, byId: ReadonlyMap<string, Vulnerability[]>): Match
 
   const matchedSources = unique(group.raws.map((r) => r.affected.source));
   const descOrder = ['nvd', ...matchedSources, 'ghsa', 'osv'];
-  const described = [...records].sort((a, b) => rankOf(descOrder, a.source) - rankOf(descOrder, b.source))
-    .find((r) => r.description || r.summary);
+  const described = firstDescribed(records, descOrder);
   const references = unique(records.flatMap((r) => r.references));
   const seenCvss = new Set<string>();
   const cvss: Cvss[] = [];
@@ -419,7 +433,15 @@ export async function matchSbom(sbom: Sbom, lookup: VulnLookup, options: MatchOp
   const recordIds = unique(perPackage.flat().map((r) => r.affected.vulnId));
   if (recordIds.length) addById(byId, await lookup.vulnerabilities(recordIds));
   const withdrawn = (a: Affected) => (byId.get(a.vulnId) ?? []).some((v) => v.source === a.source && v.withdrawn);
-  const aliasesOf = (id: string): string[] => unique((byId.get(id) ?? []).flatMap((v) => v.aliases));
+  const aliasLists = new Map<string, string[]>();
+  const aliasesOf = (id: string): string[] => {
+    let list = aliasLists.get(id);
+    if (!list) {
+      list = unique((byId.get(id) ?? []).flatMap((v) => v.aliases));
+      aliasLists.set(id, list);
+    }
+    return list;
+  };
 
   const groups: Group[] = [];
   perPackage.forEach((raws, i) => {

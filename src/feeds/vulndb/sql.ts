@@ -17,9 +17,18 @@ export function chunks<T>(items: T[], size: number): T[][] {
 
 export const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 
-/** `count` bound parameters in the dialect's spelling, numbered from `first` on PostgreSQL. */
+const paramLists = new Map<string, string>();
+
+/** `count` bound parameters in the dialect's spelling, numbered from `first` on PostgreSQL (each list built once). */
 export function params(dialect: VulnDbContext['dialect'], count: number, first = 1): string {
-  return Array.from({ length: count }, (_, i) => (dialect === 'postgres' ? `$${first + i}` : '?')).join(', ');
+  const key = `${dialect}:${count}:${first}`;
+  let list = paramLists.get(key);
+  if (list === undefined) {
+    list = Array.from({ length: count }, (_, i) => (dialect === 'postgres' ? `$${first + i}` : '?')).join(', ');
+    if (paramLists.size > 1000) paramLists.clear();
+    paramLists.set(key, list);
+  }
+  return list;
 }
 
 /**
