@@ -12,8 +12,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const { program } = await import('./program.js');
-    await program().parseAsync(argv);
+    const { commandOf, program } = await import('./program.js');
+    await (await program(commandOf(argv))).parseAsync(argv);
     // A command may report a result through process.exitCode (scan --fail-on sets 1) without failing.
     return Number(process.exitCode ?? 0) || 0;
   } catch (e) {
