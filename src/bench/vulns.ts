@@ -77,14 +77,19 @@ export async function vulnFigures(dataDir = join(root, '..', 'shared', 'vulndata
       const sbom = await benchSbomFor(file);
       await scanSbom(sbom, db, { input: 'bench' }); // warm
       let best = Infinity;
+      let bestCpu = Infinity;
       let matches = 0;
       for (let i = 0; i < 10; i++) {
         const t = process.hrtime.bigint();
+        const cpu = process.cpuUsage();
         const r = await scanSbom(sbom, db, { input: 'bench' });
         best = Math.min(best, Number(process.hrtime.bigint() - t) / 1e6);
+        const used = process.cpuUsage(cpu);
+        bestCpu = Math.min(bestCpu, (used.user + used.system) / 1000);
         matches = r.matches.length;
       }
-      out.push(`Lookup and match, ${sbom.packages.length}-package SBOM, database warm: ${best.toFixed(0)} ms (best of 10), ${matches} matches`);
+      // CPU time beside wall time: on a shared machine the wall figure mostly measures the neighbours.
+      out.push(`Lookup and match, ${sbom.packages.length}-package SBOM, database warm: ${best.toFixed(0)} ms (best of 10; CPU ${bestCpu.toFixed(0)} ms), ${matches} matches`);
     } finally {
       await db.close();
     }
