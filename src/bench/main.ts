@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: figures, not pass/fail. Builds a multi-layer image of about 150 MB uncompressed,
+ * `npm run bench`: figures, not pass/fail. First start-up (startup.ts). Builds a multi-layer image of about 150 MB uncompressed,
  * pushes it to a loopback registry (Debian's docker-registry), then times, each in its own process
  * and best of three: fetch + gunzip only (the floor), fetch + squash, and fetch + full SBOM.
  * When the shared test bed's registry runs on 127.0.0.1:5000, its real Debian image is measured too.
@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { registryAvailable, registrySkipReason, startRegistry } from '../testkit/registry.js';
 import { vulnFigures } from './vulns.js';
 import { rematchFigures } from './rematch.js';
+import { startupFigures } from './startup.js';
 
 const phaseScript = join(dirname(fileURLToPath(import.meta.url)), 'phase.js');
 
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
     console.error(`bench: ${registrySkipReason}`);
     process.exit(1);
   }
+  console.log(startupFigures().join('\n') + '\n');
   const reg = await startRegistry();
   try {
     const ref = `${reg.host}/bench/app:v1`;

@@ -1,85 +1,23 @@
 #!/usr/bin/env node
 /** The `lading` command line. Errors print one line to stderr and exit 2. */
-import { Command, CommanderError } from 'commander';
-import { describeError, LadingError } from '../errors.js';
-import { imageCommand } from './commands/image.js';
-import { sbomCommand } from './commands/sbom.js';
-import { scanCommand } from './commands/scan.js';
-import { evaluateCommand } from './commands/evaluate.js';
-import { policyCommand } from './commands/policy.js';
-import { serveCommand } from './commands/serve.js';
-import type { Sbom } from '../sbom/model.js';
-import { dbCommand, describeLocation, resolveDbLocation } from './commands/db.js';
+import { describeError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { addConnectionOptions } from './client/connection.js';
-import { subscriptionCommand } from './commands/subscription.js';
-import { repoCommand } from './commands/repo.js';
-import { registryCommand } from './commands/registry.js';
-import { eventCommand } from './commands/event.js';
-import { systemCommand } from './commands/system.js';
-import { accountCommand } from './commands/account.js';
-import { queryCommand } from './commands/query.js';
 
-
-/** The vulnerability database for a scan; an empty one is an error, never a silent "no findings". */
-async function openVulnData(db?: string) {
-  const { openVulnDb } = await import('../store/db.js');
-  const location = resolveDbLocation(db);
-  const vulndb = await openVulnDb(location);
-  if (!(await vulndb.status()).some((s) => s.records > 0)) {
-    await vulndb.close();
-    throw new LadingError('NOT_FOUND', `the vulnerability database ${describeLocation(location)} has no data: run \`lading db update\` (online) or \`lading db import PATH\` (offline) first`);
-  }
-  return vulndb;
-}
-
-/** Vulnerabilities for `evaluate`: undefined when there is no data, so the vulnerability gate says so instead of passing. */
-async function scanIfData(sbom: Sbom) {
-  const { openVulnDb } = await import('../store/db.js');
-  const { scanSbom } = await import('../vulns/scan.js');
-  const vulndb = await openVulnDb(resolveDbLocation(undefined));
-  try {
-    if (!(await vulndb.status()).some((s) => s.records > 0)) return undefined;
-    return await scanSbom(sbom, vulndb, { input: sbom.source.tags[0] ?? sbom.source.imageId });
-  } finally {
-    await vulndb.close();
-  }
-}
-
-export function program(): Command {
-  const p = new Command('lading')
-    .description('Inspect container images without running them: fetch, analyze, evaluate.')
-    .version(VERSION, '-V, --version')
-    .showHelpAfterError()
-    .exitOverride()
-    // Service connection options before the command (`lading --url URL image list`), as anchore-cli;
-    // positional, so commands keep their own options of the same names.
-    .enablePositionalOptions();
-  addConnectionOptions(p);
-  p.addCommand(imageCommand());
-  p.addCommand(sbomCommand());
-  p.addCommand(scanCommand(openVulnData));
-  p.addCommand(evaluateCommand({ scan: scanIfData }));
-  p.addCommand(policyCommand());
-  p.addCommand(serveCommand());
-  p.addCommand(dbCommand(async () => (await import('../feeds/drivers/index.js')).DRIVERS));
-  for (const c of [subscriptionCommand(), repoCommand(), registryCommand(), eventCommand(), systemCommand(), accountCommand(), queryCommand()]) p.addCommand(c);
-  const inherit = (c: Command) => {
-    for (const sub of c.commands) {
-      sub.exitOverride().showHelpAfterError();
-      inherit(sub);
-    }
-  };
-  inherit(p);
-  return p;
-}
+/** `lading --version` alone is answered before the command tree (and commander) is loaded: the cheapest start there is. */
+const VERSION_ONLY = new Set(['--version', '-V']);
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 3 && VERSION_ONLY.has(argv[2]!)) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
   try {
-    await program().parseAsync(argv);
+    const { commandOf, program } = await import('./program.js');
+    await (await program(commandOf(argv))).parseAsync(argv);
     // A command may report a result through process.exitCode (scan --fail-on sets 1) without failing.
     return Number(process.exitCode ?? 0) || 0;
   } catch (e) {
+    const { CommanderError } = await import('commander');
     if (e instanceof CommanderError) {
       // help and version exit 0; usage errors were already printed by commander.
       return e.exitCode === 0 ? 0 : 2;

@@ -1,5 +1,10 @@
 /** Output helpers shared by commands: tables, key/value blocks, JSON. */
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
+import type TableType from 'cli-table3';
+
+/** cli-table3 is loaded on the first table, so that commands which print none start faster. */
+let loadedTable: typeof TableType | undefined;
+const tableClass = (): typeof TableType => (loadedTable ??= createRequire(import.meta.url)('cli-table3') as typeof TableType);
 
 export type OutputFormat = 'table' | 'json' | 'text';
 
@@ -8,7 +13,7 @@ export function json(value: unknown): string {
 }
 
 export function table(head: string[], rows: (string | number)[][]): string {
-  const t = new Table({
+  const t = new (tableClass())({
     head,
     style: { head: [], border: [], compact: true },
     chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',

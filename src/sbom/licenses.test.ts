@@ -75,3 +75,15 @@ test('licensesFrom normalizes, drops empties and deduplicates', () => {
   assert.deepEqual(licensesFrom(['MIT', undefined, 'MIT License', null, '  ', 'Apache 2.0', 'mit']), ['MIT', 'Apache-2.0']);
   assert.deepEqual(licensesFrom([]), []);
 });
+
+test('a plain id (read without the parser) normalizes as the parser reads it, and answers are remembered', async () => {
+  const { createRequire } = await import('node:module');
+  const fromParser = createRequire(createRequire(import.meta.url).resolve('spdx-expression-parse'));
+  const ids = [...fromParser('spdx-license-ids') as string[], ...fromParser('spdx-license-ids/deprecated') as string[]];
+  assert.ok(ids.length > 500);
+  // "(ID)" is no plain id: it goes through spdx-expression-parse, whose answer the fast path must equal.
+  for (const id of ids) assert.equal(normalizeLicense(id), normalizeLicense(`(${id})`), id);
+  for (const text of ['GPL-2+', 'Apache 2.0', 'MIT and BSD-3-Clause', 'some license prose that is not a name']) {
+    assert.equal(normalizeLicense(text), normalizeLicense(text));
+  }
+});

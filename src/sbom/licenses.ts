@@ -3,6 +3,7 @@
  * "(MIT OR Apache-2.0)"); this turns them into SPDX ids or expressions where that can be done
  * without guessing wildly, and otherwise keeps the declared text (trimmed).
  */
+import { createRequire } from 'node:module';
 import parse from 'spdx-expression-parse';
 import correct from 'spdx-correct';
 
@@ -58,7 +59,14 @@ const DEPRECATED_WITH: Record<string, string> = {
 /** Longest text we try to correct; anything longer is license prose, not a name. */
 const MAX_CORRECTABLE = 100;
 
+/** The ids spdx-expression-parse accepts on their own (its own copy of the lists): a plain id needs no parser. */
+const PLAIN_IDS: ReadonlySet<string> = (() => {
+  const fromParser = createRequire(createRequire(import.meta.url).resolve('spdx-expression-parse'));
+  return new Set<string>([...fromParser('spdx-license-ids') as string[], ...fromParser('spdx-license-ids/deprecated') as string[]]);
+})();
+
 function tryParse(text: string): Node | undefined {
+  if (PLAIN_IDS.has(text)) return { license: text };
   try {
     return parse(text);
   } catch {
@@ -141,11 +149,25 @@ function correctOne(raw: string): string | undefined {
 
 const OPERATOR = /\s+(and|or)\s+/i;
 
+/** Images repeat the same few hundred license texts thousands of times: each is worked out once. */
+const normalized = new Map<string, string>();
+const MAX_REMEMBERED = 20_000;
+
 /**
  * An SPDX id or expression for a declared license when it can be resolved; otherwise the text
  * trimmed. `"Apache 2.0"` → `Apache-2.0`, `"MIT and BSD-3-Clause"` → `MIT AND BSD-3-Clause`.
  */
 export function normalizeLicense(text: string): string {
+  let normal = normalized.get(text);
+  if (normal === undefined) {
+    normal = normalizeUncached(text);
+    if (normalized.size >= MAX_REMEMBERED) normalized.clear();
+    normalized.set(text, normal);
+  }
+  return normal;
+}
+
+function normalizeUncached(text: string): string {
   const trimmed = text.trim();
   if (!trimmed) return '';
   const whole = tryParse(trimmed);

@@ -3,35 +3,21 @@
  * its SPDX-id and JSF helper schemas; SPDX 2.3), and of scan reports against SARIF 2.1.0. Each
  * check returns a list of error strings, empty when the document is valid.
  */
-import { readFileSync } from 'node:fs';
 import { Ajv, type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { LadingError } from '../errors.js';
+import { loadSchema } from './schema-files.js';
 // Type-only imports: they also make `tsc` copy the schema files to dist/sbom/schemas/, where
 // loadSchema() reads them at run time (lazily, so importing this module costs nothing).
-import type CycloneDxSpdxIds from './schemas/cyclonedx-spdx.schema.json';
+import type {} from './schemas/cyclonedx-spdx.schema.json';
 import type {} from './schemas/cyclonedx-bom-1.6.schema.json';
 import type {} from './schemas/cyclonedx-jsf-0.82.schema.json';
 import type {} from './schemas/spdx-2.3.schema.json';
 import type {} from './schemas/sarif-2.1.0.schema.json';
 
-export type SchemaFile =
-  | 'cyclonedx-bom-1.6.schema.json'
-  | 'cyclonedx-spdx.schema.json'
-  | 'cyclonedx-jsf-0.82.schema.json'
-  | 'spdx-2.3.schema.json'
-  | 'sarif-2.1.0.schema.json';
-
-export function loadSchema(file: SchemaFile): AnySchemaObject {
-  const url = new URL(`./schemas/${file}`, import.meta.url);
-  try {
-    return JSON.parse(readFileSync(url, 'utf8')) as AnySchemaObject;
-  } catch (e) {
-    throw new LadingError('INTERNAL', `cannot load the schema ${file} from ${url.pathname}: ${(e as Error).message}`, { cause: e });
-  }
-}
+export { cycloneDxLicenseIds, loadSchema, type SchemaFile } from './schema-files.js';
 
 /** The JSON Schema dialect decides the validator class. */
 const dialects: { match: RegExp; make: () => Ajv }[] = [
@@ -99,12 +85,4 @@ function draft04AsDraft07(schema: AnySchemaObject): AnySchemaObject {
 export function validateSarif(doc: unknown): string[] {
   sarif ??= validatorFor(draft04AsDraft07(loadSchema('sarif-2.1.0.schema.json')), []);
   return sarif(doc) ? [] : describe(sarif.errors);
-}
-
-let cycloneDxIds: ReadonlySet<string> | undefined;
-
-/** The SPDX licence ids CycloneDX 1.6 accepts as `license.id` (others must be names or expressions). */
-export function cycloneDxLicenseIds(): ReadonlySet<string> {
-  cycloneDxIds ??= new Set((loadSchema('cyclonedx-spdx.schema.json') as typeof CycloneDxSpdxIds).enum);
-  return cycloneDxIds;
 }

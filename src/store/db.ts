@@ -9,7 +9,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, type DialectAdapter, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import { LadingError, describeError } from '../errors.js';
 import { migrateToLatest } from './migrate.js';
@@ -131,6 +130,8 @@ export async function openDatabase<T = Database>(url: string, options: OpenOptio
     };
   }
   const location = redactUrl(parsed.connectionString);
+  // pg is loaded only for a PostgreSQL URL: the CLI on its SQLite file never pays for it.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: parsed.connectionString, max: options.poolMax ?? 10 });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {});

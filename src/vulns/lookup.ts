@@ -1,11 +1,30 @@
 /** What the matcher needs from the vulnerability database (the store implements it; tests use memory). */
 import type { Affected, EpssEntry, KevEntry, Vulnerability } from '../feeds/model.js';
 
+/** A package name in a namespace, as the data is keyed (name already normalised). */
+export interface AffectedKey {
+  namespace: string;
+  name: string;
+}
+
+/** The map key of an AffectedKey in affectedMany's answer. */
+export function affectedKeyId(namespace: string, name: string): string {
+  return `${namespace}\0${name}`;
+}
+
 export interface VulnLookup {
   /** Affected records for a package name in a namespace (name already normalised). */
   affected(namespace: string, name: string): Promise<Affected[]>;
-  /** Every source's record for these ids, and for records that list them as aliases. */
-  vulnerabilities(ids: string[]): Promise<Vulnerability[]>;
+  /**
+   * The same for many keys at once (a few statements instead of one per key), by affectedKeyId;
+   * a key without records may be absent. Each key's records come in the order affected() gives.
+   */
+  affectedMany?(keys: readonly AffectedKey[]): Promise<Map<string, Affected[]>>;
+  /**
+   * Every source's record for these ids, and (unless `byAlias` is false) the records that list
+   * one of them as an alias.
+   */
+  vulnerabilities(ids: string[], options?: { byAlias?: boolean }): Promise<Vulnerability[]>;
   kev(cves: string[]): Promise<Map<string, KevEntry>>;
   epss(cves: string[]): Promise<Map<string, EpssEntry>>;
 }
@@ -19,7 +38,7 @@ export class MemoryLookup implements VulnLookup {
 
   add(batch: { vulnerabilities?: Vulnerability[]; affected?: Affected[]; kev?: KevEntry[]; epss?: EpssEntry[] }): this {
     for (const a of batch.affected ?? []) {
-      const k = `${a.namespace}\0${a.name}`;
+      const k = affectedKeyId(a.namespace, a.name);
       const list = this.byKey.get(k) ?? [];
       list.push(a);
       this.byKey.set(k, list);
@@ -31,12 +50,23 @@ export class MemoryLookup implements VulnLookup {
   }
 
   async affected(namespace: string, name: string): Promise<Affected[]> {
-    return this.byKey.get(`${namespace}\0${name}`) ?? [];
+    return this.byKey.get(affectedKeyId(namespace, name)) ?? [];
   }
 
-  async vulnerabilities(ids: string[]): Promise<Vulnerability[]> {
+  async affectedMany(keys: readonly AffectedKey[]): Promise<Map<string, Affected[]>> {
+    const out = new Map<string, Affected[]>();
+    for (const k of keys) {
+      const id = affectedKeyId(k.namespace, k.name);
+      const records = this.byKey.get(id);
+      if (records) out.set(id, records);
+    }
+    return out;
+  }
+
+  async vulnerabilities(ids: string[], options: { byAlias?: boolean } = {}): Promise<Vulnerability[]> {
     const want = new Set(ids);
-    return this.vulns.filter((v) => want.has(v.id) || v.aliases.some((a) => want.has(a)));
+    const byAlias = options.byAlias !== false;
+    return this.vulns.filter((v) => want.has(v.id) || (byAlias && v.aliases.some((a) => want.has(a))));
   }
 
   async kev(cves: string[]): Promise<Map<string, KevEntry>> {

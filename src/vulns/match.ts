@@ -16,6 +16,7 @@ import type { Package, Sbom } from '../sbom/model.js';
 import { getScheme } from '../versions/index.js';
 import type { SchemeId, VersionScheme } from '../versions/types.js';
 import type { VulnLookup } from './lookup.js';
+import { affectedReader, schemeReader } from './reader.js';
 import type { MatchDetails, MatchedPackage, MatchedVulnerability, Match } from './model.js';
 import { distroNamespace, lookupKeys } from './namespace.js';
 
@@ -214,6 +215,21 @@ export function matchedPackage(p: Package): MatchedPackage {
   };
 }
 
+/** The record to take the description from: the best-ranked source among those with a description or summary, the first of equals. */
+function firstDescribed(records: readonly Vulnerability[], order: readonly string[]): Vulnerability | undefined {
+  let best: Vulnerability | undefined;
+  let bestRank = Infinity;
+  for (const r of records) {
+    if (!(r.description || r.summary)) continue;
+    const rank = rankOf(order, r.source);
+    if (rank < bestRank) {
+      best = r;
+      bestRank = rank;
+    }
+  }
+  return best;
+}
+
 /** A match with everything but KEV and EPSS, from the group's records of every source. */
 function enrich(group: Group, byId: ReadonlyMap<string, Vulnerability[]>): Match {
   const first = group.raws[0]!;
@@ -227,8 +243,7 @@ function enrich(group: Group, byId: ReadonlyMap<string, Vulnerability[]>): Match
 
   const matchedSources = unique(group.raws.map((r) => r.affected.source));
   const descOrder = ['nvd', ...matchedSources, 'ghsa', 'osv'];
-  const described = [...records].sort((a, b) => rankOf(descOrder, a.source) - rankOf(descOrder, b.source))
-    .find((r) => r.description || r.summary);
+  const described = firstDescribed(records, descOrder);
   const references = unique(records.flatMap((r) => r.references));
   const seenCvss = new Set<string>();
   const cvss: Cvss[] = [];
@@ -349,42 +364,21 @@ function addById(byId: Map<string, Vulnerability[]>, records: readonly Vulnerabi
  * for their base packages (glibc, openssl, zlib...), so that is rare.
  */
 export async function matchSbom(sbom: Sbom, lookup: VulnLookup, options: MatchOptions = {}): Promise<MatchOutcome> {
-  const schemes = options.schemes ?? getScheme;
   const warnings: string[] = [];
-  const missingSchemes = new Set<string>();
-  const schemeFor = (id: SchemeId): VersionScheme | undefined => {
-    let s: VersionScheme | undefined;
-    try {
-      s = schemes(id);
-    } catch {
-      s = undefined;
-    }
-    if (!s && !missingSchemes.has(id)) {
-      missingSchemes.add(id);
-      warnings.push(`no version comparator for scheme "${id}": records in that scheme were skipped`);
-    }
-    return s;
-  };
+  const schemeFor = schemeReader(options.schemes ?? getScheme, (id) => {
+    warnings.push(`no version comparator for scheme "${id}": records in that scheme were skipped`);
+  });
 
-  // One lookup per distinct (namespace, name), shared by every package that needs it.
-  const cache = new Map<string, Promise<Affected[]>>();
-  const affectedOf = (ns: string, name: string): Promise<Affected[]> => {
-    const k = `${ns}\0${name}`;
-    let p = cache.get(k);
-    if (!p) {
-      p = lookup.affected(ns, name);
-      cache.set(k, p);
-    }
-    return p;
-  };
+  const keysOf = sbom.packages.map((pkg) => lookupKeys(pkg, sbom.distro));
+  const affectedOf = await affectedReader(lookup, keysOf.flat());
 
   let osPackages = 0;
   let osRecords = 0;
 
-  const perPackage = await Promise.all(sbom.packages.map(async (pkg): Promise<RawMatch[]> => {
+  const perPackage = await Promise.all(sbom.packages.map(async (pkg, i): Promise<RawMatch[]> => {
     const os = isOsPackage(pkg);
     if (os) osPackages++;
-    const keys = lookupKeys(pkg, sbom.distro);
+    const keys = keysOf[i]!;
     const seen = new Set<string>();
     const raws: RawMatch[] = [];
     const stream = pkg.type === 'rpm' ? moduleStreamOf(pkg) : undefined;
@@ -438,7 +432,15 @@ export async function matchSbom(sbom: Sbom, lookup: VulnLookup, options: MatchOp
   const recordIds = unique(perPackage.flat().map((r) => r.affected.vulnId));
   if (recordIds.length) addById(byId, await lookup.vulnerabilities(recordIds));
   const withdrawn = (a: Affected) => (byId.get(a.vulnId) ?? []).some((v) => v.source === a.source && v.withdrawn);
-  const aliasesOf = (id: string): string[] => unique((byId.get(id) ?? []).flatMap((v) => v.aliases));
+  const aliasLists = new Map<string, string[]>();
+  const aliasesOf = (id: string): string[] => {
+    let list = aliasLists.get(id);
+    if (!list) {
+      list = unique((byId.get(id) ?? []).flatMap((v) => v.aliases));
+      aliasLists.set(id, list);
+    }
+    return list;
+  };
 
   const groups: Group[] = [];
   perPackage.forEach((raws, i) => {
@@ -452,7 +454,7 @@ export async function matchSbom(sbom: Sbom, lookup: VulnLookup, options: MatchOp
   const missing = unique(groups.flatMap((g) => [...g.ids])).filter((id) => !byId.has(id));
   if (missing.length) {
     const wanted = new Set(missing);
-    addById(byId, (await lookup.vulnerabilities(missing)).filter((v) => wanted.has(v.id)));
+    addById(byId, (await lookup.vulnerabilities(missing, { byAlias: false })).filter((v) => wanted.has(v.id)));
   }
 
   let matches = groups.map((g) => enrich(g, byId));

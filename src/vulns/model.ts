@@ -74,3 +74,12 @@ export const SEVERITY_ORDER: Severity[] = ['Unknown', 'Negligible', 'Low', 'Medi
 export function severityRank(s: Severity): number {
   return SEVERITY_ORDER.indexOf(s);
 }
+
+const SEVERITY_NAMES: Record<string, Severity> = {
+  critical: 'Critical', high: 'High', medium: 'Medium', low: 'Low', negligible: 'Negligible', unknown: 'Unknown',
+};
+
+/** `high` / `High` / `HIGH` → `High`; undefined when it is not a severity. */
+export function parseSeverity(text: string): Severity | undefined {
+  return SEVERITY_NAMES[text.toLowerCase()];
+}

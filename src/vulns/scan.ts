@@ -10,6 +10,8 @@ import { applyIgnoreRules, type IgnoreRule } from './ignore.js';
 import type { VulnLookup } from './lookup.js';
 import { matchSbom } from './match.js';
 import { severityRank, type Match, type ScanResult } from './model.js';
+
+export { parseSeverity } from './model.js';
 import { applyVex, vexSubject, type VexDocument } from './vex.js';
 
 export interface ScanOptions {
@@ -69,15 +71,6 @@ export async function scanSbom(sbom: Sbom, lookup: VulnLookup, options: ScanOpti
 export function failingMatches(result: ScanResult, failOn: Severity): Match[] {
   const bar = severityRank(failOn);
   return result.matches.filter((m) => severityRank(m.vulnerability.severity) >= bar);
-}
-
-const SEVERITY_NAMES: Record<string, Severity> = {
-  critical: 'Critical', high: 'High', medium: 'Medium', low: 'Low', negligible: 'Negligible', unknown: 'Unknown',
-};
-
-/** `high` / `High` / `HIGH` → `High`; undefined when it is not a severity. */
-export function parseSeverity(text: string): Severity | undefined {
-  return SEVERITY_NAMES[text.toLowerCase()];
 }
 
 /** The database's sources and their last successful sync, when the lookup can tell (VulnDb.status()). */

@@ -4,7 +4,7 @@
  * anchore-cli used: 1 for a request the service refused (4xx), 2 for a bad login (401), a server
  * error (5xx) or a service that cannot be reached.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { LadingError, type ErrorCode } from '../../errors.js';
 import type { Connection } from './connection.js';
 
@@ -43,11 +43,17 @@ function errorMessage(body: unknown, text: string, status: number): string {
 
 export class ServiceClient {
   readonly conn: Connection;
-  private readonly dispatcher: Dispatcher | undefined;
+  private dispatcher: Dispatcher | undefined;
 
   constructor(conn: Connection) {
     this.conn = conn;
-    this.dispatcher = conn.insecure ? new Agent({ connect: { rejectUnauthorized: false } }) : undefined;
+  }
+
+  /** undici is loaded on the first call, so that commands which never call the service start fast. */
+  private async send(url: string, options: { method: Dispatcher.HttpMethod; headers: Record<string, string>; body?: string }): Promise<Dispatcher.ResponseData> {
+    const { Agent, request } = await import('undici');
+    if (this.conn.insecure && !this.dispatcher) this.dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+    return request(url, { ...options, ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}) });
   }
 
   url(path: string, query: Query = {}): string {
@@ -68,12 +74,7 @@ export class ServiceClient {
     }
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(this.url(path, opts.query), {
-        method,
-        headers,
-        ...(body !== undefined ? { body } : {}),
-        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
-      });
+      res = await this.send(this.url(path, opts.query), { method, headers, ...(body !== undefined ? { body } : {}) });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       throw new ServiceError(2, 'NETWORK', `cannot reach the Lading service at ${this.conn.url}: ${err.code ?? err.message}${err.code && err.message && !err.message.includes(err.code) ? ` (${err.message})` : ''}`);

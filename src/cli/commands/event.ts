@@ -3,7 +3,6 @@
  * feed syncs, policy and vulnerability changes).
  */
 import { Command } from 'commander';
-import { stringify } from 'yaml';
 import { LadingError } from '../../errors.js';
 import { addConnectionOptions } from '../client/connection.js';
 import { seg, type Query } from '../client/http.js';
@@ -69,6 +68,7 @@ export function eventCommand(): Command {
     .action(async (id: string, _o: unknown, cmd: Command) => {
       await withService(cmd, async (svc) => {
         const r = await svc.client.get<EventRecord>(`/events/${seg(id)}`);
+        const { stringify } = await import('yaml');
         svc.print(r, () => stringify(r.event));
       });
     });

@@ -5,50 +5,10 @@
  * add|list|get|activate|del`: the bundles stored in a running service.
  */
 import { Command, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
-import { LadingError } from '../../errors.js';
-import { loadBundle } from '../../policy/bundle.js';
-import { DEFAULT_BUNDLE } from '../../policy/default-bundle.js';
-import { describeProblem, didYouMean } from '../../policy/problems.js';
-import { policySpec, type GateSpecDoc } from '../../policy/spec.js';
 import { outputOption } from '../options.js';
-import { json, table } from '../render.js';
-import { addConnectionOptions, serviceConfigured } from '../client/connection.js';
-import { withService } from '../client/output.js';
+import { addConnectionOptions } from '../client/connection.js';
 import { addServicePolicyCommands } from '../client/policy-commands.js';
-
-async function readJson(path: string): Promise<unknown> {
-  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new LadingError(e.code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT', `cannot read ${path}: ${e.message}`);
-  });
-  try {
-    return JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (e) {
-    throw new LadingError('BAD_INPUT', `${path} is not JSON: ${(e as Error).message}`);
-  }
-}
-
-function selectGates(spec: GateSpecDoc[], gate: string | undefined, all: boolean): GateSpecDoc[] {
-  if (!gate) return all ? spec : spec.filter((g) => g.state !== 'eol');
-  const found = spec.find((g) => g.name === gate.toLowerCase());
-  if (!found) throw new LadingError('NOT_FOUND', `unknown gate "${gate}"${didYouMean(gate, spec.map((g) => g.name))}; see lading policy describe --all`);
-  return [found];
-}
-
-function describeText(gates: GateSpecDoc[], gate: string | undefined, trigger: string | undefined): string {
-  if (!gate) {
-    return table(['GATE', 'STATE', 'DESCRIPTION'], gates.map((g) => [g.name, g.state + (g.superceded_by ? ` (use ${g.superceded_by})` : ''), g.description]));
-  }
-  const g = gates[0]!;
-  if (!trigger) {
-    const rows = g.triggers.map((t) => [t.name, t.parameters.map((p) => `${p.name}${p.required ? '*' : ''}`).join(', ') || '-', t.description]);
-    return `Gate ${g.name} (${g.state}): ${g.description}\n\n${table(['TRIGGER', 'PARAMETERS (* required)', 'DESCRIPTION'], rows)}`;
-  }
-  const t = g.triggers.find((x) => x.name === trigger.toLowerCase());
-  if (!t) throw new LadingError('NOT_FOUND', `gate ${g.name} has no trigger "${trigger}"${didYouMean(trigger, g.triggers.map((x) => x.name))}`);
-  const rows = t.parameters.map((p) => [p.name, p.required ? 'yes' : 'no', p.validator.description, p.example ?? '', p.description]);
-  return `Trigger ${g.name}/${t.name} (${t.state}): ${t.description}\n\n${rows.length ? table(['PARAMETER', 'REQUIRED', 'VALUES', 'EXAMPLE', 'DESCRIPTION'], rows) : 'No parameters.\n'}`;
-}
+import type { DescribeOptions, ValidateOptions } from './policy-run.js';
 
 export function policyCommand(): Command {
   const policy = new Command('policy').description('policy bundles: validate them, and describe the gates they use');
@@ -57,22 +17,8 @@ export function policyCommand(): Command {
     .description('check a bundle: every problem with its location; exit 0 valid, 1 invalid, 2 error')
     .option('--strict', 'report end-of-life gates as errors (as Anchore did when a bundle was added)')
     .addOption(outputOption(['text', 'json'], 'text'))
-    .action(async (file: string, o: { strict?: boolean; output: 'text' | 'json' }) => {
-      const bundle = loadBundle(await readJson(file), { strict: o.strict === true });
-      const errors = bundle.problems.filter((p) => p.severity === 'error');
-      if (o.output === 'json') {
-        process.stdout.write(json({
-          valid: errors.length === 0,
-          problems: bundle.problems.map((p) => ({ severity: p.severity, type: p.type, location: p.location, message: p.message })),
-        }));
-      } else {
-        for (const p of bundle.problems) process.stdout.write(`${p.severity}: ${describeProblem(p)}\n`);
-        const warnings = bundle.problems.length - errors.length;
-        process.stdout.write(errors.length
-          ? `${file}: invalid (${errors.length} error(s)${warnings ? `, ${warnings} warning(s)` : ''})\n`
-          : `${file}: valid${warnings ? ` (${warnings} warning(s))` : ''}: ${bundle.policies.size} policy(ies), ${bundle.mappings.length} mapping(s), ${bundle.whitelists.size} allowlist(s)\n`);
-      }
-      if (errors.length) process.exitCode = 1;
+    .action(async (file: string, o: ValidateOptions) => {
+      await (await import('./policy-run.js')).runValidate(file, o);
     });
 
   addConnectionOptions(policy.command('describe'))
@@ -81,25 +27,14 @@ export function policyCommand(): Command {
     .option('--trigger <name>', 'with --gate: one trigger and its parameters')
     .option('--all', 'include end-of-life gates')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action(async (o: { gate?: string; trigger?: string; all?: boolean; output: 'table' | 'json' }, cmd: Command) => {
-      if (o.trigger && !o.gate) throw new LadingError('BAD_INPUT', '--trigger needs --gate');
-      const show = (spec: GateSpecDoc[], asJson: boolean) => {
-        const gates = selectGates(spec, o.gate, o.all === true);
-        if (asJson) {
-          const trig = o.trigger?.toLowerCase();
-          process.stdout.write(json(trig ? gates.map((g) => ({ ...g, triggers: g.triggers.filter((t) => t.name === trig) })) : gates));
-        } else {
-          process.stdout.write(describeText(gates, o.gate, o.trigger));
-        }
-      };
-      if (!serviceConfigured(cmd)) return show(policySpec(), o.output === 'json');
-      await withService(cmd, async (svc) => show(await svc.client.get<GateSpecDoc[]>('/system/policy_spec'), svc.json || o.output === 'json'));
+    .action(async (o: DescribeOptions, cmd: Command) => {
+      await (await import('./policy-run.js')).runDescribe(o, cmd);
     });
 
   policy.command('default')
     .description('print the default bundle (JSON), a starting point for your own')
-    .action(() => {
-      process.stdout.write(json(DEFAULT_BUNDLE));
+    .action(async () => {
+      (await import('./policy-run.js')).runDefault();
     });
 
   addServicePolicyCommands(policy);

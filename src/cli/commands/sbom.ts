@@ -1,42 +1,16 @@
 /** `lading sbom REF`: analyze an image and write its SBOM (Lading JSON, CycloneDX, SPDX, or a table). */
 import { Command, Option } from 'commander';
-import { readFile, writeFile } from 'node:fs/promises';
-import { analyzeImage } from '../../analyze/analyze.js';
-import { writers, sbomFormats, type SbomFormat } from '../../sbom/formats/index.js';
-import type { Sbom } from '../../sbom/model.js';
-import { addImageOptions, type ImageCliOptions } from '../options.js';
-import { withImage } from './image.js';
-import { progress } from '../progress.js';
-import { table } from '../render.js';
+import type { SbomFormat } from '../../sbom/formats/index.js';
+import { addImageOptions } from '../options.js';
+import type { SbomCliOptions } from './sbom-run.js';
 
-interface SbomCliOptions extends ImageCliOptions {
-  output: SbomFormat | 'table';
-  file?: string;
-  dockerfile?: string;
-  secrets: boolean;
-  fileDigests?: boolean;
-  contentRule?: string[];
-  retrieveFile?: string[];
-}
-
-export function sbomTable(sbom: Sbom): string {
-  const rows = [...sbom.packages]
-    .sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name) || a.version.localeCompare(b.version))
-    .map((p) => [p.name, p.version, p.type]);
-  const distro = sbom.distro ? `${sbom.distro.prettyName ?? `${sbom.distro.id} ${sbom.distro.versionId ?? ''}`.trim()}` : 'unknown';
-  const counts = new Map<string, number>();
-  for (const p of sbom.packages) counts.set(p.type, (counts.get(p.type) ?? 0) + 1);
-  const summary = [...counts].map(([t, n]) => `${n} ${t}`).join(', ');
-  let out = `Image:    ${sbom.source.tags[0] ?? sbom.source.imageId}\nDigest:   ${sbom.source.manifestDigest ?? sbom.source.imageId}\nDistro:   ${distro}\nPackages: ${sbom.packages.length}${summary ? ` (${summary})` : ''}\n`;
-  if (sbom.secrets.length) out += `Secrets:  ${sbom.secrets.length} finding(s): ${[...new Set(sbom.secrets.map((s) => s.ruleId))].join(', ')}\n`;
-  out += '\n' + table(['NAME', 'VERSION', 'TYPE'], rows);
-  return out;
-}
+/** The names of sbom/formats' writers, here so that defining the command loads no writer (a test keeps them equal). */
+export const SBOM_FORMATS: readonly SbomFormat[] = ['json', 'cyclonedx-json', 'spdx-json'];
 
 export function sbomCommand(): Command {
   const cmd = addImageOptions(new Command('sbom').argument('<ref>', 'image reference or source (registry:, docker-archive:, oci-dir:, oci-archive:)'))
     .description('analyze an image and write its software bill of materials')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', ...sbomFormats]).default('table'))
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', ...SBOM_FORMATS]).default('table'))
     .option('--file <path>', 'write the SBOM to this file instead of standard output')
     .option('--dockerfile <path>', 'the Dockerfile the image was built from (recorded as "actual")')
     .option('--no-secrets', 'do not search file contents for secrets')
@@ -46,26 +20,7 @@ export function sbomCommand(): Command {
     .addOption(new Option('--retrieve-file <path>', 'keep this file verbatim in the SBOM (repeatable; default /etc/passwd and friends)')
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .action(async (ref: string, o: SbomCliOptions) => {
-      const dockerfile = o.dockerfile ? await readFile(o.dockerfile, 'utf8') : undefined;
-      const sbom = await withImage(ref, o, async (img) => {
-        const bar = progress(img);
-        try {
-          return await analyzeImage(img, {
-            secrets: o.secrets,
-            fileDigests: o.fileDigests === true,
-            ...(o.contentRule ? { contentRules: o.contentRule } : {}),
-            ...(o.retrieveFile ? { retrieveFiles: o.retrieveFile } : {}),
-            ...(dockerfile !== undefined ? { dockerfile } : {}),
-            onProgress: bar.update,
-          });
-        } finally {
-          bar.done();
-        }
-      });
-      for (const w of sbom.warnings) process.stderr.write(`warning: ${w}\n`);
-      const text = o.output === 'table' ? sbomTable(sbom) : writers[o.output].write(sbom);
-      if (o.file) await writeFile(o.file, text);
-      else process.stdout.write(text);
+      await (await import('./sbom-run.js')).runSbom(ref, o);
     });
   return cmd;
 }

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import parseSpdx from 'spdx-expression-parse';
 import type { Distro, Package, Sbom } from '../model.js';
-import { cycloneDxLicenseIds } from '../validate.js';
+import { cycloneDxLicenseIds } from '../schema-files.js';
 import { imageName, imageVersion, ociPurl, sha256Hex, sortPackages, type Json } from './common.js';
 
 export const cycloneDxMediaType = 'application/vnd.cyclonedx+json; version=1.6';

@@ -8,6 +8,7 @@ import { cycloneDxMediaType, writeScanCycloneDx } from './cyclonedx.js';
 import { jsonMediaType, writeScanJson } from './json.js';
 import { sarifMediaType, writeScanSarif } from './sarif.js';
 import { tableMediaType, writeScanTable } from './table.js';
+import { SCAN_FORMATS, type ScanFormat } from './names.js';
 
 export interface ScanWriter {
   write(result: ScanResult, sbom: Sbom): string;
@@ -15,7 +16,7 @@ export interface ScanWriter {
   fileExtension: string;
 }
 
-export type ScanFormat = 'table' | 'json' | 'sarif' | 'cyclonedx-json';
+export type { ScanFormat } from './names.js';
 
 export const scanWriters: Readonly<Record<ScanFormat, ScanWriter>> = {
   table: { write: (r) => writeScanTable(r), mediaType: tableMediaType, fileExtension: '.txt' },
@@ -24,7 +25,7 @@ export const scanWriters: Readonly<Record<ScanFormat, ScanWriter>> = {
   'cyclonedx-json': { write: writeScanCycloneDx, mediaType: cycloneDxMediaType, fileExtension: '.cdx.json' },
 };
 
-export const scanFormats = Object.keys(scanWriters) as ScanFormat[];
+export const scanFormats: ScanFormat[] = [...SCAN_FORMATS];
 
 export function isScanFormat(name: string): name is ScanFormat {
   return Object.hasOwn(scanWriters, name);

@@ -1,0 +1,56 @@
+/** The work of `lading sbom`, loaded only when the command runs. */
+import { readFile, writeFile } from 'node:fs/promises';
+import { analyzeImage } from '../../analyze/analyze.js';
+import { writers, type SbomFormat } from '../../sbom/formats/index.js';
+import type { Sbom } from '../../sbom/model.js';
+import { withImage } from './with-image.js';
+import { progress } from '../progress.js';
+import { table } from '../render.js';
+import type { ImageCliOptions } from '../options.js';
+
+export interface SbomCliOptions extends ImageCliOptions {
+  output: SbomFormat | 'table';
+  file?: string;
+  dockerfile?: string;
+  secrets: boolean;
+  fileDigests?: boolean;
+  contentRule?: string[];
+  retrieveFile?: string[];
+}
+
+export function sbomTable(sbom: Sbom): string {
+  const rows = [...sbom.packages]
+    .sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name) || a.version.localeCompare(b.version))
+    .map((p) => [p.name, p.version, p.type]);
+  const distro = sbom.distro ? `${sbom.distro.prettyName ?? `${sbom.distro.id} ${sbom.distro.versionId ?? ''}`.trim()}` : 'unknown';
+  const counts = new Map<string, number>();
+  for (const p of sbom.packages) counts.set(p.type, (counts.get(p.type) ?? 0) + 1);
+  const summary = [...counts].map(([t, n]) => `${n} ${t}`).join(', ');
+  let out = `Image:    ${sbom.source.tags[0] ?? sbom.source.imageId}\nDigest:   ${sbom.source.manifestDigest ?? sbom.source.imageId}\nDistro:   ${distro}\nPackages: ${sbom.packages.length}${summary ? ` (${summary})` : ''}\n`;
+  if (sbom.secrets.length) out += `Secrets:  ${sbom.secrets.length} finding(s): ${[...new Set(sbom.secrets.map((s) => s.ruleId))].join(', ')}\n`;
+  out += '\n' + table(['NAME', 'VERSION', 'TYPE'], rows);
+  return out;
+}
+
+export async function runSbom(ref: string, o: SbomCliOptions): Promise<void> {
+  const dockerfile = o.dockerfile ? await readFile(o.dockerfile, 'utf8') : undefined;
+  const sbom = await withImage(ref, o, async (img) => {
+    const bar = progress(img);
+    try {
+      return await analyzeImage(img, {
+        secrets: o.secrets,
+        fileDigests: o.fileDigests === true,
+        ...(o.contentRule ? { contentRules: o.contentRule } : {}),
+        ...(o.retrieveFile ? { retrieveFiles: o.retrieveFile } : {}),
+        ...(dockerfile !== undefined ? { dockerfile } : {}),
+        onProgress: bar.update,
+      });
+    } finally {
+      bar.done();
+    }
+  });
+  for (const w of sbom.warnings) process.stderr.write(`warning: ${w}\n`);
+  const text = o.output === 'table' ? sbomTable(sbom) : writers[o.output].write(sbom);
+  if (o.file) await writeFile(o.file, text);
+  else process.stdout.write(text);
+}

@@ -1,0 +1,78 @@
+/** The work of `lading scan`, loaded only when the command runs. */
+import { readFile, writeFile } from 'node:fs/promises';
+import { analyzeImage } from '../../analyze/analyze.js';
+import { describeError, LadingError } from '../../errors.js';
+import type { Severity } from '../../feeds/model.js';
+import type { Sbom } from '../../sbom/model.js';
+import { scanWriters, type ScanFormat } from '../../vulns/formats/index.js';
+import { parseIgnoreFile, type IgnoreRule } from '../../vulns/ignore.js';
+import type { VulnLookup } from '../../vulns/lookup.js';
+import type { ScanResult } from '../../vulns/model.js';
+import { failingMatches, scanSbom } from '../../vulns/scan.js';
+import { parseVex, type VexDocument } from '../../vulns/vex.js';
+import type { ImageCliOptions } from '../options.js';
+import { progress } from '../progress.js';
+import { sbomFromFile } from './sbom-file.js';
+import { withImage } from './with-image.js';
+
+export type OpenLookup = (dbPath?: string) => Promise<VulnLookup & { close(): Promise<void> }>;
+
+export interface ScanCliOptions extends ImageCliOptions {
+  output: ScanFormat;
+  failOn?: Severity;
+  onlyFixed?: boolean;
+  vex?: string[];
+  ignoreFile?: string;
+  file?: string;
+  db?: string;
+}
+
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    throw new LadingError('BAD_INPUT', `cannot read the ${what} ${path}: ${describeError(e)}`, { cause: e });
+  }
+}
+
+export async function runScan(ref: string, o: ScanCliOptions, openLookup: OpenLookup): Promise<void> {
+  // Inputs that can be wrong are read before any long work.
+  const vex: VexDocument[] = [];
+  for (const path of o.vex ?? []) vex.push(parseVex(await readText(path, 'VEX document'), path));
+  const ignore: IgnoreRule[] = o.ignoreFile ? parseIgnoreFile(await readText(o.ignoreFile, 'ignore file'), o.ignoreFile) : [];
+
+  const lookup = await openLookup(o.db);
+  let result: ScanResult;
+  let sbom: Sbom;
+  try {
+    sbom = await sbomFromFile(ref) ?? await withImage(ref, o, async (img) => {
+      const bar = progress(img);
+      try {
+        return await analyzeImage(img, { secrets: false, onProgress: bar.update });
+      } finally {
+        bar.done();
+      }
+    });
+    result = await scanSbom(sbom, lookup, {
+      input: ref,
+      ...(o.onlyFixed ? { onlyFixed: true } : {}),
+      vex,
+      ignore,
+    });
+  } finally {
+    await lookup.close();
+  }
+
+  for (const w of [...sbom.warnings, ...result.warnings]) process.stderr.write(`warning: ${w}\n`);
+  const text = scanWriters[o.output].write(result, sbom);
+  if (o.file) await writeFile(o.file, text);
+  else process.stdout.write(text);
+
+  if (o.failOn) {
+    const failing = failingMatches(result, o.failOn);
+    if (failing.length) {
+      process.stderr.write(`lading: ${failing.length} finding(s) at or above ${o.failOn} (--fail-on ${o.failOn.toLowerCase()})\n`);
+      process.exitCode = 1;
+    }
+  }
+}

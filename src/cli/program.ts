@@ -1,0 +1,58 @@
+/**
+ * The `lading` command tree. Defining it loads only commander and the command definitions (every
+ * action imports its work when it runs); `lading CMD ...` defines only CMD.
+ */
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { addConnectionOptions } from './client/connection.js';
+const vulnData = () => import('./commands/vuln-data.js');
+
+/** The top-level commands, in the order `lading --help` lists them; each module is loaded only when its command is defined. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  image: async () => (await import('./commands/image.js')).imageCommand(),
+  sbom: async () => (await import('./commands/sbom.js')).sbomCommand(),
+  scan: async () => (await import('./commands/scan.js')).scanCommand(async (db) => (await vulnData()).openVulnData(db)),
+  evaluate: async () => (await import('./commands/evaluate.js')).evaluateCommand({ scan: async (sbom) => (await vulnData()).scanIfData(sbom) }),
+  policy: async () => (await import('./commands/policy.js')).policyCommand(),
+  serve: async () => (await import('./commands/serve.js')).serveCommand(),
+  db: async () => (await import('./commands/db.js')).dbCommand(async () => (await import('../feeds/drivers/index.js')).DRIVERS),
+  subscription: async () => (await import('./commands/subscription.js')).subscriptionCommand(),
+  repo: async () => (await import('./commands/repo.js')).repoCommand(),
+  registry: async () => (await import('./commands/registry.js')).registryCommand(),
+  event: async () => (await import('./commands/event.js')).eventCommand(),
+  system: async () => (await import('./commands/system.js')).systemCommand(),
+  account: async () => (await import('./commands/account.js')).accountCommand(),
+  query: async () => (await import('./commands/query.js')).queryCommand(),
+};
+
+/** The top-level command `argv` runs when it names one first (`lading sbom ...`); undefined otherwise (options first, help, unknown). */
+export function commandOf(argv: readonly string[]): string | undefined {
+  const first = argv[2];
+  return first !== undefined && Object.hasOwn(COMMANDS, first) ? first : undefined;
+}
+
+/**
+ * The command tree; with `only`, just that top-level command under the root (what `lading sbom
+ * ...` needs: the others are neither parsed nor shown).
+ */
+export async function program(only?: string): Promise<Command> {
+  const p = new Command('lading')
+    .description('Inspect container images without running them: fetch, analyze, evaluate.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError()
+    .exitOverride()
+    // Service connection options before the command (`lading --url URL image list`), as anchore-cli;
+    // positional, so commands keep their own options of the same names.
+    .enablePositionalOptions();
+  addConnectionOptions(p);
+  const names = only ? [only] : Object.keys(COMMANDS);
+  for (const c of await Promise.all(names.map((n) => COMMANDS[n]!()))) p.addCommand(c);
+  const inherit = (c: Command) => {
+    for (const sub of c.commands) {
+      sub.exitOverride().showHelpAfterError();
+      inherit(sub);
+    }
+  };
+  inherit(p);
+  return p;
+}
