@@ -202,6 +202,22 @@ test('OSV ranges: introduced inclusive, fixed exclusive, last_affected inclusive
   assert.equal(c.match.constraint, '= 2.0.1');
 });
 
+test('an advisory listing one package twice (one entry per range) is judged on every entry, and matches once', async () => {
+  const base = { source: 'ghsa', namespace: 'npm', nameKind: 'binary' as const, scheme: 'semver' as const, vulnId: 'GHSA-eeee-eeee-eeee', name: 'left-pad' };
+  const lookup = new MemoryLookup().add({
+    affected: [
+      affected({ ...base, ranges: [{ introduced: '2.0.0', fixed: '2.1.0' }], fixedVersions: ['2.1.0'] }),
+      affected({ ...base, ranges: [{ introduced: '0', fixed: '1.3.1' }], fixedVersions: ['1.3.1'] }),
+      affected({ ...base, ranges: [{ introduced: '0', fixed: '1.3.2' }], fixedVersions: ['1.3.2'] }),
+    ],
+  });
+  const cases: [string, number][] = [['2.0.5', 1], ['1.0.0', 1], ['1.3.1', 1], ['1.5.0', 0], ['2.1.0', 0]];
+  for (const [version, n] of cases) {
+    const { matches } = await matchSbom(sbomOf([npm('left-pad', version)]), lookup, opts);
+    assert.equal(matches.length, n, `left-pad@${version}`);
+  }
+});
+
 test('GHSA + OSV + NVD for one CVE become one match under the CVE id', async () => {
   const lookup = new MemoryLookup().add({
     affected: [

@@ -389,7 +389,6 @@ export async function matchSbom(sbom: Sbom, lookup: VulnLookup, options: MatchOp
         const rk = recordKey(a);
         if (seen.has(rk)) continue;
         if (os ? !namesPackage(pkg, a, key) : a.name !== key.name) continue;
-        seen.add(rk);
         // Red Hat modularity: a modular record matches only packages built in its stream, and a
         // non-modular record only non-modular packages.
         if (pkg.type === 'rpm' && (a.moduleStream || undefined) !== stream) continue;
@@ -397,7 +396,10 @@ export async function matchSbom(sbom: Sbom, lookup: VulnLookup, options: MatchOp
         if (!scheme) continue;
         const version = os ? comparedVersion(pkg, a) : pkg.version;
         const verdict = judge(scheme, version, a);
+        // One match per record; a record stored as several entries (one per range) is judged on each
+        // until one holds.
         if (!verdict) continue;
+        seen.add(rk);
         raws.push({
           affected: a,
           verdict,
