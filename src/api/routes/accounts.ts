@@ -11,7 +11,8 @@ import { z } from 'zod';
 import { ACCOUNT_STATES, USER_ROLES, authorize, requireAuthorized, type Account, type AuthUser, type User } from '../../store/accounts.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
-import { accountOf, userOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf, userOf } from '../context.js';
 import { isoZ } from '../views.js';
 
 /** Lifetime of a token from POST /oauth/token (Anchore's default_token_expiration_seconds). */

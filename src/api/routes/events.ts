@@ -6,7 +6,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { EventStore, eventTypesList, type EventRecord } from '../../services/events.js';
 import { ApiError } from '../errors.js';
-import { accountOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf } from '../context.js';
 import { isoZ } from '../views.js';
 import { parseInput } from '../validate.js';
 

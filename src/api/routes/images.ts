@@ -29,7 +29,8 @@ import { SubscriptionStore } from '../../services/subscriptions.js';
 import { LadingError, describeError } from '../../errors.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
-import { accountOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf } from '../context.js';
 import {
   CONTENT_TYPES, METADATA_TYPES, VULN_TYPES, anchoreImage, checkResponseOf, contentItems, metadataText, retrievedFileItems, searchItems, secretRegex, tagSummary, vulnItems,
   type ContentType, type MetadataType, type VulnType,

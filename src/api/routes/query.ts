@@ -13,7 +13,8 @@ import { describeRange } from '../../vulns/match.js';
 import { parseSeverity } from '../../vulns/scan.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
-import { accountOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf } from '../context.js';
 import { isoZ } from '../views.js';
 
 /** Anchore's package type names (the same as views.ts shows in vulnerability and content lists). */

@@ -16,7 +16,8 @@ import {
 import { severityRank } from '../../vulns/model.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
-import { accountOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf } from '../context.js';
 import { isoZ } from '../views.js';
 
 const PACKAGE_TYPES = ['deb', 'rpm', 'apk', 'npm', 'python', 'gem', 'java-archive', 'go-module', 'rust-crate', 'dotnet', 'php-composer', 'binary'] as const satisfies readonly PackageType[];
