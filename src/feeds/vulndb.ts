@@ -29,6 +29,9 @@ import { ChangeTracker, restoredEverything } from './changes.js';
 import type { VulnLookup } from '../vulns/lookup.js';
 import type { SchemeId } from '../versions/types.js';
 import type { Affected, EpssEntry, FeedBatch, KevEntry, Vulnerability } from './model.js';
+import { SEVERITY_ORDER } from './model.js';
+import { isPlainObject as isObj } from '../util/objects.js';
+import { chunks } from '../util/arrays.js';
 
 /** What VulnDb needs of an open database (store/db.ts DatabaseHandle satisfies it). */
 export interface VulnDbHandle {
@@ -162,14 +165,13 @@ export const VULNDB_META_KEYS = ['vulndb_schema', 'built'] as const;
 // ---------------------------------------------------------------------------------------------
 // Record validation: a problem as a sentence naming the record and field, or undefined when fine.
 
-const SEVERITIES = new Set(['Critical', 'High', 'Medium', 'Low', 'Negligible', 'Unknown']);
+const SEVERITIES = new Set<string>(SEVERITY_ORDER);
 const SCHEME_IDS: Record<SchemeId, true> = {
   dpkg: true, rpm: true, apk: true, semver: true, pep440: true, maven: true, gem: true, go: true, nuget: true, composer: true,
 };
 const SCHEMES = new Set(Object.keys(SCHEME_IDS));
 const FIX_STATES = new Set(['fixed', 'not-fixed', 'wont-fix', 'not-affected', 'unknown']);
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 const strArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
@@ -339,12 +341,6 @@ const IN_CHUNK = 500;
 const ROWS_PER_CHUNK = 2000;
 /** Well under SQLite's 32766 and PostgreSQL's 65535 bound parameters per statement. */
 const MAX_PARAMS = 8000;
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 

@@ -19,6 +19,7 @@ import type { Match } from '../vulns/model.js';
 import { lookupKeys } from '../vulns/namespace.js';
 import { scanSbom } from '../vulns/scan.js';
 import type { CatalogImage, CatalogStore } from './catalog.js';
+import { chunks } from '../util/arrays.js';
 
 interface ImagePackagesTable {
   account: string; image_digest: string; name: string; version: string; type: string; purl: string;
@@ -39,12 +40,6 @@ export interface IndexedPackage {
 const INSERT_ROWS = 500;
 /** Names per IN (...) list. */
 const IN_CHUNK = 500;
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /**
  * The other name vulnerability feeds key a package by, when it differs from its own: the source

@@ -17,6 +17,7 @@ import { LadingError } from '../errors.js';
 import { DEFAULT_BUNDLE, describeProblem, evaluateBundle, evaluationDoc, loadBundle, type Action, type PolicyEvaluationDoc, type Problem } from '../policy/index.js';
 import type { Sbom } from '../sbom/model.js';
 import type { ScanResult } from '../vulns/model.js';
+import { isPlainObject as isObj } from '../util/objects.js';
 
 interface BundlesTable { account: string; policy_id: string; name: string | null; bundle: string; active: number; created_at: string; last_updated: string }
 interface EvalsTable {
@@ -57,7 +58,6 @@ export function bundleRejection(bundle: unknown): { message: string; problems: P
   return { message: `bundle failed validation: ${problems.map(describeProblem).join('; ')}`, problems };
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function toRecord(r: BundlesTable): PolicyBundleRecord {
   let bundle: Record<string, unknown>;

@@ -29,6 +29,7 @@ import type { EventStore } from './events.js';
 import { checkImage, type PolicyStore, type StoredEvaluation } from './policies.js';
 import { withRegistryAccess, type RegistryStore } from './registries.js';
 import type { RepoUpdateValue, Subscription, SubscriptionStore } from './subscriptions.js';
+import { isPlainObject } from '../util/objects.js';
 
 export interface WatchDeps {
   config: LadingConfig;
@@ -183,7 +184,7 @@ function repoValue(text: string | null): RepoUpdateValue & Record<string, unknow
   } catch {
     doc = {};
   }
-  const obj = doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
+  const obj = isPlainObject(doc) ? doc : {};
   return {
     ...obj,
     autosubscribe: obj.autosubscribe === true || obj.autosubscribe === 'true',

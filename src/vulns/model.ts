@@ -69,8 +69,4 @@ export interface ScanResult {
   db: { built?: string; sources: { source: string; lastSync?: string }[] };
 }
 
-export const SEVERITY_ORDER: Severity[] = ['Unknown', 'Negligible', 'Low', 'Medium', 'High', 'Critical'];
-
-export function severityRank(s: Severity): number {
-  return SEVERITY_ORDER.indexOf(s);
-}
+export { SEVERITY_ORDER, severityRank } from '../feeds/model.js';

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { PackageURL } from 'packageurl-js';
 import { purl } from '../identity.js';
 import type { Distro, ImageMetadata, Package, PackageType, Sbom } from '../model.js';
+import { isPlainObject } from '../../util/objects.js';
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -189,9 +190,7 @@ export function ladingVersion(): string {
 
 export type Json = Record<string, unknown>;
 
-export function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export const isObject = isPlainObject;
 
 export function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
