@@ -111,13 +111,26 @@ export function dbCommand(drivers: Drivers, io: CommandIo = STDIO): Command {
     .description('the vulnerability database: status, update, import, export')
     .addOption(dbOption());
 
+  addPathCommand(cmd, io);
+  addStatusCommand(cmd, io);
+  addUpdateCommand(cmd, drivers, io);
+  addImportCommand(cmd, drivers, io);
+  addExportCommand(cmd, io);
+  return cmd;
+}
+
+/** `lading db path`: where the database is. */
+function addPathCommand(cmd: Command, io: CommandIo): void {
   cmd.command('path')
     .description('print where the vulnerability database is')
     .addOption(dbOption())
     .action((_o: unknown, self: Command) => {
       io.out(describeLocation(location(self)) + '\n');
     });
+}
 
+/** `lading db status`: records, last sync, age and status per source. */
+function addStatusCommand(cmd: Command, io: CommandIo): void {
   cmd.command('status')
     .description('per source: records, last sync, age, status')
     .addOption(dbOption())
@@ -147,7 +160,10 @@ export function dbCommand(drivers: Drivers, io: CommandIo = STDIO): Command {
         io.out(out);
       });
     });
+}
 
+/** `lading db update`: sync online; exits 2 when any source failed. */
+function addUpdateCommand(cmd: Command, drivers: Drivers, io: CommandIo): void {
   cmd.command('update')
     .description('sync the vulnerability data online (all sources, or those named); exits 2 when any failed')
     .addOption(dbOption())
@@ -161,20 +177,7 @@ export function dbCommand(drivers: Drivers, io: CommandIo = STDIO): Command {
       if (!known.length) throw new LadingError('UNSUPPORTED', 'no feed drivers are available in this build');
       const unknown = wanted.filter((s) => !all[s]);
       if (unknown.length) throw new LadingError('BAD_INPUT', `unknown source ${unknown.map((s) => `"${s}"`).join(', ')} (known: ${known.sort().join(', ') || 'none'})`);
-      const baseUrls: Record<string, string> = {};
-      for (const b of o.baseUrl ?? []) {
-        const eq = b.indexOf('=');
-        const s = b.slice(0, eq);
-        const u = b.slice(eq + 1);
-        if (eq <= 0 || !u) throw new LadingError('BAD_INPUT', `--base-url wants SOURCE=URL, got "${b}"`);
-        if (!all[s]) throw new LadingError('BAD_INPUT', `--base-url names unknown source "${s}" (known: ${known.sort().join(', ')})`);
-        try {
-          new URL(u);
-        } catch {
-          throw new LadingError('BAD_INPUT', `--base-url ${s}: "${u}" is not a URL`);
-        }
-        baseUrls[s] = u;
-      }
+      const baseUrls = parseBaseUrls(o.baseUrl ?? [], all);
       const ac = new AbortController();
       const onSigint = () => ac.abort(new Error('interrupted'));
       process.once('SIGINT', onSigint);
@@ -197,7 +200,10 @@ export function dbCommand(drivers: Drivers, io: CommandIo = STDIO): Command {
         throw new LadingError('NETWORK', `${failed.length} of ${wanted.length} source${wanted.length === 1 ? '' : 's'} failed: ${failed.map((f) => f.source).join(', ')} (their previous data is kept)`);
       }
     });
+}
 
+/** `lading db import`: feed files, directories or an exported database, offline. */
+function addImportCommand(cmd: Command, drivers: Drivers, io: CommandIo): void {
   cmd.command('import')
     .description('import feed files or directories offline (the driver is detected, or named with --source), or a whole database exported with `lading db export`')
     .argument('<path...>', 'files or directories')
@@ -225,7 +231,10 @@ export function dbCommand(drivers: Drivers, io: CommandIo = STDIO): Command {
       });
       if (failed) throw new LadingError('BAD_INPUT', `${failed} of ${paths.length} path${paths.length === 1 ? '' : 's'} could not be imported (the database keeps its previous data for them)`);
     });
+}
 
+/** `lading db export`: the whole database to one portable file. */
+function addExportCommand(cmd: Command, io: CommandIo): void {
   cmd.command('export')
     .description('write the whole vulnerability database to one portable file (gzip JSON lines), for `lading db import` elsewhere')
     .argument('<file>', 'the bundle to write')
@@ -241,6 +250,24 @@ export function dbCommand(drivers: Drivers, io: CommandIo = STDIO): Command {
         io.out(`wrote ${file} (${n(counts.vulnerabilities ?? 0)} vulnerabilities, ${n(counts.affected ?? 0)} affected, ${n(counts.kev ?? 0)} KEV, ${n(counts.epss ?? 0)} EPSS; ${humanBytes(bytes)})\n`);
       });
     });
+}
 
-  return cmd;
+/** --base-url SOURCE=URL values as a map, each naming a known source and a URL. */
+function parseBaseUrls(values: string[], all: Record<string, unknown>): Record<string, string> {
+  const known = Object.keys(all);
+  const baseUrls: Record<string, string> = {};
+  for (const b of values) {
+    const eq = b.indexOf('=');
+    const s = b.slice(0, eq);
+    const u = b.slice(eq + 1);
+    if (eq <= 0 || !u) throw new LadingError('BAD_INPUT', `--base-url wants SOURCE=URL, got "${b}"`);
+    if (!all[s]) throw new LadingError('BAD_INPUT', `--base-url names unknown source "${s}" (known: ${known.sort().join(', ')})`);
+    try {
+      new URL(u);
+    } catch {
+      throw new LadingError('BAD_INPUT', `--base-url ${s}: "${u}" is not a URL`);
+    }
+    baseUrls[s] = u;
+  }
+  return baseUrls;
 }
