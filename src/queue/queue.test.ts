@@ -7,7 +7,7 @@ import { openDatabase, type DatabaseHandle } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { isLadingError } from '../errors.js';
 import { postgresAvailable, postgresSkipReason, startPostgres, type RunningPostgres } from '../testkit/postgres.js';
-import { JobQueue, backoffDelay, type Job, type JobQueueOptions } from './queue.js';
+import { JobQueue, backoffDelay, type JobQueueOptions } from './queue.js';
 import { PermanentJobError, runWorker, type WorkerLogger } from './worker.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
@@ -236,7 +236,6 @@ function queueSuite(name: string, open: () => Promise<DatabaseHandle>) {
       const { id } = await q.enqueue('k', {}, { maxAttempts: 5 });
       const delays: number[] = [];
       for (let attempt = 1; attempt <= 5; attempt++) {
-        let j: Job | undefined;
         // not before its runAt
         const due = (await q.get(id))!.runAt.getTime();
         if (due > clock.now()) {
@@ -244,7 +243,7 @@ function queueSuite(name: string, open: () => Promise<DatabaseHandle>) {
           assert.equal(await q.claim('w', ['k'], 1000), undefined, `attempt ${attempt} waits for its backoff`);
           clock.set(due);
         }
-        j = await q.claim('w', ['k'], 1000);
+        const j = await q.claim('w', ['k'], 1000);
         assert.equal(j?.attempts, attempt);
         const state = await q.fail(j!, new Error(`boom ${attempt}`));
         const after = (await q.get(id))!;

@@ -52,7 +52,7 @@ const repeatable = (v: string, prev: string[] | undefined): string[] => [...(pre
  * JSON file that is no SBOM is an error naming what was expected, rather than an image attempt.
  */
 export async function sbomFromFile(ref: string): Promise<Sbom | undefined> {
-  let isFile = false;
+  let isFile: boolean;
   try {
     isFile = (await stat(ref)).isFile();
   } catch {
