@@ -147,8 +147,8 @@ describe('deploy/Dockerfile', () => {
     const glob = (p: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').split('**/').map((part) => part.replace(/\*/g, '[^/]*')).join('(.*/)?')}(/.*)?$`);
     /** Docker's rule: the last pattern that matches decides; `!` re-includes. */
     const excluded = (path: string) => patterns.reduce((ex, p) => (glob(p.replace(/^!/, '')).test(path) ? !p.startsWith('!') : ex), false);
-    for (const p of ['.git', 'node_modules', 'ui/node_modules', 'dist/cli/main.js', 'src/config/load.test.ts', 'docs/deploy.md', 'deploy/compose.yaml']) assert.ok(excluded(p), `.dockerignore lets ${p} in`);
-    const copied = ['package.json', 'package-lock.json', 'tsconfig.json', 'src/config/load.ts', 'ui/vite.config.ts', 'deploy/healthcheck.mjs'];
+    for (const p of ['.git', 'node_modules', 'ui/node_modules', 'dist/cli/main.js', 'build/cli/main.js', 'src/config/load.test.ts', 'docs/deploy.md', 'deploy/compose.yaml']) assert.ok(excluded(p), `.dockerignore lets ${p} in`);
+    const copied = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/config/load.ts', 'ui/vite.config.ts', 'deploy/healthcheck.mjs'];
     for (const c of copied) assert.ok(!excluded(c), `.dockerignore excludes ${c}, which the build needs`);
   });
 });

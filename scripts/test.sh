@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs, builds Lading, and runs every test.
+# Installs what the test suite needs, lints (npm run lint), builds Lading, and runs every test.
 # System packages: Debian's docker-registry (a real OCI registry), mmdebstrap (a real Debian root
 # filesystem for the end-to-end SBOM test), rpm and db5.3-util (real rpm databases), openssl (TLS tests),
 # postgresql (the vulnerability database on PostgreSQL; tests start throwaway servers on 127.0.0.1),
@@ -28,6 +28,7 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+npm run --silent lint
 npm run --silent build
 
 dirs=(src); for d in ui deploy; do [ -d "$d" ] && dirs+=("$d"); done

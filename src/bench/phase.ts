@@ -1,6 +1,6 @@
 /**
  * One measured phase in its own process, so peak memory is the phase's own:
- *   node dist/bench/phase.js squash|sbom|gunzip REF
+ *   node build/bench/phase.js squash|sbom|gunzip REF
  * Prints one JSON line: {phase, ms, maxRssMB, ...}.
  */
 import { createGunzip } from 'node:zlib';

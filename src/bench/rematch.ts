@@ -5,7 +5,7 @@
  * - an unchanged full re-sync (change detection only: no image is touched),
  * - an incremental update of 25 records (only the images holding those packages are re-matched),
  * - a full re-sync where 1% of the packages' records changed.
- * Run: node dist/bench/rematch.js [IMAGES]
+ * Run: node build/bench/rematch.js [IMAGES]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

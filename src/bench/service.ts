@@ -9,7 +9,7 @@
  *   time), with a seeded vulnerability database, on loopback.
  *
  * On PostgreSQL when its server binaries are installed (a throwaway server), else on SQLite.
- *   node dist/bench/service.js [images=30] [rate=200] [seconds=10]
+ *   node build/bench/service.js [images=30] [rate=200] [seconds=10]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

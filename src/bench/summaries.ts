@@ -4,7 +4,7 @@
  * database URL; the admin account's images there are replaced), an API process on loopback, then
  * GET /v1/summaries/images timed sequentially for the default page, a `q` search, a severity
  * filter sorted by risk, and page 150; p50 and p95 per query.
- *   node dist/bench/summaries.js [images=10000] [requests=50]
+ *   node build/bench/summaries.js [images=10000] [requests=50]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,6 @@
 /**
  * Builds the bench's synthetic image (about 150 MB uncompressed, 4 gzip layers that compress
- * like real ones) and pushes it: `node dist/bench/synthetic.js HOST/REPO:TAG`. Prints sizes as JSON.
+ * like real ones) and pushes it: `node build/bench/synthetic.js HOST/REPO:TAG`. Prints sizes as JSON.
  */
 import { randomBytes } from 'node:crypto';
 import { buildImage } from '../testkit/images.js';

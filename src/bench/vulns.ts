@@ -1,7 +1,7 @@
 /**
  * Vulnerability-data figures for `npm run bench`: import time and records/s per sample source
  * (from ../shared/vulndata when it is there), database size on disk, and lookup-and-match time for
- * a 500-package SBOM with the database warm. Run: node dist/bench/vulns.js [VULNDATA_DIR]
+ * a 500-package SBOM with the database warm. Run: node build/bench/vulns.js [VULNDATA_DIR]
  */
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -18,6 +18,7 @@ import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node a
 import type { z } from 'zod';
 import { LadingError, describeError } from '../errors.js';
 import { configSchema, elementKindAt, isSecretPath, keysAt, kindAt, type LadingConfig, type LeafKind } from './schema.js';
+import { isPlainObject } from '../util/objects.js';
 
 type Path = (string | number)[];
 
@@ -78,9 +79,6 @@ export function pathKey(path: readonly (string | number)[]): string {
   return out || '(top level)';
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function getAt(obj: unknown, path: readonly (string | number)[]): unknown {
   let cur = obj;

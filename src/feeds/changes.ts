@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
+import { chunks } from '../util/arrays.js';
 
 /** Above this many changed vulnerability ids, the change is logged as "everything". */
 export const MAX_IDS_LISTED = 20_000;
@@ -28,12 +29,6 @@ function rowHash(vulnId: string, nameKind: string, scheme: string, data: string)
 }
 
 const hex = (n: bigint) => n.toString(16).padStart(16, '0');
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 export class ChangeTracker {
   /** Full apply: the new digest of every key, from the rows brought. */

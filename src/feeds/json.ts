@@ -1,7 +1,8 @@
 /** Narrowing helpers for untyped feed JSON: an object, a list, a non-empty string, or undefined. */
+import { isPlainObject } from '../util/objects.js';
 
 export function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  return isPlainObject(v) ? v : undefined;
 }
 
 export function arr(v: unknown): unknown[] {

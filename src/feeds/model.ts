@@ -7,6 +7,14 @@ import type { SchemeId } from '../versions/types.js';
 
 export type Severity = 'Critical' | 'High' | 'Medium' | 'Low' | 'Negligible' | 'Unknown';
 
+/** Every severity, least severe first: the one order reports, filters and merges use. */
+export const SEVERITY_ORDER: readonly Severity[] = ['Unknown', 'Negligible', 'Low', 'Medium', 'High', 'Critical'];
+
+/** A severity's place in SEVERITY_ORDER (Unknown 0 ... Critical 5; -1 for anything else). */
+export function severityRank(s: Severity): number {
+  return SEVERITY_ORDER.indexOf(s);
+}
+
 export interface Cvss {
   /** Who scored it: `nvd`, `redhat`, `ghsa`, `debian`... */
   source: string;

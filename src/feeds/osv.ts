@@ -20,6 +20,7 @@ import { OSV_LANGUAGE_NAMESPACES } from '../sbom/ecosystems.js';
 import { normalizeName, schemeForNamespace } from '../vulns/namespace.js';
 import { parseCvss } from './cvss.js';
 import { str } from './json.js';
+import { isPlainObject as isObject } from '../util/objects.js';
 
 export interface OsvConversion {
   vulnerability: Vulnerability;
@@ -98,13 +99,6 @@ function summaryImpact(id: string, summary: string | undefined): Severity | unde
 
 /** Records that only restate other records of the same database (see the head of this file). */
 const RESTATEMENT = /^USN-/;
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 
 /** The string items of an array (anything else is dropped). */
 function strings(v: unknown): string[] {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { LadingError } from '../errors.js';
 import { MediaTypes, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from './types.js';
 import type { Limits } from './limits.js';
+import { isPlainObject as isObj } from '../util/objects.js';
 
 export type ParsedManifest =
   | { kind: 'index'; mediaType: string; index: ImageIndex }
@@ -34,7 +35,6 @@ function parseJson(bytes: Buffer, what: string, max: number): unknown {
   }
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function checkDescriptor(v: unknown, where: string): Descriptor {
   if (!isObj(v)) throw new LadingError('BAD_INPUT', `${where} is not an object`);

@@ -13,6 +13,7 @@ import type {
   Action, CompiledAllowlist, CompiledAllowlistItem, CompiledBundle, CompiledImageRule, CompiledMapping, CompiledPolicy,
   CompiledRule, ImageMatchType, ImageSelector,
 } from './model.js';
+import { isPlainObject as isObj } from '../util/objects.js';
 
 export const BUNDLE_VERSION = '1_0';
 const ACTIONS: Action[] = ['go', 'warn', 'stop'];
@@ -25,7 +26,6 @@ export interface LoadOptions {
 
 type Obj = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
 
 class Reader {

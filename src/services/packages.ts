@@ -21,6 +21,7 @@ import { lookupKeys } from '../vulns/namespace.js';
 import { scanSbom } from '../vulns/scan.js';
 import type { CatalogImage, CatalogStore } from '../store/catalog.js';
 import type { Database, ImagePackagesTable } from '../store/schema.js';
+import { chunks } from '../util/arrays.js';
 
 
 /** One package of one image, as the index holds it. */
@@ -37,12 +38,6 @@ export interface IndexedPackage {
 const INSERT_ROWS = 500;
 /** Names per IN (...) list. */
 const IN_CHUNK = 500;
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /**
  * The other name vulnerability feeds key a package by, when it differs from its own: the source

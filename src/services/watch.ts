@@ -30,6 +30,7 @@ import type { PolicyStore, StoredEvaluation } from '../store/policies.js';
 import { checkImage } from './check.js';
 import { withRegistryAccess, type RegistryStore } from './registries.js';
 import type { RepoUpdateValue, Subscription, SubscriptionStore } from '../store/subscriptions.js';
+import { isPlainObject } from '../util/objects.js';
 
 export interface WatchDeps {
   config: LadingConfig;
@@ -182,7 +183,7 @@ function repoValue(text: string | null): RepoUpdateValue & Record<string, unknow
   } catch {
     doc = {};
   }
-  const obj = doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
+  const obj = isPlainObject(doc) ? doc : {};
   return {
     ...obj,
     autosubscribe: obj.autosubscribe === true || obj.autosubscribe === 'true',

@@ -17,6 +17,7 @@ import { LadingError } from '../errors.js';
 import { DEFAULT_BUNDLE, describeProblem, loadBundle, type Action, type PolicyEvaluationDoc, type Problem } from '../policy/index.js';
 import type { Database, PolicyBundlesTable, PolicyEvalsTable } from './schema.js';
 import { Lifecycle } from './lifecycle.js';
+import { isPlainObject as isObj } from '../util/objects.js';
 
 
 export interface PolicyBundleRecord {
@@ -51,7 +52,6 @@ export function bundleRejection(bundle: unknown): { message: string; problems: P
   return { message: `bundle failed validation: ${problems.map(describeProblem).join('; ')}`, problems };
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function toRecord(r: PolicyBundlesTable): PolicyBundleRecord {
   let bundle: Record<string, unknown>;

@@ -8,7 +8,7 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package root (this file is src/testkit/ui-build.ts or dist/testkit/ui-build.js). */
+/** The package root (this file is src/testkit/ui-build.ts, or build/testkit/ui-build.js under npm run bench). */
 export const PACKAGE_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 export const UI_DIST = resolve(PACKAGE_ROOT, 'dist/ui');
 

@@ -24,6 +24,7 @@ import { parse as parseYaml } from 'yaml';
 import { LadingError } from '../errors.js';
 import type { FixState } from '../feeds/model.js';
 import type { Match, Suppressed } from './model.js';
+import { isPlainObject as isObj } from '../util/objects.js';
 
 export interface IgnoreRule {
   /** 1-based position in the file, for messages. */
@@ -40,9 +41,6 @@ export interface IgnoreRule {
 const FIX_STATES: readonly FixState[] = ['fixed', 'not-fixed', 'wont-fix', 'not-affected', 'unknown'];
 const RULE_KEYS = new Set(['vulnerability', 'package', 'fix-state', 'namespace', 'reason', 'expires']);
 const PACKAGE_KEYS = new Set(['name', 'version', 'type', 'location', 'upstream-name']);
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function bad(origin: string, problem: string): LadingError {
   return new LadingError('BAD_INPUT', `ignore file ${origin}: ${problem}`);

@@ -69,11 +69,7 @@ export interface ScanResult {
   db: { built?: string; sources: { source: string; lastSync?: string }[] };
 }
 
-export const SEVERITY_ORDER: Severity[] = ['Unknown', 'Negligible', 'Low', 'Medium', 'High', 'Critical'];
-
-export function severityRank(s: Severity): number {
-  return SEVERITY_ORDER.indexOf(s);
-}
+export { SEVERITY_ORDER, severityRank } from '../feeds/model.js';
 
 const SEVERITY_NAMES: Record<string, Severity> = {
   critical: 'Critical', high: 'High', medium: 'Medium', low: 'Low', negligible: 'Negligible', unknown: 'Unknown',

@@ -20,6 +20,7 @@ import { PackageURL } from 'packageurl-js';
 import { LadingError } from '../errors.js';
 import type { Distro, ImageMetadata } from '../sbom/model.js';
 import type { Match, MatchedPackage, Suppressed } from './model.js';
+import { isPlainObject as isObj } from '../util/objects.js';
 
 export const VEX_STATUSES = ['not_affected', 'affected', 'fixed', 'under_investigation'] as const;
 export type VexStatus = (typeof VEX_STATUSES)[number];
@@ -67,9 +68,6 @@ export interface VexDocument {
 }
 
 // ------------------------------------------------------------------ parsing
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** CVE, GHSA and similar ids inside a URL or text (`https://nvd.nist.gov/vuln/detail/CVE-2023-1`). */
 const EMBEDDED_ID = /\b(CVE-\d{4}-\d{4,}|GHSA(?:-[23456789cfghjmpqrvwx]{4}){3}|GO-\d{4}-\d{4,}|PYSEC-\d{4}-\d+|RUSTSEC-\d{4}-\d{4})\b/gi;

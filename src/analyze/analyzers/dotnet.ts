@@ -7,15 +7,13 @@ import type { Analyzer, AnalyzerContext } from '../types.js';
 import type { Package } from '../../sbom/model.js';
 import { purl, cpeCandidates } from '../../sbom/identity.js';
 import { describeError } from '../../errors.js';
+import { isPlainObject as isObject } from '../../util/objects.js';
 
 const MAX_BYTES = 32 * 1024 * 1024;
 const KEPT_TYPES = new Set(['package', 'project']);
 
 interface Library { type?: unknown; sha512?: unknown; path?: unknown; hashPath?: unknown; serviceable?: unknown }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** `Newtonsoft.Json/13.0.1` → name, version (split at the last slash). */
 export function splitNameVersion(key: string): { name: string; version: string } | undefined {

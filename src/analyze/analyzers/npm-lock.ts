@@ -7,6 +7,7 @@
 import type { Analyzer, InputFile } from '../types.js';
 import type { Package } from '../../sbom/model.js';
 import { npmLicenses, npmPackage, readJsonObject, str } from './npm.js';
+import { isPlainObject } from '../../util/objects.js';
 
 const LOCK = /(?:^|\/)(?:package-lock|npm-shrinkwrap)\.json$/;
 
@@ -32,7 +33,7 @@ function isLocal(version: string): boolean {
 }
 
 function obj(v: unknown): Record<string, unknown> | undefined {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  return isPlainObject(v) ? v : undefined;
 }
 
 function fromPackagesMap(packages: Record<string, unknown>, out: Found[]): void {

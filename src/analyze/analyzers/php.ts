@@ -8,15 +8,13 @@ import type { Analyzer, AnalyzerContext } from '../types.js';
 import type { Package } from '../../sbom/model.js';
 import { purl, cpeCandidates } from '../../sbom/identity.js';
 import { describeError } from '../../errors.js';
+import { isPlainObject as isObject } from '../../util/objects.js';
 
 const MAX_BYTES = 32 * 1024 * 1024;
 
 const isInstalled = (p: string) => p.endsWith('/vendor/composer/installed.json');
 const isLock = (p: string) => p === 'composer.lock' || p.endsWith('/composer.lock');
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** A composer `license` entry as an SPDX id or expression where one can be made. */
 export function composerLicense(text: string): string | undefined {

@@ -9,11 +9,12 @@ import { parse as parseYaml } from 'yaml';
 import type { Analyzer, InputFile } from '../types.js';
 import type { Package } from '../../sbom/model.js';
 import { npmPackage, str } from './npm.js';
+import { isPlainObject } from '../../util/objects.js';
 
 type Obj = Record<string, unknown>;
 
 function obj(v: unknown): Obj | undefined {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
+  return isPlainObject(v) ? v : undefined;
 }
 
 /** Remove peer suffixes: `1.0.0(react@18.2.0)(x@1)` → `1.0.0`. */

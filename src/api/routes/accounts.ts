@@ -8,10 +8,11 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ACCOUNT_STATES, USER_ROLES, authorize, requireAuthorized, type Account, type AuthUser, type User } from '../../store/accounts.js';
+import { ACCOUNT_STATES, USER_ROLES, authorize, requireAuthorized, type Account, type AccountStore, type AuthUser, type User } from '../../store/accounts.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
-import { accountOf, userOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf, userOf } from '../context.js';
 import { isoZ } from '../views.js';
 
 /** Lifetime of a token from POST /oauth/token (Anchore's default_token_expiration_seconds). */
@@ -46,47 +47,65 @@ function credentialView(setAt: string): Record<string, unknown> {
 
 interface OAuthError { status: number; error: string; description: string }
 
+/** Only admins. */
+function admin(req: FastifyRequest): AuthUser {
+  const u = userOf(req);
+  requireAuthorized(u, 'admin');
+  return u;
+}
+
+/** Admins anywhere; others read in their own account and change only their own credentials. */
+function allow(req: FastifyRequest, account: string, action: 'read' | 'write', username?: string): AuthUser {
+  const u = userOf(req);
+  if (authorize(u, 'admin').allowed) return u;
+  if (account !== u.account) throw new ApiError(403, `user ${u.username} may act only in account ${u.account}`);
+  if (action === 'write' && username !== u.username) throw new ApiError(403, `user ${u.username} does not have the admin role`);
+  requireAuthorized(u, action);
+  return u;
+}
+
+const params = (req: FastifyRequest) => req.params as { accountname: string; username: string };
+
+/** Lookups that answer 404 for what is not there. */
+interface AccountLookups {
+  accounts: AccountStore;
+  mustAccount(name: string): Promise<Account>;
+  mustUser(account: string, username: string): Promise<User>;
+  credentials(username: string): Promise<Record<string, unknown>[]>;
+}
+
+function accountLookups(accounts: AccountStore): AccountLookups {
+  return {
+    accounts,
+    mustAccount: async (name) => {
+      const a = await accounts.getAccount(name);
+      if (!a) throw new ApiError(404, `no account ${name}`);
+      return a;
+    },
+    mustUser: async (account, username) => {
+      const u = await accounts.getUser(username);
+      if (!u || u.account !== account) throw new ApiError(404, `no user ${username} in account ${account}`);
+      return u;
+    },
+    credentials: async (username) => {
+      const setAt = await accounts.passwordSetAt(username);
+      return setAt === undefined ? [] : [credentialView(setAt)];
+    },
+  };
+}
+
 export function accountsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { accounts } = deps;
+  const lookups = accountLookups(accounts);
+  accountAdminRoutes(app, lookups);
+  userRoutes(app, lookups);
+  credentialRoutes(app, lookups);
+  selfRoutes(app, deps, lookups);
+  oauthRoutes(app, accounts);
+}
 
-  /** Only admins. */
-  const admin = (req: FastifyRequest): AuthUser => {
-    const u = userOf(req);
-    requireAuthorized(u, 'admin');
-    return u;
-  };
-
-  /** Admins anywhere; others read in their own account and change only their own credentials. */
-  const allow = (req: FastifyRequest, account: string, action: 'read' | 'write', username?: string): AuthUser => {
-    const u = userOf(req);
-    if (authorize(u, 'admin').allowed) return u;
-    if (account !== u.account) throw new ApiError(403, `user ${u.username} may act only in account ${u.account}`);
-    if (action === 'write' && username !== u.username) throw new ApiError(403, `user ${u.username} does not have the admin role`);
-    requireAuthorized(u, action);
-    return u;
-  };
-
-  const mustAccount = async (name: string): Promise<Account> => {
-    const a = await accounts.getAccount(name);
-    if (!a) throw new ApiError(404, `no account ${name}`);
-    return a;
-  };
-
-  const mustUser = async (account: string, username: string): Promise<User> => {
-    const u = await accounts.getUser(username);
-    if (!u || u.account !== account) throw new ApiError(404, `no user ${username} in account ${account}`);
-    return u;
-  };
-
-  const credentials = async (username: string) => {
-    const setAt = await accounts.passwordSetAt(username);
-    return setAt === undefined ? [] : [credentialView(setAt)];
-  };
-
-  const params = (req: FastifyRequest) => req.params as { accountname: string; username: string };
-
-  // ------------------------------------------------------------------ accounts (admin)
-
+/** /accounts: list, create, get, delete, enable or disable (admins; members read their own). */
+function accountAdminRoutes(app: FastifyInstance, { accounts, mustAccount }: AccountLookups): void {
   app.get('/accounts', async (req) => {
     admin(req);
     const q = parseInput(listQuery, req.query, 'query');
@@ -124,9 +143,10 @@ export function accountsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     await mustAccount(accountname);
     return { state: (await accounts.setAccountState(accountname, body.state)).state };
   });
+}
 
-  // ------------------------------------------------------------------ users
-
+/** /accounts/{accountname}/users. */
+function userRoutes(app: FastifyInstance, { accounts, mustAccount, mustUser }: AccountLookups): void {
   app.get('/accounts/:accountname/users', async (req) => {
     const { accountname } = params(req);
     allow(req, accountname, 'read');
@@ -158,9 +178,10 @@ export function accountsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     await accounts.deleteUser(username);
     return reply.code(204).send();
   });
+}
 
-  // ------------------------------------------------------------------ credentials
-
+/** /accounts/{accountname}/users/{username}/credentials (passwords only, masked). */
+function credentialRoutes(app: FastifyInstance, { accounts, mustUser, credentials }: AccountLookups): void {
   app.get('/accounts/:accountname/users/:username/credentials', async (req) => {
     const { accountname, username } = params(req);
     allow(req, accountname, 'read', username);
@@ -187,9 +208,10 @@ export function accountsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     await accounts.removePassword(username);
     return reply.code(204).send();
   });
+}
 
-  // ------------------------------------------------------------------ self
-
+/** /account, /user and /user/credentials: the requester's own. */
+function selfRoutes(app: FastifyInstance, deps: ApiDeps, { accounts, mustAccount, mustUser, credentials }: AccountLookups): void {
   app.get('/account', async (req) => accountView(await mustAccount(await accountOf(req, deps, 'read'))));
 
   app.get('/user', async (req) => userView(await mustUser(userOf(req).account, userOf(req).username)));
@@ -203,9 +225,10 @@ export function accountsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     await accounts.setPassword(u.username, body.value);
     return (await credentials(u.username))[0];
   });
+}
 
-  // ------------------------------------------------------------------ OAuth
-
+/** POST /oauth/token. */
+function oauthRoutes(app: FastifyInstance, accounts: AccountStore): void {
   if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) {
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));

@@ -10,7 +10,8 @@ import { authorize } from '../../store/accounts.js';
 import { TRANSITIONS, type ArchiveRule, type ArchivedImage, type Selector } from '../../services/archive.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
-import { accountOf, userOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf, userOf } from '../context.js';
 import { isoZ } from '../views.js';
 import { boolParam } from './subscriptions.js';
 

@@ -22,11 +22,15 @@ import { ANALYSIS_STATUSES, type CatalogImage } from '../../store/catalog.js';
 import { addTaggedImage } from '../../services/add-image.js';
 import { addImportedImage, importSourceSchema } from './imports.js';
 import { checkImage } from '../../services/check.js';
-import { withRegistryAccess } from '../../services/registries.js';
+import type { PolicyStore } from '../../store/policies.js';
+import type { VulnReports } from '../../services/reports.js';
+import { withRegistryAccess, type RegistryStore } from '../../services/registries.js';
+import type { SubscriptionStore } from '../../store/subscriptions.js';
 import { LadingError, describeError } from '../../errors.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
-import { accountOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf } from '../context.js';
 import {
   CONTENT_TYPES, METADATA_TYPES, VULN_TYPES, anchoreImage, checkResponseOf, contentItems, metadataText, retrievedFileItems, searchItems, secretRegex, tagSummary, vulnItems,
   type ContentType, type MetadataType, type VulnType,
@@ -113,47 +117,83 @@ function imageStatusFilter(v: string | undefined): { imageStatus?: string } {
   return { imageStatus: v ?? 'active' };
 }
 
-export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const { policies, registries, subscriptions } = deps;
-
+/** The stores and lookups every image route uses. */
+interface ImageContext {
+  deps: ApiDeps;
+  policies: PolicyStore;
+  registries: RegistryStore;
+  subscriptions: SubscriptionStore;
   /** The image a request names: by digest, or (the /images/by_id/ routes) by image id in the account. */
-  const digestOf = async (req: FastifyRequest, account: string): Promise<string> => {
-    const p = req.params as { imageDigest?: string; imageId?: string };
-    if (p.imageId === undefined) {
-      if (!isDigest(p.imageDigest ?? '')) throw new ApiError(400, `imageDigest ${p.imageDigest}: expected sha256:<64 hex digits>`);
-      return p.imageDigest!;
-    }
-    if (!/^[0-9a-f]{64}$/.test(p.imageId)) throw new ApiError(400, `imageId ${p.imageId}: expected 64 lower-case hex digits`);
-    const img = await deps.catalog.getImageByImageId(account, p.imageId);
-    if (!img) throw new ApiError(404, `no image with imageId ${p.imageId}`);
-    return img.imageDigest;
-  };
+  digestOf(req: FastifyRequest, account: string): Promise<string>;
+  mustGet(account: string, imageDigest: string): Promise<CatalogImage>;
+  mustAnalyzed(account: string, imageDigest: string): Promise<CatalogImage>;
+  sbomOf(img: CatalogImage): Promise<Sbom>;
+  mustSbom(account: string, imageDigest: string): Promise<Sbom>;
+  /** The image's scan (cached until it is re-analyzed or the data changes); undefined without vulnerability data. */
+  scan(img: CatalogImage, sbom?: Sbom): Promise<ScanResult | undefined>;
+}
 
+export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { policies, registries, subscriptions, reports } = deps;
+  const ctx = imageContext({ deps, policies, registries, subscriptions }, reports);
+  addImageRoute(app, ctx);
+  listImageRoutes(app, ctx);
+  deleteImageRoutes(app, ctx);
+  vulnRoutes(app, ctx);
+  checkRoutes(app, ctx);
+  contentRoutes(app, ctx);
+  sbomRoutes(app, ctx);
+  artifactRoutes(app, ctx);
+}
+
+function imageContext(stores: Pick<ImageContext, 'deps' | 'policies' | 'registries' | 'subscriptions'>, reports: VulnReports): ImageContext {
+  const { deps } = stores;
   const mustGet = async (account: string, imageDigest: string): Promise<CatalogImage> => {
     const img = await deps.catalog.getImage(account, imageDigest);
     if (!img) throw new ApiError(404, `image ${imageDigest} not found`);
     return img;
   };
-
   const mustAnalyzed = async (account: string, imageDigest: string): Promise<CatalogImage> => {
     const img = await mustGet(account, imageDigest);
     if (img.analysisStatus !== 'analyzed') throw new ApiError(404, `image ${imageDigest} is not analyzed (analysis_status ${img.analysisStatus})`);
     return img;
   };
-
   const sbomOf = async (img: CatalogImage): Promise<Sbom> => {
     const sbom = await deps.catalog.getSbom(img.account, img.imageDigest);
     if (!sbom) throw new ApiError(404, `image ${img.imageDigest} has no stored analysis`);
     return sbom;
   };
+  return {
+    ...stores,
+    digestOf: async (req, account) => {
+      const p = req.params as { imageDigest?: string; imageId?: string };
+      if (p.imageId === undefined) {
+        if (!isDigest(p.imageDigest ?? '')) throw new ApiError(400, `imageDigest ${p.imageDigest}: expected sha256:<64 hex digits>`);
+        return p.imageDigest!;
+      }
+      if (!/^[0-9a-f]{64}$/.test(p.imageId)) throw new ApiError(400, `imageId ${p.imageId}: expected 64 lower-case hex digits`);
+      const img = await deps.catalog.getImageByImageId(account, p.imageId);
+      if (!img) throw new ApiError(404, `no image with imageId ${p.imageId}`);
+      return img.imageDigest;
+    },
+    mustGet,
+    mustAnalyzed,
+    sbomOf,
+    mustSbom: async (account, imageDigest) => sbomOf(await mustAnalyzed(account, imageDigest)),
+    scan: (img, sbom) =>
+      reports.scan({ account: img.account, imageDigest: img.imageDigest, ...(img.analyzedAt ? { analyzedAt: img.analyzedAt } : {}) }, async () => sbom ?? sbomOf(img)),
+  };
+}
 
-  const mustSbom = async (account: string, imageDigest: string): Promise<Sbom> => sbomOf(await mustAnalyzed(account, imageDigest));
+/** A route at /images/{imageDigest}/... and at /images/by_id/{imageId}/... */
+function getByDigestOrId(app: FastifyInstance, path: string, handler: (req: FastifyRequest) => Promise<unknown>): void {
+  app.get(`/images/:imageDigest${path}`, handler);
+  app.get(`/images/by_id/:imageId${path}`, handler);
+}
 
-  /** The image's scan (cached until it is re-analyzed or the data changes); undefined without vulnerability data. */
-  const { reports } = deps;
-  const scan = (img: CatalogImage, sbom?: Sbom): Promise<ScanResult | undefined> =>
-    reports.scan({ account: img.account, imageDigest: img.imageDigest, ...(img.analyzedAt ? { analyzedAt: img.analyzedAt } : {}) }, async () => sbom ?? sbomOf(img));
-
+/** POST /images: an SBOM import, or a registry image (one platform, or every platform of an index). */
+function addImageRoute(app: FastifyInstance, ctx: ImageContext): void {
+  const { deps, subscriptions } = ctx;
   app.post('/images', async (req) => {
     const account = await accountOf(req, deps, 'write');
     const q = req.query as Record<string, unknown>;
@@ -166,35 +206,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return [anchoreImage(imported)];
     }
     const r = addRequest(body);
-    const access = await registries.registryCredentialsFor(account, parseReference(r.pull));
-    const source = await openSource(`registry:${r.pull}`, withRegistryAccess({ credentialLookup: false, ...deps.sourceOptions }, access));
-    const fetchError = (e: unknown): unknown => {
-      const hint = e instanceof LadingError && e.code === 'UNAUTHORIZED' && !access ? `; account ${account} has no registry credentials for ${r.tag.registry}/${r.tag.repo} (add them with POST /registries)` : '';
-      if (e instanceof LadingError) return new ApiError(e.code === 'NOT_FOUND' ? 404 : 400, `cannot fetch image ${r.pull} from the registry: ${e.message}${hint}`, { error_code: e.code });
-      return e;
-    };
-    // Lading's multi-arch extension: ?platform=os/arch[/variant] picks one platform of an index,
-    // ?all_platforms=true adds every platform's image (one record each, the index as parent).
-    const platforms: (Platform | undefined)[] = [];
-    const resolved: ResolvedImage[] = [];
-    try {
-      if (boolQuery(q.all_platforms)) {
-        if (!(source instanceof RegistrySource)) throw new ApiError(400, 'all_platforms needs a registry image');
-        platforms.push(...await source.platforms().catch((e: unknown) => { throw fetchError(e); }));
-      } else if (typeof q.platform === 'string' && q.platform) {
-        try {
-          platforms.push(parsePlatform(q.platform));
-        } catch (e) {
-          throw new ApiError(400, `platform: ${describeError(e)}`);
-        }
-      }
-      if (!platforms.length) platforms.push(undefined);
-      for (const platform of platforms) {
-        resolved.push(await source.resolve(platform ? { platform } : {}).catch((e) => { throw fetchError(e); }));
-      }
-    } finally {
-      await source.close();
-    }
+    const resolved = await resolveImages(ctx, account, r, q);
     const fulltag = `${r.tag.registry}/${r.tag.repo}:${r.tag.tag}`;
     const added: CatalogImage[] = [];
     for (const img of resolved) {
@@ -211,7 +223,46 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     await subscriptions.ensureTagSubscriptions(account, fulltag, { autosubscribe: boolQuery(q.autosubscribe) });
     return added.map(anchoreImage);
   });
+}
 
+/**
+ * The images an add request names, resolved with the registry. Lading's multi-arch extension:
+ * ?platform=os/arch[/variant] picks one platform of an index, ?all_platforms=true adds every
+ * platform's image (one record each, the index as parent).
+ */
+async function resolveImages(ctx: ImageContext, account: string, r: AddRequest, q: Record<string, unknown>): Promise<ResolvedImage[]> {
+  const access = await ctx.registries.registryCredentialsFor(account, parseReference(r.pull));
+  const source = await openSource(`registry:${r.pull}`, withRegistryAccess({ credentialLookup: false, ...ctx.deps.sourceOptions }, access));
+  const fetchError = (e: unknown): unknown => {
+    const hint = e instanceof LadingError && e.code === 'UNAUTHORIZED' && !access ? `; account ${account} has no registry credentials for ${r.tag.registry}/${r.tag.repo} (add them with POST /registries)` : '';
+    if (e instanceof LadingError) return new ApiError(e.code === 'NOT_FOUND' ? 404 : 400, `cannot fetch image ${r.pull} from the registry: ${e.message}${hint}`, { error_code: e.code });
+    return e;
+  };
+  const platforms: (Platform | undefined)[] = [];
+  const resolved: ResolvedImage[] = [];
+  try {
+    if (boolQuery(q.all_platforms)) {
+      if (!(source instanceof RegistrySource)) throw new ApiError(400, 'all_platforms needs a registry image');
+      platforms.push(...await source.platforms().catch((e: unknown) => { throw fetchError(e); }));
+    } else if (typeof q.platform === 'string' && q.platform) {
+      try {
+        platforms.push(parsePlatform(q.platform));
+      } catch (e) {
+        throw new ApiError(400, `platform: ${describeError(e)}`);
+      }
+    }
+    if (!platforms.length) platforms.push(undefined);
+    for (const platform of platforms) {
+      resolved.push(await source.resolve(platform ? { platform } : {}).catch((e) => { throw fetchError(e); }));
+    }
+  } finally {
+    await source.close();
+  }
+  return resolved;
+}
+
+/** GET /images, /summaries/imagetags, /images/{imageDigest} (and by_id). */
+function listImageRoutes(app: FastifyInstance, { deps, digestOf, mustGet }: ImageContext): void {
   app.get('/images', async (req) => {
     const account = await accountOf(req, deps, 'read');
     const q = req.query as Record<string, string | undefined>;
@@ -234,13 +285,14 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return images.flatMap((img) => img.tags.map((t) => tagSummary(img, t)));
   });
 
-  const getHandler = async (req: FastifyRequest) => {
+  getByDigestOrId(app, '', async (req) => {
     const account = await accountOf(req, deps, 'read');
     return [anchoreImage(await mustGet(account, await digestOf(req, account)))];
-  };
-  app.get('/images/:imageDigest', getHandler);
-  app.get('/images/by_id/:imageId', getHandler);
+  });
+}
 
+/** DELETE one image (by digest or id) or several (?imageDigests=). */
+function deleteImageRoutes(app: FastifyInstance, { deps, digestOf, subscriptions }: ImageContext): void {
   /** Delete one image: Anchore's DeleteImageResponse; ApiError 404 or 409 when it is refused. */
   const deleteOne = async (account: string, imageDigest: string, force: boolean) => {
     const img = await deps.catalog.getImage(account, imageDigest);
@@ -282,8 +334,16 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     }
     return results;
   });
+}
 
-  const vulnHandler = async (req: FastifyRequest) => {
+/** GET .../vuln (the types) and .../vuln/{vtype} (computed from the stored SBOM). */
+function vulnRoutes(app: FastifyInstance, { deps, digestOf, mustGet, mustAnalyzed, scan }: ImageContext): void {
+  getByDigestOrId(app, '/vuln', async (req) => {
+    const account = await accountOf(req, deps, 'read');
+    await mustGet(account, await digestOf(req, account));
+    return [...VULN_TYPES];
+  });
+  getByDigestOrId(app, '/vuln/:vtype', async (req) => {
     const account = await accountOf(req, deps, 'read');
     const imageDigest = await digestOf(req, account);
     const vtype = ((req.params as { vtype?: string }).vtype ?? 'all') as VulnType;
@@ -293,19 +353,12 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const vendorOnly = q.vendor_only === undefined ? true : boolQuery(q.vendor_only);
     const result = await scan(img);
     return { imageDigest, vulnerability_type: vtype, vulnerabilities: result ? vulnItems(result.matches, vtype, vendorOnly) : [] };
-  };
-  const vulnTypesHandler = async (req: FastifyRequest) => {
-    const account = await accountOf(req, deps, 'read');
-    await mustGet(account, await digestOf(req, account));
-    return [...VULN_TYPES];
-  };
-  app.get('/images/:imageDigest/vuln', vulnTypesHandler);
-  app.get('/images/by_id/:imageId/vuln', vulnTypesHandler);
-  app.get('/images/:imageDigest/vuln/:vtype', vulnHandler);
-  app.get('/images/by_id/:imageId/vuln/:vtype', vulnHandler);
+  });
+}
 
-  /** Evaluate now and store it (not with interactive=true); history=true lists every stored evaluation, newest first. */
-  const checkHandler = async (req: FastifyRequest) => {
+/** GET .../check: evaluate now and store it (not with interactive=true); history=true lists every stored evaluation, newest first. */
+function checkRoutes(app: FastifyInstance, { deps, policies, digestOf, mustAnalyzed, sbomOf, scan }: ImageContext): void {
+  getByDigestOrId(app, '/check', async (req) => {
     const account = await accountOf(req, deps, 'read');
     const imageDigest = await digestOf(req, account);
     const q = req.query as Record<string, string | undefined>;
@@ -319,18 +372,11 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     });
     const evals = boolQuery(q.history) ? await policies.listEvaluations(account, imageDigest, tag, policyId) : [current];
     return checkResponseOf(imageDigest, tag, evals, boolQuery(q.detail));
-  };
-  app.get('/images/:imageDigest/check', checkHandler);
-  app.get('/images/by_id/:imageId/check', checkHandler);
+  });
+}
 
-  const contentTypesHandler = async (req: FastifyRequest) => {
-    const account = await accountOf(req, deps, 'read');
-    await mustGet(account, await digestOf(req, account));
-    return [...CONTENT_TYPES];
-  };
-  app.get('/images/:imageDigest/content', contentTypesHandler);
-  app.get('/images/by_id/:imageId/content', contentTypesHandler);
-
+/** GET .../content and .../metadata: the types, and one type's items (metadata base64, Anchore's form). */
+function contentRoutes(app: FastifyInstance, { deps, digestOf, mustGet, mustSbom }: ImageContext): void {
   /** A metadata document, base64 (Anchore's form); 404 when it was not stored. */
   const metadataOf = async (account: string, imageDigest: string, mtype: MetadataType): Promise<string> => {
     const sbom = await mustSbom(account, imageDigest);
@@ -339,7 +385,12 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return Buffer.from(text, 'utf8').toString('base64');
   };
 
-  const contentHandler = async (req: FastifyRequest) => {
+  getByDigestOrId(app, '/content', async (req) => {
+    const account = await accountOf(req, deps, 'read');
+    await mustGet(account, await digestOf(req, account));
+    return [...CONTENT_TYPES];
+  });
+  getByDigestOrId(app, '/content/:ctype', async (req) => {
     const account = await accountOf(req, deps, 'read');
     const imageDigest = await digestOf(req, account);
     const ctype = (req.params as { ctype: string }).ctype;
@@ -349,9 +400,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (!(CONTENT_TYPES as readonly string[]).includes(ctype)) throw new ApiError(400, `content type ${ctype} is not available: expected one of ${CONTENT_TYPES.join(', ')}`);
     const sbom = await mustSbom(account, imageDigest);
     return { imageDigest, content_type: ctype, content: contentItems(sbom, ctype as ContentType) };
-  };
-  app.get('/images/:imageDigest/content/:ctype', contentHandler);
-  app.get('/images/by_id/:imageId/content/:ctype', contentHandler);
+  });
 
   app.get('/images/:imageDigest/metadata', async (req) => {
     const account = await accountOf(req, deps, 'read');
@@ -366,13 +415,15 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (!(METADATA_TYPES as readonly string[]).includes(mtype)) throw new ApiError(400, `metadata type ${mtype} is not available: expected one of ${METADATA_TYPES.join(', ')}`);
     return { imageDigest, metadata_type: mtype, metadata: await metadataOf(account, imageDigest, mtype as MetadataType) };
   });
+}
 
+/** GET .../sboms/native and the standard formats (a download named after the repository and digest). */
+function sbomRoutes(app: FastifyInstance, { deps, digestOf, mustAnalyzed, mustSbom, sbomOf }: ImageContext): void {
   app.get('/images/:imageDigest/sboms/native', async (req, reply) => {
     const account = await accountOf(req, deps, 'read');
     const sbom = await mustSbom(account, await digestOf(req, account));
     return reply.type('application/json').send(writeNative(sbom));
   });
-  // The stored SBOM in a standard format, as a download named after the repository and digest.
   for (const format of ['cyclonedx-json', 'spdx-json'] as const) {
     app.get(`/images/:imageDigest/sboms/${format}`, async (req, reply) => {
       const account = await accountOf(req, deps, 'read');
@@ -384,7 +435,10 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return reply.type(writer.mediaType).header('content-disposition', `attachment; filename="${filename}"`).send(writer.write(sbom));
     });
   }
+}
 
+/** GET .../artifacts: retrieved files, content search and secret search results. */
+function artifactRoutes(app: FastifyInstance, { deps, digestOf, mustSbom }: ImageContext): void {
   app.get('/images/:imageDigest/artifacts/retrieved_files', async (req) => {
     const account = await accountOf(req, deps, 'read');
     return retrievedFileItems(await mustSbom(account, await digestOf(req, account)));

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import type { CatalogImage } from '../../store/catalog.js';
 import { IMPORT_CONTENT_TYPES, MAX_IMPORT_CONTENT_BYTES, importImage, type ImportOperation } from '../../services/imports.js';
 import { ApiError } from '../errors.js';
-import { accountOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf } from '../context.js';
 import { isoZ } from '../views.js';
 
 const optionalText = z.string().min(1).nullish().transform((v) => v ?? undefined);

@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../app.js';
-import { authHook, userOf } from '../app.js';
+import { authHook, userOf } from '../context.js';
 import { ApiError, errorBody, sendError } from '../errors.js';
 import { readiness, UNMATCHED_ROUTE, type ServiceMetrics } from '../../services/metrics.js';
 

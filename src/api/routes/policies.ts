@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { LadingError } from '../../errors.js';
 import { bundleRejection, type PolicyBundleRecord } from '../../store/policies.js';
 import { ApiError } from '../errors.js';
-import { accountOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf } from '../context.js';
 import { isoZ } from '../views.js';
 
 /** The record Anchore's PUT takes (what GET returned, perhaps with `active` changed). */

@@ -14,7 +14,8 @@ import { describeRange } from '../../vulns/match.js';
 import { parseSeverity } from '../../vulns/scan.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
-import { accountOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf } from '../context.js';
 import { isoZ } from '../views.js';
 
 const text = z.string().min(1);

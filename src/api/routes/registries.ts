@@ -10,7 +10,8 @@ import { LadingError } from '../../errors.js';
 import { REGISTRY_TYPES, registryProblem, type RegistryInput, type RegistryRecord } from '../../services/registries.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
-import { accountOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf } from '../context.js';
 import { isoZ } from '../views.js';
 
 const fields = {

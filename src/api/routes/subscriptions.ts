@@ -16,7 +16,8 @@ import {
 } from '../../store/subscriptions.js';
 import { ApiError, STATUS_FOR_CODE } from '../errors.js';
 import { parseInput } from '../validate.js';
-import { accountOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf } from '../context.js';
 import { isoZ } from '../views.js';
 
 /** A boolean query parameter as clients send it: true/false, True/False (anchore-cli), 1/0. */

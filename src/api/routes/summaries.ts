@@ -17,7 +17,8 @@ import {
 import { severityRank } from '../../vulns/model.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
-import { accountOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf } from '../context.js';
 import { isoZ } from '../views.js';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');

@@ -8,7 +8,7 @@ import { policySpec } from '../../policy/index.js';
 import { VERSION } from '../../version.js';
 import { latestSchema } from '../../store/migrate.js';
 import type { ApiDeps } from '../app.js';
-import { accountOf, userOf } from '../app.js';
+import { accountOf, userOf } from '../context.js';
 import { isoZ } from '../views.js';
 import { ApiError } from '../errors.js';
 import { ADMIN_ACCOUNT } from '../../store/accounts.js';

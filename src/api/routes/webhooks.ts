@@ -10,7 +10,8 @@ import { requireAuthorized } from '../../store/accounts.js';
 import { NOTIFICATION_STATUSES, WEBHOOK_TARGETS, type DeliveryAttempt, type Notification } from '../../services/notify.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
-import { accountOf, userOf, type ApiDeps } from '../app.js';
+import type { ApiDeps } from '../app.js';
+import { accountOf, userOf } from '../context.js';
 import { isoZ } from '../views.js';
 
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `expected one of ${values.join(', ')}` });

@@ -10,6 +10,7 @@ import { ServiceError, seg } from './http.js';
 import { classifyImage, getImage, imagesByTag, resolveImage } from './images.js';
 import { block, parseBool, parseSeconds, show, sleep, sortedTable, success, withService } from './output.js';
 import type { AnchoreImage, VulnItem } from './shapes.js';
+import { severityRank, type Severity } from '../../feeds/model.js';
 
 /** anchore-cli's image_get block: the record, then each tag. */
 export function imageText(records: AnchoreImage[]): string {
@@ -68,10 +69,8 @@ function listText(records: AnchoreImage[], full: boolean): string {
   return sortedTable(head, rows, 'Full Tag');
 }
 
-const SEVERITY_RANK: Record<string, number> = { Critical: 0, High: 1, Medium: 2, Low: 3, Negligible: 4, Unknown: 5 };
-
 export function vulnText(items: VulnItem[]): string {
-  const sorted = [...items].sort((a, b) => (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9) || a.vuln.localeCompare(b.vuln));
+  const sorted = [...items].sort((a, b) => severityRank(b.severity as Severity) - severityRank(a.severity as Severity) || a.vuln.localeCompare(b.vuln));
   return sortedTable(
     ['Vulnerability ID', 'Package', 'Severity', 'Fix', 'CVE Refs', 'Vulnerability URL', 'Type', 'Feed Group', 'Package Path'],
     sorted.map((v) => [v.vuln, v.package, v.severity, v.fix, (v.nvd_data ?? []).map((n) => n.id).filter(Boolean).join(','), v.url, v.package_type, v.feed_group, v.package_path]),

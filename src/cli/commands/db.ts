@@ -22,13 +22,26 @@ export function dbCommand(drivers: Drivers, io: CommandIo = STDIO): Command {
     .description('the vulnerability database: status, update, import, export')
     .addOption(dbOption());
 
+  addPathCommand(cmd, io);
+  addStatusCommand(cmd, io);
+  addUpdateCommand(cmd, drivers, io);
+  addImportCommand(cmd, drivers, io);
+  addExportCommand(cmd, io);
+  return cmd;
+}
+
+/** `lading db path`: where the database is. */
+function addPathCommand(cmd: Command, io: CommandIo): void {
   cmd.command('path')
     .description('print where the vulnerability database is')
     .addOption(dbOption())
     .action(async (_o: unknown, self: Command) => {
       (await import('./db-run.js')).dbPath(io, self);
     });
+}
 
+/** `lading db status`: records, last sync, age and status per source. */
+function addStatusCommand(cmd: Command, io: CommandIo): void {
   cmd.command('status')
     .description('per source: records, last sync, age, status')
     .addOption(dbOption())
@@ -36,7 +49,10 @@ export function dbCommand(drivers: Drivers, io: CommandIo = STDIO): Command {
     .action(async (o: { output: 'table' | 'json' }, self: Command) => {
       await (await import('./db-run.js')).dbStatus(io, o, self);
     });
+}
 
+/** `lading db update`: sync online; exits 2 when any source failed. */
+function addUpdateCommand(cmd: Command, drivers: Drivers, io: CommandIo): void {
   cmd.command('update')
     .description('sync the vulnerability data online (all sources, or those named); exits 2 when any failed')
     .addOption(dbOption())
@@ -46,7 +62,10 @@ export function dbCommand(drivers: Drivers, io: CommandIo = STDIO): Command {
     .action(async (o: { source?: string[]; baseUrl?: string[] }, self: Command) => {
       await (await import('./db-run.js')).dbUpdate(io, drivers, o, self);
     });
+}
 
+/** `lading db import`: feed files, directories or an exported database, offline. */
+function addImportCommand(cmd: Command, drivers: Drivers, io: CommandIo): void {
   cmd.command('import')
     .description('import feed files or directories offline (the driver is detected, or named with --source), or a whole database exported with `lading db export`')
     .argument('<path...>', 'files or directories')
@@ -55,7 +74,10 @@ export function dbCommand(drivers: Drivers, io: CommandIo = STDIO): Command {
     .action(async (paths: string[], o: { source?: string }, self: Command) => {
       await (await import('./db-run.js')).dbImport(io, drivers, paths, o, self);
     });
+}
 
+/** `lading db export`: the whole database to one portable file. */
+function addExportCommand(cmd: Command, io: CommandIo): void {
   cmd.command('export')
     .description('write the whole vulnerability database to one portable file (gzip JSON lines), for `lading db import` elsewhere')
     .argument('<file>', 'the bundle to write')
@@ -63,6 +85,4 @@ export function dbCommand(drivers: Drivers, io: CommandIo = STDIO): Command {
     .action(async (file: string, _o: unknown, self: Command) => {
       await (await import('./db-run.js')).dbExport(io, file, self);
     });
-
-  return cmd;
 }

@@ -20,6 +20,7 @@ import type { Affected, FeedBatch, Vulnerability } from '../model.js';
 import { LadingError, describeError } from '../../errors.js';
 import { expectOk, getIfPresent, warnOf } from './osv.js';
 import { readHead } from '../files.js';
+import { isPlainObject as isObject } from '../../util/objects.js';
 
 export const ALPINE_SECDB_URL = 'https://secdb.alpinelinux.org';
 const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
@@ -39,7 +40,6 @@ export interface SecdbConversion {
 }
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Parse a secdb document's text: JSON, or YAML with every scalar a string. */
 export function parseSecdbText(text: string): unknown {

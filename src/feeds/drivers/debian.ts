@@ -21,6 +21,7 @@ import type { FeedDriver, SyncContext } from '../driver.js';
 import type { Affected, FeedBatch, FixState, Severity, Vulnerability } from '../model.js';
 import { LadingError, describeError } from '../../errors.js';
 import { expectOk, warnOf } from './osv.js';
+import { isPlainObject as isObject } from '../../util/objects.js';
 
 export const DEBIAN_TRACKER_URL = 'https://security-tracker.debian.org/tracker';
 const MAX_JSON_BYTES = 1024 * 1024 * 1024;
@@ -49,7 +50,6 @@ const URGENCY: Record<string, Severity> = {
 };
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
 
 export interface ReleaseVerdict {

@@ -10,7 +10,9 @@ import { collect, fakeSyncContext, startFeedServer, type FeedServer } from '../.
 import { zstdCompress } from '../../testkit/images.js';
 import { tarBuffer } from '../../testkit/tar.js';
 import type { Affected, FeedBatch } from '../model.js';
-import { csafComponent, idFromPath, parseChanges, parseNevra, redhatDriver, rhelPlatform } from './redhat.js';
+import { redhatDriver } from './redhat.js';
+import { csafComponent, parseNevra, rhelPlatform } from './redhat/products.js';
+import { idFromPath, parseChanges } from './redhat/documents.js';
 
 const DATA = resolve(process.cwd(), '../shared/vulndata/redhat');
 const skip = existsSync(DATA) ? false : `Red Hat samples not found at ${DATA} (../shared/vulndata relative to the repo root)`;

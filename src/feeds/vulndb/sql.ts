@@ -9,11 +9,7 @@ export const ROWS_PER_CHUNK = 2000;
 /** Well under SQLite's 32766 and PostgreSQL's 65535 bound parameters per statement. */
 export const MAX_PARAMS = 8000;
 
-export function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
+export { chunks } from '../../util/arrays.js';
 
 export const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 

@@ -10,6 +10,7 @@ import { PackageURL } from 'packageurl-js';
 import { purl } from '../identity.js';
 import { isPackageType, typeOfPurl } from '../ecosystems.js';
 import type { Distro, ImageMetadata, Package, PackageType, Sbom } from '../model.js';
+import { isPlainObject } from '../../util/objects.js';
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -166,9 +167,7 @@ export function ladingVersion(): string {
 
 export type Json = Record<string, unknown>;
 
-export function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export const isObject = isPlainObject;
 
 export function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;

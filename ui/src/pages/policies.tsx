@@ -67,6 +67,33 @@ function List() {
   );
 }
 
+type Allowlist = NonNullable<PolicyBundle['whitelists']>[number];
+
+/** One allowlist's items, each with a Remove button. */
+function AllowlistItems({ list: w, busy, onRemove }: { list: Allowlist; busy: boolean; onRemove: (itemId: string) => void }) {
+  if (w.items.length === 0) return <p class="muted">Empty.</p>;
+  return (
+    <TableWrap label={`Allowlist ${w.name || w.id}`}>
+      <table>
+        <thead><tr><th>Gate</th><th>Trigger id</th><th>Expires</th><th><span class="sr-only">Actions</span></th></tr></thead>
+        <tbody>
+          {w.items.map((i) => {
+            const expired = i.expires_on !== undefined && Date.parse(i.expires_on) < Date.now();
+            return (
+              <tr key={i.id}>
+                <td>{i.gate}</td>
+                <td class="mono small break">{i.trigger_id}</td>
+                <td class={expired ? 'bad-text' : ''}>{i.expires_on ? `${when(i.expires_on)}${expired ? ' (expired)' : ''}` : 'never'}</td>
+                <td><button type="button" class="btn small danger" disabled={busy} onClick={() => onRemove(i.id)}>Remove</button></td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </TableWrap>
+  );
+}
+
 function AllowlistEditor({ record, onSaved }: { record: PolicyRecord; onSaved: () => void }) {
   const [error, busy, run] = useAction();
   const [triggerId, setTriggerId] = useState('');
@@ -87,29 +114,10 @@ function AllowlistEditor({ record, onSaved }: { record: PolicyRecord; onSaved: (
       {lists.length === 0 ? <p class="muted">This bundle has no allowlist.</p> : lists.map((w) => (
         <div key={w.id} class="allowlist">
           <h3>{w.name || w.id} <span class="muted small mono">{w.id}</span></h3>
-          {w.items.length === 0 ? <p class="muted">Empty.</p> : (
-            <TableWrap label={`Allowlist ${w.name || w.id}`}>
-              <table>
-                <thead><tr><th>Gate</th><th>Trigger id</th><th>Expires</th><th><span class="sr-only">Actions</span></th></tr></thead>
-                <tbody>
-                  {w.items.map((i) => {
-                    const expired = i.expires_on !== undefined && Date.parse(i.expires_on) < Date.now();
-                    return (
-                      <tr key={i.id}>
-                        <td>{i.gate}</td>
-                        <td class="mono small break">{i.trigger_id}</td>
-                        <td class={expired ? 'bad-text' : ''}>{i.expires_on ? `${when(i.expires_on)}${expired ? ' (expired)' : ''}` : 'never'}</td>
-                        <td><button type="button" class="btn small danger" disabled={busy} onClick={() => save((b) => {
-                          const list = b.whitelists?.find((x) => x.id === w.id);
-                          if (list) list.items = list.items.filter((x) => x.id !== i.id);
-                        })}>Remove</button></td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </TableWrap>
-          )}
+          <AllowlistItems list={w} busy={busy} onRemove={(itemId) => save((b) => {
+            const list = b.whitelists?.find((x) => x.id === w.id);
+            if (list) list.items = list.items.filter((x) => x.id !== itemId);
+          })} />
         </div>
       ))}
       {lists.length ? (
