@@ -9,7 +9,7 @@ import type { Sbom } from '../../sbom/model.js';
  * JSON file that is no SBOM is an error naming what was expected, rather than an image attempt.
  */
 export async function sbomFromFile(ref: string): Promise<Sbom | undefined> {
-  let isFile = false;
+  let isFile: boolean;
   try {
     isFile = (await stat(ref)).isFile();
   } catch {

@@ -34,49 +34,8 @@ export async function apply(w: Writer, source: string, feed: { full: boolean; ba
   const at = state.at ?? new Date();
   const t0 = Date.now();
   const spool = new Spool(options.spoolMemoryBytes ?? 64 << 20, options.tmpDir ?? tmpdir());
-  const counts: ApplyCounts = { vulnerabilities: 0, affected: 0, kev: 0, epss: 0 };
-  let skipped = 0;
-  const bad = (message: string) => {
-    skipped++;
-    options.warn?.(`${source}: skipped ${message}`);
-  };
   try {
-    for await (const batch of feed.batches) {
-      options.signal?.throwIfAborted();
-      if (!isObj(batch)) {
-        bad('a batch that is not an object');
-        continue;
-      }
-      const lists = { vulnerabilities: batch.vulnerabilities, affected: batch.affected, kev: batch.kev, epss: batch.epss };
-      for (const [k, list] of Object.entries(lists)) {
-        if (list !== undefined && !Array.isArray(list)) bad(`a batch whose ${k} is not an array`);
-      }
-      for (const v of (Array.isArray(lists.vulnerabilities) ? lists.vulnerabilities : []) as Vulnerability[]) {
-        const problem = checkVulnerability(v, source);
-        if (problem) { bad(problem); continue; }
-        await spool.add(['v', v.id, v.modified ?? null, [...new Set(v.aliases.filter((a) => a && a !== v.id))], JSON.stringify(v)]);
-        counts.vulnerabilities++;
-      }
-      for (const a of (Array.isArray(lists.affected) ? lists.affected : []) as Affected[]) {
-        const problem = checkAffected(a, source);
-        if (problem) { bad(problem); continue; }
-        const { vulnId, source: _s, namespace, name, nameKind, scheme, ...rest } = a;
-        await spool.add(['a', vulnId, namespace, name, nameKind, scheme, JSON.stringify(rest)]);
-        counts.affected++;
-      }
-      for (const k of (Array.isArray(lists.kev) ? lists.kev : []) as KevEntry[]) {
-        const problem = checkKev(k);
-        if (problem) { bad(problem); continue; }
-        await spool.add(['k', k.cve, JSON.stringify(k)]);
-        counts.kev++;
-      }
-      for (const e of (Array.isArray(lists.epss) ? lists.epss : []) as EpssEntry[]) {
-        const problem = checkEpss(e);
-        if (problem) { bad(problem); continue; }
-        await spool.add(['e', e.cve, e.score, e.percentile, e.date]);
-        counts.epss++;
-      }
-    }
+    const { counts, skipped } = await spoolBatches(spool, source, feed.batches, options);
     await spool.finish();
     const records = counts.vulnerabilities + counts.affected + counts.kev + counts.epss;
     let full = feed.full;
@@ -114,6 +73,54 @@ export async function apply(w: Writer, source: string, feed: { full: boolean; ba
   } finally {
     await spool.dispose();
   }
+}
+
+/** Check every record of the driver's batches and spool the valid ones; bad records are counted and warned about. */
+async function spoolBatches(spool: Spool, source: string, batches: AsyncIterable<FeedBatch> | Iterable<FeedBatch>,
+  options: ApplyOptions): Promise<{ counts: ApplyCounts; skipped: number }> {
+  const counts: ApplyCounts = { vulnerabilities: 0, affected: 0, kev: 0, epss: 0 };
+  let skipped = 0;
+  const bad = (message: string) => {
+    skipped++;
+    options.warn?.(`${source}: skipped ${message}`);
+  };
+  for await (const batch of batches) {
+    options.signal?.throwIfAborted();
+    if (!isObj(batch)) {
+      bad('a batch that is not an object');
+      continue;
+    }
+    const lists = { vulnerabilities: batch.vulnerabilities, affected: batch.affected, kev: batch.kev, epss: batch.epss };
+    for (const [k, list] of Object.entries(lists)) {
+      if (list !== undefined && !Array.isArray(list)) bad(`a batch whose ${k} is not an array`);
+    }
+    for (const v of (Array.isArray(lists.vulnerabilities) ? lists.vulnerabilities : []) as Vulnerability[]) {
+      const problem = checkVulnerability(v, source);
+      if (problem) { bad(problem); continue; }
+      await spool.add(['v', v.id, v.modified ?? null, [...new Set(v.aliases.filter((a) => a && a !== v.id))], JSON.stringify(v)]);
+      counts.vulnerabilities++;
+    }
+    for (const a of (Array.isArray(lists.affected) ? lists.affected : []) as Affected[]) {
+      const problem = checkAffected(a, source);
+      if (problem) { bad(problem); continue; }
+      const { vulnId, source: _s, namespace, name, nameKind, scheme, ...rest } = a;
+      await spool.add(['a', vulnId, namespace, name, nameKind, scheme, JSON.stringify(rest)]);
+      counts.affected++;
+    }
+    for (const k of (Array.isArray(lists.kev) ? lists.kev : []) as KevEntry[]) {
+      const problem = checkKev(k);
+      if (problem) { bad(problem); continue; }
+      await spool.add(['k', k.cve, JSON.stringify(k)]);
+      counts.kev++;
+    }
+    for (const e of (Array.isArray(lists.epss) ? lists.epss : []) as EpssEntry[]) {
+      const problem = checkEpss(e);
+      if (problem) { bad(problem); continue; }
+      await spool.add(['e', e.cve, e.score, e.percentile, e.date]);
+      counts.epss++;
+    }
+  }
+  return { counts, skipped };
 }
 
 async function deleteSource(trx: Transaction<VulnDbTables>, source: string): Promise<void> {
