@@ -19,6 +19,7 @@ import { eventCommand } from './commands/event.js';
 import { systemCommand } from './commands/system.js';
 import { accountCommand } from './commands/account.js';
 import { queryCommand } from './commands/query.js';
+import { cacheCommand } from './commands/cache.js';
 
 
 /** The vulnerability database for a scan; an empty one is an error, never a silent "no findings". */
@@ -62,6 +63,7 @@ export function program(): Command {
   p.addCommand(evaluateCommand({ scan: scanIfData }));
   p.addCommand(policyCommand());
   p.addCommand(serveCommand());
+  p.addCommand(cacheCommand());
   p.addCommand(dbCommand(async () => (await import('../feeds/drivers/index.js')).DRIVERS));
   for (const c of [subscriptionCommand(), repoCommand(), registryCommand(), eventCommand(), systemCommand(), accountCommand(), queryCommand()]) p.addCommand(c);
   const inherit = (c: Command) => {

@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
 import { ROLES, type LadingConfig, type Role } from '../config/schema.js';
 import { VulnDb } from '../feeds/vulndb.js';
+import { DiskCache } from '../analyze/cache/store.js';
 import type { SourceOptions } from '../image/sources/index.js';
 import { JobQueue } from '../queue/queue.js';
 import { runWorker } from '../queue/worker.js';
@@ -181,6 +182,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
           contentRules: config.analysis.content_rules,
           limits: limitsOf(config),
           ...(config.analysis.scratch_dir ? { scratchDir: config.analysis.scratch_dir } : {}),
+          ...(config.analysis.cache.enabled ? { cache: new DiskCache(config.analysis.cache.dir ?? `${config.data_dir}/cache`, config.analysis.cache.max_bytes) } : {}),
         },
       });
       const runs: Promise<unknown>[] = [];

@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { readFile, stat, open } from 'node:fs/promises';
 import { analyzeImage } from '../../analyze/analyze.js';
+import { imageCache, noCacheOption } from './cache.js';
 import { DEFAULT_RETRIEVED_FILES } from '../../analyze/analyzers/secrets.js';
 import { readSbom } from '../../sbom/formats/index.js';
 import type { Sbom } from '../../sbom/model.js';
@@ -37,6 +38,7 @@ interface EvaluateCliOptions extends ImageCliOptions {
   output: 'table' | 'json';
   dockerfile?: string;
   contentRule?: string[];
+  cache: boolean;
 }
 
 async function readBundle(path: string | undefined): Promise<CompiledBundle> {
@@ -120,6 +122,7 @@ export function evaluateCommand(deps: EvaluateDeps): Command {
     .addOption(new Option('--content-rule <NAME=regex>', 'content search rule for files/content_regex_match (repeatable)')
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .addOption(outputOption(['table', 'json'], 'table'))
+    .addOption(noCacheOption())
     .action(async (ref: string, o: EvaluateCliOptions) => {
       const bundle = await readBundle(o.bundle);
       let sbom: Sbom;
@@ -137,6 +140,7 @@ export function evaluateCommand(deps: EvaluateDeps): Command {
               ...(o.contentRule ? { contentRules: o.contentRule } : {}),
               ...(dockerfile !== undefined ? { dockerfile } : {}),
               onProgress: bar.update,
+              cache: await imageCache(o),
             });
           } finally {
             bar.done();

@@ -8,6 +8,7 @@ import { addImageOptions, type ImageCliOptions } from '../options.js';
 import { withImage } from './image.js';
 import { progress } from '../progress.js';
 import { table } from '../render.js';
+import { imageCache, noCacheOption } from './cache.js';
 
 interface SbomCliOptions extends ImageCliOptions {
   output: SbomFormat | 'table';
@@ -17,6 +18,7 @@ interface SbomCliOptions extends ImageCliOptions {
   fileDigests?: boolean;
   contentRule?: string[];
   retrieveFile?: string[];
+  cache: boolean;
 }
 
 export function sbomTable(sbom: Sbom): string {
@@ -41,12 +43,14 @@ export function sbomCommand(): Command {
     .option('--dockerfile <path>', 'the Dockerfile the image was built from (recorded as "actual")')
     .option('--no-secrets', 'do not search file contents for secrets')
     .option('--file-digests', 'record the sha256 of every regular file')
+    .addOption(noCacheOption())
     .addOption(new Option('--content-rule <NAME=regex>', 'report lines matching this regex (repeatable)')
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .addOption(new Option('--retrieve-file <path>', 'keep this file verbatim in the SBOM (repeatable; default /etc/passwd and friends)')
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .action(async (ref: string, o: SbomCliOptions) => {
       const dockerfile = o.dockerfile ? await readFile(o.dockerfile, 'utf8') : undefined;
+      const cache = await imageCache(o);
       const sbom = await withImage(ref, o, async (img) => {
         const bar = progress(img);
         try {
@@ -57,6 +61,7 @@ export function sbomCommand(): Command {
             ...(o.retrieveFile ? { retrieveFiles: o.retrieveFile } : {}),
             ...(dockerfile !== undefined ? { dockerfile } : {}),
             onProgress: bar.update,
+            cache,
           });
         } finally {
           bar.done();

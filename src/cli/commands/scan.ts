@@ -10,6 +10,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { analyzeImage } from '../../analyze/analyze.js';
+import { imageCache, noCacheOption } from './cache.js';
 import { describeError, LadingError } from '../../errors.js';
 import type { Severity } from '../../feeds/model.js';
 import { readSbom } from '../../sbom/formats/index.js';
@@ -34,6 +35,7 @@ interface ScanCliOptions extends ImageCliOptions {
   ignoreFile?: string;
   file?: string;
   db?: string;
+  cache: boolean;
 }
 
 const FAIL_ON_NAMES = ['negligible', 'low', 'medium', 'high', 'critical'];
@@ -97,6 +99,7 @@ export function scanCommand(openLookup: OpenLookup): Command {
     .option('--ignore-file <file>', 'ignore rules (YAML or JSON: ignore: [{vulnerability, package, fix-state, reason, expires}])')
     .option('--file <path>', 'write the report to this file instead of standard output')
     .option('--db <path>', 'the vulnerability database (default: see `lading db path`)')
+    .addOption(noCacheOption())
     .action(async (ref: string, o: ScanCliOptions) => {
       // Inputs that can be wrong are read before any long work.
       const vex: VexDocument[] = [];
@@ -110,7 +113,7 @@ export function scanCommand(openLookup: OpenLookup): Command {
         sbom = await sbomFromFile(ref) ?? await withImage(ref, o, async (img) => {
           const bar = progress(img);
           try {
-            return await analyzeImage(img, { secrets: false, onProgress: bar.update });
+            return await analyzeImage(img, { secrets: false, onProgress: bar.update, cache: await imageCache(o) });
           } finally {
             bar.done();
           }
