@@ -5,6 +5,7 @@
  * through the squash pass, so errors and edge cases come out exactly as that pass gives them.
  */
 import { createHash } from 'node:crypto';
+import { isLadingError } from '../../errors.js';
 import { withLimits, type Limits } from '../../image/limits.js';
 import type { ResolvedImage } from '../../image/types.js';
 import type { Sbom } from '../../sbom/model.js';
@@ -86,6 +87,13 @@ async function layerFor(img: ResolvedImage, index: number, analyzers: Analyzer[]
   return { base: fresh.base, parts };
 }
 
+/** A layer's own read failed (bad blob, limit, tar): for the first layer, that is exactly the squash pass's error too. */
+class LayerFailure extends Error {
+  constructor(readonly index: number, readonly reason: unknown) {
+    super(`layer ${index}: ${String(reason)}`);
+  }
+}
+
 /** Run `task` over 0..n-1 with at most `limit` at once; results in index order. */
 async function pool<T>(n: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const out = new Array<T>(n);
@@ -107,7 +115,10 @@ async function layered(img: ResolvedImage, analyzers: Analyzer[], distro: Analyz
   const signal = options.signal ? AbortSignal.any([options.signal, inner.signal]) : inner.signal;
   let layers: LayerAnalysis[];
   try {
-    layers = await pool(img.layers.length, Math.max(1, options.concurrency ?? 3), (i) => layerFor(img, i, analyzers, limits, { ...options, signal }));
+    layers = await pool(img.layers.length, Math.max(1, options.concurrency ?? 3), (i) => layerFor(img, i, analyzers, limits, { ...options, signal })
+      .catch((e: unknown) => {
+        throw new LayerFailure(i, e);
+      }));
   } catch (e) {
     inner.abort(e);
     throw e;
@@ -130,6 +141,7 @@ export async function analyzeLayered(img: ResolvedImage, analyzers: Analyzer[], 
     return await layered(img, analyzers, distro, options);
   } catch (e) {
     options.signal?.throwIfAborted();
+    if (e instanceof LayerFailure && e.index === 0 && isLadingError(e.reason)) throw e.reason;
     options.onFallback?.(e);
     return await reference();
   } finally {

@@ -1,0 +1,37 @@
+/**
+ * For bench/cache.ts: one worker process analyzing its share of N images that share the test
+ * bed's debian-base layer (each with a small top layer of its own), as the service's analyzer does
+ * (file digests on), with the layer cache at argv[5] or none. `node cache-worker.js N INDEX PROCS [DIR]`.
+ */
+import { openSource } from '../image/sources/index.js';
+import { analyzeImage } from '../analyze/analyze.js';
+import { DiskCache } from '../analyze/cache/store.js';
+import { buildImage } from '../testkit/images.js';
+import { memoryImage } from '../testkit/memory-image.js';
+import type { ResolvedImage } from '../image/types.js';
+
+async function baseTar(): Promise<Buffer> {
+  const source = await openSource('oci-dir:/var/tmp/testbed/oci/debian-base:latest');
+  try {
+    const img = await source.resolve({});
+    const { openLayer } = await import('../image/layers.js');
+    const { withLimits } = await import('../image/limits.js');
+    const chunks: Buffer[] = [];
+    for await (const c of await openLayer(img, 0, withLimits())) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  } finally {
+    await source.close();
+  }
+}
+
+function image(base: Buffer, i: number): ResolvedImage {
+  return memoryImage(buildImage({ layers: [
+    { entries: [], tar: base },
+    { entries: [{ type: 'dir', path: 'app' }, { type: 'file', path: `app/build-${i}.txt`, content: `build ${i}\n` }] },
+  ] }));
+}
+
+const [n, index, procs, dir] = [Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4]), process.argv[5] ?? ''];
+const base = await baseTar();
+const cache = dir ? new DiskCache(dir) : null;
+for (let i = index; i < n; i += procs) await analyzeImage(image(base, i), { fileDigests: true, cache });
