@@ -8,6 +8,7 @@ import type { ResolvedImage } from '../image/types.js';
 import type { Distro, FileEntry, Package, Sbom } from '../sbom/model.js';
 import type { Analyzer, AnalyzerResult, InputFile } from './types.js';
 import { imageMetadata } from './metadata.js';
+import { memoized, type ResultMemo } from './results.js';
 import { VERSION } from '../version.js';
 
 /** Results an analyzer gave for single files (perFile analyzers in the layer-wise pipeline). */
@@ -107,6 +108,8 @@ export function joinFileResults(name: string, list: FileResult[], warnings: stri
 
 export interface BuildOptions {
   dockerfile?: string;
+  /** Where whole-tree analyzers' results are kept by a digest of their inputs (see results.ts). */
+  results?: ResultMemo;
 }
 
 export async function buildSbom(img: ResolvedImage, view: AnalysisView, all: Analyzer[], distroAnalyzer: Analyzer, options: BuildOptions = {}): Promise<Sbom> {
@@ -125,7 +128,9 @@ export async function buildSbom(img: ResolvedImage, view: AnalysisView, all: Ana
     const given = view.fileResults?.get(a.name);
     if (given) return joinFileResults(a.name, given, warnings);
     try {
-      return await a.analyze({ files: inputsFor(a, view.captured), fs, ...(distro ? { distro } : {}), warn: (m) => warnings.push(`${a.name}: ${m}`) });
+      const files = inputsFor(a, view.captured);
+      if (options.results) return await memoized(options.results, a, files, fs, distro, (m) => warnings.push(`${a.name}: ${m}`));
+      return await a.analyze({ files, fs, ...(distro ? { distro } : {}), warn: (m) => warnings.push(`${a.name}: ${m}`) });
     } catch (e) {
       warnings.push(`${a.name}: analyzer failed: ${(e as Error).message}`);
       return {};

@@ -129,7 +129,10 @@ async function layered(img: ResolvedImage, analyzers: Analyzer[], distro: Analyz
     ...(options.signal ? { signal: options.signal } : {}),
   });
   try {
-    return await buildSbom(img, view, analyzers, distro, options.dockerfile !== undefined ? { dockerfile: options.dockerfile } : {});
+    return await buildSbom(img, view, analyzers, distro, {
+      ...(options.dockerfile !== undefined ? { dockerfile: options.dockerfile } : {}),
+      ...(options.cache ? { results: options.cache } : {}),
+    });
   } finally {
     await dispose();
   }
