@@ -53,6 +53,19 @@ export interface AnalyzerResult {
 export interface Analyzer {
   /** Plain, stable name, e.g. `dpkg`, `npm`, `java`. Used as Package.foundBy. */
   name: string;
+  /**
+   * Bump when the analyzer's output for the same input changes: the layer cache keeps results
+   * under name@version, so only this analyzer's part is recomputed. Default 1.
+   */
+  version?: number;
+  /** A fingerprint of the options this instance was built with (rules, size caps), part of its cache key. */
+  config?: string;
+  /**
+   * The result for a file depends only on that file (its path, entry and content), never on
+   * ctx.fs, ctx.distro or other files, and results come in file order. Such analyzers run per
+   * layer and the layer cache keeps their results per path instead of the files' contents.
+   */
+  perFile?: boolean;
   wants: FileWants;
   analyze(ctx: AnalyzerContext): Promise<AnalyzerResult>;
 }

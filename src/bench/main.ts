@@ -70,6 +70,9 @@ async function main(): Promise<void> {
     console.log(`\n(test-bed registry on 127.0.0.1:5000 not running: real-image figures skipped)`);
   }
   console.log('');
+  const cache = spawnSync(process.execPath, [join(dirname(phaseScript), 'cache.js')], { stdio: 'inherit' });
+  if (cache.status !== 0) throw new Error(`the layer cache figures failed (exit ${cache.status ?? cache.signal})`);
+  console.log('');
   console.log((await vulnFigures()).join('\n'));
   console.log('');
   console.log((await rematchFigures(1000)).join('\n'));

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   evaluate: async () => (await import('./commands/evaluate.js')).evaluateCommand({ scan: async (sbom) => (await vulnData()).scanIfData(sbom) }),
   policy: async () => (await import('./commands/policy.js')).policyCommand(),
   serve: async () => (await import('./commands/serve.js')).serveCommand(),
+  cache: async () => (await import('./commands/cache.js')).cacheCommand(),
   db: async () => (await import('./commands/db.js')).dbCommand(async () => (await import('../feeds/drivers/index.js')).DRIVERS),
   subscription: async () => (await import('./commands/subscription.js')).subscriptionCommand(),
   repo: async () => (await import('./commands/repo.js')).repoCommand(),

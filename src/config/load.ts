@@ -25,6 +25,8 @@ type Path = (string | number)[];
 /** The short environment variables, and the key each sets. */
 export const ENV_VARS: Record<string, string> = {
   LADING_DATA_DIR: 'data_dir',
+  LADING_CACHE_DIR: 'analysis.cache.dir',
+  LADING_CACHE_MAX_BYTES: 'analysis.cache.max_bytes',
   LADING_DB_URL: 'db_url',
   LADING_HOST: 'listen.host',
   LADING_PORT: 'listen.port',
@@ -334,7 +336,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LadingConfig {
   }
   // Relative paths in the file are relative to the file.
   const fileDir = file !== undefined ? resolve(cwd, dirname(file)) : cwd;
-  for (const key of [['data_dir'], ['analysis', 'scratch_dir'], ['admission', 'tls_cert_file'], ['admission', 'tls_key_file']] as const) {
+  for (const key of [['data_dir'], ['analysis', 'scratch_dir'], ['analysis', 'cache', 'dir'], ['admission', 'tls_cert_file'], ['admission', 'tls_key_file']] as const) {
     const v = getAt(raw, key);
     if (typeof v === 'string' && v !== '' && !isAbsolute(v)) setAt(raw, key, resolve(fileDir, v));
   }
@@ -355,7 +357,11 @@ export function loadConfig(options: LoadConfigOptions = {}): LadingConfig {
     ...parsed,
     data_dir: dataDir,
     db_url: parsed.db_url ?? join(dataDir, DEFAULT_DB_FILE),
-    analysis: { ...parsed.analysis, ...(scratch !== undefined ? { scratch_dir: resolve(cwd, scratch) } : {}) },
+    analysis: {
+      ...parsed.analysis,
+      ...(scratch !== undefined ? { scratch_dir: resolve(cwd, scratch) } : {}),
+      cache: { ...parsed.analysis.cache, dir: resolve(cwd, parsed.analysis.cache.dir ?? join(dataDir, 'cache')) },
+    },
     ...(file !== undefined && options.yaml === undefined ? { config_file: resolve(cwd, file) } : {}),
   };
 }

@@ -184,6 +184,13 @@ const analysisSchema = mapping({
   /** Where large captured files are spooled; default the OS temporary directory. */
   scratch_dir: str('a directory path', 1).optional(),
   limits: limitsSchema.prefault({}),
+  /** The layer cache, shared with the CLI (same directory by default). */
+  cache: mapping({
+    enabled: bool().default(true),
+    /** Default <data_dir>/cache. */
+    dir: str('a directory path', 1).optional(),
+    max_bytes: size().default(2 * 1024 ** 3),
+  }).prefault({}),
 });
 
 const baseUrlsSchema = mapping(Object.fromEntries(FEED_SOURCES.map((s) => [s, httpUrl().optional()])) as Record<FeedSource, z.ZodOptional<ReturnType<typeof httpUrl>>>);

@@ -8,6 +8,10 @@ import { Parser, type ReadEntry } from 'tar';
 import { LadingError } from '../errors.js';
 import { createHash } from 'node:crypto';
 import type { Captures, Job } from './capture.js';
+import { feedContent, headerOf, type LayerRecorder, type ReplaySource, type TarHeader } from './records.js';
+
+import { ReplayGap } from './records.js';
+export { ReplayGap, type LayerEvent, type LayerRecorder, type ReplaySource, type TarHeader } from './records.js';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 import type { Limits } from './limits.js';
@@ -27,6 +31,17 @@ export interface ApplyContext {
   /** Compute sha256 of every regular file's content. */
   digests?: boolean;
   signal?: AbortSignal;
+  /** Told every header and every stream-level warning, in tar order (the layer cache records them). */
+  recorder?: LayerRecorder;
+}
+
+export async function applyLayer(chunks: AsyncIterable<Buffer>, ctx: ApplyContext): Promise<{ entries: number }> {
+  return new LayerApplier(ctx).run(chunks);
+}
+
+/** Apply a recorded layer (headers and stream warnings, as a recorder saw them) to the tree. */
+export async function replayLayer(source: ReplaySource, ctx: ApplyContext): Promise<{ entries: number }> {
+  return new LayerApplier(ctx).replay(source);
 }
 
 /** node-tar's entry type names that become tree nodes. */
@@ -59,10 +74,6 @@ function harden(parser: Parser, onGlobalHeader: () => void): void {
   });
 }
 
-export async function applyLayer(chunks: AsyncIterable<Buffer>, ctx: ApplyContext): Promise<{ entries: number }> {
-  return new LayerApplier(ctx).run(chunks);
-}
-
 class LayerApplier {
   private failure: unknown = null;
   private waiters: (() => void)[] = [];
@@ -75,6 +86,11 @@ class LayerApplier {
   private sawEof = false;
   /** Fewer than 512 bytes carried to the next chunk: the parser is fed whole blocks only, so it never re-buffers a chunk. */
   private tail: Buffer | null = null;
+  /** What the last place() left for the content step: the capture job, the node to hash, the final path. */
+  private lastJob: Job | null = null;
+  private lastHash: Node | null = null;
+  private lastNode: Node | null = null;
+  private placedPath: string | null | undefined = undefined;
 
   constructor(private readonly ctx: ApplyContext) {
     this.parser = new Parser({
@@ -84,7 +100,7 @@ class LayerApplier {
       filter: (_path, entry) => this.header(entry as ReadEntry),
       onwarn: (code, message, data) => this.tarWarning(code, message, data as { header?: { size?: number; path?: string }; entry?: { path?: string } }),
     });
-    harden(this.parser, () => ctx.warn(`${ctx.label}: ignored a PAX global extended header`));
+    harden(this.parser, () => this.streamWarn(`${ctx.label}: ignored a PAX global extended header`));
     this.parser.on('entry', (e: ReadEntry) => this.content(e));
     this.parser.on('ignoredEntry', (e: ReadEntry) => this.ignored(e));
     this.parser.on('eof', () => {
@@ -92,6 +108,40 @@ class LayerApplier {
     });
     this.parser.on('error', (e: Error) => this.fail(this.bad(e.message)));
     if (ctx.captures) ctx.captures.onError = (e) => this.fail(e);
+  }
+
+  private streamWarn(message: string, counted = false): void {
+    this.ctx.warn(message);
+    this.ctx.recorder?.warn(message, counted);
+  }
+
+  async replay(source: ReplaySource): Promise<{ entries: number }> {
+    const { events } = source;
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i]!;
+      if (i % 1024 === 0) this.ctx.signal?.throwIfAborted();
+      if ('warn' in ev) {
+        if (ev.counted) this.count();
+        this.ctx.warn(ev.warn);
+        continue;
+      }
+      const read = this.place(ev, () => {});
+      if (this.placedPath !== undefined) source.placed(i, this.placedPath);
+      if (!read) continue;
+      if (this.lastHash !== null) {
+        if (ev.sha256 === undefined) throw new ReplayGap(`no digest kept for ${ev.path}`);
+        this.lastHash.sha256 = ev.sha256;
+      }
+      if (this.lastJob !== null) {
+        const content = source.content(i);
+        if (content === undefined) throw new ReplayGap(`no content kept for ${ev.path}`);
+        feedContent(this.lastJob, content);
+      }
+      this.check();
+    }
+    await this.ctx.captures?.settle();
+    this.check();
+    return { entries: this.entries };
   }
 
   async run(chunks: AsyncIterable<Buffer>): Promise<{ entries: number }> {
@@ -130,7 +180,7 @@ class LayerApplier {
     if (!this.sawEof && this.bytes % 512 !== 0) {
       throw this.bad(`the tar stream is truncated (${this.bytes} bytes, not a whole number of 512-byte blocks)`);
     }
-    if (!this.sawEof && this.bytes > 0) this.ctx.warn(`${this.ctx.label}: the tar stream has no end-of-archive marker`);
+    if (!this.sawEof && this.bytes > 0) this.streamWarn(`${this.ctx.label}: the tar stream has no end-of-archive marker`);
     return { entries: this.entries };
   }
 
@@ -176,7 +226,7 @@ class LayerApplier {
     if (code === 'TAR_ENTRY_INVALID') {
       // A bad header with no body leaves the parser in step: skip it. Otherwise its body would be read as headers.
       if (message !== 'checksum failure' && data.header !== undefined && (data.header.size ?? 0) === 0) {
-        this.ctx.warn(`${this.ctx.label}: skipped an invalid tar entry${where}: ${message}`);
+        this.streamWarn(`${this.ctx.label}: skipped an invalid tar entry${where}: ${message}`);
         return;
       }
       return this.fail(this.bad(`${message}${where} near uncompressed byte ${this.bytes}`));
@@ -199,7 +249,16 @@ class LayerApplier {
   private header(e: ReadEntry): boolean {
     if (this.failure !== null) return false;
     try {
-      return this.place(e);
+      const h = headerOf(e);
+      const read = this.place(h, () => {
+        e.remain = 0;
+        e.blockRemain = 0;
+        e.end();
+      });
+      this.ctx.recorder?.header(h, this.lastNode, this.placedPath);
+      if (this.lastJob !== null) this.jobs.set(e, this.lastJob);
+      if (this.lastHash !== null) this.hashed.set(e, this.lastHash);
+      return read;
     } catch (err) {
       this.fail(err);
       return false;
@@ -221,9 +280,14 @@ class LayerApplier {
     }
   }
 
-  private place(e: ReadEntry): boolean {
+  /** Put one entry in the tree. True means "read this entry's content" (for a capture job or a digest). */
+  private place(e: TarHeader, dropBody: () => void): boolean {
     const { ctx } = this;
     const tree = ctx.tree;
+    this.lastJob = null;
+    this.lastHash = null;
+    this.lastNode = null;
+    this.placedPath = undefined;
     this.count();
     const raw = e.path;
     this.checkLength(raw, 'path');
@@ -236,14 +300,12 @@ class LayerApplier {
       ctx.warn(`${ctx.label}: skipped a path with a NUL byte: ${JSON.stringify(raw)}`);
       return false;
     }
-    if (type !== 'file' && e.remain > 0) {
+    if (type !== 'file' && e.body === true) {
       // Go's archive/tar (Docker, containerd) reads no body for links, devices, fifos and
       // directories whatever their size field says; node-tar would skip `size` bytes. Follow Go,
       // or an entry hidden in such a "body" would be seen by Docker and not by this scanner.
       ctx.warn(`${ctx.label}: "${raw}" (${type}) declares a ${e.size}-byte body; it was read as having none, as Docker does`);
-      e.remain = 0;
-      e.blockRemain = 0;
-      e.end();
+      dropBody();
     }
     const p = parseImagePath(raw);
     const parts = p.parts;
@@ -251,6 +313,7 @@ class LayerApplier {
       ctx.warn(`${ctx.label}: path "${raw}" ${p.escaped ? 'climbs out of the image root; kept inside it as' : 'normalised to'} "/${parts.join('/')}"`);
     }
     const n = parts.length;
+    if (type === 'file' || type === 'hardlink') this.placedPath = null;
     if (n === 0) return this.rootEntry(e, type, raw);
     const name = parts[n - 1]!;
     if (name.startsWith('.wh.')) {
@@ -273,35 +336,37 @@ class LayerApplier {
       return false;
     }
     const node = tree.place(parent, name, type, ctx.index);
+    this.lastNode = node;
     setMetadata(node, e);
-    if (type === 'file') {
-      node.size = e.size;
-      let read = false;
-      if (ctx.digests) {
-        if (e.size === 0) node.sha256 = EMPTY_SHA256;
-        else {
-          this.hashed.set(e, node);
-          read = true;
-        }
-      }
-      if (ctx.captures === null) return read;
-      const job = ctx.captures.file(node, path ?? '/' + parts.join('/'), e.size);
-      if (job === null) return read;
-      this.jobs.set(e, job);
-      return true;
-    }
+    if (type === 'file') return this.placeFile(node, e, path ?? '/' + parts.join('/'));
     if (type === 'symlink') {
       const target = e.linkpath ?? '';
       this.checkLength(target, 'symlink target');
       node.linkTarget = target;
     } else if (type === 'char' || type === 'block') {
-      node.devMajor = e.header.devmaj ?? 0;
-      node.devMinor = e.header.devmin ?? 0;
+      node.devMajor = e.devmaj ?? 0;
+      node.devMinor = e.devmin ?? 0;
     }
     return false;
   }
 
-  private rootEntry(e: ReadEntry, type: FileType, raw: string): boolean {
+  /** A regular file's size, digest and capture; true when its content is to be read. */
+  private placeFile(node: Node, e: TarHeader, final: string): boolean {
+    const { ctx } = this;
+    node.size = e.size;
+    this.placedPath = final;
+    // Hash the content for a digest (an empty file's is known).
+    if (ctx.digests && e.size === 0) node.sha256 = EMPTY_SHA256;
+    if (ctx.digests && e.size > 0) this.lastHash = node;
+    const read = ctx.digests === true && e.size > 0;
+    if (ctx.captures === null) return read;
+    const job = ctx.captures.file(node, final, e.size);
+    if (job === null) return read;
+    this.lastJob = job;
+    return true;
+  }
+
+  private rootEntry(e: TarHeader, type: FileType, raw: string): boolean {
     if (type !== 'dir') {
       this.ctx.warn(`${this.ctx.label}: skipped "${raw}": it names the image root but is a ${type}`);
       return false;
@@ -335,7 +400,7 @@ class LayerApplier {
     tree.whiteout(dir, victim, ctx.index);
   }
 
-  private hardlink(e: ReadEntry, parent: Node, name: string, raw: string, path: string): void {
+  private hardlink(e: TarHeader, parent: Node, name: string, raw: string, path: string): void {
     const { ctx } = this;
     const tree = ctx.tree;
     const linkRaw = e.linkpath ?? '';
@@ -363,6 +428,8 @@ class LayerApplier {
     }
     const targetPath = tree.pathOf(target);
     const node = tree.place(parent, name, 'hardlink', ctx.index);
+    this.lastNode = node;
+    this.placedPath = path;
     node.mode = target.mode;
     node.uid = target.uid;
     node.gid = target.gid;
@@ -416,17 +483,16 @@ class LayerApplier {
     if (FILTERED.has(e.type)) return; // skipped by our own filter
     try {
       this.count();
-      this.ctx.warn(`${this.ctx.label}: skipped "${e.path}": unsupported tar entry type ${e.type}`);
+      this.streamWarn(`${this.ctx.label}: skipped "${e.path}": unsupported tar entry type ${e.type}`, true);
     } catch (err) {
       this.fail(err);
     }
   }
 }
 
-function setMetadata(node: Node, e: ReadEntry): void {
-  node.mode = e.mode ?? 0;
-  node.uid = e.uid ?? 0;
-  node.gid = e.gid ?? 0;
-  const t = e.mtime?.getTime();
-  node.mtime = t === undefined || Number.isNaN(t) ? 0 : Math.floor(t / 1000);
+function setMetadata(node: Node, e: TarHeader): void {
+  node.mode = e.mode;
+  node.uid = e.uid;
+  node.gid = e.gid;
+  node.mtime = e.mtime;
 }

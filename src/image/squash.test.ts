@@ -567,7 +567,8 @@ describe('squash: hostile images', () => {
     assert.deepEqual(paths(r), ['/\x1f\ufffd-odd-name', '/b']);
   });
 
-  test('repeated opaque markers over a large directory cost one walk', async () => {
+  // Bounded by the test's timeout, not a timed assertion: quadratic work here takes minutes.
+  test('repeated opaque markers over a large directory cost one walk', { timeout: 60_000 }, async (t) => {
     const lower = Array.from({ length: 30_000 }, (_, i) => file(`d/old${i}`));
     const upper: TarEntry[] = [];
     for (let i = 0; i < 15_000; i++) upper.push(file(`d/new${i}`), opaque('d'));
@@ -575,16 +576,16 @@ describe('squash: hostile images', () => {
     const started = Date.now();
     const r = await run(img);
     assert.equal(r.files.size, 15_001);
-    assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
+    t.diagnostic(`took ${Date.now() - started} ms`);
   });
 
-  test('a symlink maze is cut short: bounded work per path, warnings capped', async () => {
+  test('a symlink maze is cut short: bounded work per path, warnings capped', { timeout: 60_000 }, async (t) => {
     const maze: TarEntry[] = [dir('x'), symlink('m0', 'x/../'.repeat(800) + 'x')];
     for (let i = 1; i < 30; i++) maze.push(symlink(`m${i}`, `m${i - 1}/../`.repeat(500) + `m${i - 1}`));
     for (let i = 0; i < 1500; i++) maze.push(file(`m29/f${i}`));
     const started = Date.now();
     const r = await run(image({ entries: maze, compression: 'none' }));
-    assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
+    t.diagnostic(`took ${Date.now() - started} ms`);
     assert.equal(r.files.has('/x/f0'), false);
     assert.equal(r.warnings.length, 1001);
     assert.match(r.warnings[0]!, /skipped "m29\/f0": too many levels of symlinks/);

@@ -54,7 +54,8 @@ export interface SquashResult {
 
 const MAX_WARNINGS = 1000;
 
-class Warnings {
+/** A run's warnings, capped at MAX_WARNINGS with a closing count of the rest. */
+export class Warnings {
   readonly list: string[] = [];
   private dropped = 0;
   add(message: string): void {

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
 import { ROLES, type LadingConfig, type Role } from '../config/schema.js';
+import { DiskCache } from '../analyze/cache/store.js';
 import type { SourceOptions } from '../image/sources/index.js';
 import type { JobQueue } from '../queue/queue.js';
 import { runWorker } from '../queue/worker.js';
@@ -218,6 +219,7 @@ function startWorkers(p: ProcessParts, watchDeps: WatchDeps): void {
       contentRules: config.analysis.content_rules,
       limits: limitsOf(config),
       ...(config.analysis.scratch_dir ? { scratchDir: config.analysis.scratch_dir } : {}),
+      ...(config.analysis.cache.enabled ? { cache: new DiskCache(config.analysis.cache.dir ?? `${config.data_dir}/cache`, config.analysis.cache.max_bytes) } : {}),
     },
   });
   const runs: Promise<unknown>[] = [];

@@ -300,6 +300,7 @@ async function analyze(ctx: AnalyzerContext) {
 
 export const goAnalyzer: Analyzer = {
   name: 'go',
+  perFile: true,
   wants: { magic: BINARY_MAGIC, maxBytes: MAX_BINARY_BYTES },
   analyze,
 };

@@ -434,6 +434,7 @@ async function analyze(ctx: AnalyzerContext) {
 
 export const javaAnalyzer: Analyzer = {
   name: 'java',
+  perFile: true,
   wants: { match: (p) => ARCHIVE.test(p), maxBytes: MAX_ARCHIVE_BYTES },
   analyze,
 };

@@ -282,6 +282,7 @@ async function analyze(ctx: AnalyzerContext) {
 
 export const rustAnalyzer: Analyzer = {
   name: 'rust',
+  perFile: true,
   wants: { match: isLock, magic: BINARY_MAGIC, maxBytes: MAX_BINARY_BYTES },
   analyze,
 };

@@ -5,6 +5,12 @@
 import type { Analyzer, AnalyzerContext, FileWants } from '../types.js';
 import { DEFAULT_SECRET_RULES, parseUserRule, type SecretRule } from '../secrets/rules.js';
 import { looksBinary, scanText } from '../secrets/scan.js';
+import { createHash } from 'node:crypto';
+
+/** A short fingerprint of an analyzer's options (its layer cache key part). */
+function fingerprint(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value, (_k, v: unknown) => (v instanceof RegExp ? v.toString() : v))).digest('hex').slice(0, 16);
+}
 
 /** Trees that hold no user data worth the time: documentation, locales, kernel interfaces. */
 const SKIP_PREFIXES = ['/proc/', '/sys/', '/dev/', '/usr/share/doc/', '/usr/share/man/', '/usr/share/locale/', '/usr/share/i18n/',
@@ -39,6 +45,8 @@ export function secretsAnalyzer(options: SecretsOptions = {}): Analyzer {
   const rules = options.rules ?? DEFAULT_SECRET_RULES;
   return {
     name: 'secrets',
+    perFile: true,
+    config: fingerprint([rules, options.maxFileBytes ?? 1024 * 1024]),
     wants: scanWants(options.maxFileBytes ?? 1024 * 1024),
     async analyze(ctx) {
       return { secrets: await scanFiles(ctx, rules, true) };
@@ -51,6 +59,8 @@ export function contentSearchAnalyzer(specs: string[], maxFileBytes = 1024 * 102
   const rules = specs.map(parseUserRule);
   return {
     name: 'content-search',
+    perFile: true,
+    config: fingerprint([specs, maxFileBytes]),
     wants: scanWants(maxFileBytes),
     async analyze(ctx) {
       const found = await scanFiles(ctx, rules, false);
@@ -65,6 +75,7 @@ export const DEFAULT_RETRIEVED_FILES = ['/etc/passwd', '/etc/group', '/etc/servi
 export function retrievedFilesAnalyzer(paths: string[] = DEFAULT_RETRIEVED_FILES, maxFileBytes = 1024 * 1024): Analyzer {
   return {
     name: 'retrieved-files',
+    config: fingerprint([paths, maxFileBytes]),
     wants: { paths, maxBytes: maxFileBytes },
     async analyze(ctx) {
       const out = [];

@@ -28,8 +28,23 @@ function redacted(m: RegExpExecArray, rule: SecretRule, doRedact: boolean): stri
   return (whole.slice(0, at) + redact(part) + whole.slice(at + part.length)).slice(0, 200);
 }
 
-export function scanText(text: string, rules: SecretRule[], doRedact = true, maxLineLength = 16 * 1024): LineMatch[] {
+/**
+ * The rules that can match somewhere in the text: a rule with keywords needs one of them in some
+ * line, so in the whole text (keywords are ASCII, and lower-casing maps characters one by one).
+ */
+function candidates(text: string, rules: SecretRule[]): SecretRule[] {
+  let lower: string | undefined;
+  return rules.filter((r) => {
+    if (!r.keywords) return true;
+    lower ??= text.toLowerCase();
+    return r.keywords.some((k) => lower!.includes(k));
+  });
+}
+
+export function scanText(text: string, allRules: SecretRule[], doRedact = true, maxLineLength = 16 * 1024): LineMatch[] {
   const out: LineMatch[] = [];
+  const rules = candidates(text, allRules);
+  if (rules.length === 0) return out;
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i]!;

@@ -1,6 +1,7 @@
 /** The work of `lading evaluate`, loaded only when the command runs. */
 import { readFile, stat, open } from 'node:fs/promises';
 import { analyzeImage } from '../../analyze/analyze.js';
+import { imageCache } from './cache.js';
 import { DEFAULT_RETRIEVED_FILES } from '../../analyze/analyzers/secrets.js';
 import { readSbom } from '../../sbom/formats/index.js';
 import type { Sbom } from '../../sbom/model.js';
@@ -31,6 +32,7 @@ export interface EvaluateCliOptions extends ImageCliOptions {
   output: 'table' | 'json';
   dockerfile?: string;
   contentRule?: string[];
+  cache: boolean;
 }
 
 async function readBundle(path: string | undefined): Promise<CompiledBundle> {
@@ -122,6 +124,7 @@ export async function runEvaluate(ref: string, o: EvaluateCliOptions, deps: Eval
           ...(o.contentRule ? { contentRules: o.contentRule } : {}),
           ...(dockerfile !== undefined ? { dockerfile } : {}),
           onProgress: bar.update,
+          cache: await imageCache(o),
         });
       } finally {
         bar.done();

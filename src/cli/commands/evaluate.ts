@@ -3,6 +3,7 @@
  * image (or an SBOM file) with an Anchore-format policy bundle, the default bundle when none is
  * given. Exit 0 on pass (GO or WARN), 1 on fail (STOP), 2 on error.
  */
+import { noCacheOption } from './cache.js';
 import { Command, Option } from 'commander';
 import { addImageOptions, outputOption } from '../options.js';
 import { addServiceCheckCommand } from '../client/check-command.js';
@@ -19,6 +20,7 @@ export function evaluateCommand(deps: EvaluateDeps): Command {
     .addOption(new Option('--content-rule <NAME=regex>', 'content search rule for files/content_regex_match (repeatable)')
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .addOption(outputOption(['table', 'json'], 'table'))
+    .addOption(noCacheOption())
     .action(async (ref: string, o: EvaluateCliOptions) => {
       await (await import('./evaluate-run.js')).runEvaluate(ref, o, deps);
     });

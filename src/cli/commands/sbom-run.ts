@@ -1,6 +1,7 @@
 /** The work of `lading sbom`, loaded only when the command runs. */
 import { readFile, writeFile } from 'node:fs/promises';
 import { analyzeImage } from '../../analyze/analyze.js';
+import { imageCache } from './cache.js';
 import { writers, type SbomFormat } from '../../sbom/formats/index.js';
 import type { Sbom } from '../../sbom/model.js';
 import { withImage } from './with-image.js';
@@ -16,6 +17,7 @@ export interface SbomCliOptions extends ImageCliOptions {
   fileDigests?: boolean;
   contentRule?: string[];
   retrieveFile?: string[];
+  cache: boolean;
 }
 
 export function sbomTable(sbom: Sbom): string {
@@ -34,6 +36,7 @@ export function sbomTable(sbom: Sbom): string {
 
 export async function runSbom(ref: string, o: SbomCliOptions): Promise<void> {
   const dockerfile = o.dockerfile ? await readFile(o.dockerfile, 'utf8') : undefined;
+  const cache = await imageCache(o);
   const sbom = await withImage(ref, o, async (img) => {
     const bar = progress(img);
     try {
@@ -44,6 +47,7 @@ export async function runSbom(ref: string, o: SbomCliOptions): Promise<void> {
         ...(o.retrieveFile ? { retrieveFiles: o.retrieveFile } : {}),
         ...(dockerfile !== undefined ? { dockerfile } : {}),
         onProgress: bar.update,
+        cache,
       });
     } finally {
       bar.done();

@@ -1,6 +1,7 @@
 /** The work of `lading scan`, loaded only when the command runs. */
 import { readFile, writeFile } from 'node:fs/promises';
 import { analyzeImage } from '../../analyze/analyze.js';
+import { imageCache } from './cache.js';
 import { describeError, LadingError } from '../../errors.js';
 import type { Severity } from '../../feeds/model.js';
 import type { Sbom } from '../../sbom/model.js';
@@ -25,6 +26,7 @@ export interface ScanCliOptions extends ImageCliOptions {
   ignoreFile?: string;
   file?: string;
   db?: string;
+  cache: boolean;
 }
 
 async function readText(path: string, what: string): Promise<string> {
@@ -48,7 +50,7 @@ export async function runScan(ref: string, o: ScanCliOptions, openLookup: OpenLo
     sbom = await sbomFromFile(ref) ?? await withImage(ref, o, async (img) => {
       const bar = progress(img);
       try {
-        return await analyzeImage(img, { secrets: false, onProgress: bar.update });
+        return await analyzeImage(img, { secrets: false, onProgress: bar.update, cache: await imageCache(o) });
       } finally {
         bar.done();
       }

@@ -7,6 +7,7 @@
  * A CI gate needs "findings" to differ from "broken", so exit 1 is not an error: after writing
  * its output the command sets `process.exitCode = 1`, and main() returns that code.
  */
+import { noCacheOption } from './cache.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Severity } from '../../feeds/model.js';
 import { SCAN_FORMATS } from '../../vulns/formats/names.js';
@@ -37,6 +38,7 @@ export function scanCommand(openLookup: OpenLookup): Command {
     .option('--ignore-file <file>', 'ignore rules (YAML or JSON: ignore: [{vulnerability, package, fix-state, reason, expires}])')
     .option('--file <path>', 'write the report to this file instead of standard output')
     .option('--db <path>', 'the vulnerability database (default: see `lading db path`)')
+    .addOption(noCacheOption())
     .action(async (ref: string, o: ScanCliOptions) => {
       await (await import('./scan-run.js')).runScan(ref, o, openLookup);
     });
