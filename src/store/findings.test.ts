@@ -8,7 +8,7 @@ import {
 } from '../testkit/findings.js';
 import { FindingsStore, type FindingTables, type ImageFindingDiff } from './findings.js';
 
-type Tables = FindingTables & { image_summaries: Record<string, unknown> };
+interface SummaryTables { image_summaries: Record<string, unknown> }
 
 async function assertCountsFresh(store: FindingsStore, vulndb: VulnDb, images: readonly FixtureImage[]): Promise<void> {
   for (const img of images) assert.deepEqual(await store.counts(img.account, img.digest), await expectedCounts(vulndb, img.sbom), img.digest);
@@ -31,7 +31,7 @@ function diffLines(d: ImageFindingDiff): string[] {
     `${c}|${[s.CVE_ID, s.Feed_Group, s.Package_Name, s.Package_Version, s.Package_Path].join('|')}`)).sort();
 }
 
-async function addSummaryRows(db: Kysely<Tables>, store: FindingsStore, images: readonly FixtureImage[]): Promise<void> {
+async function addSummaryRows(db: Kysely<SummaryTables>, store: FindingsStore, images: readonly FixtureImage[]): Promise<void> {
   for (const img of images) {
     const c = (await store.counts(img.account, img.digest))!;
     await db.insertInto('image_summaries').values({
@@ -43,7 +43,7 @@ async function addSummaryRows(db: Kysely<Tables>, store: FindingsStore, images: 
 describeOnDatabases('findings: set-based re-match', (t) => {
   it('keeps every image\'s counts equal to a fresh full scan across data changes, with the per-image diffs', async () => {
     const handle = t.db();
-    const db = handle.kysely as Kysely<Tables>;
+    const db = handle.kysely as Kysely<FindingTables>;
     const vulndb = new VulnDb(handle);
     await applyFixtureFeed(vulndb, false);
     await applyFixtureKev(vulndb);
@@ -51,7 +51,7 @@ describeOnDatabases('findings: set-based re-match', (t) => {
     const images = fixtureImages(40);
     await storeFixtureImages(store, db, images);
     await assertCountsFresh(store, vulndb, images);
-    await addSummaryRows(db, store, images);
+    await addSummaryRows(handle.kysely as Kysely<SummaryTables>, store, images);
 
     const first: ImageFindingDiff[] = [];
     await store.rematch({ summaries: true, onDiffs: async (_trx, d) => { first.push(...d); } });
@@ -73,7 +73,7 @@ describeOnDatabases('findings: set-based re-match', (t) => {
     }
     assert.ok([...byImage.values()].some((l) => l.some((x) => x.startsWith('updated|'))) && [...byImage.values()].some((l) => l.some((x) => x.startsWith('removed|'))));
 
-    const summaries = await db.selectFrom('image_summaries').selectAll().execute();
+    const summaries = await (handle.kysely as Kysely<SummaryTables>).selectFrom('image_summaries').selectAll().execute();
     for (const s of summaries) {
       const c = (await store.counts(String(s.account), String(s.image_digest)))!;
       for (const [k, v] of Object.entries(c)) assert.equal(Number(s[k]), v, `image_summaries.${k} of ${String(s.image_digest)}`);
@@ -82,7 +82,7 @@ describeOnDatabases('findings: set-based re-match', (t) => {
 
   it('re-matches a new package variant whose data changed between its match and its store', async () => {
     const handle = t.db();
-    const db = handle.kysely as Kysely<Tables>;
+    const db = handle.kysely as Kysely<FindingTables>;
     const vulndb = new VulnDb(handle);
     await applyFixtureFeed(vulndb, false);
     const store = new FindingsStore(db, vulndb);
@@ -99,7 +99,7 @@ describeOnDatabases('findings: set-based re-match', (t) => {
 
   it('removes an image with its package rows', async () => {
     const handle = t.db();
-    const db = handle.kysely as Kysely<Tables>;
+    const db = handle.kysely as Kysely<FindingTables>;
     const store = new FindingsStore(db, new VulnDb(handle));
     const [img] = fixtureImages(1, 5).map((i) => ({ ...i, digest: `${i.digest.slice(0, -4)}dead` }));
     await storeFixtureImages(store, db, [img!]);
