@@ -108,11 +108,13 @@ export async function recountImages(trx: Kysely<FindingTables>, imageIds: number
   for (const id of imageIds) await trx.updateTable('finding_images').set(counts.get(id) ?? zero()).where('id', '=', id).execute();
 }
 
-/** Every image whose stored counts differ from a recomputation from its findings. */
-export async function countMismatches(db: Kysely<FindingTables>): Promise<CountMismatch[]> {
-  const actual = await aggregate(db);
+/** Every image (of these, or all) whose stored counts differ from a recomputation from its findings. */
+export async function countMismatches(db: Kysely<FindingTables>, imageIds?: number[]): Promise<CountMismatch[]> {
+  const actual = await aggregate(db, imageIds);
   const out: CountMismatch[] = [];
-  for (const r of await db.selectFrom('finding_images').selectAll().execute()) {
+  let q = db.selectFrom('finding_images').selectAll();
+  if (imageIds) q = q.where('id', 'in', imageIds);
+  for (const r of await q.execute()) {
     const stored = Object.fromEntries(COUNTS.map((c) => [c, Number(r[c] ?? 0)])) as Counts;
     const a = actual.get(Number(r.id)) ?? zero();
     if (COUNTS.some((c) => stored[c] !== a[c])) out.push({ account: r.account, imageDigest: r.image_digest, stored, actual: a });

@@ -287,8 +287,8 @@ export class FindingsStore {
     return Number(r.value);
   }
 
-  /** Images whose stored counts differ from their findings' aggregate (should be none). */
-  async verify(): Promise<CountMismatch[]> {
-    return countMismatches(this.db);
+  /** Images (of these ids, or all) whose stored counts differ from their findings' aggregate (should be none). */
+  async verify(imageIds?: number[]): Promise<CountMismatch[]> {
+    return countMismatches(this.db, imageIds);
   }
 }
