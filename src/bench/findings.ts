@@ -21,7 +21,7 @@ import { Rematcher } from '../services/rematch.js';
 import { SummaryStore } from '../services/summaries.js';
 import { openDatabase, type DatabaseHandle } from '../store/db.js';
 import type { FindingTables } from '../store/finding-sql.js';
-import { FindingsStore } from '../store/findings.js';
+import { FindingsStore, type ImageFindingDiff } from '../store/findings.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { startPostgres } from '../testkit/postgres.js';
 import { ACCOUNT, applyFeed, BASE, insertImages, insertTuples, PER_IMAGE, POOL, VERSIONS } from './findings-data.js';
@@ -42,7 +42,8 @@ function pct(sorted: number[], p: number): number {
 
 async function sizeFigures(url: string, n: number, old: boolean): Promise<string[]> {
   const handle = await openDatabase(url);
-  const out: string[] = [];
+  /** Lines are printed as they come: the 100,000 build takes minutes. */
+  const out = { push: (line: string) => console.log(line) };
   try {
     await migrateToLatest(handle.kysely);
     const db = handle.kysely as Kysely<FindingTables>;
@@ -57,24 +58,28 @@ async function sizeFigures(url: string, n: number, old: boolean): Promise<string
     out.push(`${n} images (${PER_IMAGE} packages each, ${POOL * VERSIONS.length} package variants): built in ${(buildMs / 1000).toFixed(1)} s; unchanged full re-sync's log re-matched in ${r0Ms.toFixed(0)} ms (${r0.tuples} variants, ${r0.changedTuples} changed)`);
     if (old) await prepareOld(handle, n);
 
-    const [, applyMs] = await timed(() => applyFeed(vulndb, true));
-    let diffImages = 0;
-    let diffRows = 0;
-    peakRss = process.memoryUsage().rss;
-    const [r1, r1Ms] = await timed(() => store.rematch({
-      summaries: true,
-      onDiffs: async (_trx, diffs) => {
-        diffImages += diffs.length;
-        for (const d of diffs) diffRows += d.added.length + d.updated.length + d.removed.length;
-      },
-    }));
-    out.push(`  1% of source packages changed: feed apply ${(applyMs / 1000).toFixed(1)} s; set-based re-match ${(r1Ms / 1000).toFixed(2)} s `
-      + `(${r1.tuples} variants matched, ${r1.changedTuples} changed, ${r1.images} images' counts moved, ${diffImages} image diffs with ${diffRows} entries); `
-      + `change to every count ${((applyMs + r1Ms) / 1000).toFixed(1)} s; peak RSS ${mb(peakRss)}`);
+    for (const [changed, withDiffs] of [[true, false], [false, true]] as const) {
+      const [, applyMs] = await timed(() => applyFeed(vulndb, changed));
+      let diffImages = 0;
+      let diffRows = 0;
+      peakRss = process.memoryUsage().rss;
+      const [r1, r1Ms] = await timed(() => store.rematch({
+        summaries: true,
+        ...(withDiffs ? {
+          onDiffs: async (_trx: unknown, diffs: ImageFindingDiff[]) => {
+            diffImages += diffs.length;
+            for (const d of diffs) diffRows += d.added.length + d.updated.length + d.removed.length;
+          },
+        } : {}),
+      }));
+      out.push(`  1% of source packages ${changed ? 'changed' : 'changed back'}: feed apply ${(applyMs / 1000).toFixed(1)} s; set-based re-match ${(r1Ms / 1000).toFixed(2)} s `
+        + `(${r1.tuples} variants matched, ${r1.changedTuples} changed, ${r1.images} images' counts moved, `
+        + `${withDiffs ? `${diffImages} image diffs with ${diffRows} entries` : 'no diffs asked'}); change to every count ${((applyMs + r1Ms) / 1000).toFixed(1)} s; peak RSS ${mb(peakRss)}`);
+      if (old && changed) out.push(await oldFigures(handle, vulndb));
+    }
     const sample = Array.from({ length: 200 }, (_, k) => 1 + Math.floor((k * n) / 200));
     out.push(`  counts of 200 sampled images against a recount: ${(await store.verify(sample)).length} mismatches`);
-    if (old) out.push(await oldFigures(handle, vulndb));
-    return out;
+    return [];
   } finally {
     await handle.close();
   }
@@ -159,6 +164,7 @@ async function listFigures(url: string, requests = 100): Promise<string[]> {
         explain.push(`-- ${label}\n${c.sql}\n${plan.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n')}\n`);
       }
     }
+    out.push(...await proposedFigures(pool, requests, explain));
     const file = join(tmpdir(), 'lading-bench-list-explain.txt');
     writeFileSync(file, explain.join('\n'));
     out.push(`  EXPLAIN ANALYZE of the list statements: ${file}`);
@@ -169,6 +175,53 @@ async function listFigures(url: string, requests = 100): Promise<string[]> {
   }
 }
 
+const LIVE = 'i.image_id, i.analysis_status, i.image_status, i.last_updated, i.analyzed_at as live_analyzed_at';
+/** The list statements rewritten: count without the catalog join, the page's offset over the sort index alone, then 50 joins. */
+const PROPOSED: [string, string, string, string][] = [
+  ['severity=High&sort=risk', '(critical > 0 or high > 0)', 'critical desc, high desc, medium desc, low desc, image_digest desc', '0'],
+  ['page 150', 'true', 'created_at desc, image_digest desc', '7450'],
+];
+
+async function proposedFigures(pool: pg.Pool, requests: number, explain: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const [label, where, order, offset] of PROPOSED) {
+    const count = `select count(*) from image_summaries s where s.account = $1 and ${where}`;
+    const page = `select s.*, ${LIVE} from (select account, image_digest from image_summaries s where s.account = $1 and ${where}
+      order by ${order} limit 50 offset ${offset}) p join image_summaries s on s.account = p.account and s.image_digest = p.image_digest
+      join catalog_images i on i.account = s.account and i.image_digest = s.image_digest order by ${order.replace(/(\w+) desc/g, 's.$1 desc')}`;
+    const ms: number[] = [];
+    for (let i = 0; i <= requests; i++) {
+      const s = performance.now();
+      await pool.query(count, [ACCOUNT]);
+      await pool.query(page, [ACCOUNT]);
+      if (i) ms.push(performance.now() - s);
+    }
+    ms.sort((a, b) => a - b);
+    out.push(`  proposed ${label.padEnd(20)} p50 ${pct(ms, 50).toFixed(1)} ms  p99 ${pct(ms, 99).toFixed(1)} ms (count + page statements)`);
+    for (const q of [count, page]) {
+      const plan = await pool.query(`explain (analyze, buffers) ${q}`, [ACCOUNT]);
+      explain.push(`-- proposed ${label}\n${q}\n${plan.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n')}\n`);
+    }
+  }
+  return out;
+}
+
+/** LADING_BENCH_LIST_ONLY=1: build the images and measure the list queries only. */
+async function listOnly(url: string, n: number): Promise<void> {
+  const handle = await openDatabase(url);
+  try {
+    await migrateToLatest(handle.kysely);
+    const vulndb = new VulnDb(handle);
+    await applyFeed(vulndb, false);
+    await insertTuples(handle.kysely as Kysely<FindingTables>, vulndb);
+    await insertImages(handle.kysely as Kysely<FindingTables>, n);
+  } finally {
+    await handle.close();
+  }
+  console.log(`${n} images`);
+  for (const line of await listFigures(url)) console.log(line);
+}
+
 async function main(): Promise<void> {
   const sizes = (process.argv[2] ?? '10000,100000').split(',').map(Number);
   const server = await startPostgres();
@@ -176,7 +229,11 @@ async function main(): Promise<void> {
     console.log('Set-based re-match on PostgreSQL (store/findings.ts)');
     for (const n of sizes) {
       const url = await server.createDatabase();
-      for (const line of await sizeFigures(url, n, n <= 10_000)) console.log(line);
+      if (process.env.LADING_BENCH_LIST_ONLY) {
+        await listOnly(url, n);
+        continue;
+      }
+      for (const line of await sizeFigures(url, n, n <= 10_000 && !process.env.LADING_BENCH_NO_OLD)) console.log(line);
       if (n >= 100_000 || sizes.length === 1) for (const line of await listFigures(url)) console.log(line);
     }
   } finally {
