@@ -12,7 +12,6 @@
  * - finding_image_packages: one row per package of each image (image id, tuple id, path);
  * - finding_tuple_delta, finding_tuple_diff: work rows written and deleted inside one re-match
  *   transaction (per-tuple count deltas and finding changes), joined set-wise with the packages.
- * Also two indexes for the image list's risk sort and default page (see the report of issue 15).
  */
 import { SqliteIntrospector, type Kysely } from 'kysely';
 
