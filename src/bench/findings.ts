@@ -23,7 +23,7 @@ import { openDatabase, type DatabaseHandle } from '../store/db.js';
 import type { FindingTables } from '../store/finding-sql.js';
 import { FindingsStore, type ImageFindingDiff } from '../store/findings.js';
 import { migrateToLatest } from '../store/migrate.js';
-import { startPostgres } from '../testkit/postgres.js';
+import { postgresAvailable, postgresSkipReason, startPostgres } from '../testkit/postgres.js';
 import { ACCOUNT, applyFeed, BASE, insertImages, insertTuples, PER_IMAGE, POOL, VERSIONS } from './findings-data.js';
 
 let peakRss = 0;
@@ -224,6 +224,11 @@ async function listOnly(url: string, n: number): Promise<void> {
 
 async function main(): Promise<void> {
   const sizes = (process.argv[2] ?? '10000,100000').split(',').map(Number);
+  if (!postgresAvailable()) {
+    console.log(`Set-based re-match figures skipped: ${postgresSkipReason}`);
+    clearInterval(sampler);
+    return;
+  }
   const server = await startPostgres();
   try {
     console.log('Set-based re-match on PostgreSQL (store/findings.ts)');
