@@ -6,7 +6,8 @@
  * Then the vulnerability-data figures, the re-match of 1,000 stored images after feed updates
  * (rematch.ts), and the service's (service.ts, in its own process): images
  * analysed per minute by 1 and 2 worker processes, and API latency at a fixed request rate; and
- * the web UI's image list over 10,000 stored images (summaries.ts).
+ * the web UI's image list over 10,000 stored images (summaries.ts); the set-based re-match and the
+ * image list at 10,000 and 100,000 images on PostgreSQL (findings.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +78,9 @@ async function main(): Promise<void> {
   console.log('');
   const summaries = spawnSync(process.execPath, [join(dirname(phaseScript), 'summaries.js')], { stdio: 'inherit' });
   if (summaries.status !== 0) throw new Error(`the web UI list figures failed (exit ${summaries.status ?? summaries.signal})`);
+  console.log('');
+  const findings = spawnSync(process.execPath, [join(dirname(phaseScript), 'findings.js')], { stdio: 'inherit' });
+  if (findings.status !== 0) throw new Error(`the set-based re-match figures failed (exit ${findings.status ?? findings.signal})`);
 }
 
 main().catch((e) => {

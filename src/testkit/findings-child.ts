@@ -1,0 +1,24 @@
+/**
+ * The process the findings crash test kills (store/findings.crash.test.ts): re-matches the
+ * database at argv[2] two change rows per batch; in the second batch's transaction, just before
+ * its commit, prints `mid` and waits to be killed.
+ */
+import type { Kysely } from 'kysely';
+import { VulnDb } from '../feeds/vulndb.js';
+import { openDatabase } from '../store/db.js';
+import { FindingsStore, type FindingTables } from '../store/findings.js';
+
+const handle = await openDatabase(process.argv[2]!);
+const store = new FindingsStore(handle.kysely as Kysely<FindingTables>, new VulnDb(handle));
+let batch = 0;
+await store.rematch({
+  batchChanges: 2,
+  summaries: true,
+  beforeCommit: async () => {
+    if (++batch < 2) return;
+    process.stdout.write('mid\n');
+    await new Promise((resolve) => setTimeout(resolve, 120_000));
+  },
+});
+process.stdout.write('finished\n');
+await handle.close();
