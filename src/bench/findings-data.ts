@@ -9,7 +9,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Affected, FeedBatch, Vulnerability } from '../feeds/model.js';
 import type { VulnDb } from '../feeds/vulndb.js';
-import { applyDeltas, COUNTS, type FindingTables } from '../store/finding-sql.js';
+import { applyDeltas, COUNTS } from '../store/finding-sql.js';
+import type { Database } from '../store/schema.js';
 import { matchTuples, tupleKeys, tupleText, type TuplePackage } from '../store/finding-tuples.js';
 import { countsOf } from '../store/findings.js';
 
@@ -53,7 +54,7 @@ export async function applyFeed(vulndb: VulnDb, changed: boolean): Promise<void>
 }
 
 /** Every tuple of the pool, its keys and its findings (matched once with the engine's matcher). */
-export async function insertTuples(db: Kysely<FindingTables>, vulndb: VulnDb): Promise<void> {
+export async function insertTuples(db: Kysely<Database>, vulndb: VulnDb): Promise<void> {
   const all = new Map<number, TuplePackage>();
   for (let p = 0; p < POOL; p++) for (let v = 0; v < VERSIONS.length; v++) all.set(tupleId(p, v), tuple(p, v));
   const found = await matchTuples(all, vulndb);
@@ -71,7 +72,7 @@ const PACKAGE_SQL = sql.raw(`case when j < ${BASE} then j else ${BASE} + ((i * 1
 const VERSION_SQL = sql.raw(`(case when h < 6 then 2 when h < 9 then 1 else 0 end)`);
 
 /** n images: engine rows, catalog rows and summary rows, with their counts set by one aggregate. */
-export async function insertImages(db: Kysely<FindingTables>, n: number): Promise<void> {
+export async function insertImages(db: Kysely<Database>, n: number): Promise<void> {
   await sql`insert into finding_images (id, account, image_digest) overriding system value
     select i, ${ACCOUNT}, ${digestSql('i')} from generate_series(1, ${n}) i`.execute(db);
   await sql`drop index finding_image_packages_tuple`.execute(db);
@@ -98,7 +99,7 @@ export async function insertImages(db: Kysely<FindingTables>, n: number): Promis
 }
 
 /** Every image's counts from zero: each tuple's full counts as its delta, applied set-wise. */
-async function setCounts(db: Kysely<FindingTables>): Promise<void> {
+async function setCounts(db: Kysely<Database>): Promise<void> {
   const rows = await db.selectFrom('tuple_findings').selectAll().execute();
   const byTuple = new Map<number, typeof rows>();
   for (const r of rows) byTuple.set(Number(r.tuple_id), [...(byTuple.get(Number(r.tuple_id)) ?? []), r]);

@@ -16,11 +16,11 @@ import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { VulnDb } from '../feeds/vulndb.js';
 import type { Package, Sbom } from '../sbom/model.js';
-import { CatalogStore } from '../services/catalog.js';
+import { CatalogStore } from '../store/catalog.js';
 import { Rematcher } from '../services/rematch.js';
 import { SummaryStore } from '../services/summaries.js';
 import { openDatabase, type DatabaseHandle } from '../store/db.js';
-import type { FindingTables } from '../store/finding-sql.js';
+import type { Database } from '../store/schema.js';
 import { FindingsStore, type ImageFindingDiff } from '../store/findings.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { postgresAvailable, postgresSkipReason, startPostgres } from '../testkit/postgres.js';
@@ -46,7 +46,7 @@ async function sizeFigures(url: string, n: number, old: boolean): Promise<string
   const out = { push: (line: string) => console.log(line) };
   try {
     await migrateToLatest(handle.kysely);
-    const db = handle.kysely as Kysely<FindingTables>;
+    const db = handle.kysely;
     const vulndb = new VulnDb(handle);
     await applyFeed(vulndb, false);
     const [, buildMs] = await timed(async () => {
@@ -141,7 +141,7 @@ async function oldFigures(handle: DatabaseHandle, vulndb: VulnDb): Promise<strin
 async function listFigures(url: string, requests = 100): Promise<string[]> {
   const captured: CompiledQuery[] = [];
   const pool = new pg.Pool({ connectionString: url, max: 2 });
-  const db = new Kysely<FindingTables>({ dialect: new PostgresDialect({ pool }), log: (e) => { if (e.level === 'query') captured.push(e.query); } });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: (e) => { if (e.level === 'query') captured.push(e.query); } });
   const handle = await openDatabase(url);
   const out: string[] = [];
   const explain: string[] = [];
@@ -213,8 +213,8 @@ async function listOnly(url: string, n: number): Promise<void> {
     await migrateToLatest(handle.kysely);
     const vulndb = new VulnDb(handle);
     await applyFeed(vulndb, false);
-    await insertTuples(handle.kysely as Kysely<FindingTables>, vulndb);
-    await insertImages(handle.kysely as Kysely<FindingTables>, n);
+    await insertTuples(handle.kysely, vulndb);
+    await insertImages(handle.kysely, n);
   } finally {
     await handle.close();
   }

@@ -3,25 +3,11 @@
  * every image holding a changed tuple in one aggregated UPDATE, per-image diffs read by joining
  * the changed tuples' diff rows with the package rows, and counts recomputed from the findings.
  */
-import { sql, type Generated, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
 
 export const COUNTS = ['critical', 'high', 'medium', 'low', 'negligible', 'unknown', 'total', 'fixable', 'kev'] as const;
 export type Counts = Record<(typeof COUNTS)[number], number>;
-
-type CountColumns = { [K in (typeof COUNTS)[number]]: number };
-interface FindingRow { tuple_id: number; vuln_id: string; feed_group: string; severity: string; fix: string; url: string; fixable: number; vendor_only: number; kev: number; aliases: string }
-
-export interface FindingTables {
-  finding_tuples: { id: Generated<number>; tuple: string; name: string; version: string; type: string; package: string };
-  finding_tuple_keys: { namespace: string; name: string; tuple_id: number };
-  tuple_findings: FindingRow;
-  finding_images: { id: Generated<number>; account: string; image_digest: string } & { [K in keyof CountColumns]: Generated<number> };
-  finding_image_packages: { image_id: number; tuple_id: number; path: string };
-  finding_tuple_delta: { tuple_id: number } & CountColumns;
-  finding_tuple_diff: { tuple_id: number; change: string; vuln_id: string; feed_group: string; severity: string; fix: string; url: string };
-  vuln_changes: { id: Generated<number>; source: string; namespace: string; name: string; created_at: string };
-  meta: { key: string; value: string };
-}
 
 /** One finding as Anchore's vuln_update payload lists it (services/rematch.ts VulnSummary). */
 export interface FindingSummary {
@@ -42,7 +28,7 @@ export interface CountMismatch { account: string; imageDigest: string; stored: C
 const list = (cols: readonly string[], f: (c: string) => string) => sql.raw(cols.map(f).join(', '));
 
 /** Add the per-tuple deltas (finding_tuple_delta) to every image holding those tuples; returns how many images moved. */
-export async function applyDeltas(trx: Transaction<FindingTables>, summaries: boolean): Promise<number> {
+export async function applyDeltas(trx: Transaction<Database>, summaries: boolean): Promise<number> {
   const sums = list(COUNTS, (c) => `sum(x.${c}) as ${c}`);
   const r = await sql`update finding_images set ${list(COUNTS, (c) => `${c} = finding_images.${c} + d.${c}`)}
     from (select p.image_id, ${sums} from finding_tuple_delta x join finding_image_packages p on p.tuple_id = x.tuple_id group by p.image_id) as d
@@ -60,7 +46,7 @@ export async function applyDeltas(trx: Transaction<FindingTables>, summaries: bo
 const DIFF_PAGE = 2000;
 
 /** The per-image diffs of this transaction's changed tuples (finding_tuple_diff), in pages of images. */
-export async function imageDiffs(trx: Transaction<FindingTables>, onDiffs: (trx: Transaction<FindingTables>, diffs: ImageFindingDiff[]) => Promise<void>): Promise<void> {
+export async function imageDiffs(trx: Transaction<Database>, onDiffs: (trx: Transaction<Database>, diffs: ImageFindingDiff[]) => Promise<void>): Promise<void> {
   const any = await trx.selectFrom('finding_tuple_diff').select('tuple_id').limit(1).executeTakeFirst();
   if (!any) return;
   const range = await trx.selectFrom('finding_images').select((eb) => [eb.fn.min('id').as('lo'), eb.fn.max('id').as('hi')]).executeTakeFirst();
@@ -85,7 +71,7 @@ export async function imageDiffs(trx: Transaction<FindingTables>, onDiffs: (trx:
 }
 
 /** Counts of images from their findings (of these images, or all). */
-async function aggregate(db: Kysely<FindingTables>, imageIds?: number[]): Promise<Map<number, Counts>> {
+async function aggregate(db: Kysely<Database>, imageIds?: number[]): Promise<Map<number, Counts>> {
   let q = db.selectFrom('finding_image_packages as p').innerJoin('tuple_findings as f', 'f.tuple_id', 'p.tuple_id')
     .select((eb) => [
       'p.image_id',
@@ -103,13 +89,13 @@ async function aggregate(db: Kysely<FindingTables>, imageIds?: number[]): Promis
 const zero = (): Counts => Object.fromEntries(COUNTS.map((c) => [c, 0])) as Counts;
 
 /** Set these images' counts from their findings. */
-export async function recountImages(trx: Kysely<FindingTables>, imageIds: number[]): Promise<void> {
+export async function recountImages(trx: Kysely<Database>, imageIds: number[]): Promise<void> {
   const counts = await aggregate(trx, imageIds);
   for (const id of imageIds) await trx.updateTable('finding_images').set(counts.get(id) ?? zero()).where('id', '=', id).execute();
 }
 
 /** Every image (of these, or all) whose stored counts differ from a recomputation from its findings. */
-export async function countMismatches(db: Kysely<FindingTables>, imageIds?: number[]): Promise<CountMismatch[]> {
+export async function countMismatches(db: Kysely<Database>, imageIds?: number[]): Promise<CountMismatch[]> {
   const actual = await aggregate(db, imageIds);
   const out: CountMismatch[] = [];
   let q = db.selectFrom('finding_images').selectAll();

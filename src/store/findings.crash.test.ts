@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
-import type { Kysely } from 'kysely';
 import { VulnDb } from '../feeds/vulndb.js';
 import { describeOnDatabases } from '../testkit/databases.js';
 import { applyFixtureFeed, expectedCounts, fixtureImages, storeFixtureImages } from '../testkit/findings.js';
-import { CURSOR_KEY, FindingsStore, type FindingTables } from './findings.js';
+import { CURSOR_KEY, FindingsStore } from './findings.js';
 
 const child = fileURLToPath(new URL('../testkit/findings-child.ts', import.meta.url));
 
@@ -29,7 +28,7 @@ function killMidRematch(url: string): Promise<string> {
 describeOnDatabases('findings: a process killed in the middle of a re-match', (t) => {
   it('leaves every count equal to a recomputation, and the next run finishes the work', async () => {
     const handle = t.db();
-    const db = handle.kysely as Kysely<FindingTables>;
+    const db = handle.kysely;
     const vulndb = new VulnDb(handle);
     await applyFixtureFeed(vulndb, false);
     const store = new FindingsStore(db, vulndb);

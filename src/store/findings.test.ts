@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
 import { VulnDb } from '../feeds/vulndb.js';
 import { describeOnDatabases } from '../testkit/databases.js';
 import {
   applyFixtureFeed, applyFixtureKev, expectedCounts, expectedFindings, fixtureImages, storeFixtureImages, type FixtureImage,
 } from '../testkit/findings.js';
-import { FindingsStore, type FindingTables, type ImageFindingDiff } from './findings.js';
+import { COUNTS } from './finding-sql.js';
+import { FindingsStore, type ImageFindingDiff } from './findings.js';
 
-interface SummaryTables { image_summaries: Record<string, unknown> }
 
 async function assertCountsFresh(store: FindingsStore, vulndb: VulnDb, images: readonly FixtureImage[]): Promise<void> {
   for (const img of images) assert.deepEqual(await store.counts(img.account, img.digest), await expectedCounts(vulndb, img.sbom), img.digest);
@@ -31,7 +32,7 @@ function diffLines(d: ImageFindingDiff): string[] {
     `${c}|${[s.CVE_ID, s.Feed_Group, s.Package_Name, s.Package_Version, s.Package_Path].join('|')}`)).sort();
 }
 
-async function addSummaryRows(db: Kysely<SummaryTables>, store: FindingsStore, images: readonly FixtureImage[]): Promise<void> {
+async function addSummaryRows(db: Kysely<Database>, store: FindingsStore, images: readonly FixtureImage[]): Promise<void> {
   for (const img of images) {
     const c = (await store.counts(img.account, img.digest))!;
     await db.insertInto('image_summaries').values({
@@ -43,7 +44,7 @@ async function addSummaryRows(db: Kysely<SummaryTables>, store: FindingsStore, i
 describeOnDatabases('findings: set-based re-match', (t) => {
   it('keeps every image\'s counts equal to a fresh full scan across data changes, with the per-image diffs', async () => {
     const handle = t.db();
-    const db = handle.kysely as Kysely<FindingTables>;
+    const db = handle.kysely;
     const vulndb = new VulnDb(handle);
     await applyFixtureFeed(vulndb, false);
     await applyFixtureKev(vulndb);
@@ -51,7 +52,7 @@ describeOnDatabases('findings: set-based re-match', (t) => {
     const images = fixtureImages(40);
     await storeFixtureImages(store, db, images);
     await assertCountsFresh(store, vulndb, images);
-    await addSummaryRows(handle.kysely as Kysely<SummaryTables>, store, images);
+    await addSummaryRows(handle.kysely, store, images);
 
     const first: ImageFindingDiff[] = [];
     await store.rematch({ summaries: true, onDiffs: async (_trx, d) => { first.push(...d); } });
@@ -73,16 +74,16 @@ describeOnDatabases('findings: set-based re-match', (t) => {
     }
     assert.ok([...byImage.values()].some((l) => l.some((x) => x.startsWith('updated|'))) && [...byImage.values()].some((l) => l.some((x) => x.startsWith('removed|'))));
 
-    const summaries = await (handle.kysely as Kysely<SummaryTables>).selectFrom('image_summaries').selectAll().execute();
+    const summaries = await handle.kysely.selectFrom('image_summaries').selectAll().execute();
     for (const s of summaries) {
-      const c = (await store.counts(String(s.account), String(s.image_digest)))!;
-      for (const [k, v] of Object.entries(c)) assert.equal(Number(s[k]), v, `image_summaries.${k} of ${String(s.image_digest)}`);
+      const c = (await store.counts(s.account, s.image_digest))!;
+      for (const k of COUNTS) assert.equal(Number(s[k]), c[k], `image_summaries.${k} of ${s.image_digest}`);
     }
   });
 
   it('re-matches a new package variant whose data changed between its match and its store', async () => {
     const handle = t.db();
-    const db = handle.kysely as Kysely<FindingTables>;
+    const db = handle.kysely;
     const vulndb = new VulnDb(handle);
     await applyFixtureFeed(vulndb, false);
     const store = new FindingsStore(db, vulndb);
@@ -99,7 +100,7 @@ describeOnDatabases('findings: set-based re-match', (t) => {
 
   it('removes an image with its package rows', async () => {
     const handle = t.db();
-    const db = handle.kysely as Kysely<FindingTables>;
+    const db = handle.kysely;
     const store = new FindingsStore(db, new VulnDb(handle));
     const [img] = fixtureImages(1, 5).map((i) => ({ ...i, digest: `${i.digest.slice(0, -4)}dead` }));
     await storeFixtureImages(store, db, [img!]);

@@ -16,11 +16,12 @@
  */
 import { SqliteIntrospector, type Kysely, type Transaction } from 'kysely';
 import type { Sbom } from '../sbom/model.js';
+import type { Database } from './schema.js';
 import type { VulnLookup } from '../vulns/lookup.js';
 import { matchTuples, tupleKeys, tupleOf, tupleText, type TupleFinding, type TuplePackage } from './finding-tuples.js';
-import { applyDeltas, COUNTS, countMismatches, imageDiffs, recountImages, type CountMismatch, type Counts, type FindingTables, type ImageFindingDiff } from './finding-sql.js';
+import { applyDeltas, COUNTS, countMismatches, imageDiffs, recountImages, type CountMismatch, type Counts, type ImageFindingDiff } from './finding-sql.js';
 
-export type { CountMismatch, Counts, FindingTables, ImageFindingDiff, FindingSummary } from './finding-sql.js';
+export type { CountMismatch, Counts, ImageFindingDiff, FindingSummary } from './finding-sql.js';
 
 /** What `prepareImage` found: the image's package tuples, and findings of those that were new. */
 export interface PreparedImage {
@@ -37,7 +38,7 @@ export interface RematchOptions {
   /** Also apply the count deltas to image_summaries (the list and dashboard). */
   summaries?: boolean;
   /** Called in each batch's transaction with its per-image diffs (in pages). */
-  onDiffs?: (trx: Transaction<FindingTables>, diffs: ImageFindingDiff[]) => Promise<void>;
+  onDiffs?: (trx: Transaction<Database>, diffs: ImageFindingDiff[]) => Promise<void>;
   /** For the crash test: called in each batch's transaction just before it commits. */
   beforeCommit?: () => Promise<void>;
 }
@@ -80,7 +81,7 @@ export function countsOf(findings: readonly TupleFinding[]): Counts {
 export class FindingsStore {
   private readonly postgres: boolean;
 
-  constructor(private readonly db: Kysely<FindingTables>, private readonly lookup: VulnLookup) {
+  constructor(private readonly db: Kysely<Database>, private readonly lookup: VulnLookup) {
     this.postgres = !(db.introspection instanceof SqliteIntrospector);
   }
 
@@ -105,7 +106,7 @@ export class FindingsStore {
   }
 
   /** Inside the transaction that stores the analysis: the image's package rows and counts. */
-  async storeImage(trx: Kysely<FindingTables>, account: string, imageDigest: string, prepared: PreparedImage): Promise<void> {
+  async storeImage(trx: Kysely<Database>, account: string, imageDigest: string, prepared: PreparedImage): Promise<void> {
     await this.removeImage(trx, account, imageDigest);
     const image = await trx.insertInto('finding_images').values({ account, image_digest: imageDigest }).returning('id').executeTakeFirstOrThrow();
     const ids = await this.ensureTuples(trx, prepared);
@@ -115,7 +116,7 @@ export class FindingsStore {
   }
 
   /** Inside the image's delete transaction. */
-  async removeImage(trx: Kysely<FindingTables>, account: string, imageDigest: string): Promise<void> {
+  async removeImage(trx: Kysely<Database>, account: string, imageDigest: string): Promise<void> {
     const image = await trx.selectFrom('finding_images').select('id').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
     if (!image) return;
     await trx.deleteFrom('finding_image_packages').where('image_id', '=', image.id).execute();
@@ -166,7 +167,7 @@ export class FindingsStore {
   }
 
   /** Store the new findings of tuples whose findings changed, with their count deltas and diffs. */
-  private async replaceFindings(trx: Transaction<FindingTables>, fresh: Map<number, TupleFinding[]>): Promise<number> {
+  private async replaceFindings(trx: Transaction<Database>, fresh: Map<number, TupleFinding[]>): Promise<number> {
     const old = new Map<number, TupleFinding[]>();
     for (const part of chunks([...fresh.keys()])) {
       const rows = await trx.selectFrom('tuple_findings').selectAll().where('tuple_id', 'in', part).execute();
@@ -229,7 +230,7 @@ export class FindingsStore {
    * matched. Tuples another transaction inserted meanwhile keep theirs; a new tuple whose keys
    * changed since it was matched gets a change row, so the next re-match matches it again.
    */
-  private async ensureTuples(trx: Kysely<FindingTables>, prepared: PreparedImage): Promise<Map<string, number>> {
+  private async ensureTuples(trx: Kysely<Database>, prepared: PreparedImage): Promise<Map<string, number>> {
     const ids = await this.tupleIds(trx, [...prepared.tuples.keys()], this.postgres);
     const created: [string, number][] = [];
     for (const text of prepared.tuples.keys()) {
@@ -258,7 +259,7 @@ export class FindingsStore {
     return ids;
   }
 
-  private async tupleIds(db: Kysely<FindingTables>, texts: string[], share = false): Promise<Map<string, number>> {
+  private async tupleIds(db: Kysely<Database>, texts: string[], share = false): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     for (const part of chunks(texts)) {
       let q = db.selectFrom('finding_tuples').select(['id', 'tuple']).where('tuple', 'in', part);
@@ -268,18 +269,18 @@ export class FindingsStore {
     return out;
   }
 
-  private async newestChange(db: Kysely<FindingTables>): Promise<number> {
+  private async newestChange(db: Kysely<Database>): Promise<number> {
     const r = await db.selectFrom('vuln_changes').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
     return Number(r?.id ?? 0);
   }
 
-  private async cursor(db: Kysely<FindingTables>): Promise<number> {
+  private async cursor(db: Kysely<Database>): Promise<number> {
     const r = await db.selectFrom('meta').select('value').where('key', '=', CURSOR_KEY).executeTakeFirst();
     return r ? Number(r.value) : 0;
   }
 
   /** The cursor, locked until the transaction ends (PostgreSQL; SQLite has one writer). */
-  private async lockCursor(trx: Transaction<FindingTables>): Promise<number> {
+  private async lockCursor(trx: Transaction<Database>): Promise<number> {
     await trx.insertInto('meta').values({ key: CURSOR_KEY, value: '0' }).onConflict((oc) => oc.column('key').doNothing()).execute();
     let q = trx.selectFrom('meta').select('value').where('key', '=', CURSOR_KEY);
     if (this.postgres) q = q.forUpdate();

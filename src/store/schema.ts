@@ -20,6 +20,8 @@
  * - service_cycles: services/cycles.ts; service_registry: store/service-registry.ts
  * - archive_rules, archived_images: services/archive.ts
  * - image_summaries, image_summary_findings, vuln_trend: services/summaries.ts
+ * - finding_tuples, finding_tuple_keys, tuple_findings, finding_images, finding_image_packages,
+ *   finding_tuple_delta, finding_tuple_diff: store/findings.ts (with store/finding-sql.ts)
  */
 import type { Generated } from 'kysely';
 import type { VulnDbTables } from '../feeds/tables.js';
@@ -146,6 +148,22 @@ export interface ImageSummariesTable {
 export interface ImageSummaryFindingsTable { account: string; image_digest: string; vuln_id: string; package_name: string }
 export interface VulnTrendTable { account: string; at: string; counts: string }
 
+// 0016-findings
+/** The per-image and per-tuple count columns (store/finding-sql.ts COUNTS). */
+export interface FindingCountColumns {
+  critical: number; high: number; medium: number; low: number; negligible: number; unknown: number; total: number; fixable: number; kev: number;
+}
+export interface FindingTuplesTable { id: Generated<number>; tuple: string; name: string; version: string; type: string; package: string }
+export interface FindingTupleKeysTable { namespace: string; name: string; tuple_id: number }
+export interface TupleFindingsTable {
+  tuple_id: number; vuln_id: string; feed_group: string; severity: string; fix: string; url: string;
+  fixable: number; vendor_only: number; kev: number; aliases: string;
+}
+export type FindingImagesTable = { id: Generated<number>; account: string; image_digest: string } & { [K in keyof FindingCountColumns]: Generated<number> };
+export interface FindingImagePackagesTable { image_id: number; tuple_id: number; path: string }
+export interface FindingTupleDeltaTable extends FindingCountColumns { tuple_id: number }
+export interface FindingTupleDiffTable { tuple_id: number; change: string; vuln_id: string; feed_group: string; severity: string; fix: string; url: string }
+
 export interface Database extends VulnDbTables {
   jobs: JobsTable;
   accounts: AccountsTable;
@@ -173,6 +191,13 @@ export interface Database extends VulnDbTables {
   image_summaries: ImageSummariesTable;
   image_summary_findings: ImageSummaryFindingsTable;
   vuln_trend: VulnTrendTable;
+  finding_tuples: FindingTuplesTable;
+  finding_tuple_keys: FindingTupleKeysTable;
+  tuple_findings: TupleFindingsTable;
+  finding_images: FindingImagesTable;
+  finding_image_packages: FindingImagePackagesTable;
+  finding_tuple_delta: FindingTupleDeltaTable;
+  finding_tuple_diff: FindingTupleDiffTable;
 }
 
 /** Every table name. */

@@ -3,13 +3,12 @@
  * database at argv[2] two change rows per batch; in the second batch's transaction, just before
  * its commit, prints `mid` and waits to be killed.
  */
-import type { Kysely } from 'kysely';
 import { VulnDb } from '../feeds/vulndb.js';
 import { openDatabase } from '../store/db.js';
-import { FindingsStore, type FindingTables } from '../store/findings.js';
+import { FindingsStore } from '../store/findings.js';
 
 const handle = await openDatabase(process.argv[2]!);
-const store = new FindingsStore(handle.kysely as Kysely<FindingTables>, new VulnDb(handle));
+const store = new FindingsStore(handle.kysely, new VulnDb(handle));
 let batch = 0;
 await store.rematch({
   batchChanges: 2,
