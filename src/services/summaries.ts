@@ -31,6 +31,7 @@ import { VulnReports } from './reports.js';
 import { CatalogStore as CatalogReader } from '../store/catalog.js';
 import { VulnDb as VulnData } from '../feeds/vulndb.js';
 import type { Database, ImageSummariesTable } from '../store/schema.js';
+import { storedFindingCounts } from '../store/findings.js';
 
 export const SEVERITIES = ['Critical', 'High', 'Medium', 'Low', 'Negligible', 'Unknown'] as const satisfies readonly Severity[];
 export const VERDICTS = ['pass', 'warn', 'fail'] as const;
@@ -193,6 +194,9 @@ export class SummaryStore {
         const scan = await src.reports.scan({ account, imageDigest, analyzedAt }, async () => (await loadSbom())!);
         findings = countedMatches(scan?.matches ?? []);
         counts = countMatches(findings);
+        // The re-match engine moves these counts by difference: the row keeps the engine's (equal when it is current).
+        const kept = await storedFindingCounts(src.db, account, imageDigest);
+        if (kept) counts = { Critical: kept.critical, High: kept.high, Medium: kept.medium, Low: kept.low, Negligible: kept.negligible, Unknown: kept.unknown, total: kept.total, fixable: kept.fixable, kev: kept.kev };
       }
     }
     const verdict = await latestVerdict(src.db, account, imageDigest);

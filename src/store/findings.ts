@@ -78,6 +78,11 @@ export function countsOf(findings: readonly TupleFinding[]): Counts {
   return c;
 }
 
+/** An image's counts as the engine keeps them, read through `db` (a transaction too); undefined when it has no row for the image. */
+export async function storedFindingCounts(db: Kysely<Database>, account: string, imageDigest: string): Promise<Counts | undefined> {
+  return db.selectFrom('finding_images').select([...COUNTS]).where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+}
+
 export class FindingsStore {
   private readonly postgres: boolean;
 
@@ -125,7 +130,12 @@ export class FindingsStore {
 
   /** An image's stored counts (undefined when not stored). */
   async counts(account: string, imageDigest: string): Promise<Counts | undefined> {
-    return this.db.selectFrom('finding_images').select([...COUNTS]).where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+    return storedFindingCounts(this.db, account, imageDigest);
+  }
+
+  /** Whether the vulnerability data changed since the last re-match (whichever process changed it). */
+  async behind(): Promise<boolean> {
+    return (await this.newestChange(this.db)) > (await this.cursor(this.db));
   }
 
   /** Re-match what changed since the cursor, batch by batch, until caught up. */

@@ -13,7 +13,7 @@
  * - finding_tuple_delta, finding_tuple_diff: work rows written and deleted inside one re-match
  *   transaction (per-tuple count deltas and finding changes), joined set-wise with the packages.
  */
-import { SqliteIntrospector, type Kysely } from 'kysely';
+import { sql, SqliteIntrospector, type Kysely } from 'kysely';
 
 const COUNTS = ['critical', 'high', 'medium', 'low', 'negligible', 'unknown', 'total', 'fixable', 'kev'] as const;
 
@@ -79,9 +79,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('url', 'text', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('finding_tuple_diff_tuple').on('finding_tuple_diff').columns(['tuple_id']).execute();
+
+  // The re-match cursor starts at the newest change: images stored before are indexed from their
+  // stored analysis with the current data (services/freshness.ts indexMissingImages).
+  await sql`insert into meta (key, value) select 'findings_seq', cast(coalesce(max(id), 0) as text) from vuln_changes`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.deleteFrom('meta').where('key', '=', 'findings_seq').execute();
   for (const t of ['finding_tuple_diff', 'finding_tuple_delta', 'finding_image_packages', 'finding_images', 'tuple_findings', 'finding_tuple_keys', 'finding_tuples']) {
     await db.schema.dropTable(t).ifExists().execute();
   }
