@@ -3,28 +3,24 @@
  * 100,000 synthetic Debian images (bench/findings-data.ts, bulk-inserted), the time for a full
  * re-sync of a 20,000-record Debian feed that changes 1% of the source packages to reach every
  * count (engine counts and image_summaries, so the list and dashboard) with the per-image
- * vuln_update diffs; at 10,000 also the existing per-image Rematcher over the same change (capped
- * at LADING_BENCH_OLD_S seconds, default 120, then extrapolated); at 100,000 the image-list queries
+ * vuln_update diffs; at 100,000 the image-list queries
  * (SummaryStore.list) p50/p99 with EXPLAIN ANALYZE written to $TMPDIR/lading-bench-list-explain.txt.
  *   node --import tsx src/bench/findings.ts [sizes=10000,100000]
  */
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
+import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { VulnDb } from '../feeds/vulndb.js';
-import type { Package, Sbom } from '../sbom/model.js';
 import { CatalogStore } from '../store/catalog.js';
-import { Rematcher } from '../services/rematch.js';
 import { SummaryStore } from '../services/summaries.js';
-import { openDatabase, type DatabaseHandle } from '../store/db.js';
+import { openDatabase } from '../store/db.js';
 import type { Database } from '../store/schema.js';
 import { FindingsStore, type ImageFindingDiff } from '../store/findings.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { postgresAvailable, postgresSkipReason, startPostgres } from '../testkit/postgres.js';
-import { ACCOUNT, applyFeed, BASE, insertImages, insertTuples, PER_IMAGE, POOL, VERSIONS } from './findings-data.js';
+import { ACCOUNT, applyFeed, insertImages, insertTuples, PER_IMAGE, POOL, VERSIONS } from './findings-data.js';
 
 let peakRss = 0;
 const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
@@ -40,7 +36,7 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-async function sizeFigures(url: string, n: number, old: boolean): Promise<string[]> {
+async function sizeFigures(url: string, n: number): Promise<string[]> {
   const handle = await openDatabase(url);
   /** Lines are printed as they come: the 100,000 build takes minutes. */
   const out = { push: (line: string) => console.log(line) };
@@ -56,7 +52,6 @@ async function sizeFigures(url: string, n: number, old: boolean): Promise<string
     const store = new FindingsStore(db, vulndb);
     const [r0, r0Ms] = await timed(() => store.rematch({ summaries: true }));
     out.push(`${n} images (${PER_IMAGE} packages each, ${POOL * VERSIONS.length} package variants): built in ${(buildMs / 1000).toFixed(1)} s; unchanged full re-sync's log re-matched in ${r0Ms.toFixed(0)} ms (${r0.tuples} variants, ${r0.changedTuples} changed)`);
-    if (old) await prepareOld(handle, n);
 
     for (const [changed, withDiffs] of [[true, false], [false, true]] as const) {
       const [, applyMs] = await timed(() => applyFeed(vulndb, changed));
@@ -75,7 +70,6 @@ async function sizeFigures(url: string, n: number, old: boolean): Promise<string
       out.push(`  1% of source packages ${changed ? 'changed' : 'changed back'}: feed apply ${(applyMs / 1000).toFixed(1)} s; set-based re-match ${(r1Ms / 1000).toFixed(2)} s `
         + `(${r1.tuples} variants matched, ${r1.changedTuples} changed, ${r1.images} images' counts moved, `
         + `${withDiffs ? `${diffImages} image diffs with ${diffRows} entries` : 'no diffs asked'}); change to every count ${((applyMs + r1Ms) / 1000).toFixed(1)} s; peak RSS ${mb(peakRss)}`);
-      if (old && changed) out.push(await oldFigures(handle, vulndb));
     }
     const sample = Array.from({ length: 200 }, (_, k) => 1 + Math.floor((k * n) / 200));
     out.push(`  counts of 200 sampled images against a recount: ${(await store.verify(sample)).length} mismatches`);
@@ -83,58 +77,6 @@ async function sizeFigures(url: string, n: number, old: boolean): Promise<string
   } finally {
     await handle.close();
   }
-}
-
-/** The existing engine's inputs: stored SBOMs, image_match_keys, baselines, its cursor at the log's end. */
-async function prepareOld(handle: DatabaseHandle, n: number): Promise<void> {
-  const db = handle.kysely;
-  const rows = await db.selectFrom('tuple_findings as f').innerJoin('finding_tuples as t', 't.id', 'f.tuple_id')
-    .select(['f.tuple_id', 't.name', 't.version', 'f.vuln_id', 'f.feed_group', 'f.severity', 'f.fix', 'f.url']).execute();
-  const byTuple = new Map<number, typeof rows>();
-  for (const r of rows) byTuple.set(Number(r.tuple_id), [...(byTuple.get(Number(r.tuple_id)) ?? []), r]);
-  for (let start = 1; start <= n; start += 200) {
-    const analyses = [];
-    const results = [];
-    for (let i = start; i < Math.min(n + 1, start + 200); i++) {
-      const digest = `sha256:${i.toString(16).padStart(64, '0')}`;
-      const slots = Array.from({ length: PER_IMAGE }, (_, j) => {
-        const p = j < BASE ? j : BASE + ((i * 131 + (j - BASE)) % (POOL - BASE));
-        const h = Number(((BigInt(i) * 2654435761n + BigInt(p) * 40503n) % 1000003n) % 10n);
-        return { p, v: h < 6 ? 2 : h < 9 ? 1 : 0 };
-      });
-      const packages: Package[] = slots.map(({ p, v }) => ({
-        name: `lib${p}`, version: VERSIONS[v]!, type: 'deb', purl: `pkg:deb/debian/lib${p}@${VERSIONS[v]}`, cpes: [], licenses: [],
-        locations: [{ path: '/var/lib/dpkg/status' }], sourceName: `src${p}`, sourceVersion: VERSIONS[v]!, foundBy: 'dpkg',
-      }));
-      const sbom = { source: { manifestDigest: digest, tags: [] }, distro: { id: 'debian', versionId: '12', idLike: [], source: 'os-release' }, packages } as unknown as Sbom;
-      analyses.push({ account: ACCOUNT, image_digest: digest, sbom_gz: gzipSync(JSON.stringify(sbom)), created_at: '2024-01-01T00:00:00.000Z' });
-      const summaries = slots.flatMap(({ p, v }) => (byTuple.get(p * VERSIONS.length + v + 1) ?? []).map((f) => ({
-        CVE_ID: f.vuln_id, Severity: f.severity, Vulnerable_Package: `${f.name}-${f.version}`, Fix_Available: f.fix, URL: f.url, Package_Name: f.name,
-        Package_Version: f.version, Package_Type: 'deb', Package_Path: '/var/lib/dpkg/status', Feed: 'vulnerabilities', Feed_Group: f.feed_group,
-      })));
-      results.push({ account: ACCOUNT, image_digest: digest, results: gzipSync(JSON.stringify(summaries)).toString('base64'), updated_at: '2024-01-01T00:00:00.000Z' });
-    }
-    await db.insertInto('catalog_analyses').values(analyses).execute();
-    await db.insertInto('image_vuln_results').values(results).execute();
-  }
-  await sql`insert into image_match_keys (account, image_digest, namespace, name)
-    select distinct i.account, i.image_digest, k.namespace, k.name from finding_image_packages p
-    join finding_images i on i.id = p.image_id join finding_tuple_keys k on k.tuple_id = p.tuple_id`.execute(db);
-  await sql`insert into meta (key, value) select 'rematch_seq', cast(max(id) as text) from vuln_changes`.execute(db);
-  await sql`analyze`.execute(db);
-}
-
-async function oldFigures(handle: DatabaseHandle, vulndb: VulnDb): Promise<string> {
-  let images = 0;
-  const cap = Number(process.env.LADING_BENCH_OLD_S ?? 120) * 1000;
-  const rematcher = new Rematcher(handle.kysely, vulndb, { onDiff: async () => { images++; } });
-  const t0 = performance.now();
-  const r = await rematcher.rematch(AbortSignal.timeout(cap)).catch(() => undefined);
-  const ms = performance.now() - t0;
-  const per = ms / Math.max(1, images);
-  return r
-    ? `  existing per-image Rematcher, same change: ${(ms / 1000).toFixed(1)} s for ${r.images} images (${per.toFixed(1)} ms/image)`
-    : `  existing per-image Rematcher, same change: stopped after ${(ms / 1000).toFixed(0)} s with ${images} images re-matched (${per.toFixed(1)} ms/image; all images hold a changed base package)`;
 }
 
 /** SummaryStore.list p50/p99 on a logging connection; EXPLAIN ANALYZE of its statements to a file. */
@@ -238,7 +180,7 @@ async function main(): Promise<void> {
         await listOnly(url, n);
         continue;
       }
-      for (const line of await sizeFigures(url, n, n <= 10_000 && !process.env.LADING_BENCH_NO_OLD)) console.log(line);
+      for (const line of await sizeFigures(url, n)) console.log(line);
       if (n >= 100_000 || sizes.length === 1) for (const line of await listFigures(url)) console.log(line);
     }
   } finally {

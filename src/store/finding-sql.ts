@@ -9,7 +9,7 @@ import type { Database } from './schema.js';
 export const COUNTS = ['critical', 'high', 'medium', 'low', 'negligible', 'unknown', 'total', 'fixable', 'kev'] as const;
 export type Counts = Record<(typeof COUNTS)[number], number>;
 
-/** One finding as Anchore's vuln_update payload lists it (services/rematch.ts VulnSummary). */
+/** One finding as Anchore's vuln_update payload lists it. */
 export interface FindingSummary {
   CVE_ID: string; Severity: string; Vulnerable_Package: string; Fix_Available: string; URL: string;
   Package_Name: string; Package_Version: string; Package_Type: string; Package_Path: string; Feed: string; Feed_Group: string;
@@ -24,6 +24,14 @@ export interface ImageFindingDiff {
 }
 
 export interface CountMismatch { account: string; imageDigest: string; stored: Counts; actual: Counts }
+
+/** A finding row with its package, as vuln_update lists it. */
+export function findingSummary(r: { vuln_id: string; severity: string; fix: string; url: string; feed_group: string; name: string; version: string; type: string; path: string }): FindingSummary {
+  return {
+    CVE_ID: r.vuln_id, Severity: r.severity, Vulnerable_Package: `${r.name}-${r.version}`, Fix_Available: r.fix, URL: r.url,
+    Package_Name: r.name, Package_Version: r.version, Package_Type: r.type, Package_Path: r.path, Feed: 'vulnerabilities', Feed_Group: r.feed_group,
+  };
+}
 
 const list = (cols: readonly string[], f: (c: string) => string) => sql.raw(cols.map(f).join(', '));
 
@@ -61,10 +69,7 @@ export async function imageDiffs(trx: Transaction<Database>, onDiffs: (trx: Tran
     for (const r of rows) {
       let d = byImage.get(Number(r.id));
       if (!d) byImage.set(Number(r.id), (d = { account: r.account, imageDigest: r.image_digest, added: [], updated: [], removed: [] }));
-      d[r.change as 'added' | 'updated' | 'removed'].push({
-        CVE_ID: r.vuln_id, Severity: r.severity, Vulnerable_Package: `${r.name}-${r.version}`, Fix_Available: r.fix, URL: r.url,
-        Package_Name: r.name, Package_Version: r.version, Package_Type: r.type, Package_Path: r.path, Feed: 'vulnerabilities', Feed_Group: r.feed_group,
-      });
+      d[r.change as 'added' | 'updated' | 'removed'].push(findingSummary(r));
     }
     if (byImage.size) await onDiffs(trx, [...byImage.values()]);
   }

@@ -19,7 +19,7 @@ import type { Sbom } from '../sbom/model.js';
 import type { Database } from './schema.js';
 import type { VulnLookup } from '../vulns/lookup.js';
 import { matchTuples, tupleKeys, tupleOf, tupleText, type TupleFinding, type TuplePackage } from './finding-tuples.js';
-import { applyDeltas, COUNTS, countMismatches, imageDiffs, recountImages, type CountMismatch, type Counts, type ImageFindingDiff } from './finding-sql.js';
+import { applyDeltas, COUNTS, countMismatches, findingSummary, imageDiffs, recountImages, type CountMismatch, type Counts, type FindingSummary, type ImageFindingDiff } from './finding-sql.js';
 
 export type { CountMismatch, Counts, ImageFindingDiff, FindingSummary } from './finding-sql.js';
 
@@ -131,6 +131,15 @@ export class FindingsStore {
   /** An image's stored counts (undefined when not stored). */
   async counts(account: string, imageDigest: string): Promise<Counts | undefined> {
     return storedFindingCounts(this.db, account, imageDigest);
+  }
+
+  /** An image's current findings, as vuln_update lists them (by vulnerability, then package). */
+  async findingsOf(account: string, imageDigest: string): Promise<FindingSummary[]> {
+    const rows = await this.db.selectFrom('finding_images as i').innerJoin('finding_image_packages as p', 'p.image_id', 'i.id')
+      .innerJoin('tuple_findings as f', 'f.tuple_id', 'p.tuple_id').innerJoin('finding_tuples as t', 't.id', 'p.tuple_id')
+      .select(['f.vuln_id', 'f.severity', 'f.fix', 'f.url', 'f.feed_group', 't.name', 't.version', 't.type', 'p.path'])
+      .where('i.account', '=', account).where('i.image_digest', '=', imageDigest).orderBy('f.vuln_id').orderBy('t.name').execute();
+    return rows.map((r) => findingSummary(r));
   }
 
   /** Whether the vulnerability data changed since the last re-match (whichever process changed it). */

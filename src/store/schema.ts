@@ -15,7 +15,6 @@
  * - registries: store/registries.ts; subscriptions: store/subscriptions.ts; events: store/events.ts
  * - image_imports, image_import_contents: store/imports.ts
  * - image_packages: services/packages.ts (the package index)
- * - image_match_keys, image_vuln_results: services/rematch.ts
  * - notifications, notification_deliveries: services/notify.ts
  * - service_cycles: services/cycles.ts; service_registry: store/service-registry.ts
  * - archive_rules, archived_images: services/archive.ts
@@ -115,9 +114,7 @@ export interface ServiceCyclesTable {
   last_error: string | null; last_summary: string | null; last_duration_ms: number | null;
 }
 
-// 0012-vuln-changes (affected_digests and vuln_changes are in feeds/tables.ts)
-export interface ImageMatchKeysTable { account: string; image_digest: string; namespace: string; name: string }
-export interface ImageVulnResultsTable { account: string; image_digest: string; results: string; updated_at: string }
+// 0012-vuln-changes: affected_digests and vuln_changes are in feeds/tables.ts (its other two tables went in 0017)
 
 // 0013-archive
 export interface ArchiveRulesTable {
@@ -183,8 +180,6 @@ export interface Database extends VulnDbTables {
   notifications: NotificationsTable;
   notification_deliveries: NotificationDeliveriesTable;
   service_cycles: ServiceCyclesTable;
-  image_match_keys: ImageMatchKeysTable;
-  image_vuln_results: ImageVulnResultsTable;
   archive_rules: ArchiveRulesTable;
   archived_images: ArchivedImagesTable;
   service_registry: ServiceRegistryTable;

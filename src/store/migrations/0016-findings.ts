@@ -80,9 +80,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('finding_tuple_diff_tuple').on('finding_tuple_diff').columns(['tuple_id']).execute();
 
-  // The re-match cursor starts at the newest change: images stored before are indexed from their
-  // stored analysis with the current data (services/freshness.ts indexMissingImages).
-  await sql`insert into meta (key, value) select 'findings_seq', cast(coalesce(max(id), 0) as text) from vuln_changes`.execute(db);
+  // On a database with a change log the re-match cursor starts at its newest change: images stored
+  // before are indexed from their stored analysis with the current data (services/freshness.ts
+  // indexMissingImages). On a new one the cursor starts at the log's beginning (no row yet).
+  await sql`insert into meta (key, value) select 'findings_seq', cast(max(id) as text) from vuln_changes having max(id) is not null`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -16,6 +16,7 @@ import * as archive from './0013-archive.js';
 import * as services from './0014-services.js';
 import * as imageSummaries from './0015-image-summaries.js';
 import * as findings from './0016-findings.js';
+import * as dropRematchIndex from './0017-drop-rematch-index.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -34,4 +35,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0014-services': services,
   '0015-image-summaries': imageSummaries,
   '0016-findings': findings,
+  '0017-drop-rematch-index': dropRematchIndex,
 };
