@@ -3,17 +3,16 @@
  * pushes it to a loopback registry (Debian's docker-registry), then times, each in its own process
  * and best of three: fetch + gunzip only (the floor), fetch + squash, and fetch + full SBOM.
  * When the shared test bed's registry runs on 127.0.0.1:5000, its real Debian image is measured too.
- * Then the vulnerability-data figures, the re-match of 1,000 stored images after feed updates
- * (rematch.ts), and the service's (service.ts, in its own process): images
+ * Then the vulnerability-data figures, and the service's (service.ts, in its own process): images
  * analysed per minute by 1 and 2 worker processes, and API latency at a fixed request rate; and
- * the web UI's image list over 10,000 stored images (summaries.ts).
+ * the web UI's image list over 10,000 stored images (summaries.ts); the set-based re-match and the
+ * image list at 10,000 and 100,000 images on PostgreSQL (findings.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { registryAvailable, registrySkipReason, startRegistry } from '../testkit/registry.js';
 import { vulnFigures } from './vulns.js';
-import { rematchFigures } from './rematch.js';
 import { startupFigures } from './startup.js';
 
 const phaseScript = join(dirname(fileURLToPath(import.meta.url)), 'phase.js');
@@ -75,13 +74,14 @@ async function main(): Promise<void> {
   console.log('');
   console.log((await vulnFigures()).join('\n'));
   console.log('');
-  console.log((await rematchFigures(1000)).join('\n'));
-  console.log('');
   const service = spawnSync(process.execPath, [join(dirname(phaseScript), 'service.js')], { stdio: 'inherit' });
   if (service.status !== 0) throw new Error(`the service figures failed (exit ${service.status ?? service.signal})`);
   console.log('');
   const summaries = spawnSync(process.execPath, [join(dirname(phaseScript), 'summaries.js')], { stdio: 'inherit' });
   if (summaries.status !== 0) throw new Error(`the web UI list figures failed (exit ${summaries.status ?? summaries.signal})`);
+  console.log('');
+  const findings = spawnSync(process.execPath, [join(dirname(phaseScript), 'findings.js')], { stdio: 'inherit' });
+  if (findings.status !== 0) throw new Error(`the set-based re-match figures failed (exit ${findings.status ?? findings.signal})`);
 }
 
 main().catch((e) => {

@@ -366,6 +366,8 @@ export async function importImage(stores: { imports: ImportStore; catalog: Catal
   const imageId = sbom.source.imageId.replace(/^sha256:/, '');
   const dockerfile = sbom.source.dockerfile.mode === 'actual' ? sbom.source.dockerfile.text : undefined;
 
+  // Matched before the transaction (store/lifecycle.ts); stored inside it only when the image needs analysis.
+  const prepared = await stores.catalog.lifecycle.prepare('analysisStored', { account, imageDigest: req.digest, sbom });
   return stores.catalog.transaction(async (catalog, trx) => {
     if (!(await imports.boundTo(trx).complete(account, uuid))) {
       throw new LadingError('BAD_INPUT', `import operation ${uuid} was completed, invalidated or expired meanwhile`);
@@ -383,7 +385,7 @@ export async function importImage(stores: { imports: ImportStore; catalog: Catal
       });
       if (i === 0) needsAnalysis = added.needsAnalysis;
     }
-    if (needsAnalysis) await catalog.saveAnalysis(account, req.digest, sbom);
+    if (needsAnalysis) await catalog.saveAnalysis(account, req.digest, sbom, undefined, prepared);
     return (await catalog.getImage(account, req.digest))!;
   });
 }

@@ -6,12 +6,15 @@
  * build the same with `composeImageStores` (no configuration needed) or `composeRoot`.
  *
  * What subscribes to what:
- * - in the storing transaction: `analysisStored` → the package index rows and the summary row;
- *   `imageDeleted` → the package index, stored evaluations, re-match keys and baseline, summary row
+ * - before the storing transaction: `analysisStored` → the image's package variants matched
+ *   (store/findings.ts prepareImage), stored inside it (storeImage): its findings and counts;
+ * - in the storing transaction: `analysisStored` → the package index rows and the summary row
+ *   (with the counts just stored); `imageDeleted` → the findings rows, the package index, stored
+ *   evaluations, summary row
  * - after commit: `imageAdded`, `imageStatusChanged`, `evaluationStored`, `findingsChanged` → the
- *   summary row; `analysisStored` → the re-match index and the first trend point; `findingsChanged`
- *   → vuln_update events and notifications (composeRoot); `vulnDataChanged` is wired by the
- *   process that runs the re-match cycle (services/server.ts).
+ *   summary row; `analysisStored` → the first trend point; `findingsChanged` (a re-match,
+ *   services/freshness.ts) → vuln_update events and notifications (composeRoot);
+ *   `vulnDataChanged` is wired by the process that runs the re-match cycle (services/server.ts).
  */
 import type { LadingConfig } from '../config/schema.js';
 import { VulnDb } from '../feeds/vulndb.js';
@@ -28,9 +31,9 @@ import { Notifier } from './notify.js';
 import { PackageQueries, indexImagePackages, removeImagePackages } from './packages.js';
 import { PolicyStore, removeEvaluations } from '../store/policies.js';
 import { RegistryStore } from './registries.js';
-import { Rematcher, removeImageMatches } from './rematch.js';
 import { VulnReports } from './reports.js';
 import { ServiceRegistry } from '../store/service-registry.js';
+import { FindingsStore } from '../store/findings.js';
 import { SubscriptionStore } from '../store/subscriptions.js';
 import { SummaryStore, removeImageSummary } from './summaries.js';
 
@@ -45,7 +48,8 @@ export interface ImageStores {
   policies: PolicyStore;
   summaries: SummaryStore;
   packages: PackageQueries;
-  rematcher: Rematcher;
+  /** The set-based re-match engine: every stored image's findings and counts. */
+  findings: FindingsStore;
 }
 
 export interface ImageStoreOptions {
@@ -63,28 +67,26 @@ export function composeImageStores(db: DatabaseHandle, options: ImageStoreOption
   const catalog = new CatalogStore(db.kysely, { ...now, lifecycle });
   const policies = new PolicyStore(db.kysely, { ...now, lifecycle });
   const summaries = new SummaryStore(db.kysely, catalog, vulndb, { ...now, reports });
-  const rematcher = new Rematcher(db.kysely, vulndb, {
-    ...now,
-    onDiff: async (d) => lifecycle.committed('findingsChanged', { account: d.account, imageDigest: d.imageDigest, diff: d.diff }),
-  });
-  const stores: ImageStores = { db, lifecycle, vulndb, reports, catalog, policies, summaries, packages: new PackageQueries(db.kysely, catalog, vulndb), rematcher };
+  const findings = new FindingsStore(db.kysely, vulndb);
+  const stores: ImageStores = { db, lifecycle, vulndb, reports, catalog, policies, summaries, packages: new PackageQueries(db.kysely, catalog, vulndb), findings };
   subscribeImageStores(stores);
   return stores;
 }
 
-function subscribeImageStores({ lifecycle, summaries, rematcher }: ImageStores): void {
+function subscribeImageStores({ lifecycle, summaries, findings }: ImageStores): void {
   const refresh = async (e: { account: string; imageDigest: string }) => summaries.refresh(e.account, e.imageDigest);
   lifecycle
+    .beforeTransaction('analysisStored', async (e) => {
+      const prepared = await findings.prepareImage(e.sbom);
+      return (trx) => findings.storeImage(trx, e.account, e.imageDigest, prepared);
+    })
+    .inTransaction('imageDeleted', (trx, e) => findings.removeImage(trx, e.account, e.imageDigest))
     .inTransaction('analysisStored', (trx, e) => indexImagePackages(trx, e.account, e.imageDigest, e.sbom.packages))
     .inTransaction('analysisStored', (trx, e) => summaries.refreshIn(trx, e.account, e.imageDigest, e.sbom))
     .inTransaction('imageDeleted', (trx, e) => removeImagePackages(trx, e.account, e.imageDigest))
     .inTransaction('imageDeleted', (trx, e) => removeEvaluations(trx, e.account, e.imageDigest))
-    .inTransaction('imageDeleted', (trx, e) => removeImageMatches(trx, e.account, e.imageDigest))
     .inTransaction('imageDeleted', (trx, e) => removeImageSummary(trx, e.account, e.imageDigest))
-    .afterCommit('analysisStored', async (e) => {
-      await rematcher.indexImage(e.account, e.imageDigest, e.sbom);
-      await summaries.snapshotFirst(e.account);
-    })
+    .afterCommit('analysisStored', async (e) => summaries.snapshotFirst(e.account))
     .afterCommit('imageAdded', refresh)
     .afterCommit('imageStatusChanged', refresh)
     .afterCommit('evaluationStored', refresh)

@@ -27,6 +27,7 @@ import { startDeliveryCycle } from './notify.js';
 import { composeRoot, type ServiceRoot } from './root.js';
 import { afterAnalysis, watcherCycles, type WatchDeps } from './watch.js';
 import { archiveCycle } from './archive.js';
+import { indexMissingImages, rematchFindings } from './freshness.js';
 import { VERSION } from '../version.js';
 import { DRIVERS } from '../feeds/drivers/index.js';
 import { ADMIN_ACCOUNT } from '../store/accounts.js';
@@ -36,6 +37,9 @@ import { ServiceMetrics } from './metrics.js';
 import { buildProbeApp } from '../api/routes/metrics.js';
 
 export const REMATCH_CYCLE = 'vulnerability_scan';
+/** The cycle that notices vulnerability data changed by another process, and how often it looks. */
+export const DATA_WATCH_CYCLE = 'vulnerability_changes';
+const DATA_WATCH_MS = 3000;
 
 /** `--role` values: a role of config ROLES, or `all`. */
 export const SERVE_ROLES = ['all', ...ROLES] as const;
@@ -179,19 +183,32 @@ function feedSyncOf({ root }: ProcessParts): CycleSpec {
     async () => lifecycle.committed('vulnDataChanged', { source: 'feeds' }));
 }
 
-/** The re-match cycle: changed vulnerability data re-matched, then missing summaries and the trend point. */
+/** The re-match cycle: changed vulnerability data re-matched (services/freshness.ts), then missing summaries and the trend point. */
 function rematchCycleOf({ root }: ProcessParts): CycleSpec {
-  const { rematcher, summaries, config } = root;
+  const { summaries, config } = root;
   return {
     name: REMATCH_CYCLE,
     intervalMs: config.cycle_timers.vulnerability_scan * 1000,
-    async run(signal) {
-      const indexed = await rematcher.backfill();
-      const r = await rematcher.rematch(signal);
+    async run() {
+      const indexed = await indexMissingImages(root);
+      const r = await rematchFindings(root);
       // Summaries: rows missing or older than their analysis, then the dashboard trend point of this run.
       const summarized = await summaries.backfill({ limit: 500 });
       await summaries.snapshotTrend();
-      return `${r.changes} changes, ${r.keys < 0 ? 'everything' : `${r.keys} keys`}, ${r.images} images re-matched, ${r.changed} changed${indexed ? `, ${indexed} indexed` : ''}${summarized ? `, ${summarized} summarized` : ''}`;
+      return `${r.changes} changes, ${r.tuples} package variants re-matched, ${r.changedTuples} changed, ${r.images} images' counts moved, ${r.notified} notified${indexed ? `, ${indexed} indexed` : ''}${summarized ? `, ${summarized} summarized` : ''}`;
+    },
+  };
+}
+
+/** Every few seconds: vulnerability data changed by any process (a `lading db import` too) makes the re-match cycle due now. */
+function dataWatchCycleOf({ root, cycles }: ProcessParts): CycleSpec {
+  return {
+    name: DATA_WATCH_CYCLE,
+    intervalMs: DATA_WATCH_MS,
+    async run() {
+      if (!(await root.findings.behind())) return;
+      await cycles.trigger(REMATCH_CYCLE);
+      return 're-match due';
     },
   };
 }
@@ -247,7 +264,7 @@ function startWorkers(p: ProcessParts, watchDeps: WatchDeps): void {
 function startCycles(p: ProcessParts, watchDeps: WatchDeps, feedSync: CycleSpec | undefined): void {
   const { root, has, cycles, signal } = p;
   const periodic: CycleSpec[] = [];
-  if (has('feeds')) periodic.push(...(feedSync ? [feedSync] : []), rematchCycleOf(p));
+  if (has('feeds')) periodic.push(...(feedSync ? [feedSync] : []), rematchCycleOf(p), dataWatchCycleOf(p));
   if (has('watcher')) periodic.push(...watcherCycles(watchDeps), archiveCycle(root.archive, root.config.cycle_timers.archive_tasks * 1000));
   if (!periodic.length) return;
   const loop = cycles.loop(periodic, signal);

@@ -31,6 +31,7 @@ import { VulnReports } from './reports.js';
 import { CatalogStore as CatalogReader } from '../store/catalog.js';
 import { VulnDb as VulnData } from '../feeds/vulndb.js';
 import type { Database, ImageSummariesTable } from '../store/schema.js';
+import { storedFindingCounts } from '../store/findings.js';
 
 export const SEVERITIES = ['Critical', 'High', 'Medium', 'Low', 'Negligible', 'Unknown'] as const satisfies readonly Severity[];
 export const VERDICTS = ['pass', 'warn', 'fail'] as const;
@@ -193,6 +194,9 @@ export class SummaryStore {
         const scan = await src.reports.scan({ account, imageDigest, analyzedAt }, async () => (await loadSbom())!);
         findings = countedMatches(scan?.matches ?? []);
         counts = countMatches(findings);
+        // The re-match engine moves these counts by difference: the row keeps the engine's (equal when it is current).
+        const kept = await storedFindingCounts(src.db, account, imageDigest);
+        if (kept) counts = { Critical: kept.critical, High: kept.high, Medium: kept.medium, Low: kept.low, Negligible: kept.negligible, Unknown: kept.unknown, total: kept.total, fixable: kept.fixable, kev: kept.kev };
       }
     }
     const verdict = await latestVerdict(src.db, account, imageDigest);
@@ -260,9 +264,13 @@ export class SummaryStore {
     await this.ensure(account);
     const page = query.page ?? 1;
     const limit = query.limit ?? 50;
-    const base = this.db.selectFrom('image_summaries as s')
-      .innerJoin('catalog_images as i', (j) => j.onRef('i.account', '=', 's.account').onRef('i.image_digest', '=', 's.image_digest'))
-      .where('s.account', '=', account)
+    // The count and the page's keys read image_summaries alone (its indexes) unless the filter is
+    // the live analysis status; the page's 50 rows are then joined for the wide columns.
+    const summaries = this.db.selectFrom('image_summaries as s');
+    const rooted = query.analysisStatus === undefined ? summaries
+      : summaries.innerJoin('catalog_images as i', (j) => j.onRef('i.account', '=', 's.account').onRef('i.image_digest', '=', 's.image_digest'))
+        .where('i.analysis_status', '=', query.analysisStatus);
+    const base = rooted.where('s.account', '=', account)
       .where((eb) => {
         const conds: Expression<SqlBool>[] = [];
         if (query.q) conds.push(sql<SqlBool>`s.search like ${`%${escapeLike(query.q.toLowerCase())}%`} escape '\\'`);
@@ -270,7 +278,6 @@ export class SummaryStore {
           .whereRef('t.account', '=', 's.account').whereRef('t.image_digest', '=', 's.image_digest').where(`t.${col}`, '=', value));
         if (query.registry !== undefined) conds.push(tagExists('registry', query.registry));
         if (query.repository !== undefined) conds.push(tagExists('repo', query.repository));
-        if (query.analysisStatus !== undefined) conds.push(eb('i.analysis_status', '=', query.analysisStatus));
         if (query.verdict === 'none') conds.push(eb('s.verdict', 'is', null));
         else if (query.verdict !== undefined) conds.push(eb('s.verdict', '=', query.verdict));
         if (query.severity !== undefined) {
@@ -292,12 +299,20 @@ export class SummaryStore {
     const counted = await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
     const total = Number(counted?.n ?? 0);
     const dir = query.order ?? 'desc';
-    let q = base.selectAll('s').select(LIVE_COLUMNS);
+    let q = base.select(['s.image_digest']);
     for (const col of [...SORT_COLUMNS[query.sort ?? 'created_at'], 'image_digest' as const]) {
       // Nulls (not analyzed yet) first ascending, last descending, on both databases; the other columns have none.
       q = NULLABLE_SORTS.has(col) ? q.orderBy(`s.${col}`, (ob) => (dir === 'asc' ? ob.asc().nullsFirst() : ob.desc().nullsLast())) : q.orderBy(`s.${col}`, dir);
     }
-    const fetch = () => (total > (page - 1) * limit ? q.limit(limit).offset((page - 1) * limit).execute() : Promise.resolve([]));
+    const keys = total > (page - 1) * limit ? (await q.limit(limit).offset((page - 1) * limit).execute()).map((r) => r.image_digest) : [];
+    const fetch = async () => {
+      if (!keys.length) return [];
+      const rows = await this.db.selectFrom('image_summaries as s')
+        .innerJoin('catalog_images as i', (j) => j.onRef('i.account', '=', 's.account').onRef('i.image_digest', '=', 's.image_digest'))
+        .selectAll('s').select(LIVE_COLUMNS).where('s.account', '=', account).where('s.image_digest', 'in', keys).execute();
+      const byDigest = new Map(rows.map((r) => [r.image_digest, r]));
+      return keys.flatMap((k) => byDigest.get(k) ?? []);
+    };
     let rows = await fetch();
     // An analysis stored a moment ago whose hook has not refreshed the row yet: refresh it now.
     const stale = rows.filter(isStale);

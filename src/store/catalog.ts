@@ -8,7 +8,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
 import type { Sbom } from '../sbom/model.js';
-import { Lifecycle, type LifecycleEvents, type TransactionalEventName } from './lifecycle.js';
+import { Lifecycle, type LifecycleEvents, type PreparedEvent, type TransactionalEventName } from './lifecycle.js';
 import type { CatalogImageTagsTable, CatalogImagesTable, Database } from './schema.js';
 
 export const ANALYSIS_STATUSES = ['not_analyzed', 'analyzing', 'analyzed', 'analysis_failed'] as const;
@@ -115,8 +115,8 @@ export class CatalogStore {
   }
 
   /** Tell the in-transaction subscribers now and queue the event for after the commit. */
-  private async emit<K extends TransactionalEventName>(name: K, event: LifecycleEvents[K]): Promise<void> {
-    await this.lifecycle.inside(this.db, name, event);
+  private async emit<K extends TransactionalEventName>(name: K, event: LifecycleEvents[K], prepared?: PreparedEvent<K>): Promise<void> {
+    await this.lifecycle.inside(this.db, name, event, prepared);
     this.pending!.push({ name, event } as Emitted);
   }
 
@@ -219,9 +219,14 @@ export class CatalogStore {
 
   /**
    * Store an analysis (compressed) and the image manifest, and mark the image analyzed; false when
-   * the image was deleted meanwhile.
+   * the image was deleted meanwhile. Its lifecycle event is prepared here before the transaction;
+   * a caller that stores it inside its own transaction passes the event it prepared before it
+   * (`lifecycle.prepare('analysisStored', …)`).
    */
-  async saveAnalysis(account: string, imageDigest: string, sbom: Sbom, manifest?: unknown): Promise<boolean> {
+  async saveAnalysis(account: string, imageDigest: string, sbom: Sbom, manifest?: unknown, prepared?: PreparedEvent<'analysisStored'>): Promise<boolean> {
+    const event = prepared?.event ?? { account, imageDigest, sbom };
+    if (event.account !== account || event.imageDigest !== imageDigest || event.sbom !== sbom) throw new LadingError('INTERNAL', 'saveAnalysis: the prepared event is of another analysis');
+    const ready = prepared ?? (this.pending ? undefined : await this.lifecycle.prepare('analysisStored', event));
     const t = this.stamp();
     const gz = gzipSync(Buffer.from(JSON.stringify(sbom)));
     const manifestText = manifest !== undefined ? JSON.stringify(manifest) : null;
@@ -240,7 +245,7 @@ export class CatalogStore {
       if (!Number(r.numUpdatedRows)) return false;
       await trx.insertInto('catalog_analyses').values({ account, image_digest: imageDigest, sbom_gz: gz, manifest: manifestText, created_at: t })
         .onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet({ sbom_gz: gz, manifest: manifestText, created_at: t })).execute();
-      await c.emit('analysisStored', { account, imageDigest, sbom });
+      await c.emit('analysisStored', event, ready);
       return true;
     });
   }

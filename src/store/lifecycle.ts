@@ -4,7 +4,13 @@
  * summary rows, the re-match index, reports, events and notifications) instead of each caller
  * remembering every refresh.
  *
- * Two kinds of subscriber:
+ * Three kinds of subscriber:
+ * - preparing (`beforeTransaction`): run before the transaction of an `analysisStored` change, where
+ *   slow reads belong (matching the image against the vulnerability data: on SQLite a read through
+ *   the database inside the transaction would wait for that very transaction); each returns the
+ *   step to run inside the transaction. The store prepares the event (or its caller does, with
+ *   `prepare`, when it opens the transaction itself) and runs the steps before the in-transaction
+ *   subscribers.
  * - in-transaction (`inTransaction`): run by the store inside the transaction that makes the
  *   change, with that transaction; an error rolls the change back. For what must never be out of
  *   step with the stored image: the package index and the summary row of a stored analysis, and
@@ -49,11 +55,22 @@ export type TransactionalEventName = 'imageAdded' | 'analysisStored' | 'imageSta
 export type InTransactionSubscriber<K extends LifecycleEventName> = (trx: Kysely<Database>, event: LifecycleEvents[K]) => Promise<void>;
 export type AfterCommitSubscriber<K extends LifecycleEventName> = (event: LifecycleEvents[K]) => Promise<void>;
 
-type AnySubscriber = (...args: never[]) => Promise<void>;
+/** What a preparing subscriber returns: its work inside the transaction. */
+export type InTransactionStep = (trx: Kysely<Database>) => Promise<void>;
+export type PreparingSubscriber<K extends LifecycleEventName> = (event: LifecycleEvents[K]) => Promise<InTransactionStep>;
+/** The prepared steps of one event, to pass to the store that makes the change. */
+export interface PreparedEvent<K extends TransactionalEventName> {
+  name: K;
+  event: LifecycleEvents[K];
+  steps: InTransactionStep[];
+}
+
+type AnySubscriber = (...args: never[]) => Promise<unknown>;
 
 export class Lifecycle {
   private readonly inTrx = new Map<LifecycleEventName, AnySubscriber[]>();
   private readonly after = new Map<LifecycleEventName, AnySubscriber[]>();
+  private readonly preparing = new Map<LifecycleEventName, AnySubscriber[]>();
 
   constructor(private readonly onError: (event: LifecycleEventName, error: unknown) => void = () => {}) {}
 
@@ -63,14 +80,33 @@ export class Lifecycle {
     return this;
   }
 
+  /** Run `fn` before the transaction of every `name` change; the step it returns runs inside it. */
+  beforeTransaction<K extends TransactionalEventName>(name: K, fn: PreparingSubscriber<K>): this {
+    this.preparing.set(name, [...(this.preparing.get(name) ?? []), fn as AnySubscriber]);
+    return this;
+  }
+
+  /** Outside any transaction: every preparing subscriber of the event, in order. */
+  async prepare<K extends TransactionalEventName>(name: K, event: LifecycleEvents[K]): Promise<PreparedEvent<K>> {
+    const steps: InTransactionStep[] = [];
+    for (const fn of (this.preparing.get(name) ?? []) as PreparingSubscriber<K>[]) steps.push(await fn(event));
+    return { name, event, steps };
+  }
+
   /** Run `fn` after every committed `name` change. */
   afterCommit<K extends LifecycleEventName>(name: K, fn: AfterCommitSubscriber<K>): this {
     this.after.set(name, [...(this.after.get(name) ?? []), fn as AnySubscriber]);
     return this;
   }
 
-  /** Called by a store inside its transaction: every in-transaction subscriber, in order; errors propagate. */
-  async inside<K extends TransactionalEventName>(trx: Kysely<Database>, name: K, event: LifecycleEvents[K]): Promise<void> {
+  /**
+   * Called by a store inside its transaction: the prepared steps, then every in-transaction
+   * subscriber, in order; errors propagate. An event with preparing subscribers must come prepared.
+   */
+  async inside<K extends TransactionalEventName>(trx: Kysely<Database>, name: K, event: LifecycleEvents[K], prepared?: PreparedEvent<K>): Promise<void> {
+    if (prepared && (prepared.name !== name || prepared.event !== event)) throw new Error(`lifecycle: the ${prepared.name} event prepared is not this ${name} event`);
+    if (!prepared && this.preparing.get(name)?.length) throw new Error(`lifecycle: ${name} must be prepared before its transaction (Lifecycle.prepare)`);
+    for (const step of prepared?.steps ?? []) await step(trx);
     for (const fn of (this.inTrx.get(name) ?? []) as InTransactionSubscriber<K>[]) await fn(trx, event);
   }
 

@@ -15,11 +15,12 @@
  * - registries: store/registries.ts; subscriptions: store/subscriptions.ts; events: store/events.ts
  * - image_imports, image_import_contents: store/imports.ts
  * - image_packages: services/packages.ts (the package index)
- * - image_match_keys, image_vuln_results: services/rematch.ts
  * - notifications, notification_deliveries: services/notify.ts
  * - service_cycles: services/cycles.ts; service_registry: store/service-registry.ts
  * - archive_rules, archived_images: services/archive.ts
  * - image_summaries, image_summary_findings, vuln_trend: services/summaries.ts
+ * - finding_tuples, finding_tuple_keys, tuple_findings, finding_images, finding_image_packages,
+ *   finding_tuple_delta, finding_tuple_diff: store/findings.ts (with store/finding-sql.ts)
  */
 import type { Generated } from 'kysely';
 import type { VulnDbTables } from '../feeds/tables.js';
@@ -113,9 +114,7 @@ export interface ServiceCyclesTable {
   last_error: string | null; last_summary: string | null; last_duration_ms: number | null;
 }
 
-// 0012-vuln-changes (affected_digests and vuln_changes are in feeds/tables.ts)
-export interface ImageMatchKeysTable { account: string; image_digest: string; namespace: string; name: string }
-export interface ImageVulnResultsTable { account: string; image_digest: string; results: string; updated_at: string }
+// 0012-vuln-changes: affected_digests and vuln_changes are in feeds/tables.ts (its other two tables went in 0017)
 
 // 0013-archive
 export interface ArchiveRulesTable {
@@ -146,6 +145,22 @@ export interface ImageSummariesTable {
 export interface ImageSummaryFindingsTable { account: string; image_digest: string; vuln_id: string; package_name: string }
 export interface VulnTrendTable { account: string; at: string; counts: string }
 
+// 0016-findings
+/** The per-image and per-tuple count columns (store/finding-sql.ts COUNTS). */
+export interface FindingCountColumns {
+  critical: number; high: number; medium: number; low: number; negligible: number; unknown: number; total: number; fixable: number; kev: number;
+}
+export interface FindingTuplesTable { id: Generated<number>; tuple: string; name: string; version: string; type: string; package: string }
+export interface FindingTupleKeysTable { namespace: string; name: string; tuple_id: number }
+export interface TupleFindingsTable {
+  tuple_id: number; vuln_id: string; feed_group: string; severity: string; fix: string; url: string;
+  fixable: number; vendor_only: number; kev: number; aliases: string;
+}
+export type FindingImagesTable = { id: Generated<number>; account: string; image_digest: string } & { [K in keyof FindingCountColumns]: Generated<number> };
+export interface FindingImagePackagesTable { image_id: number; tuple_id: number; path: string }
+export interface FindingTupleDeltaTable extends FindingCountColumns { tuple_id: number }
+export interface FindingTupleDiffTable { tuple_id: number; change: string; vuln_id: string; feed_group: string; severity: string; fix: string; url: string }
+
 export interface Database extends VulnDbTables {
   jobs: JobsTable;
   accounts: AccountsTable;
@@ -165,14 +180,19 @@ export interface Database extends VulnDbTables {
   notifications: NotificationsTable;
   notification_deliveries: NotificationDeliveriesTable;
   service_cycles: ServiceCyclesTable;
-  image_match_keys: ImageMatchKeysTable;
-  image_vuln_results: ImageVulnResultsTable;
   archive_rules: ArchiveRulesTable;
   archived_images: ArchivedImagesTable;
   service_registry: ServiceRegistryTable;
   image_summaries: ImageSummariesTable;
   image_summary_findings: ImageSummaryFindingsTable;
   vuln_trend: VulnTrendTable;
+  finding_tuples: FindingTuplesTable;
+  finding_tuple_keys: FindingTupleKeysTable;
+  tuple_findings: TupleFindingsTable;
+  finding_images: FindingImagesTable;
+  finding_image_packages: FindingImagePackagesTable;
+  finding_tuple_delta: FindingTupleDeltaTable;
+  finding_tuple_diff: FindingTupleDiffTable;
 }
 
 /** Every table name. */

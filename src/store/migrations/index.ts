@@ -15,6 +15,8 @@ import * as vulnChanges from './0012-vuln-changes.js';
 import * as archive from './0013-archive.js';
 import * as services from './0014-services.js';
 import * as imageSummaries from './0015-image-summaries.js';
+import * as findings from './0016-findings.js';
+import * as dropRematchIndex from './0017-drop-rematch-index.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -32,4 +34,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0013-archive': archive,
   '0014-services': services,
   '0015-image-summaries': imageSummaries,
+  '0016-findings': findings,
+  '0017-drop-rematch-index': dropRematchIndex,
 };

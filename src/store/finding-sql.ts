@@ -1,0 +1,114 @@
+/**
+ * The set-based statements of the findings engine (store/findings.ts): count deltas applied to
+ * every image holding a changed tuple in one aggregated UPDATE, per-image diffs read by joining
+ * the changed tuples' diff rows with the package rows, and counts recomputed from the findings.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
+
+export const COUNTS = ['critical', 'high', 'medium', 'low', 'negligible', 'unknown', 'total', 'fixable', 'kev'] as const;
+export type Counts = Record<(typeof COUNTS)[number], number>;
+
+/** One finding as Anchore's vuln_update payload lists it. */
+export interface FindingSummary {
+  CVE_ID: string; Severity: string; Vulnerable_Package: string; Fix_Available: string; URL: string;
+  Package_Name: string; Package_Version: string; Package_Type: string; Package_Path: string; Feed: string; Feed_Group: string;
+}
+
+export interface ImageFindingDiff {
+  account: string;
+  imageDigest: string;
+  added: FindingSummary[];
+  updated: FindingSummary[];
+  removed: FindingSummary[];
+}
+
+export interface CountMismatch { account: string; imageDigest: string; stored: Counts; actual: Counts }
+
+/** A finding row with its package, as vuln_update lists it. */
+export function findingSummary(r: { vuln_id: string; severity: string; fix: string; url: string; feed_group: string; name: string; version: string; type: string; path: string }): FindingSummary {
+  return {
+    CVE_ID: r.vuln_id, Severity: r.severity, Vulnerable_Package: `${r.name}-${r.version}`, Fix_Available: r.fix, URL: r.url,
+    Package_Name: r.name, Package_Version: r.version, Package_Type: r.type, Package_Path: r.path, Feed: 'vulnerabilities', Feed_Group: r.feed_group,
+  };
+}
+
+const list = (cols: readonly string[], f: (c: string) => string) => sql.raw(cols.map(f).join(', '));
+
+/** Add the per-tuple deltas (finding_tuple_delta) to every image holding those tuples; returns how many images moved. */
+export async function applyDeltas(trx: Transaction<Database>, summaries: boolean): Promise<number> {
+  const sums = list(COUNTS, (c) => `sum(x.${c}) as ${c}`);
+  const r = await sql`update finding_images set ${list(COUNTS, (c) => `${c} = finding_images.${c} + d.${c}`)}
+    from (select p.image_id, ${sums} from finding_tuple_delta x join finding_image_packages p on p.tuple_id = x.tuple_id group by p.image_id) as d
+    where finding_images.id = d.image_id`.execute(trx);
+  if (summaries) {
+    await sql`update image_summaries set ${list(COUNTS, (c) => `${c} = image_summaries.${c} + d.${c}`)}
+      from (select i.account, i.image_digest, ${sums} from finding_tuple_delta x join finding_image_packages p on p.tuple_id = x.tuple_id
+        join finding_images i on i.id = p.image_id group by i.account, i.image_digest) as d
+      where image_summaries.account = d.account and image_summaries.image_digest = d.image_digest`.execute(trx);
+  }
+  return Number(r.numAffectedRows ?? 0);
+}
+
+/** Image ids per page of per-image diffs. */
+const DIFF_PAGE = 2000;
+
+/** The per-image diffs of this transaction's changed tuples (finding_tuple_diff), in pages of images. */
+export async function imageDiffs(trx: Transaction<Database>, onDiffs: (trx: Transaction<Database>, diffs: ImageFindingDiff[]) => Promise<void>): Promise<void> {
+  const any = await trx.selectFrom('finding_tuple_diff').select('tuple_id').limit(1).executeTakeFirst();
+  if (!any) return;
+  const range = await trx.selectFrom('finding_images').select((eb) => [eb.fn.min('id').as('lo'), eb.fn.max('id').as('hi')]).executeTakeFirst();
+  for (let lo = Number(range?.lo ?? 0); lo <= Number(range?.hi ?? -1); lo += DIFF_PAGE) {
+    const rows = await trx.selectFrom('finding_tuple_diff as d')
+      .innerJoin('finding_image_packages as p', 'p.tuple_id', 'd.tuple_id')
+      .innerJoin('finding_images as i', 'i.id', 'p.image_id')
+      .innerJoin('finding_tuples as t', 't.id', 'd.tuple_id')
+      .select(['i.id', 'i.account', 'i.image_digest', 'p.path', 't.name', 't.version', 't.type', 'd.change', 'd.vuln_id', 'd.feed_group', 'd.severity', 'd.fix', 'd.url'])
+      .where('p.image_id', '>=', lo).where('p.image_id', '<', lo + DIFF_PAGE).orderBy('i.id').execute();
+    const byImage = new Map<number, ImageFindingDiff>();
+    for (const r of rows) {
+      let d = byImage.get(Number(r.id));
+      if (!d) byImage.set(Number(r.id), (d = { account: r.account, imageDigest: r.image_digest, added: [], updated: [], removed: [] }));
+      d[r.change as 'added' | 'updated' | 'removed'].push(findingSummary(r));
+    }
+    if (byImage.size) await onDiffs(trx, [...byImage.values()]);
+  }
+}
+
+/** Counts of images from their findings (of these images, or all). */
+async function aggregate(db: Kysely<Database>, imageIds?: number[]): Promise<Map<number, Counts>> {
+  let q = db.selectFrom('finding_image_packages as p').innerJoin('tuple_findings as f', 'f.tuple_id', 'p.tuple_id')
+    .select((eb) => [
+      'p.image_id',
+      ...(['Critical', 'High', 'Medium', 'Low', 'Negligible', 'Unknown'] as const).map((s) =>
+        eb.fn.sum<number>(eb.case().when('f.severity', '=', s).then(1).else(0).end()).as(s.toLowerCase())),
+      eb.fn.countAll<number>().as('total'), eb.fn.sum<number>('f.fixable').as('fixable'), eb.fn.sum<number>('f.kev').as('kev'),
+    ])
+    .where('f.vendor_only', '=', 0).groupBy('p.image_id');
+  if (imageIds) q = q.where('p.image_id', 'in', imageIds);
+  const out = new Map<number, Counts>();
+  for (const r of await q.execute()) out.set(Number(r.image_id), Object.fromEntries(COUNTS.map((c) => [c, Number(r[c] ?? 0)])) as Counts);
+  return out;
+}
+
+const zero = (): Counts => Object.fromEntries(COUNTS.map((c) => [c, 0])) as Counts;
+
+/** Set these images' counts from their findings. */
+export async function recountImages(trx: Kysely<Database>, imageIds: number[]): Promise<void> {
+  const counts = await aggregate(trx, imageIds);
+  for (const id of imageIds) await trx.updateTable('finding_images').set(counts.get(id) ?? zero()).where('id', '=', id).execute();
+}
+
+/** Every image (of these, or all) whose stored counts differ from a recomputation from its findings. */
+export async function countMismatches(db: Kysely<Database>, imageIds?: number[]): Promise<CountMismatch[]> {
+  const actual = await aggregate(db, imageIds);
+  const out: CountMismatch[] = [];
+  let q = db.selectFrom('finding_images').selectAll();
+  if (imageIds) q = q.where('id', 'in', imageIds);
+  for (const r of await q.execute()) {
+    const stored = Object.fromEntries(COUNTS.map((c) => [c, Number(r[c] ?? 0)])) as Counts;
+    const a = actual.get(Number(r.id)) ?? zero();
+    if (COUNTS.some((c) => stored[c] !== a[c])) out.push({ account: r.account, imageDigest: r.image_digest, stored, actual: a });
+  }
+  return out;
+}
