@@ -67,7 +67,6 @@ export default tseslint.config(
     files: ['src/services/summaries.ts', 'src/image/squash.test.ts'],
     rules: { 'max-lines': 'off' },
   },
-
   {
     // Findings in files under the layer-cache and service rewrites; fix them there.
     files: ['src/services/rematch.test.ts'],
