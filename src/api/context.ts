@@ -6,7 +6,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountStore, AuthUser } from '../store/accounts.js';
-import { requireAuthorized } from '../store/accounts.js';
+import { requireAuthorized } from '../store/authorize.js';
 import { ApiError, sendError } from './errors.js';
 
 declare module 'fastify' {

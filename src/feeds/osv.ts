@@ -183,6 +183,58 @@ function readRanges(v: unknown): { ranges: AffectedRange[]; dropped: number } | 
 }
 
 /** Convert one parsed OSV record. Undefined (with a warning) when it is not a usable record. */
+/** One `affected` entry of a record as an Affected, or undefined (with a warning when malformed). */
+function convertAffected(entry: unknown, where: string, id: string, opts: OsvOptions): Affected | undefined {
+  const { source, warn } = opts;
+  if (!isObject(entry) || !isObject(entry.package)) {
+    warn(`${where}: no package, skipped`);
+    return undefined;
+  }
+  const ecosystem = str(entry.package.ecosystem);
+  const rawName = str(entry.package.name);
+  if (!ecosystem || !rawName) {
+    warn(`${where}: package without ecosystem or name, skipped`);
+    return undefined;
+  }
+  const target = ecosystemTarget(ecosystem);
+  const scheme = target && schemeForNamespace(target.namespace);
+  if (!target || !scheme) return undefined;
+  const read = readRanges(entry.ranges);
+  if (!read) {
+    warn(`${where} (${ecosystem} ${rawName}): malformed ranges, skipped`);
+    return undefined;
+  }
+  if (entry.versions !== undefined && !Array.isArray(entry.versions)) {
+    warn(`${where} (${ecosystem} ${rawName}): versions is not a list, skipped`);
+    return undefined;
+  }
+  const versions = unique(strings(entry.versions));
+  const { ranges } = read;
+  // Only GIT ranges (commit hashes) and no listed versions: nothing to compare a version with.
+  if (ranges.length === 0 && versions.length === 0) {
+    if (read.dropped === 0) warn(`${where} (${ecosystem} ${rawName}): no ranges and no versions, skipped`);
+    return undefined;
+  }
+  const fixedVersions = unique(ranges.flatMap((r) => (r.fixed ? [r.fixed] : [])));
+  const ecoSpecific = isObject(entry.ecosystem_specific) ? entry.ecosystem_specific : {};
+  const entryDb = isObject(entry.database_specific) ? entry.database_specific : {};
+  const a: Affected = {
+    vulnId: id,
+    source,
+    namespace: target.namespace,
+    name: normalizeName(target.namespace, rawName),
+    nameKind: target.nameKind,
+    scheme,
+    ranges,
+    versions,
+    state: fixedVersions.length > 0 ? 'fixed' : 'not-fixed',
+    fixedVersions,
+  };
+  const severity = severityWord(ecoSpecific.severity) ?? severityWord(entryDb.severity);
+  if (severity) a.severity = severity;
+  return a;
+}
+
 export function convertOsv(record: unknown, opts: OsvOptions): OsvConversion | undefined {
   const { source, warn } = opts;
   if (!isObject(record)) {
@@ -222,54 +274,8 @@ export function convertOsv(record: unknown, opts: OsvOptions): OsvConversion | u
   const affected: Affected[] = [];
   const entries = (record.affected as unknown[] | undefined) ?? [];
   entries.forEach((entry, index) => {
-    const where = `${id} affected[${index}]`;
-    if (!isObject(entry) || !isObject(entry.package)) {
-      warn(`${where}: no package, skipped`);
-      return;
-    }
-    const ecosystem = str(entry.package.ecosystem);
-    const rawName = str(entry.package.name);
-    if (!ecosystem || !rawName) {
-      warn(`${where}: package without ecosystem or name, skipped`);
-      return;
-    }
-    const target = ecosystemTarget(ecosystem);
-    const scheme = target && schemeForNamespace(target.namespace);
-    if (!target || !scheme) return;
-    const read = readRanges(entry.ranges);
-    if (!read) {
-      warn(`${where} (${ecosystem} ${rawName}): malformed ranges, skipped`);
-      return;
-    }
-    if (entry.versions !== undefined && !Array.isArray(entry.versions)) {
-      warn(`${where} (${ecosystem} ${rawName}): versions is not a list, skipped`);
-      return;
-    }
-    const versions = unique(strings(entry.versions));
-    const { ranges } = read;
-    // Only GIT ranges (commit hashes) and no listed versions: nothing to compare a version with.
-    if (ranges.length === 0 && versions.length === 0) {
-      if (read.dropped === 0) warn(`${where} (${ecosystem} ${rawName}): no ranges and no versions, skipped`);
-      return;
-    }
-    const fixedVersions = unique(ranges.flatMap((r) => (r.fixed ? [r.fixed] : [])));
-    const ecoSpecific = isObject(entry.ecosystem_specific) ? entry.ecosystem_specific : {};
-    const entryDb = isObject(entry.database_specific) ? entry.database_specific : {};
-    const a: Affected = {
-      vulnId: id,
-      source,
-      namespace: target.namespace,
-      name: normalizeName(target.namespace, rawName),
-      nameKind: target.nameKind,
-      scheme,
-      ranges,
-      versions,
-      state: fixedVersions.length > 0 ? 'fixed' : 'not-fixed',
-      fixedVersions,
-    };
-    const severity = severityWord(ecoSpecific.severity) ?? severityWord(entryDb.severity);
-    if (severity) a.severity = severity;
-    affected.push(a);
+    const a = convertAffected(entry, `${id} affected[${index}]`, id, opts);
+    if (a) affected.push(a);
   });
   return { vulnerability, affected };
 }

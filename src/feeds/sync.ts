@@ -52,6 +52,27 @@ function flatHeaders(h: IncomingHttpHeaders): Record<string, string> {
   return out;
 }
 
+/** A request's headers, made conditional on the validators stored for its URL, when there are some. */
+function requestHeaders(given: Record<string, string> | undefined, known: Validator | undefined): Record<string, string> {
+  const headers: Record<string, string> = { ...(given ?? {}) };
+  if (known) {
+    if (known.etag) headers['if-none-match'] = known.etag;
+    if (known.lastModified) headers['if-modified-since'] = known.lastModified;
+  }
+  return headers;
+}
+
+/** The error for an answer that is not 2xx, with the start of its body. */
+async function statusError(res: Awaited<ReturnType<HttpClient['request']>>, what: string): Promise<LadingError> {
+  let excerpt = '';
+  try {
+    excerpt = (await readBody(res, 4096, what)).toString('utf8').replace(/\s+/g, ' ').trim().slice(0, 200);
+  } catch {
+    // the status says enough
+  }
+  return new LadingError(res.status === 404 ? 'NOT_FOUND' : 'NETWORK', `${what}: HTTP ${res.status}${excerpt ? ` (${excerpt})` : ''}`);
+}
+
 /** Sync one source; never throws for a failed sync (see `ok` / `error`), only for a closed database. */
 export async function syncSource(db: VulnDb, driver: FeedDriver, options: SyncOptions = {}): Promise<SyncResult> {
   const started = new Date();
@@ -88,12 +109,8 @@ export async function syncSource(db: VulnDb, driver: FeedDriver, options: SyncOp
       ...(options.signal ? { signal: options.signal } : {}),
       async get(url: string, opts = {}): Promise<HttpResult> {
         options.signal?.throwIfAborted();
-        const headers: Record<string, string> = { ...(opts.headers ?? {}) };
         const known = oldValidators[url];
-        if (opts.conditional !== false && known) {
-          if (known.etag) headers['if-none-match'] = known.etag;
-          if (known.lastModified) headers['if-modified-since'] = known.lastModified;
-        }
+        const headers = requestHeaders(opts.headers, opts.conditional !== false ? known : undefined);
         requests++;
         const what = `${source}: GET ${url}`;
         const res = await client.request({ url, headers, what, ...(options.signal ? { signal: options.signal } : {}) });
@@ -103,16 +120,7 @@ export async function syncSource(db: VulnDb, driver: FeedDriver, options: SyncOp
           if (known) newValidators[url] = known;
           return { status: 304, notModified: true, headers: flatHeaders(res.headers), body: Buffer.alloc(0) };
         }
-        if (res.status < 200 || res.status >= 300) {
-          let excerpt = '';
-          try {
-            excerpt = (await readBody(res, 4096, what)).toString('utf8').replace(/\s+/g, ' ').trim().slice(0, 200);
-          } catch {
-            // the status says enough
-          }
-          throw new LadingError(res.status === 404 ? 'NOT_FOUND' : 'NETWORK',
-            `${what}: HTTP ${res.status}${excerpt ? ` (${excerpt})` : ''}`);
-        }
+        if (res.status < 200 || res.status >= 300) throw await statusError(res, what);
         const body = await readBody(res, opts.maxBytes ?? options.maxBytes ?? DEFAULT_MAX_BYTES, what);
         const etag = header(res, 'etag');
         const lastModified = header(res, 'last-modified');

@@ -8,10 +8,10 @@ import { isLadingError, type ErrorCode } from '../errors.js';
 import { openDatabase, type DatabaseHandle } from './db.js';
 import { migrateToLatest } from './migrate.js';
 import { postgresAvailable, postgresSkipReason, startPostgres, type RunningPostgres } from '../testkit/postgres.js';
-import {
-  AccountStore, authorize, checkPassword, hashPassword, requireAuthorized, TOKEN_PREFIX,
-  type Action, type AuthUser, type UserRole, type AccountType, type AccountState,
-} from './accounts.js';
+import { AccountStore, type AuthUser, type UserRole, type AccountType, type AccountState } from './accounts.js';
+import { authorize, requireAuthorized, type Action } from './authorize.js';
+import { checkPassword, hashPassword } from './credentials.js';
+import { TOKEN_PREFIX } from './tokens.js';
 
 async function rejectsWith(p: Promise<unknown>, code: ErrorCode, pattern: RegExp): Promise<void> {
   await assert.rejects(p, (e) => {

@@ -1,6 +1,7 @@
 /**
- * Accounts, users, passwords and API tokens (tables from migrations/0003-accounts.ts), on SQLite
- * or PostgreSQL through kysely, and the role rules (`authorize`).
+ * Accounts and users (tables from migrations/0003-accounts.ts), on SQLite or PostgreSQL through
+ * kysely: the account store. Its parts: password hashing in credentials.ts, API tokens in
+ * tokens.ts, the role rules (`authorize`) in authorize.ts, row mapping in account-rows.ts.
  *
  * - An account owns images, policies, registries, subscriptions and events; its type is admin,
  *   user or service, its state enabled, disabled or deleting. Deleting marks it `deleting` (its
@@ -9,17 +10,22 @@
  * - A user belongs to one account and has one role: admin (only in an admin account: everything,
  *   in any account), read-write (its own account), read-only (its own account, reads only).
  *   Usernames are unique across accounts. Users of an account that is not enabled cannot log in.
- * - Passwords are stored as scrypt hashes with a per-user salt, the parameters inside the string:
- *   `$scrypt$ln=15,r=8,p=1$<salt>$<hash>` (base64). Verification compares in constant time and
- *   spends the same work for unknown users; a hash made with older parameters is upgraded on the
- *   next successful login.
+ * - Passwords: verification spends the same work for unknown users; a hash made with older
+ *   parameters is upgraded on the next successful login.
  * - API tokens: `lading_` + 32 random bytes (base64url), shown once; only their sha256 is kept.
  */
-import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
 import type { LadingConfig } from '../config/schema.js';
-import type { AccountsTable, ApiTokensTable, Database, UsersTable } from './schema.js';
+import { authUserQuery, toAccount, toAuthUser, toUser } from './account-rows.js';
+import {
+  checkParams, checkPassword, checkPasswordPolicy, DEFAULT_HASH_PARAMS, dummyHash, hashPassword, NO_PASSWORD,
+  parseHash, sameParams, sha256, VERIFY_INPUT_MAX, type HashParams,
+} from './credentials.js';
+import { TokenStore, type ApiToken, type CreatedToken, type CreateTokenOptions } from './tokens.js';
+import type { AccountsTable, Database, UsersTable } from './schema.js';
+
 
 export const ACCOUNT_TYPES = ['admin', 'user', 'service'] as const;
 export type AccountType = (typeof ACCOUNT_TYPES)[number];
@@ -34,13 +40,6 @@ export const ADMIN_USER = 'admin';
 export const RESERVED_ACCOUNT_NAMES = ['admin', 'system', 'anchore-system', 'lading-system'];
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
-const PASSWORD_MIN = 6;
-const PASSWORD_MAX = 128;
-/** Longer input is not hashed at all (still spending the same time). */
-const VERIFY_INPUT_MAX = 1024;
-export const TOKEN_PREFIX = 'lading_';
-/** last_used_at is written at most this often per token (ms), sparing a write per request. */
-const TOKEN_TOUCH_MS = 60_000;
 
 export interface Account {
   name: string;
@@ -68,111 +67,11 @@ export interface AuthUser extends User {
   tokenId?: string;
 }
 
-export interface ApiToken {
-  id: string;
-  username: string;
-  name?: string;
-  expiresAt?: string;
-  createdAt: string;
-  lastUsedAt?: string;
-}
-
-export interface CreatedToken {
-  /** The token itself: shown once, never stored. */
-  token: string;
-  record: ApiToken;
-}
-
-
-// ---------------------------------------------------------------------------------------------
-// Password hashing
-
-export interface HashParams {
-  /** log2 of scrypt's N (cost). */
-  ln: number;
-  r: number;
-  p: number;
-}
-
-/** 32 MiB and about 0.1 s per hash. */
-export const DEFAULT_HASH_PARAMS: HashParams = { ln: 15, r: 8, p: 1 };
-const SALT_BYTES = 16;
-const HASH_BYTES = 32;
-
-function scryptAsync(password: string, salt: Buffer, params: HashParams): Promise<Buffer> {
-  const N = 2 ** params.ln;
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, HASH_BYTES, { N, r: params.r, p: params.p, maxmem: 256 * N * params.r + 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
-  });
-}
-
-function checkParams(p: HashParams): void {
-  if (!(Number.isInteger(p.ln) && p.ln >= 10 && p.ln <= 22 && Number.isInteger(p.r) && p.r >= 1 && p.r <= 32 && Number.isInteger(p.p) && p.p >= 1 && p.p <= 16)) {
-    throw new LadingError('BAD_INPUT', `scrypt parameters out of range (ln=${p.ln}, r=${p.r}, p=${p.p})`);
-  }
-}
-
-/** `$scrypt$ln=15,r=8,p=1$<salt>$<hash>` for a password, with a fresh random salt. */
-export async function hashPassword(password: string, params: HashParams = DEFAULT_HASH_PARAMS): Promise<string> {
-  checkParams(params);
-  const salt = randomBytes(SALT_BYTES);
-  const key = await scryptAsync(password, salt, params);
-  return `$scrypt$ln=${params.ln},r=${params.r},p=${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
-}
-
-interface ParsedHash { params: HashParams; salt: Buffer; key: Buffer }
-
-function parseHash(hash: string): ParsedHash | undefined {
-  const m = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/]+=*)\$([A-Za-z0-9+/]+=*)$/.exec(hash);
-  if (!m) return undefined;
-  const params = { ln: Number(m[1]), r: Number(m[2]), p: Number(m[3]) };
-  try {
-    checkParams(params);
-  } catch {
-    return undefined;
-  }
-  const key = Buffer.from(m[5]!, 'base64');
-  return key.length >= 16 ? { params, salt: Buffer.from(m[4]!, 'base64'), key } : undefined;
-}
-
-/** Whether a password matches a stored hash (constant-time compare); false for a malformed hash. */
-export async function checkPassword(password: string, hash: string): Promise<boolean> {
-  const h = parseHash(hash);
-  if (!h) return false;
-  const key = await scryptAsync(password, h.salt, h.params);
-  return key.length === h.key.length && timingSafeEqual(key, h.key);
-}
-
-function sameParams(a: HashParams, b: HashParams): boolean {
-  return a.ln === b.ln && a.r === b.r && a.p === b.p;
-}
-
-/** One hash per parameter set to verify against when the user does not exist (same work either way). */
-const dummyHashes = new Map<string, Promise<string>>();
-function dummyHash(params: HashParams): Promise<string> {
-  const k = `${params.ln},${params.r},${params.p}`;
-  let h = dummyHashes.get(k);
-  if (!h) {
-    h = hashPassword(randomBytes(16).toString('hex'), params);
-    dummyHashes.set(k, h);
-  }
-  return h;
-}
-
-function checkPasswordPolicy(password: unknown): asserts password is string {
-  if (typeof password !== 'string' || password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
-    throw new LadingError('BAD_INPUT', `a password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long`);
-  }
-}
-
 function checkName(kind: 'account' | 'user', name: unknown): asserts name is string {
   if (typeof name !== 'string' || !NAME_RE.test(name)) {
     throw new LadingError('BAD_INPUT', `invalid ${kind} name ${JSON.stringify(name)}: 1 to 128 characters, letters, digits and . _ @ + - (not first)`);
   }
 }
-
-/** The stored hash of a user without a password: matches nothing. */
-const NO_PASSWORD = '!';
 
 /** A table keyed by account; the list is read from the database, so tables added later are included. */
 type AccountTable = { [K in keyof Database]: Database[K] extends { account: string } ? K : never }[keyof Database];
@@ -185,39 +84,6 @@ async function accountTables(db: Kysely<Database>): Promise<AccountTable[]> {
         where c.column_name = 'account' and c.table_schema = current_schema() and t.table_type = 'BASE TABLE'`
     : sql<{ name: string }>`select m.name as name from sqlite_master m, pragma_table_info(m.name) p where m.type = 'table' and p.name = 'account'`;
   return (await q.execute(db)).rows.map((r) => r.name as AccountTable);
-}
-
-function sha256(s: string): string {
-  return createHash('sha256').update(s).digest('hex');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rows
-
-function toAccount(r: AccountsTable): Account {
-  return {
-    name: r.name,
-    type: r.type as AccountType,
-    state: r.state as AccountState,
-    ...(r.email ? { email: r.email } : {}),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function toUser(r: Pick<UsersTable, 'username' | 'account' | 'role' | 'created_at' | 'updated_at'>): User {
-  return { username: r.username, account: r.account, role: r.role as UserRole, createdAt: r.created_at, updatedAt: r.updated_at };
-}
-
-function toToken(r: Omit<ApiTokensTable, 'token_hash'>): ApiToken {
-  return {
-    id: r.id,
-    username: r.username,
-    ...(r.name !== null ? { name: r.name } : {}),
-    ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}),
-    createdAt: r.created_at,
-    ...(r.last_used_at !== null ? { lastUsedAt: r.last_used_at } : {}),
-  };
 }
 
 export interface AccountStoreOptions {
@@ -236,24 +102,18 @@ export interface BootstrapResult {
   configuredPasswordMatches?: boolean;
 }
 
-export interface CreateTokenOptions {
-  name?: string;
-  /** An absolute expiry, or… */
-  expiresAt?: Date;
-  /** …seconds from now. Neither: the token does not expire. */
-  ttlSeconds?: number;
-}
-
 export class AccountStore {
   private readonly db: Kysely<Database>;
   private readonly now: () => Date;
   private readonly params: HashParams;
+  private readonly tokens: TokenStore;
 
   constructor(db: Kysely<Database>, options: AccountStoreOptions = {}) {
     this.db = db;
     this.now = options.now ?? (() => new Date());
     this.params = options.hashParams ?? DEFAULT_HASH_PARAMS;
     checkParams(this.params);
+    this.tokens = new TokenStore(db, this.now);
     // Ready before the first login attempt for an unknown user.
     dummyHash(this.params).catch(() => {});
   }
@@ -414,10 +274,10 @@ export class AccountStore {
    */
   async loginState(username: string): Promise<{ user: AuthUser; credential: string } | undefined> {
     if (typeof username !== 'string' || username.length > 256) return undefined;
-    const row = await this.authUserQuery().where('users.username', '=', username).executeTakeFirst();
+    const row = await authUserQuery(this.db).where('users.username', '=', username).executeTakeFirst();
     if (!row || row.account_state !== 'enabled' || !parseHash(row.password_hash)) return undefined;
     return {
-      user: { ...toUser(row), accountType: row.account_type as AccountType, accountState: row.account_state as AccountState },
+      user: toAuthUser(row),
       credential: sha256(row.password_hash),
     };
   }
@@ -429,19 +289,13 @@ export class AccountStore {
     if (!Number(r.numUpdatedRows)) throw new LadingError('NOT_FOUND', `no user ${username}`);
   }
 
-  private authUserQuery() {
-    return this.db.selectFrom('users')
-      .innerJoin('accounts', 'accounts.name', 'users.account')
-      .select(['users.username', 'users.account', 'users.role', 'users.created_at', 'users.updated_at', 'users.password_hash', 'accounts.type as account_type', 'accounts.state as account_state']);
-  }
-
   /**
    * The user if the password is right and its account is enabled, else undefined. The same scrypt
    * work is done whether or not the user exists, and the hash compare is constant-time.
    */
   async verifyPassword(username: string, password: string): Promise<AuthUser | undefined> {
     const row = typeof username === 'string' && username.length <= 256
-      ? await this.authUserQuery().where('users.username', '=', username).executeTakeFirst()
+      ? await authUserQuery(this.db).where('users.username', '=', username).executeTakeFirst()
       : undefined;
     const usable = typeof password === 'string' && password.length <= VERIFY_INPUT_MAX;
     const hash = row && parseHash(row.password_hash) ? row.password_hash : await dummyHash(this.params);
@@ -452,74 +306,32 @@ export class AccountStore {
       const upgraded = await hashPassword(password, this.params);
       await this.db.updateTable('users').set({ password_hash: upgraded }).where('username', '=', row.username).where('password_hash', '=', row.password_hash).execute();
     }
-    return { ...toUser(row), accountType: row.account_type as AccountType, accountState: row.account_state as AccountState };
+    return toAuthUser(row);
   }
 
-  // ------------------------------------------------------------------ tokens
+  // ------------------------------------------------------------------ tokens (tokens.ts)
 
-  async createToken(username: string, options: CreateTokenOptions = {}): Promise<CreatedToken> {
-    const now = this.now();
-    let expires: Date | undefined;
-    if (options.expiresAt !== undefined) expires = options.expiresAt;
-    else if (options.ttlSeconds !== undefined) {
-      if (!(Number.isFinite(options.ttlSeconds) && options.ttlSeconds > 0)) throw new LadingError('BAD_INPUT', 'a token lifetime must be a positive number of seconds');
-      expires = new Date(now.getTime() + options.ttlSeconds * 1000);
-    }
-    if (expires !== undefined && !(expires.getTime() > now.getTime())) throw new LadingError('BAD_INPUT', 'a token must expire in the future');
-    if (options.name !== undefined && (typeof options.name !== 'string' || options.name.length > 200)) throw new LadingError('BAD_INPUT', 'a token name is at most 200 characters');
-    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const row: ApiTokensTable = {
-      id: randomUUID(),
-      username,
-      token_hash: sha256(token),
-      name: options.name ?? null,
-      expires_at: expires?.toISOString() ?? null,
-      created_at: now.toISOString(),
-      last_used_at: null,
-    };
-    await this.db.transaction().execute(async (trx) => {
-      const u = await trx.selectFrom('users').select('username').where('username', '=', username).executeTakeFirst();
-      if (!u) throw new LadingError('NOT_FOUND', `no user ${username}`);
-      await trx.insertInto('api_tokens').values(row).execute();
-    });
-    const { token_hash: _, ...shown } = row;
-    return { token, record: toToken(shown) };
+  createToken(username: string, options: CreateTokenOptions = {}): Promise<CreatedToken> {
+    return this.tokens.create(username, options);
   }
 
-  async listTokens(username: string): Promise<ApiToken[]> {
-    const rows = await this.db.selectFrom('api_tokens').select(['id', 'username', 'name', 'expires_at', 'created_at', 'last_used_at']).where('username', '=', username).orderBy('created_at').orderBy('id').execute();
-    return rows.map(toToken);
+  listTokens(username: string): Promise<ApiToken[]> {
+    return this.tokens.list(username);
   }
 
   /** The user a token belongs to, if it is known, unexpired and its account enabled. */
-  async verifyToken(token: string): Promise<AuthUser | undefined> {
-    if (typeof token !== 'string' || !token.startsWith(TOKEN_PREFIX) || token.length > 256) return undefined;
-    const row = await this.authUserQuery()
-      .innerJoin('api_tokens', 'api_tokens.username', 'users.username')
-      .select(['api_tokens.id as token_id', 'api_tokens.expires_at', 'api_tokens.last_used_at'])
-      .where('api_tokens.token_hash', '=', sha256(token))
-      .executeTakeFirst();
-    if (!row || row.account_state !== 'enabled') return undefined;
-    const now = this.now();
-    if (row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime()) return undefined;
-    if (row.last_used_at === null || now.getTime() - Date.parse(row.last_used_at) >= TOKEN_TOUCH_MS) {
-      await this.db.updateTable('api_tokens').set({ last_used_at: now.toISOString() }).where('id', '=', row.token_id).execute();
-    }
-    return { ...toUser(row), accountType: row.account_type as AccountType, accountState: row.account_state as AccountState, tokenId: row.token_id };
+  verifyToken(token: string): Promise<AuthUser | undefined> {
+    return this.tokens.verify(token);
   }
 
   /** Revoke a token by id (only that user's, when username is given); whether one was removed. */
-  async revokeToken(id: string, username?: string): Promise<boolean> {
-    let q = this.db.deleteFrom('api_tokens').where('id', '=', id);
-    if (username !== undefined) q = q.where('username', '=', username);
-    const r = await q.executeTakeFirst();
-    return Number(r.numDeletedRows) > 0;
+  revokeToken(id: string, username?: string): Promise<boolean> {
+    return this.tokens.revoke(id, username);
   }
 
   /** Remove expired tokens; how many. */
-  async pruneExpiredTokens(): Promise<number> {
-    const r = await this.db.deleteFrom('api_tokens').where('expires_at', 'is not', null).where('expires_at', '<=', this.stamp()).executeTakeFirst();
-    return Number(r.numDeletedRows);
+  pruneExpiredTokens(): Promise<number> {
+    return this.tokens.pruneExpired();
   }
 
   // ------------------------------------------------------------------ bootstrap
@@ -571,38 +383,4 @@ export class AccountStore {
     // Another process may have created the user first: then our generated password is not the one stored.
     return { created: created.account || created.user, ...(generated !== undefined && created.user ? { generatedPassword: generated } : {}) };
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Authorization
-
-/** read: see account resources; write: change them; admin: accounts, users, system operations. */
-export type Action = 'read' | 'write' | 'admin';
-
-export type AuthDecision =
-  | { allowed: true; account: string }
-  | { allowed: false; account: string; reason: string };
-
-/**
- * The role rules. `targetAccount` is the account acted in (the x-anchore-account header), default
- * the user's own. admin (of an admin account): everything, in any account. read-write: read and
- * write in its own account. read-only: read in its own account. Nobody acts from a disabled account.
- */
-export function authorize(user: Pick<AuthUser, 'username' | 'account' | 'role' | 'accountType' | 'accountState'>, action: Action, targetAccount?: string): AuthDecision {
-  const account = targetAccount === undefined || targetAccount === '' ? user.account : targetAccount;
-  const deny = (reason: string): AuthDecision => ({ allowed: false, account, reason });
-  if (user.accountState !== 'enabled') return deny(`account ${user.account} is ${user.accountState}`);
-  if (user.role === 'admin' && user.accountType === 'admin') return { allowed: true, account };
-  if (action === 'admin') return deny(`user ${user.username} does not have the admin role`);
-  if (account !== user.account) return deny(`user ${user.username} may act only in account ${user.account}, not ${account}`);
-  if (user.role === 'read-write') return { allowed: true, account };
-  if (user.role === 'read-only' && action === 'read') return { allowed: true, account };
-  return deny(`user ${user.username} is read-only`);
-}
-
-/** authorize, throwing LadingError('UNAUTHORIZED') with the reason when denied; the account to act in. */
-export function requireAuthorized(user: Pick<AuthUser, 'username' | 'account' | 'role' | 'accountType' | 'accountState'>, action: Action, targetAccount?: string): string {
-  const d = authorize(user, action, targetAccount);
-  if (!d.allowed) throw new LadingError('UNAUTHORIZED', d.reason);
-  return d.account;
 }

@@ -9,7 +9,7 @@
  * - vulnerability data (meta, vulnerabilities, aliases, affected, kev, epss, sync_state,
  *   affected_digests, vuln_changes): feeds/vulndb.ts and feeds/changes.ts (types in feeds/tables.ts)
  * - jobs: queue/queue.ts
- * - accounts, users, api_tokens: store/accounts.ts
+ * - accounts, users, api_tokens: store/accounts.ts (tokens through store/tokens.ts)
  * - catalog_images, catalog_image_tags, catalog_analyses: store/catalog.ts
  * - policy_bundles, policy_evals: store/policies.ts
  * - registries: store/registries.ts; subscriptions: store/subscriptions.ts; events: store/events.ts

@@ -227,7 +227,8 @@ function manipulate(parts: (string | undefined)[], position: number, increment =
   return `${m[1] ?? ''}.${m[2] ?? ''}.${m[3] ?? ''}.${m[4] ?? ''}`;
 }
 
-function parseOne(input: string): Bound[] | undefined {
+/** A constraint without its `as` alias, `@stability` flag and `#ref`, and the flag when not stable. */
+function stripModifiers(input: string): { constraint: string; stabilityModifier: string | undefined } {
   let c = input;
   const alias = /^([^,\s]+) +as +([^,\s]+)$/.exec(c);
   if (alias) c = alias[1]!;
@@ -239,6 +240,46 @@ function parseOne(input: string): Bound[] | undefined {
   }
   const ref = /^(dev-[^,\s@]+?|[^,\s@]+?\.x-dev)#.+$/i.exec(c);
   if (ref) c = ref[1]!;
+  return { constraint: c, stabilityModifier };
+}
+
+/** `low - high`: from low (inclusive) to high (inclusive when complete, else below its next step). */
+function hyphenBounds(m: RegExpExecArray): Bound[] | undefined {
+  const lowSuffix = !m[6] && !m[8] && !m[9] ? '-dev' : '';
+  const low = normalizeComposer(m[1]!);
+  if (!low) return undefined;
+  const lower: Bound = { op: '>=', version: low + lowSuffix };
+  if ((present(m[12]) && present(m[13])) || m[15] || m[17] || m[18]) {
+    const high = normalizeComposer(m[10]!);
+    if (!high) return undefined;
+    return [lower, { op: '<=', version: high }];
+  }
+  if (!normalizeComposer(m[10]!)) return undefined;
+  const high = manipulate(['', m[11], m[12], m[13], m[14]], present(m[12]) ? 2 : 1, 1);
+  if (!high) return undefined;
+  return [lower, { op: '<', version: `${high}-dev` }];
+}
+
+/** An operator and a version (`=` when none). */
+function basicBounds(m: RegExpExecArray, stabilityModifier: string | undefined): Bound[] | undefined {
+  const text = m[2]!;
+  let version = normalizeComposer(text);
+  if (version === undefined && text.endsWith('-dev') && /^[0-9a-zA-Z-./]+$/.test(text)) {
+    version = normalizeComposer(`dev-${text.slice(0, -4)}`);
+  }
+  if (version === undefined) return undefined;
+  const raw = m[1] || '=';
+  const op: Op = raw === '=' || raw === '==' ? '==' : raw === '<>' ? '!=' : (raw as Op);
+  if (op !== '==' && stabilityModifier && parseStability(version) === 'stable') {
+    version += `-${stabilityModifier}`;
+  } else if (raw === '<' || raw === '>=') {
+    if (!new RegExp(`-${MODIFIER}$`).test(text.toLowerCase()) && !text.startsWith('dev-')) version += '-dev';
+  }
+  return [{ op, version }];
+}
+
+function parseOne(input: string): Bound[] | undefined {
+  const { constraint: c, stabilityModifier } = stripModifiers(input);
 
   const any = /^(v)?[xX*](\.[xX*])*$/i.exec(c);
   if (any) return any[1] || any[2] ? [{ op: '>=', version: '0.0.0.0-dev' }] : [];
@@ -284,39 +325,10 @@ function parseOne(input: string): Bound[] | undefined {
   }
 
   m = HYPHEN.exec(c);
-  if (m) {
-    const lowSuffix = !m[6] && !m[8] && !m[9] ? '-dev' : '';
-    const low = normalizeComposer(m[1]!);
-    if (!low) return undefined;
-    const lower: Bound = { op: '>=', version: low + lowSuffix };
-    if ((present(m[12]) && present(m[13])) || m[15] || m[17] || m[18]) {
-      const high = normalizeComposer(m[10]!);
-      if (!high) return undefined;
-      return [lower, { op: '<=', version: high }];
-    }
-    if (!normalizeComposer(m[10]!)) return undefined;
-    const high = manipulate(['', m[11], m[12], m[13], m[14]], present(m[12]) ? 2 : 1, 1);
-    if (!high) return undefined;
-    return [lower, { op: '<', version: `${high}-dev` }];
-  }
+  if (m) return hyphenBounds(m);
 
   m = BASIC.exec(c);
-  if (m) {
-    const text = m[2]!;
-    let version = normalizeComposer(text);
-    if (version === undefined && text.endsWith('-dev') && /^[0-9a-zA-Z-./]+$/.test(text)) {
-      version = normalizeComposer(`dev-${text.slice(0, -4)}`);
-    }
-    if (version === undefined) return undefined;
-    const raw = m[1] || '=';
-    const op: Op = raw === '=' || raw === '==' ? '==' : raw === '<>' ? '!=' : (raw as Op);
-    if (op !== '==' && stabilityModifier && parseStability(version) === 'stable') {
-      version += `-${stabilityModifier}`;
-    } else if (raw === '<' || raw === '>=') {
-      if (!new RegExp(`-${MODIFIER}$`).test(text.toLowerCase()) && !text.startsWith('dev-')) version += '-dev';
-    }
-    return [{ op, version }];
-  }
+  if (m) return basicBounds(m, stabilityModifier);
   return undefined;
 }
 

@@ -353,6 +353,96 @@ function addById(byId: Map<string, Vulnerability[]>, records: readonly Vulnerabi
 
 // ------------------------------------------------------------------ the matcher
 
+/** How many OS packages the SBOM has and how many records their lookups returned (for the "no data" warning). */
+interface OsCounts {
+  osPackages: number;
+  osRecords: number;
+}
+
+/** One package's raw matches: every record of its lookup keys that names it and whose range holds its version. */
+async function matchPackage(
+  pkg: Package,
+  keys: ReturnType<typeof lookupKeys>,
+  affectedOf: Awaited<ReturnType<typeof affectedReader>>,
+  schemeFor: ReturnType<typeof schemeReader>,
+  counts: OsCounts,
+): Promise<RawMatch[]> {
+  const os = isOsPackage(pkg);
+  if (os) counts.osPackages++;
+  const seen = new Set<string>();
+  const raws: RawMatch[] = [];
+  const stream = pkg.type === 'rpm' ? moduleStreamOf(pkg) : undefined;
+  for (const key of keys) {
+    const records = await affectedOf(key.namespace, key.name);
+    if (os) counts.osRecords += records.length;
+    for (const a of records) {
+      const rk = recordKey(a);
+      if (seen.has(rk)) continue;
+      if (os ? !namesPackage(pkg, a, key) : a.name !== key.name) continue;
+      // Red Hat modularity: a modular record matches only packages built in its stream, and a
+      // non-modular record only non-modular packages.
+      if (pkg.type === 'rpm' && (a.moduleStream || undefined) !== stream) continue;
+      const scheme = schemeFor(a.scheme);
+      if (!scheme) continue;
+      const version = os ? comparedVersion(pkg, a) : pkg.version;
+      const verdict = judge(scheme, version, a);
+      // One match per record; a record stored as several entries (one per range) is judged on each
+      // until one holds.
+      if (!verdict) continue;
+      seen.add(rk);
+      raws.push({
+        affected: a,
+        verdict,
+        details: {
+          kind: os ? 'distro' : 'language',
+          namespace: a.namespace,
+          name: a.name,
+          nameKind: a.nameKind,
+          version,
+          constraint: verdict.constraint,
+          record: `${a.source}:${a.vulnId}`,
+        },
+      });
+    }
+  }
+  return raws;
+}
+
+/** The warning for OS packages that could not be matched: no distro release, or no data for it. */
+function noDataWarning(sbom: Sbom, counts: OsCounts): string | undefined {
+  if (counts.osPackages === 0) return undefined;
+  const ns = distroNamespace(sbom.distro);
+  if (!ns) {
+    return sbom.distro
+      ? `the distro ${sbom.distro.id} has no release version: its ${counts.osPackages} OS package(s) were not matched`
+      : `the distro is unknown: ${counts.osPackages} OS package(s) were not matched`;
+  }
+  return counts.osRecords === 0 ? `no vulnerability data for ${ns} (unsupported or end-of-life release?)` : undefined;
+}
+
+/** Each package's live (not withdrawn) raw matches grouped into one match per vulnerability. */
+function groupMatches(sbom: Sbom, perPackage: RawMatch[][], byId: Map<string, Vulnerability[]>): Group[] {
+  const withdrawn = (a: Affected) => (byId.get(a.vulnId) ?? []).some((v) => v.source === a.source && v.withdrawn);
+  const aliasLists = new Map<string, string[]>();
+  const aliasesOf = (id: string): string[] => {
+    let list = aliasLists.get(id);
+    if (!list) {
+      list = unique((byId.get(id) ?? []).flatMap((v) => v.aliases));
+      aliasLists.set(id, list);
+    }
+    return list;
+  };
+
+  const groups: Group[] = [];
+  perPackage.forEach((raws, i) => {
+    const live = raws.filter((r) => !withdrawn(r.affected));
+    if (!live.length) return;
+    const pkg = sbom.packages[i]!;
+    groups.push(...(isOsPackage(pkg) ? groupById(pkg, live) : groupByAlias(pkg, live, aliasesOf)));
+  });
+  return groups;
+}
+
 /**
  * Matches every package of the SBOM against the vulnerability data.
  *
@@ -372,85 +462,17 @@ export async function matchSbom(sbom: Sbom, lookup: VulnLookup, options: MatchOp
   const keysOf = sbom.packages.map((pkg) => lookupKeys(pkg, sbom.distro));
   const affectedOf = await affectedReader(lookup, keysOf.flat());
 
-  let osPackages = 0;
-  let osRecords = 0;
+  const counts: OsCounts = { osPackages: 0, osRecords: 0 };
+  const perPackage = await Promise.all(sbom.packages.map((pkg, i) => matchPackage(pkg, keysOf[i]!, affectedOf, schemeFor, counts)));
 
-  const perPackage = await Promise.all(sbom.packages.map(async (pkg, i): Promise<RawMatch[]> => {
-    const os = isOsPackage(pkg);
-    if (os) osPackages++;
-    const keys = keysOf[i]!;
-    const seen = new Set<string>();
-    const raws: RawMatch[] = [];
-    const stream = pkg.type === 'rpm' ? moduleStreamOf(pkg) : undefined;
-    for (const key of keys) {
-      const records = await affectedOf(key.namespace, key.name);
-      if (os) osRecords += records.length;
-      for (const a of records) {
-        const rk = recordKey(a);
-        if (seen.has(rk)) continue;
-        if (os ? !namesPackage(pkg, a, key) : a.name !== key.name) continue;
-        // Red Hat modularity: a modular record matches only packages built in its stream, and a
-        // non-modular record only non-modular packages.
-        if (pkg.type === 'rpm' && (a.moduleStream || undefined) !== stream) continue;
-        const scheme = schemeFor(a.scheme);
-        if (!scheme) continue;
-        const version = os ? comparedVersion(pkg, a) : pkg.version;
-        const verdict = judge(scheme, version, a);
-        // One match per record; a record stored as several entries (one per range) is judged on each
-        // until one holds.
-        if (!verdict) continue;
-        seen.add(rk);
-        raws.push({
-          affected: a,
-          verdict,
-          details: {
-            kind: os ? 'distro' : 'language',
-            namespace: a.namespace,
-            name: a.name,
-            nameKind: a.nameKind,
-            version,
-            constraint: verdict.constraint,
-            record: `${a.source}:${a.vulnId}`,
-          },
-        });
-      }
-    }
-    return raws;
-  }));
-
-  if (osPackages > 0) {
-    const ns = distroNamespace(sbom.distro);
-    if (!ns) {
-      warnings.push(sbom.distro
-        ? `the distro ${sbom.distro.id} has no release version: its ${osPackages} OS package(s) were not matched`
-        : `the distro is unknown: ${osPackages} OS package(s) were not matched`);
-    } else if (osRecords === 0) {
-      warnings.push(`no vulnerability data for ${ns} (unsupported or end-of-life release?)`);
-    }
-  }
+  const noData = noDataWarning(sbom, counts);
+  if (noData) warnings.push(noData);
 
   // Every source's record of every matched id; records withdrawn by the source that matched are dropped.
   const byId = new Map<string, Vulnerability[]>();
   const recordIds = unique(perPackage.flat().map((r) => r.affected.vulnId));
   if (recordIds.length) addById(byId, await lookup.vulnerabilities(recordIds));
-  const withdrawn = (a: Affected) => (byId.get(a.vulnId) ?? []).some((v) => v.source === a.source && v.withdrawn);
-  const aliasLists = new Map<string, string[]>();
-  const aliasesOf = (id: string): string[] => {
-    let list = aliasLists.get(id);
-    if (!list) {
-      list = unique((byId.get(id) ?? []).flatMap((v) => v.aliases));
-      aliasLists.set(id, list);
-    }
-    return list;
-  };
-
-  const groups: Group[] = [];
-  perPackage.forEach((raws, i) => {
-    const live = raws.filter((r) => !withdrawn(r.affected));
-    if (!live.length) return;
-    const pkg = sbom.packages[i]!;
-    groups.push(...(isOsPackage(pkg) ? groupById(pkg, live) : groupByAlias(pkg, live, aliasesOf)));
-  });
+  const groups = groupMatches(sbom, perPackage, byId);
 
   // Records of aliases not fetched yet (NVD's CVE record for a GHSA match).
   const missing = unique(groups.flatMap((g) => [...g.ids])).filter((id) => !byId.has(id));

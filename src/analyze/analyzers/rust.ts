@@ -77,101 +77,134 @@ export interface TomlTable {
   values: Record<string, TomlValue>;
 }
 
+/** A reader over a TOML text: the position, the line (for errors) and the pieces of the subset. */
+class TomlReader {
+  i = 0;
+  line = 1;
+
+  constructor(readonly text: string) {}
+
+  fail(msg: string): never {
+    throw new LadingError('BAD_INPUT', `line ${this.line}: ${msg}`);
+  }
+
+  skipSpace(newlines: boolean): void {
+    const text = this.text;
+    while (this.i < text.length) {
+      const ch = text[this.i]!;
+      if (ch === ' ' || ch === '\t' || ch === '\r') this.i++;
+      else if (ch === '#') while (this.i < text.length && text[this.i] !== '\n') this.i++;
+      else if (ch === '\n' && newlines) { this.i++; this.line++; }
+      else break;
+    }
+  }
+
+  basicString(): string {
+    const text = this.text;
+    const quote = text[this.i]!;
+    this.i++;
+    let out = '';
+    while (this.i < text.length && text[this.i] !== quote) {
+      const ch = text[this.i]!;
+      if (ch === '\n') this.fail('unterminated string');
+      if (ch === '\\' && quote === '"') {
+        out += this.escape();
+        continue;
+      }
+      out += ch;
+      this.i++;
+    }
+    if (this.i >= text.length) this.fail('unterminated string');
+    this.i++;
+    return out;
+  }
+
+  /** The escape sequence at the backslash under the position, moving past it. */
+  private escape(): string {
+    const text = this.text;
+    const e = text[this.i + 1];
+    const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '"': '"', '\\': '\\', b: '\b', f: '\f' };
+    if (e !== undefined && simple[e] !== undefined) { this.i += 2; return simple[e]; }
+    const hex = e === 'u' ? text.slice(this.i + 2, this.i + 6) : e === 'U' ? text.slice(this.i + 2, this.i + 10) : '';
+    if (hex && /^[0-9a-fA-F]+$/.test(hex)) {
+      const cp = parseInt(hex, 16);
+      if (cp > 0x10ffff) this.fail('bad unicode escape');
+      this.i += 2 + hex.length;
+      return String.fromCodePoint(cp);
+    }
+    return this.fail('bad escape in string');
+  }
+
+  value(depth: number): TomlValue {
+    const ch = this.text[this.i];
+    if (ch === '"' || ch === "'") return this.basicString();
+    if (ch === '[') return this.array(depth);
+    const m = /^(true|false|[+-]?\d[\d_]*)/.exec(this.text.slice(this.i, this.i + 32));
+    if (!m) return this.fail('unsupported value');
+    this.i += m[0].length;
+    return m[0] === 'true' ? true : m[0] === 'false' ? false : Number(m[0].replace(/_/g, ''));
+  }
+
+  private array(depth: number): TomlValue[] {
+    if (depth > 16) this.fail('arrays nested too deeply');
+    this.i++;
+    const arr: TomlValue[] = [];
+    for (;;) {
+      this.skipSpace(true);
+      if (this.text[this.i] === ']') { this.i++; return arr; }
+      arr.push(this.value(depth + 1));
+      this.skipSpace(true);
+      if (this.text[this.i] === ',') { this.i++; continue; }
+      if (this.text[this.i] === ']') { this.i++; return arr; }
+      this.fail('expected , or ] in array');
+    }
+  }
+
+  /** `[name]` or `[[name]]`: a new table. */
+  tableHeader(): TomlTable {
+    const m = /^\[(\[?)\s*([A-Za-z0-9_.-]+)\s*\](\]?)/.exec(this.text.slice(this.i, this.i + 256));
+    if (!m || !m[1] !== !m[3]) this.fail('bad table header');
+    this.i += m![0].length;
+    return { name: m![2]!, array: m![1] === '[', values: {} };
+  }
+
+  /** `key = value`, stored in the table. */
+  keyValue(table: TomlTable): void {
+    let key: string;
+    if (this.text[this.i] === '"' || this.text[this.i] === "'") key = this.basicString();
+    else {
+      const m = /^[A-Za-z0-9_-]+/.exec(this.text.slice(this.i, this.i + 256));
+      if (!m) this.fail('expected a key');
+      key = m![0];
+      this.i += key.length;
+    }
+    this.skipSpace(false);
+    if (this.text[this.i] !== '=') this.fail('expected =');
+    this.i++;
+    this.skipSpace(false);
+    table.values[key] = this.value(0);
+  }
+}
+
 /**
  * The TOML subset Cargo.lock uses: `[table]`, `[[array-of-tables]]`, `key = value` with basic and
  * literal strings, integers, booleans and (multi-line) arrays; `#` comments. Throws on anything else.
  */
 export function parseTomlSubset(text: string): TomlTable[] {
   const tables: TomlTable[] = [{ name: '', array: false, values: {} }];
-  let i = 0;
-  let line = 1;
-  const fail = (msg: string): never => { throw new LadingError('BAD_INPUT', `line ${line}: ${msg}`); };
-  const skipSpace = (newlines: boolean) => {
-    while (i < text.length) {
-      const ch = text[i]!;
-      if (ch === ' ' || ch === '\t' || ch === '\r') i++;
-      else if (ch === '#') while (i < text.length && text[i] !== '\n') i++;
-      else if (ch === '\n' && newlines) { i++; line++; }
-      else break;
-    }
-  };
-  const basicString = (): string => {
-    const quote = text[i]!;
-    i++;
-    let out = '';
-    while (i < text.length && text[i] !== quote) {
-      const ch = text[i]!;
-      if (ch === '\n') fail('unterminated string');
-      if (ch === '\\' && quote === '"') {
-        const e = text[i + 1];
-        const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '"': '"', '\\': '\\', b: '\b', f: '\f' };
-        if (e !== undefined && simple[e] !== undefined) { out += simple[e]; i += 2; continue; }
-        const hex = e === 'u' ? text.slice(i + 2, i + 6) : e === 'U' ? text.slice(i + 2, i + 10) : '';
-        if (hex && /^[0-9a-fA-F]+$/.test(hex)) {
-          const cp = parseInt(hex, 16);
-          if (cp > 0x10ffff) fail('bad unicode escape');
-          out += String.fromCodePoint(cp);
-          i += 2 + hex.length;
-          continue;
-        }
-        fail('bad escape in string');
-      }
-      out += ch;
-      i++;
-    }
-    if (i >= text.length) fail('unterminated string');
-    i++;
-    return out;
-  };
-  const value = (depth: number): TomlValue => {
-    const ch = text[i];
-    if (ch === '"' || ch === "'") return basicString();
-    if (ch === '[') {
-      if (depth > 16) fail('arrays nested too deeply');
-      i++;
-      const arr: TomlValue[] = [];
-      for (;;) {
-        skipSpace(true);
-        if (text[i] === ']') { i++; return arr; }
-        arr.push(value(depth + 1));
-        skipSpace(true);
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === ']') { i++; return arr; }
-        fail('expected , or ] in array');
-      }
-    }
-    const m = /^(true|false|[+-]?\d[\d_]*)/.exec(text.slice(i, i + 32));
-    if (!m) return fail('unsupported value');
-    i += m[0].length;
-    return m[0] === 'true' ? true : m[0] === 'false' ? false : Number(m[0].replace(/_/g, ''));
-  };
+  const r = new TomlReader(text);
   let cur = tables[0]!;
-  while (i < text.length) {
-    skipSpace(true);
-    if (i >= text.length) break;
-    if (text[i] === '[') {
-      const m = /^\[(\[?)\s*([A-Za-z0-9_.-]+)\s*\](\]?)/.exec(text.slice(i, i + 256));
-      if (!m || !m[1] !== !m[3]) fail('bad table header');
-      cur = { name: m![2]!, array: m![1] === '[', values: {} };
+  while (r.i < text.length) {
+    r.skipSpace(true);
+    if (r.i >= text.length) break;
+    if (text[r.i] === '[') {
+      cur = r.tableHeader();
       tables.push(cur);
-      i += m![0].length;
     } else {
-      let key: string;
-      if (text[i] === '"' || text[i] === "'") key = basicString();
-      else {
-        const m = /^[A-Za-z0-9_-]+/.exec(text.slice(i, i + 256));
-        if (!m) fail('expected a key');
-        key = m![0];
-        i += key.length;
-      }
-      skipSpace(false);
-      if (text[i] !== '=') fail('expected =');
-      i++;
-      skipSpace(false);
-      cur.values[key] = value(0);
+      r.keyValue(cur);
     }
-    skipSpace(false);
-    if (i < text.length && text[i] !== '\n') fail('unexpected text after value');
+    r.skipSpace(false);
+    if (r.i < text.length && text[r.i] !== '\n') r.fail('unexpected text after value');
   }
   return tables;
 }

@@ -23,7 +23,7 @@ export const DEFAULT_SECRET_RULES: SecretRule[] = [
   { id: 'DOCKER_AUTH', description: 'docker registry credentials (config.json "auth")', secret: 1,
     regex: /"auth"\s*:\s*"([A-Za-z0-9+/=]{4,})"/, keywords: ['"auth"'] },
   { id: 'API_KEY', description: 'API key assignment', secret: 1,
-    regex: /api[-_]?key["']?\s*[:=]+\s*["']?((?<![A-Za-z0-9])[A-Za-z0-9_\-]{20,64}(?![A-Za-z0-9]))/i, keywords: ['api'] },
+    regex: /api[-_]?key["']?\s*[:=]+\s*["']?((?<![A-Za-z0-9])[A-Za-z0-9_-]{20,64}(?![A-Za-z0-9]))/i, keywords: ['api'] },
   { id: 'GITHUB_TOKEN', description: 'GitHub token', secret: 0,
     regex: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{82})\b/, keywords: ['gh', 'github_pat_'] },
   { id: 'GITLAB_TOKEN', description: 'GitLab personal access token', secret: 0,
@@ -60,6 +60,6 @@ export function parseUserRule(spec: string): SecretRule {
   try {
     return { id, description: `user rule ${id}`, regex: new RegExp(source, flags), secret: 0 };
   } catch (e) {
-    throw new Error(`content rule ${id}: invalid regex (${(e as Error).message})`);
+    throw new Error(`content rule ${id}: invalid regex (${(e as Error).message})`, { cause: e });
   }
 }

@@ -8,7 +8,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ACCOUNT_STATES, USER_ROLES, authorize, requireAuthorized, type Account, type AccountStore, type AuthUser, type User } from '../../store/accounts.js';
+import { ACCOUNT_STATES, USER_ROLES, type Account, type AccountStore, type AuthUser, type User } from '../../store/accounts.js';
+import { authorize, requireAuthorized } from '../../store/authorize.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
 import type { ApiDeps } from '../app.js';

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { authorize } from '../../store/accounts.js';
+import { authorize } from '../../store/authorize.js';
 import { TRANSITIONS, type ArchiveRule, type ArchivedImage, type Selector } from '../../services/archive.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';

@@ -80,79 +80,92 @@ const VULN_SORTS: Record<string, (a: VulnerabilityView, b: VulnerabilityView) =>
   id: (a, b) => a.id.localeCompare(b.id),
 };
 
+async function mustImage(deps: ApiDeps, account: string, imageDigest: string): Promise<CatalogImage> {
+  const img = await deps.catalog.getImage(account, imageDigest);
+  if (!img) throw new ApiError(404, `image ${imageDigest} not found`);
+  return img;
+}
+
+async function mustSbom(deps: ApiDeps, img: CatalogImage): Promise<Sbom> {
+  const sbom = img.analysisStatus === 'analyzed' ? await deps.catalog.getSbom(img.account, img.imageDigest) : undefined;
+  if (!sbom) throw new ApiError(404, `image ${img.imageDigest} is not analyzed (analysis_status ${img.analysisStatus})`);
+  return sbom;
+}
+
+async function mustSummary(deps: ApiDeps, account: string, imageDigest: string): Promise<ImageSummary> {
+  const s = await deps.summaries.get(account, imageDigest);
+  if (!s) throw new ApiError(404, `image ${imageDigest} not found`);
+  return s;
+}
+
+/** The image list's query as the summary store's list options (only what was given). */
+function listOptions(q: z.infer<typeof listQuery>): Parameters<ApiDeps['summaries']['list']>[1] {
+  return {
+    ...(q.q !== undefined ? { q: q.q } : {}),
+    ...(q.registry !== undefined ? { registry: q.registry } : {}),
+    ...(q.repository !== undefined ? { repository: q.repository } : {}),
+    ...(q.analysis_status !== undefined ? { analysisStatus: q.analysis_status } : {}),
+    ...(q.verdict !== undefined ? { verdict: q.verdict } : {}),
+    ...(q.severity !== undefined ? { severity: q.severity } : {}),
+    ...(q.fixable !== undefined ? { fixable: q.fixable } : {}),
+    ...(q.package !== undefined ? { package: q.package } : {}),
+    ...(q.vulnerability !== undefined ? { vulnerability: q.vulnerability } : {}),
+    ...(q.sort !== undefined ? { sort: q.sort } : {}),
+    ...(q.order !== undefined ? { order: q.order } : {}),
+    ...(q.page !== undefined ? { page: q.page } : {}),
+    ...(q.limit !== undefined ? { limit: q.limit } : {}),
+  };
+}
+
+/** The dashboard: counts, worst images, feed ages, the trend, recent events and failed deliveries. */
+async function dashboard(deps: ApiDeps, account: string) {
+  const store = deps.summaries;
+  const overview = await store.overview(account);
+  const now = Date.now();
+  const states = new Map((await deps.vulndb.syncStates()).map((s) => [s.source, s]));
+  const names = [...new Set([...(deps.config.feeds.enabled ? deps.config.feeds.sources : []), ...states.keys()])].sort();
+  const feeds = names.map((name) => {
+    const s = states.get(name);
+    return {
+      name,
+      last_sync: isoZ(s?.lastSuccess),
+      age_seconds: s?.lastSuccess ? Math.max(0, Math.round((now - Date.parse(s.lastSuccess)) / 1000)) : null,
+      record_count: s?.records ?? 0,
+      status: s?.status ?? 'never',
+    };
+  });
+  return {
+    images: overview.images,
+    vulnerabilities: overview.vulnerabilities,
+    verdicts: overview.verdicts,
+    worst_images: overview.worst_images.map(summaryView),
+    feeds,
+    trend: (await store.trend(account)).map((p) => ({ ...p, at: isoZ(p.at) })),
+    recent_events: (await store.recentEvents(account)).map((e) => ({ ...e, timestamp: isoZ(e.timestamp) })),
+    failed_deliveries: (await store.failedDeliveries(account)).map((d) => ({ ...d, last_attempt_at: isoZ(d.last_attempt_at) })),
+  };
+}
+
 export function summariesRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const store = deps.summaries;
-
-  const mustImage = async (account: string, imageDigest: string): Promise<CatalogImage> => {
-    const img = await deps.catalog.getImage(account, imageDigest);
-    if (!img) throw new ApiError(404, `image ${imageDigest} not found`);
-    return img;
-  };
-  const mustSbom = async (img: CatalogImage): Promise<Sbom> => {
-    const sbom = img.analysisStatus === 'analyzed' ? await deps.catalog.getSbom(img.account, img.imageDigest) : undefined;
-    if (!sbom) throw new ApiError(404, `image ${img.imageDigest} is not analyzed (analysis_status ${img.analysisStatus})`);
-    return sbom;
-  };
-  const mustSummary = async (account: string, imageDigest: string): Promise<ImageSummary> => {
-    const s = await store.get(account, imageDigest);
-    if (!s) throw new ApiError(404, `image ${imageDigest} not found`);
-    return s;
-  };
 
   app.get('/summaries/images', async (req) => {
     const account = await accountOf(req, deps, 'read');
     const q = parseInput(listQuery, req.query, 'query');
-    const r = await store.list(account, {
-      ...(q.q !== undefined ? { q: q.q } : {}),
-      ...(q.registry !== undefined ? { registry: q.registry } : {}),
-      ...(q.repository !== undefined ? { repository: q.repository } : {}),
-      ...(q.analysis_status !== undefined ? { analysisStatus: q.analysis_status } : {}),
-      ...(q.verdict !== undefined ? { verdict: q.verdict } : {}),
-      ...(q.severity !== undefined ? { severity: q.severity } : {}),
-      ...(q.fixable !== undefined ? { fixable: q.fixable } : {}),
-      ...(q.package !== undefined ? { package: q.package } : {}),
-      ...(q.vulnerability !== undefined ? { vulnerability: q.vulnerability } : {}),
-      ...(q.sort !== undefined ? { sort: q.sort } : {}),
-      ...(q.order !== undefined ? { order: q.order } : {}),
-      ...(q.page !== undefined ? { page: q.page } : {}),
-      ...(q.limit !== undefined ? { limit: q.limit } : {}),
-    });
+    const r = await store.list(account, listOptions(q));
     return { ...r, items: r.items.map(summaryView) };
   });
 
   app.get('/summaries/dashboard', async (req) => {
     const account = await accountOf(req, deps, 'read');
-    const overview = await store.overview(account);
-    const now = Date.now();
-    const states = new Map((await deps.vulndb.syncStates()).map((s) => [s.source, s]));
-    const names = [...new Set([...(deps.config.feeds.enabled ? deps.config.feeds.sources : []), ...states.keys()])].sort();
-    const feeds = names.map((name) => {
-      const s = states.get(name);
-      return {
-        name,
-        last_sync: isoZ(s?.lastSuccess),
-        age_seconds: s?.lastSuccess ? Math.max(0, Math.round((now - Date.parse(s.lastSuccess)) / 1000)) : null,
-        record_count: s?.records ?? 0,
-        status: s?.status ?? 'never',
-      };
-    });
-    return {
-      images: overview.images,
-      vulnerabilities: overview.vulnerabilities,
-      verdicts: overview.verdicts,
-      worst_images: overview.worst_images.map(summaryView),
-      feeds,
-      trend: (await store.trend(account)).map((p) => ({ ...p, at: isoZ(p.at) })),
-      recent_events: (await store.recentEvents(account)).map((e) => ({ ...e, timestamp: isoZ(e.timestamp) })),
-      failed_deliveries: (await store.failedDeliveries(account)).map((d) => ({ ...d, last_attempt_at: isoZ(d.last_attempt_at) })),
-    };
+    return dashboard(deps, account);
   });
 
   app.get('/summaries/images/:imageDigest', async (req) => {
     const account = await accountOf(req, deps, 'read');
     const { imageDigest } = parseInput(digestParams, req.params, 'path');
-    const summary = await mustSummary(account, imageDigest);
-    const img = await mustImage(account, imageDigest);
+    const summary = await mustSummary(deps, account, imageDigest);
+    const img = await mustImage(deps, account, imageDigest);
     const sbom = img.analysisStatus === 'analyzed' ? await deps.catalog.getSbom(account, imageDigest) : undefined;
     return {
       summary: summaryView(summary),
@@ -166,7 +179,7 @@ export function summariesRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const account = await accountOf(req, deps, 'read');
     const { imageDigest } = parseInput(digestParams, req.params, 'path');
     const q = parseInput(packagesQuery, req.query, 'query');
-    const sbom = await mustSbom(await mustImage(account, imageDigest));
+    const sbom = await mustSbom(deps, await mustImage(deps, account, imageDigest));
     const needle = q.q?.toLowerCase();
     const sort = q.sort ?? 'name';
     const items = packageViews(sbom)
@@ -181,8 +194,8 @@ export function summariesRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const account = await accountOf(req, deps, 'read');
     const { imageDigest } = parseInput(digestParams, req.params, 'path');
     const q = parseInput(vulnerabilitiesQuery, req.query, 'query');
-    const img = await mustImage(account, imageDigest);
-    const sbom = await mustSbom(img);
+    const img = await mustImage(deps, account, imageDigest);
+    const sbom = await mustSbom(deps, img);
     const all = await scanOf(deps.reports, img, sbom);
     const matches = q.vendor_only === false ? all : countedMatches(all);
     const needle = q.q?.toLowerCase();
@@ -202,9 +215,9 @@ export function summariesRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const account = await accountOf(req, deps, 'read');
     const q = parseInput(compareQuery, req.query, 'query');
     const side = async (imageDigest: string) => {
-      const img = await mustImage(account, imageDigest);
-      const sbom = await mustSbom(img);
-      return { summary: await mustSummary(account, imageDigest), sbom, matches: await scanOf(deps.reports, img, sbom) };
+      const img = await mustImage(deps, account, imageDigest);
+      const sbom = await mustSbom(deps, img);
+      return { summary: await mustSummary(deps, account, imageDigest), sbom, matches: await scanOf(deps.reports, img, sbom) };
     };
     const base = await side(q.base);
     const target = await side(q.target);

@@ -2,7 +2,7 @@
  * `/`, `/health`, `/version` (no authentication), `/status`, `/system`, `/system/status`,
  * `/system/feeds` (GET, and POST to sync now), `/system/policy_spec` (the gates), `/system/error_codes`.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../errors.js';
 import { policySpec } from '../../policy/index.js';
 import { VERSION } from '../../version.js';
@@ -39,6 +39,70 @@ const ERROR_CODES: Record<ErrorCode, string> = {
   INTERNAL: 'An unexpected internal error',
 };
 
+/** /status and /system/status: this process, its queue and its cycles. */
+async function statusOf(deps: ApiDeps) {
+  const queue = await deps.queue.stats().catch(() => undefined);
+  const cycles = await deps.cycles?.states().catch(() => undefined);
+  return {
+    available: true,
+    busy: false,
+    up: true,
+    message: 'all good',
+    version: VERSION,
+    db_version: latestSchema(),
+    detail: {
+      service_name: 'lading', ...(deps.service ? { roles: deps.service.roles } : {}), ...(queue ? { queue } : {}),
+      ...(cycles ? { cycles: cycles.map(cycleView) } : {}),
+    },
+  };
+}
+
+/** Anchore's service records: every process's roles from the registry (this one alone without it). */
+async function serviceStates(deps: ApiDeps, filter: { servicename?: string; hostid?: string } = {}) {
+  const detail = await statusOf(deps);
+  const records = deps.services ? await deps.services.list(filter) : [];
+  if (!records.length && !deps.services) {
+    return (deps.service?.roles ?? ['api']).map((role) => ({
+      hostid: deps.service?.hostId ?? 'lading', servicename: role, base_url: 'N/A', status: true, status_message: 'available', version: VERSION, service_detail: detail,
+    }));
+  }
+  return records.map((r) => ({
+    hostid: r.hostid,
+    servicename: r.servicename,
+    base_url: r.baseUrl ?? 'N/A',
+    status: r.up,
+    status_message: r.up ? 'available' : r.stoppedAt ? 'stopped' : 'orphaned',
+    version: r.version,
+    last_heartbeat: isoZ(r.heartbeatAt),
+    service_detail: r.up ? detail : { ...detail, up: false, available: false, message: r.stoppedAt ? 'stopped' : 'no heartbeat' },
+  }));
+}
+
+/** POST /system/feeds: sync now and answer with the results (admin only; a sync already running is a 409). */
+async function syncFeedsNow(deps: ApiDeps, req: FastifyRequest) {
+  const account = await accountOf(req, deps, 'write');
+  if (account !== ADMIN_ACCOUNT || userOf(req).accountType !== 'admin') throw new ApiError(403, 'only the admin account can sync feeds');
+  const q = req.query as Record<string, unknown>;
+  if (q.flush === 'true' || q.flush === 'True') throw new ApiError(400, 'flush is not supported: each sync replaces or updates a source\'s data as its feed says');
+  if (!deps.feedSync || !deps.cycles) throw new ApiError(409, 'feed sync is disabled in this service\'s configuration (feeds.enabled: false); load data with `lading db import`');
+  let report: FeedSyncReport | undefined;
+  const spec = deps.feedSync;
+  const outcome = await deps.cycles.runNow({
+    ...spec,
+    run: async (signal) => {
+      const summary = await spec.run(signal);
+      report = lastReport(spec);
+      return summary;
+    },
+  });
+  if (!outcome) {
+    const state = (await deps.cycles.states()).find((c) => c.name === spec.name);
+    throw new ApiError(409, `a feed sync is already running (started ${isoZ(state?.lastStarted) ?? 'recently'} by ${state?.leaseOwner ?? 'another process'})`);
+  }
+  if (outcome.status === 'failed' && !report) throw new ApiError(502, `feed sync failed: ${outcome.error}`);
+  return report ? anchoreSyncResults(report) : [];
+}
+
 export function systemRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const pub = { config: { public: true } };
   app.get('/', pub, async (req, reply) => {
@@ -49,66 +113,30 @@ export function systemRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/health', pub, async (_req, reply) => reply.type('application/json').send(JSON.stringify('ok')));
   app.get('/version', pub, async () => ({ service: { version: VERSION }, api: { version: 'v1' }, db: { schema_version: latestSchema() } }));
 
-  const status = async () => {
-    const queue = await deps.queue.stats().catch(() => undefined);
-    const cycles = await deps.cycles?.states().catch(() => undefined);
-    return {
-      available: true,
-      busy: false,
-      up: true,
-      message: 'all good',
-      version: VERSION,
-      db_version: latestSchema(),
-      detail: {
-        service_name: 'lading', ...(deps.service ? { roles: deps.service.roles } : {}), ...(queue ? { queue } : {}),
-        ...(cycles ? { cycles: cycles.map(cycleView) } : {}),
-      },
-    };
-  };
   app.get('/status', async (req) => {
     userOf(req);
-    return status();
+    return statusOf(deps);
   });
   app.get('/system/status', async (req) => {
     userOf(req);
-    return status();
+    return statusOf(deps);
   });
-  /** Anchore's service records: every process's roles from the registry (this one alone without it). */
-  const serviceStates = async (filter: { servicename?: string; hostid?: string } = {}) => {
-    const detail = await status();
-    const records = deps.services ? await deps.services.list(filter) : [];
-    if (!records.length && !deps.services) {
-      return (deps.service?.roles ?? ['api']).map((role) => ({
-        hostid: deps.service?.hostId ?? 'lading', servicename: role, base_url: 'N/A', status: true, status_message: 'available', version: VERSION, service_detail: detail,
-      }));
-    }
-    return records.map((r) => ({
-      hostid: r.hostid,
-      servicename: r.servicename,
-      base_url: r.baseUrl ?? 'N/A',
-      status: r.up,
-      status_message: r.up ? 'available' : r.stoppedAt ? 'stopped' : 'orphaned',
-      version: r.version,
-      last_heartbeat: isoZ(r.heartbeatAt),
-      service_detail: r.up ? detail : { ...detail, up: false, available: false, message: r.stoppedAt ? 'stopped' : 'no heartbeat' },
-    }));
-  };
   app.get('/system', async (req) => {
     userOf(req);
-    return { service_states: await serviceStates() };
+    return { service_states: await serviceStates(deps) };
   });
   app.get('/system/services', async (req) => {
     userOf(req);
-    return serviceStates();
+    return serviceStates(deps);
   });
   app.get('/system/services/:servicename', async (req) => {
     userOf(req);
-    return serviceStates({ servicename: (req.params as { servicename: string }).servicename });
+    return serviceStates(deps, { servicename: (req.params as { servicename: string }).servicename });
   });
   app.get('/system/services/:servicename/:hostid', async (req) => {
     userOf(req);
     const p = req.params as { servicename: string; hostid: string };
-    return serviceStates(p);
+    return serviceStates(deps, p);
   });
   app.delete('/system/services/:servicename/:hostid', async (req) => {
     if (userOf(req).accountType !== 'admin') throw new ApiError(403, 'only the admin account can remove service records');
@@ -134,29 +162,7 @@ export function systemRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   // Anchore's POST /system/feeds: sync now (and answer with the results). One sync runs at a time
   // across every process: a sync already running is a 409, not a second one.
-  app.post('/system/feeds', async (req) => {
-    const account = await accountOf(req, deps, 'write');
-    if (account !== ADMIN_ACCOUNT || userOf(req).accountType !== 'admin') throw new ApiError(403, 'only the admin account can sync feeds');
-    const q = req.query as Record<string, unknown>;
-    if (q.flush === 'true' || q.flush === 'True') throw new ApiError(400, 'flush is not supported: each sync replaces or updates a source\'s data as its feed says');
-    if (!deps.feedSync || !deps.cycles) throw new ApiError(409, 'feed sync is disabled in this service\'s configuration (feeds.enabled: false); load data with `lading db import`');
-    let report: FeedSyncReport | undefined;
-    const spec = deps.feedSync;
-    const outcome = await deps.cycles.runNow({
-      ...spec,
-      run: async (signal) => {
-        const summary = await spec.run(signal);
-        report = lastReport(spec);
-        return summary;
-      },
-    });
-    if (!outcome) {
-      const state = (await deps.cycles.states()).find((c) => c.name === spec.name);
-      throw new ApiError(409, `a feed sync is already running (started ${isoZ(state?.lastStarted) ?? 'recently'} by ${state?.leaseOwner ?? 'another process'})`);
-    }
-    if (outcome.status === 'failed' && !report) throw new ApiError(502, `feed sync failed: ${outcome.error}`);
-    return report ? anchoreSyncResults(report) : [];
-  });
+  app.post('/system/feeds', async (req) => syncFeedsNow(deps, req));
 
   app.get('/system/policy_spec', async (req) => {
     userOf(req);

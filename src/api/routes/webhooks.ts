@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { NOTIFICATION_TYPES } from '../../config/schema.js';
-import { requireAuthorized } from '../../store/accounts.js';
+import { requireAuthorized } from '../../store/authorize.js';
 import { NOTIFICATION_STATUSES, WEBHOOK_TARGETS, type DeliveryAttempt, type Notification } from '../../services/notify.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';

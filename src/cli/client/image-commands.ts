@@ -128,6 +128,13 @@ async function readDockerfile(path: string): Promise<string> {
 }
 
 export function addServiceImageCommands(image: Command): void {
+  addAnalyzeCommands(image);
+  addLookupCommands(image);
+  addDeleteCommand(image);
+}
+
+/** `image add` and `image wait`: queue an analysis and wait for it. */
+function addAnalyzeCommands(image: Command): void {
   addConnectionOptions(image.command('add').argument('<image>', 'registry/repo:tag to analyze'))
     .description('add an image to the service\'s catalog and queue its analysis')
     .option('--force', 'analyze again even if already analyzed')
@@ -167,7 +174,10 @@ export function addServiceImageCommands(image: Command): void {
         }
       });
     });
+}
 
+/** `image list`, `get`, `content`, `metadata` and `vuln`: read the catalog and the analysis results. */
+function addLookupCommands(image: Command): void {
   addConnectionOptions(image.command('list'))
     .description('list the images in the catalog (the newest image of each tag)')
     .option('--full', 'also show image ids')
@@ -236,7 +246,10 @@ export function addServiceImageCommands(image: Command): void {
         svc.print(r, () => vulnText(r.vulnerabilities));
       });
     });
+}
 
+/** `image del`. */
+function addDeleteCommand(image: Command): void {
   addConnectionOptions(image.command('del').argument('<image>', 'tag, digest or image id'))
     .description('delete an image from the catalog')
     .option('--force', 'delete even while it is being analyzed')
