@@ -13,7 +13,9 @@ import { pushImage } from '../testkit/registry.js';
 import { ADMIN as admin, describeService, seedOpensslAdvisory, waitAnalyzed } from '../testkit/service.js';
 import { VulnDb } from '../feeds/vulndb.js';
 import { bestCvss } from '../vulns/match.js';
-import { SummaryStore, cleanInstruction, compareImages, countMatches, layersOf, packageViews, vulnerabilityViews } from './summaries.js';
+import { SummaryStore } from './summaries.js';
+import { countMatches } from './summary-counts.js';
+import { cleanInstruction, compareImages, layersOf, packageViews, vulnerabilityViews } from './summary-views.js';
 
 function match(id: string, pkg: ReturnType<typeof deb>, severity: Severity, over: Partial<Match['vulnerability']> = {}): Match {
   return {

@@ -10,10 +10,11 @@ import { isDigest } from '../../image/reference.js';
 import { PACKAGE_TYPES } from '../../sbom/ecosystems.js';
 import type { Sbom } from '../../sbom/model.js';
 import { ANALYSIS_STATUSES, type CatalogImage } from '../../store/catalog.js';
+import { SEVERITIES, SORTS, type ImageSummary } from '../../services/summaries.js';
+import { countedMatches } from '../../services/summary-counts.js';
 import {
-  SEVERITIES, SORTS, compareImages, countedMatches, layersOf, packageViews, scanOf, vulnerabilityViews,
-  type ImageSummary, type VulnerabilityView,
-} from '../../services/summaries.js';
+  compareImages, layersOf, packageViews, scanOf, vulnerabilityViews, type VulnerabilityView,
+} from '../../services/summary-views.js';
 import { severityRank } from '../../vulns/model.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
