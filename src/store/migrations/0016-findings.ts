@@ -17,9 +17,9 @@ import { sql, SqliteIntrospector, type Kysely } from 'kysely';
 
 const COUNTS = ['critical', 'high', 'medium', 'low', 'negligible', 'unknown', 'total', 'fixable', 'kev'] as const;
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   const sqlite = db.introspection instanceof SqliteIntrospector;
-  const id = (t: ReturnType<Kysely<any>['schema']['createTable']>) =>
+  const id = (t: ReturnType<Kysely<unknown>['schema']['createTable']>) =>
     t.addColumn('id', 'integer', (c) => (sqlite ? c.primaryKey().autoIncrement() : c.primaryKey().generatedByDefaultAsIdentity()));
 
   await id(db.schema.createTable('finding_tuples'))
@@ -86,8 +86,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`insert into meta (key, value) select 'findings_seq', cast(max(id) as text) from vuln_changes having max(id) is not null`.execute(db);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
-  await db.deleteFrom('meta').where('key', '=', 'findings_seq').execute();
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`delete from meta where key = 'findings_seq'`.execute(db);
   for (const t of ['finding_tuple_diff', 'finding_tuple_delta', 'finding_image_packages', 'finding_images', 'tuple_findings', 'finding_tuple_keys', 'finding_tuples']) {
     await db.schema.dropTable(t).ifExists().execute();
   }
