@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { analyzeImageSquashed } from '../analyze.js';
 import { decodeEntry } from './codec.js';
 import { DiskCache } from './store.js';
-import { fixtureImage, sbomDigest } from './writer-child.js';
+import { fixtureImage, sbomDigest } from './testing-writer-child.js';
 
-const child = fileURLToPath(new URL('./writer-child.ts', import.meta.url));
+const child = fileURLToPath(new URL('./testing-writer-child.ts', import.meta.url));
 
 function run(dir: string): Promise<{ out: string; err: string; code: number | null }> {
   return new Promise((resolve) => {

@@ -17,7 +17,7 @@ export function sbomDigest(s: { createdAt: string }): string {
   return createHash('sha256').update(JSON.stringify({ ...s, createdAt: '' })).digest('hex');
 }
 
-if (process.argv[1]?.endsWith('writer-child.ts')) {
+if (process.argv[1]?.endsWith('testing-writer-child.ts')) {
   const cache = new DiskCache(process.argv[2]!, Number(process.argv[3] ?? 2 * 1024 ** 3));
   for (let i = 0; i < 4; i++) {
     const sbom = await analyzeImage(fixtureImage(i % 2), { cache, onFallback: (e) => console.error(`fallback: ${String(e)}`) });
