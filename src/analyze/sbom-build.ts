@@ -55,7 +55,10 @@ export function captureRequests(analyzers: Analyzer[]): CaptureRequest[] {
   for (const a of analyzers) {
     const w = a.wants;
     if (w.paths?.length || w.match) {
-      out.push({ id: a.name, ...(w.paths ? { paths: w.paths } : {}), ...(w.match ? { match: w.match } : {}), ...(w.maxBytes !== undefined ? { maxBytes: w.maxBytes } : {}) });
+      out.push({
+        id: a.name, ...(w.paths ? { paths: w.paths } : {}), ...(w.match ? { match: w.match } : {}),
+        ...(w.maxBytes !== undefined ? { maxBytes: w.maxBytes } : {}), ...(w.text ? { text: true } : {}),
+      });
     }
     if (w.magic?.length) out.push({ id: `${a.name}#magic`, magic: w.magic, ...(w.maxBytes !== undefined ? { maxBytes: w.maxBytes } : {}) });
   }

@@ -15,6 +15,8 @@ export interface FileWants {
   magic?: Buffer[];
   /** Do not capture files larger than this (bytes). */
   maxBytes?: number;
+  /** Only text files: no NUL byte in the first 8 KiB (binaries are then never copied out of the layer). */
+  text?: boolean;
 }
 
 /** A captured file, as the analyzer receives it. */

@@ -16,8 +16,10 @@ import { fileURLToPath } from 'node:url';
 const TESTBED = process.env.TESTBED ?? '/var/tmp/testbed';
 const REF = '127.0.0.1:5000/debian-app:latest';
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '..', 'cli', 'main.js');
-const GET_TRIVY = '/work/shared/peers/get-trivy.sh';
+// The command users run: the package's bundled bin (npm run bench builds dist/ first).
+const cli = join(here, '..', '..', 'dist', 'bin', 'lading.js');
+// ../shared beside the checkout, as in CI.
+const GET_TRIVY = join(here, '..', '..', '..', 'shared', 'peers', 'get-trivy.sh');
 
 interface Run { s: number; rssMB: number }
 
@@ -78,6 +80,11 @@ function debianApp(rounds: number): string[] {
       const warm = sbomRun(dir);
       add('warm', warm.s);
       add('warmRss', warm.rssMB);
+      // Without the image's entry: assembled from the cached layer parts (a new image on cached layers).
+      rmSync(join(dir, 'layers', 'images'), { recursive: true, force: true });
+      const parts = sbomRun(dir);
+      add('parts', parts.s);
+      add('partsRss', parts.rssMB);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -102,6 +109,7 @@ function debianApp(rounds: number): string[] {
     `  gunzip floor (cat blobs | gzip -dc)  ${fmt(floor)}`,
     `  lading sbom cold (empty cache)       ${fmt(median(f.cold!))}  ${x('cold')}  peak RSS ${median(f.coldRss!)} MiB`,
     `  lading sbom warm                     ${fmt(median(f.warm!))}  peak RSS ${median(f.warmRss!)} MiB`,
+    `  lading sbom warm from layer parts    ${fmt(median(f.parts!))}  peak RSS ${median(f.partsRss!)} MiB`,
     `  lading sbom --no-cache               ${fmt(median(f.nocache!))}  ${x('nocache')}  peak RSS ${median(f.nocacheRss!)} MiB`,
     `  bare node -e 0                       ${fmt(median(f.node!))}`,
     ...(f.trivyCold ? [

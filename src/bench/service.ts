@@ -35,7 +35,7 @@ const ADVISED_SOURCES = 2500;
 
 // Run from dist (node) or from src (tsx): start the CLI the same way.
 const fromSource = import.meta.url.endsWith('.ts');
-const cliMain = fileURLToPath(new URL(`../cli/main.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+const cliMain = fileURLToPath(new URL(fromSource ? '../cli/main.ts' : '../../dist/bin/lading.js', import.meta.url));
 
 function dpkgStatus(): string {
   const paras: string[] = [];

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+// The command users run: the package's bundled bin (npm run bench builds dist/ first).
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'bin', 'lading.js');
 
 const CASES: [label: string, args: string[]][] = [
   ['node -e 0', ['-e', '0']],

@@ -28,7 +28,12 @@ export interface CaptureRequest {
   magic?: Buffer[];
   /** Files larger than this are not captured; they are listed by `skipped()` instead. */
   maxBytes?: number;
+  /** Only files with no NUL byte in their first TEXT_PROBE bytes (text, not binary). */
+  text?: boolean;
 }
+
+/** How many leading bytes decide whether a file is text (as the secrets scanner has always judged). */
+export const TEXT_PROBE = 8192;
 
 export interface CapturedFile {
   path: string;
@@ -64,6 +69,7 @@ interface CompiledRequest {
   match: ((path: string) => boolean) | null;
   magic: Buffer[] | null;
   maxBytes: number;
+  text: boolean;
 }
 
 const EMPTY: readonly number[] = Object.freeze([]);
@@ -188,7 +194,7 @@ export class Job {
     this.decided = true;
     const cap = this.node.capture!;
     cap.job = null;
-    cap.head = head;
+    cap.head = this.store.keepHead(head);
     const own = this.store.judge(this.candidates, head, true, this.size);
     const links = this.dependents.filter(([link]) => !link.removed)
       .map(([link, cands]) => [link, this.store.judge(cands, head, true, this.size)] as const);
@@ -200,7 +206,7 @@ export class Job {
       cap.content = this.content;
       this.content.refs++;
     }
-    for (const [link, j] of links) this.store.assignLink(link, j, this.content, head, this.node);
+    for (const [link, j] of links) this.store.assignLink(link, j, this.content, cap.head, this.node);
   }
 }
 
@@ -210,7 +216,10 @@ interface Judgement {
 }
 
 export class Captures {
+  /** How many leading bytes are read before a file's requests are settled (magic strings, the text probe). */
   readonly maxMagic: number;
+  /** The longest magic string: what a node keeps of its head. */
+  private readonly magicLength: number;
   private readonly requests: CompiledRequest[];
   private readonly byPath = new Map<string, number[]>();
   private readonly matchers: CompiledRequest[] = [];
@@ -236,6 +245,7 @@ export class Captures {
         // An empty magic string matches every file, so the request then has no magic condition.
         magic: r.magic && r.magic.length > 0 && r.magic.every((m) => m.length > 0) ? r.magic : null,
         maxBytes: r.maxBytes ?? Number.POSITIVE_INFINITY,
+        text: r.text === true,
       };
       for (const p of r.paths ?? []) {
         const key = normalisePath(p);
@@ -247,7 +257,8 @@ export class Captures {
       if (!c.match && !r.paths) this.unfiltered.push(index);
       return c;
     });
-    this.maxMagic = Math.max(0, ...this.requests.flatMap((r) => (r.magic ?? []).map((m) => m.length)));
+    this.magicLength = Math.max(0, ...this.requests.flatMap((r) => (r.magic ?? []).map((m) => m.length)));
+    this.maxMagic = Math.max(this.magicLength, ...this.requests.filter((r) => r.text === true).map(() => TEXT_PROBE));
   }
 
   get scratchDir(): string | null {
@@ -313,6 +324,17 @@ export class Captures {
     }
   }
 
+  /**
+   * What a node keeps of its head for later hardlinks: the longest magic's bytes, and a NUL after
+   * them when the text probe found one further on, so that magic and text are judged the same on
+   * the kept head as on the whole probe, without keeping TEXT_PROBE bytes for every file.
+   */
+  keepHead(head: Buffer | null): Buffer | null {
+    if (head === null || head.length <= this.magicLength) return head;
+    const kept = head.subarray(0, this.magicLength);
+    return kept.includes(0) || !head.includes(0) ? Buffer.from(kept) : Buffer.concat([kept, Buffer.alloc(1)]);
+  }
+
   /** Which candidates take content with this head and size. An unknown head fails magic with a reason. */
   judge(cands: readonly number[], head: Buffer | null, headKnown: boolean, size: number): Judgement {
     const hits: number[] = [];
@@ -325,6 +347,13 @@ export class Captures {
           continue;
         }
         if (!r.magic.some((m) => head.length >= m.length && head.subarray(0, m.length).equals(m))) continue;
+      }
+      if (r.text) {
+        if (!headKnown || head === null) {
+          (skips ??= []).push([i, 'hardlink target content was not read, so whether it is text is unknown']);
+          continue;
+        }
+        if (head.includes(0)) continue;
       }
       if (size > r.maxBytes) (skips ??= []).push([i, `${size} bytes is larger than maxBytes (${r.maxBytes})`]);
       else hits.push(i);

@@ -247,6 +247,19 @@ describe('squash: captures', () => {
     assert.equal(await text(r, 'bin', '/usr/bin/go-app-link'), '\x7fELF\x02\x01\x01\x00go');
   });
 
+  test('text only: a NUL in the first 8 KiB keeps a file out, as do hardlinks to it; magic requests still see binaries', async () => {
+    const lateNul = Buffer.concat([Buffer.alloc(8000, 0x61), Buffer.alloc(1), Buffer.alloc(10, 0x61)]);
+    const nulAfterProbe = Buffer.concat([Buffer.alloc(8192, 0x62), Buffer.alloc(1)]);
+    const r = await run(image([
+      file('etc/app.conf', 'password = "hunter22"'), file('usr/bin/tool', Buffer.concat([ELF, Buffer.alloc(100)])),
+      file('data/late-nul', lateNul), file('data/nul-after-probe', nulAfterProbe), file('data/empty', ''),
+      hardlink('data/tool-link', 'usr/bin/tool'), hardlink('data/late-link', 'data/late-nul'), hardlink('data/conf-link', 'etc/app.conf'),
+    ]), { captures: [{ id: 'text', match: () => true, text: true }, { id: 'elf', magic: [ELF.subarray(0, 4)] }] });
+    assert.deepEqual(r.captured('text').map((c) => c.path), ['/data/conf-link', '/data/empty', '/data/nul-after-probe', '/etc/app.conf']);
+    assert.deepEqual(r.captured('elf').map((c) => c.path), ['/data/tool-link', '/usr/bin/tool']);
+    assert.deepEqual(r.skipped('text'), []);
+  });
+
   test('a later layer replaces captured content; whiteouts and opaque directories drop it', async () => {
     const r = await run(image(
       [file('etc/a', 'a0'), file('etc/b', 'b0'), dir('opt'), file('opt/c', 'c0'), file('etc/d', 'd0')],

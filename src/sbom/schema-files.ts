@@ -2,7 +2,7 @@
  * The official JSON schemas in ./schemas/, read lazily, and the CycloneDX licence-id list taken
  * from one of them: apart from validate.ts so that writing an SBOM does not load the validator (ajv).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AnySchemaObject } from 'ajv';
 import { LadingError } from '../errors.js';
 import type CycloneDxSpdxIds from './schemas/cyclonedx-spdx.schema.json';
@@ -15,7 +15,9 @@ export type SchemaFile =
   | 'sarif-2.1.0.schema.json';
 
 export function loadSchema(file: SchemaFile): AnySchemaObject {
-  const url = new URL(`./schemas/${file}`, import.meta.url);
+  // Beside this module (src/sbom/, dist/sbom/), or seen from the bundled command in dist/bin/.
+  const urls = [new URL(`./schemas/${file}`, import.meta.url), new URL(`../sbom/schemas/${file}`, import.meta.url)];
+  const url = urls.find((u) => existsSync(u)) ?? urls[0]!;
   try {
     return JSON.parse(readFileSync(url, 'utf8')) as AnySchemaObject;
   } catch (e) {

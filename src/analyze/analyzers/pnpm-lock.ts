@@ -5,7 +5,9 @@
  * - v9.x: `name@1.2.3`, `'@scope/name@1.2.3'` (peers live in `snapshots:`).
  * v5/v6 entries carry `dev:`; for v9 it is worked out from `importers` and `snapshots`.
  */
-import { parse as parseYaml } from 'yaml';
+import { lazyRequire } from '../../util/lazy.js';
+
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 import type { Analyzer, InputFile } from '../types.js';
 import type { Package } from '../../sbom/model.js';
 import { npmPackage, str } from './npm.js';
@@ -89,7 +91,7 @@ function v9DevFlags(doc: Obj): Map<string, boolean> | undefined {
 async function parseLock(file: InputFile, warn: (m: string) => void): Promise<Package[]> {
   let doc: unknown;
   try {
-    doc = parseYaml((await file.read()).toString('utf8'));
+    doc = yaml().parse((await file.read()).toString('utf8'));
   } catch (e) {
     warn(`${file.path}: not valid YAML (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); skipped`);
     return [];

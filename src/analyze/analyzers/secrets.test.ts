@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runAnalyzer } from '../testing.js';
 import { secretsAnalyzer, contentSearchAnalyzer, retrievedFilesAnalyzer } from './secrets.js';
+import { DEFAULT_SECRET_RULES, type SecretRule } from '../secrets/rules.js';
+import { scanText } from '../secrets/scan.js';
 
 const ENV = 'AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nAWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nAPI_KEY=TESTBEDFAKEAPIKEY0123456789ABCDEF\n'
   + 'DATABASE_URL=postgres://app:not-a-real-password@db.example.invalid:5432/app\n# comment\n-----BEGIN RSA PRIVATE KEY-----\nVEVTVA==\n-----END RSA PRIVATE KEY-----\n';
@@ -64,4 +66,38 @@ test('content search with user rules (Anchore NAME=regex form), unredacted', asy
 test('retrieved files are kept verbatim', async () => {
   const r = await runAnalyzer(retrievedFilesAnalyzer(), { '/etc/passwd': 'root:x:0:0::/root:/bin/sh\n', '/etc/hosts': '127.0.0.1 localhost\n' });
   assert.deepEqual(r.retrievedFiles, [{ path: '/etc/passwd', contentBase64: Buffer.from('root:x:0:0::/root:/bin/sh\n').toString('base64'), size: 26 }]);
+});
+
+/** The scanner as it was written first: every line lower-cased and checked against every rule's keywords. */
+function naiveScan(text: string, rules: SecretRule[], maxLineLength = 16 * 1024): string[] {
+  const out: string[] = [];
+  text.split('\n').forEach((whole, i) => {
+    const line = whole.length > maxLineLength ? whole.slice(0, maxLineLength) : whole;
+    const lower = line.toLowerCase();
+    for (const rule of rules) {
+      if (rule.keywords && !rule.keywords.some((k) => lower.includes(k))) continue;
+      const m = rule.regex.exec(line);
+      if (m) out.push(`${i + 1}:${rule.id}:${m[0].slice(0, 200)}`);
+    }
+  });
+  return out;
+}
+
+test('the keyword-indexed scanner finds exactly what a line-by-line scan finds', () => {
+  const pieces = [
+    'AKIAIOSFODNN7EXAMPLE', 'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"', 'API_KEY=TESTBEDFAKEAPIKEY0123456789ABCDEF',
+    'postgres://app:s3cret-pw@db.example.invalid/app', '-----BEGIN RSA PRIVATE KEY-----', 'ghp_' + 'a'.repeat(36), 'plain words',
+    'password = "hunter22xx"', 'through the night', '\r', '', 'x'.repeat(20_000) + ' AKIAIOSFODNN7EXAMPLE', 'ÅPI_KEY=é', 'xoxb-1234567890-abc',
+  ];
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (let round = 0; round < 200; round++) {
+    const lines = Array.from({ length: 1 + rand(12) }, () => Array.from({ length: 1 + rand(3) }, () => pieces[rand(pieces.length)]!).join(' '));
+    const text = lines.join(rand(2) ? '\n' : '\r\n');
+    const got = scanText(text, DEFAULT_SECRET_RULES, false).map((m) => `${m.line}:${m.ruleId}:${m.match}`);
+    assert.deepEqual(got, naiveScan(text, DEFAULT_SECRET_RULES), JSON.stringify(text.slice(0, 300)));
+  }
 });

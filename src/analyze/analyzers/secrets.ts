@@ -28,6 +28,8 @@ function scanWants(maxBytes: number): FileWants {
   return {
     match: (p) => !SKIP_PREFIXES.some((s) => p.startsWith(s)) && !SKIP_SUFFIXES.some((s) => p.endsWith(s)) && !p.includes('/node_modules/'),
     maxBytes,
+    // Binaries are judged by their first bytes as the layer streams by, and never copied out.
+    text: true,
   };
 }
 

@@ -4,7 +4,9 @@
  * - yarn berry (v2+, YAML with a `__metadata` entry): `resolution: "name@npm:1.2.3"`.
  * Workspace, link, portal, file and patch resolutions are not registry packages and are skipped.
  */
-import { parse as parseYaml } from 'yaml';
+import { lazyRequire } from '../../util/lazy.js';
+
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 import type { Analyzer, InputFile } from '../types.js';
 import type { Package } from '../../sbom/model.js';
 import { npmPackage } from './npm.js';
@@ -107,7 +109,7 @@ const NOT_REGISTRY = /^(workspace|link|portal|file|patch|exec):/;
 function parseBerry(text: string, path: string, warn: (m: string) => void): Found[] {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = yaml().parse(text);
   } catch (e) {
     warn(`${path}: not valid YAML (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); skipped`);
     return [];

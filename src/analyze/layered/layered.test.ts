@@ -18,6 +18,7 @@ import { DiskCache } from '../cache/store.js';
 import type { Sbom } from '../../sbom/model.js';
 import type { Analyzer } from '../types.js';
 import { ANALYZERS } from '../analyzers/index.js';
+import { IMAGE_BUCKET } from './memo.js';
 
 const file = (path: string, content: string | Buffer = '', extra: Partial<Extract<TarEntry, { type: 'file' }>> = {}): TarEntry =>
   ({ type: 'file', path, content, ...extra });
@@ -127,7 +128,9 @@ describe('layer-wise analysis equals squash-then-analyze', () => {
         const opts = { ...options, cache, onFallback: (e: unknown) => fallbacks.push(e) };
         assert.deepEqual(normal(await analyzeImage(img, { ...options, onFallback: (e) => fallbacks.push(e) })), reference, 'no cache');
         assert.deepEqual(normal(await analyzeImage(img, opts)), reference, 'cold');
-        assert.deepEqual(normal(await analyzeImage(img, opts)), reference, 'warm');
+        assert.deepEqual(normal(await analyzeImage(img, opts)), reference, 'warm (the image entry)');
+        rmSync(join(cache.dir, 'layers', IMAGE_BUCKET), { recursive: true, force: true });
+        assert.deepEqual(normal(await analyzeImage(img, opts)), reference, 'warm (assembled from the layer parts)');
         const expectFallback = name.includes('falls back');
         assert.equal(fallbacks.length > 0, expectFallback, `fallbacks: ${fallbacks.map(String).join('; ')}`);
         if (!expectFallback) assert.ok((await cache.status()).entries > 0);
@@ -160,6 +163,7 @@ describe('layer cache', () => {
     const cache = new DiskCache(dirPath);
     const reference = normal(await analyzeImageSquashed(img));
     await analyzeImage(img, { cache });
+    rmSync(join(dirPath, 'layers', IMAGE_BUCKET), { recursive: true, force: true });
     const layerDir = join(dirPath, 'layers', img.layers[0]!.diffId.replace(':', '-'));
     const parts = readdirSync(layerDir);
     const baseFile = join(layerDir, parts.find((p) => p.startsWith('b'))!);
@@ -175,19 +179,53 @@ describe('layer cache', () => {
     assert.ok(readFileSync(baseFile).length > 100, 'the truncated part was replaced');
   });
 
+  test('a warm run takes the whole image from its entry, with the source made fresh; a corrupt entry is recomputed', async () => {
+    const layers = fixtures()['one layer']!;
+    const img = image(layers);
+    const dirPath = mkdtempSync(join(work, 'i-'));
+    const cache = new DiskCache(dirPath);
+    const reference = normal(await analyzeImageSquashed(img));
+    await analyzeImage(img, { cache });
+    const entries = readdirSync(join(dirPath, 'layers', IMAGE_BUCKET));
+    assert.equal(entries.length, 1);
+    let calls = 0;
+    const counted = ANALYZERS.map((a) => (a.name === 'distro' ? a : { ...a, analyze: (ctx: Parameters<Analyzer['analyze']>[0]) => {
+      calls++;
+      return a.analyze(ctx);
+    } }));
+    // Same layers, analyzers with the same names and versions: served whole, nothing runs.
+    const retagged = { ...img, origin: { ...img.origin, tags: ['other'] } };
+    const warm = await analyzeImage(retagged, { cache, analyzers: counted });
+    assert.equal(calls, 0);
+    assert.deepEqual(normal(warm), normal(await analyzeImageSquashed(retagged)));
+    assert.deepEqual(warm.source.tags, ['other']);
+    // A changed option is another key: the entry is not used.
+    const noSecrets = await analyzeImage(img, { cache, secrets: false });
+    assert.deepEqual(normal(noSecrets), normal(await analyzeImageSquashed(img, { secrets: false })));
+    assert.equal(readdirSync(join(dirPath, 'layers', IMAGE_BUCKET)).length, 2);
+    const entryFile = join(dirPath, 'layers', IMAGE_BUCKET, entries[0]!);
+    const bytes = readFileSync(entryFile);
+    bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0xff;
+    writeFileSync(entryFile, bytes);
+    assert.deepEqual(normal(await analyzeImage(img, { cache, analyzers: counted })), reference);
+    assert.ok(calls > 0, 'recomputed');
+    assert.notDeepEqual(readFileSync(entryFile), bytes, 'the corrupt entry was replaced');
+  });
+
   test('over its cap, the least recently used parts go first', async () => {
     const dirPath = mkdtempSync(join(work, 'cap-'));
     const a = image([[file('a', 'x'.repeat(20000))]]);
     const b = image([[file('b', 'y'.repeat(20000))]]);
     const big = new DiskCache(dirPath);
     await analyzeImage(a, { cache: big });
+    const count = (diffId: string) => readdirSync(join(dirPath, 'layers', diffId.replace(':', '-'))).length;
+    const parts = count(a.layers[0]!.diffId);
     const one = (await big.status()).bytes;
     const capped = new DiskCache(dirPath, Math.floor(one * 1.5));
     await analyzeImage(b, { cache: capped });
     const s = await capped.status();
     assert.ok(s.bytes <= s.cap, `${s.bytes} <= ${s.cap}`);
-    const count = (diffId: string) => readdirSync(join(dirPath, 'layers', diffId.replace(':', '-'))).length;
-    assert.equal(count(b.layers[0]!.diffId), (await big.status()).entries - count(a.layers[0]!.diffId), 'the new layer is whole');
-    assert.ok(count(a.layers[0]!.diffId) < s.entries, 'the old layer lost parts');
+    assert.equal(count(b.layers[0]!.diffId), parts, 'the new layer is whole');
+    assert.ok(count(a.layers[0]!.diffId) < parts, 'the old layer lost parts');
   });
 });

@@ -15,6 +15,7 @@ import type { Analyzer } from '../types.js';
 import { buildSbom } from '../sbom-build.js';
 import { assemble } from './assemble.js';
 import { analyzeLayer, type AnalyzerPart, type LayerAnalysis, type LayerBase } from './pass.js';
+import { imageKey, readMemo, writeMemo } from './memo.js';
 
 /** Bump when what a layer record holds changes shape or meaning. */
 const RECORD_FORMAT = 1;
@@ -41,6 +42,14 @@ function baseKey(img: ResolvedImage, index: number, limits: Limits, digests: boo
 
 export function partKey(base: string, a: Analyzer): string {
   return 'a-' + a.name.replace(/[^A-Za-z0-9_-]/g, '_') + '-' + hash([base, a.name, a.version ?? 1, a.config ?? '', a.perFile === true]);
+}
+
+/** Every layer's record key followed by its analyzer part keys, in layer order: what an image's result depends on. */
+function layerKeys(img: ResolvedImage, analyzers: Analyzer[], limits: Limits, digests: boolean): string[][] {
+  return img.layers.map((_, i) => {
+    const base = baseKey(img, i, limits, digests);
+    return [base, ...analyzers.map((a) => partKey(base, a))];
+  });
 }
 
 function encodePart(p: AnalyzerPart): { meta: unknown; blobs: Buffer[] } {
@@ -140,6 +149,24 @@ async function layered(img: ResolvedImage, analyzers: Analyzer[], distro: Analyz
 
 export async function analyzeLayered(img: ResolvedImage, analyzers: Analyzer[], distro: Analyzer, options: LayeredOptions,
   reference: () => Promise<Sbom>): Promise<Sbom> {
+  const cache = options.cache ?? null;
+  const key = cache ? imageKey(layerKeys(img, analyzers, withLimits(options.limits), options.fileDigests === true)) : '';
+  if (cache) {
+    // A corrupt or unreadable entry is a miss.
+    const hit = await readMemo(cache, key, img, options.dockerfile).catch(() => undefined);
+    if (hit) return hit;
+  }
+  try {
+    const sbom = await layeredOrReference(img, analyzers, distro, options, reference);
+    if (cache) await writeMemo(cache, key, sbom).catch(() => {});
+    return sbom;
+  } finally {
+    await cache?.trim().catch(() => {});
+  }
+}
+
+async function layeredOrReference(img: ResolvedImage, analyzers: Analyzer[], distro: Analyzer, options: LayeredOptions,
+  reference: () => Promise<Sbom>): Promise<Sbom> {
   try {
     return await layered(img, analyzers, distro, options);
   } catch (e) {
@@ -147,7 +174,5 @@ export async function analyzeLayered(img: ResolvedImage, analyzers: Analyzer[], 
     if (e instanceof LayerFailure && e.index === 0 && isLadingError(e.reason)) throw e.reason;
     options.onFallback?.(e);
     return await reference();
-  } finally {
-    await options.cache?.trim().catch(() => {});
   }
 }

@@ -7,7 +7,10 @@
  * switched to rollback mode in its header (bytes 18-19) after the committed frames of the
  * `rpmdb.sqlite-wal` file, when there is one, have been applied, as sqlite itself would on open.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { lazyRequire } from '../../util/lazy.js';
+
+const sqlite = lazyRequire<typeof Database>('better-sqlite3');
 import { LadingError } from '../../errors.js';
 import type { DatabaseRead, HeaderBlob } from './header.js';
 
@@ -98,7 +101,7 @@ export function readSqlite(file: Buffer, wal?: Buffer): DatabaseRead {
 
   let db: Database.Database;
   try {
-    db = new Database(bytes, { readonly: true });
+    db = new (sqlite())(bytes, { readonly: true });
   } catch (e) {
     throw bad(`cannot open: ${(e as Error).message}`);
   }

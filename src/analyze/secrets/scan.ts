@@ -28,33 +28,80 @@ function redacted(m: RegExpExecArray, rule: SecretRule, doRedact: boolean): stri
   return (whole.slice(0, at) + redact(part) + whole.slice(at + part.length)).slice(0, 200);
 }
 
-/**
- * The rules that can match somewhere in the text: a rule with keywords needs one of them in some
- * line, so in the whole text (keywords are ASCII, and lower-casing maps characters one by one).
- */
-function candidates(text: string, rules: SecretRule[]): SecretRule[] {
-  let lower: string | undefined;
-  return rules.filter((r) => {
-    if (!r.keywords) return true;
-    lower ??= text.toLowerCase();
-    return r.keywords.some((k) => lower!.includes(k));
-  });
+/** A rule with its keywords as one case-insensitive pattern. */
+interface Compiled {
+  rule: SecretRule;
+  keyword: RegExp | null;
+  /** The same pattern, global, to find the lines that hold a keyword. */
+  keywordAll: RegExp | null;
 }
 
+const compiledSets = new WeakMap<SecretRule[], Compiled[]>();
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function compile(rules: SecretRule[]): Compiled[] {
+  let out = compiledSets.get(rules);
+  if (out === undefined) {
+    out = rules.map((rule) => {
+      const source = rule.keywords?.length ? rule.keywords.map(escapeRegExp).join('|') : null;
+      return { rule, keyword: source === null ? null : new RegExp(source, 'i'), keywordAll: source === null ? null : new RegExp(source, 'gi') };
+    });
+    compiledSets.set(rules, out);
+  }
+  return out;
+}
+
+/** Offsets where each line starts (text.split('\n') lines). */
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) starts.push(at + 1);
+  return starts;
+}
+
+function lineOf(starts: number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** The lines worth looking at: every line when some rule has no keywords, else those holding a keyword. */
+function candidateLines(text: string, rules: Compiled[], starts: number[]): Iterable<number> {
+  if (rules.some((c) => c.keywordAll === null)) return starts.keys();
+  const lines = new Set<number>();
+  for (const c of rules) {
+    const re = c.keywordAll!;
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const line = lineOf(starts, m.index);
+      lines.add(line);
+      // The rest of this line is settled: go on from the next one.
+      re.lastIndex = line + 1 < starts.length ? starts[line + 1]! : text.length;
+    }
+  }
+  return [...lines].sort((a, b) => a - b);
+}
+
+/**
+ * Every rule match, line by line (line order, then rule order). A rule with keywords runs only on
+ * lines that hold one of them (case-insensitive); the lines are found by one pass over the text
+ * per rule, so a large file with few candidate lines costs little more than reading it.
+ */
 export function scanText(text: string, allRules: SecretRule[], doRedact = true, maxLineLength = 16 * 1024): LineMatch[] {
   const out: LineMatch[] = [];
-  const rules = candidates(text, allRules);
+  const rules = compile(allRules).filter((c) => c.keyword === null || c.keyword.test(text));
   if (rules.length === 0) return out;
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i]!;
-    if (line.length > maxLineLength) line = line.slice(0, maxLineLength);
-    let lower: string | undefined;
-    for (const rule of rules) {
-      if (rule.keywords) {
-        lower ??= line.toLowerCase();
-        if (!rule.keywords.some((k) => lower!.includes(k))) continue;
-      }
+  const starts = lineStarts(text);
+  for (const i of candidateLines(text, rules, starts)) {
+    const end = i + 1 < starts.length ? starts[i + 1]! - 1 : text.length;
+    const line = text.slice(starts[i]!, Math.min(end, starts[i]! + maxLineLength));
+    for (const { rule, keyword } of rules) {
+      if (keyword !== null && !keyword.test(line)) continue;
       const m = rule.regex.exec(line);
       if (m) out.push({ ruleId: rule.id, description: rule.description, line: i + 1, match: redacted(m, rule, doRedact) });
     }

@@ -3,14 +3,12 @@
  * package type, and the skeleton of an Sbom made from a document (no image was read).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PackageURL } from 'packageurl-js';
 import { purl } from '../identity.js';
 import { isPackageType, typeOfPurl } from '../ecosystems.js';
 import type { Distro, ImageMetadata, Package, PackageType, Sbom } from '../model.js';
 import { isPlainObject } from '../../util/objects.js';
+import { VERSION } from '../../version.js';
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -132,7 +130,7 @@ export function importedSbom(parts: { createdAt?: string; source: ImageMetadata;
   return {
     schema: 'lading-sbom/1',
     createdAt: parts.createdAt || new Date().toISOString(),
-    tool: { name: 'lading', version: ladingVersion() },
+    tool: { name: 'lading', version: VERSION },
     source: parts.source,
     ...(parts.distro ? { distro: parts.distro } : {}),
     packages: sortPackages(parts.packages),
@@ -142,25 +140,6 @@ export function importedSbom(parts: { createdAt?: string; source: ImageMetadata;
     retrievedFiles: [],
     warnings: parts.warnings ?? [],
   };
-}
-
-let cachedVersion: string | undefined;
-
-/** Lading's own version, from the package.json above this module (in src/ and in dist/ alike). */
-export function ladingVersion(): string {
-  if (cachedVersion) return cachedVersion;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
-      if (pkg.name === 'lading' && typeof pkg.version === 'string') return (cachedVersion = pkg.version);
-    } catch {
-      // no package.json here: keep walking up
-    }
-    const up = dirname(dir);
-    if (up === dir) return (cachedVersion = '0.0.0');
-    dir = up;
-  }
 }
 
 // Narrowing helpers for untrusted JSON.

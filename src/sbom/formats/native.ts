@@ -22,18 +22,25 @@ function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function ordered(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(ordered);
+/** Sorted key lists by the keys' original order: an SBOM has few object shapes and many objects. */
+type ShapeCache = Map<string, string[]>;
+
+function ordered(value: unknown, shapes: ShapeCache): unknown {
+  if (Array.isArray(value)) return value.map((v) => ordered(v, shapes));
   if (!isObject(value)) return value;
+  const keys = Object.keys(value);
+  const shape = keys.join('\0');
+  let sorted = shapes.get(shape);
+  if (sorted === undefined) shapes.set(shape, (sorted = keys.sort(compareKeys)));
   const out: Json = {};
-  for (const k of Object.keys(value).sort(compareKeys)) {
-    if (value[k] !== undefined) out[k] = ordered(value[k]);
+  for (const k of sorted) {
+    if (value[k] !== undefined) out[k] = ordered(value[k], shapes);
   }
   return out;
 }
 
 export function writeNative(sbom: Sbom): string {
-  return `${JSON.stringify(ordered({ ...sbom, packages: sortPackages(sbom.packages) }), null, 2)}\n`;
+  return `${JSON.stringify(ordered({ ...sbom, packages: sortPackages(sbom.packages) }, new Map()), null, 2)}\n`;
 }
 
 export function detectNative(doc: unknown): boolean {
