@@ -368,7 +368,10 @@ export async function importImage(stores: { imports: ImportStore; catalog: Catal
 
   // Matched before the transaction (store/lifecycle.ts); stored inside it only when the image needs analysis.
   const prepared = await stores.catalog.lifecycle.prepare('analysisStored', { account, imageDigest: req.digest, sbom });
-  return stores.catalog.transaction(async (catalog, trx) => {
+  // Put in its object store before the transaction too (saveAnalysis removes it again if unused).
+  const document = await stores.catalog.prepareDocument(account, req.digest, sbom);
+  let used = false;
+  const image = await stores.catalog.transaction(async (catalog, trx) => {
     if (!(await imports.boundTo(trx).complete(account, uuid))) {
       throw new LadingError('BAD_INPUT', `import operation ${uuid} was completed, invalidated or expired meanwhile`);
     }
@@ -385,7 +388,12 @@ export async function importImage(stores: { imports: ImportStore; catalog: Catal
       });
       if (i === 0) needsAnalysis = added.needsAnalysis;
     }
-    if (needsAnalysis) await catalog.saveAnalysis(account, req.digest, sbom, undefined, prepared);
+    if (needsAnalysis) used = await catalog.saveAnalysis(account, req.digest, sbom, undefined, prepared, document);
     return (await catalog.getImage(account, req.digest))!;
+  }).catch(async (e: unknown) => {
+    if (!used) await stores.catalog.releaseDocument(document);
+    throw e;
   });
+  if (!used) await stores.catalog.releaseDocument(document);
+  return image;
 }
