@@ -4,7 +4,8 @@
  * operation, uploads content to it (the SBOM as `packages`, and optionally the manifest, parent
  * manifest, image config and Dockerfile), each stored gzip-compressed under the sha256 of its bytes,
  * then names those digests in an image add; `importImage` turns them into a stored analysis, and
- * the operation is complete. Operations expire after a day; tables from store/migrations/0008.
+ * the operation is complete (its uploaded bytes are dropped then; their records stay). Operations
+ * expire after a day; tables from store/migrations/0008.
  */
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -175,12 +176,18 @@ export class ImportStore {
     return row ? gunzipSync(Buffer.from(row.content_gz)) : undefined;
   }
 
-  /** Pending and unexpired → complete, in one statement; false when it was not (any more). */
+  /**
+   * Pending and unexpired → complete, in one statement; false when it was not (any more). The
+   * uploaded bytes are dropped then (the records of what was uploaded stay listed): the stored
+   * analysis is what the image keeps, and a complete operation takes nothing more.
+   */
   async complete(account: string, uuid: string): Promise<boolean> {
     const t = this.now().toISOString();
     const r = await this.db.updateTable('image_imports').set({ status: 'complete', last_updated: t })
       .where('account', '=', account).where('uuid', '=', uuid).where('status', '=', 'pending').where('expires_at', '>', t).executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+    if (!Number(r.numUpdatedRows)) return false;
+    await this.db.updateTable('image_import_contents').set({ content_gz: Buffer.alloc(0) }).where('account', '=', account).where('operation_uuid', '=', uuid).execute();
+    return true;
   }
 }
 
