@@ -168,12 +168,12 @@ export class ImportStore {
     return rows.map((r) => ({ digest: r.digest, createdAt: r.created_at }));
   }
 
-  /** The bytes uploaded to an operation as `type` with this digest, or undefined. */
+  /** The bytes uploaded to an operation as `type` with this digest, or undefined (also once the operation is complete: they are dropped then). */
   async content(account: string, uuid: string, type: ImportContentType, digest: string): Promise<Buffer | undefined> {
     const row = await this.db.selectFrom('image_import_contents').select('content_gz')
       .where('account', '=', account).where('operation_uuid', '=', uuid).where('content_type', '=', type).where('digest', '=', contentDigest(digest))
       .executeTakeFirst();
-    return row ? gunzipSync(Buffer.from(row.content_gz)) : undefined;
+    return row && row.content_gz.length ? gunzipSync(Buffer.from(row.content_gz)) : undefined;
   }
 
   /**

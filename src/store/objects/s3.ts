@@ -75,8 +75,10 @@ export class S3ObjectStore implements ObjectStore {
   async get(key: string): Promise<Buffer | undefined> {
     const res = await this.request('GET', key);
     if (res.status === 404) {
-      await res.arrayBuffer();
-      return undefined;
+      // Only a missing key is a missing object: a missing bucket (NoSuchBucket) is an error.
+      const text = await res.text().catch(() => '');
+      if (!text || /<Code>NoSuchKey<\/Code>/.test(text)) return undefined;
+      throw new LadingError('INTERNAL', `S3 GET ${this.url(key).href}: HTTP 404 ${s3Error(text)}`);
     }
     if (!res.ok) await this.fail('GET', key, res);
     return Buffer.from(await res.arrayBuffer());
