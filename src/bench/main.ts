@@ -6,7 +6,8 @@
  * Then the vulnerability-data figures, and the service's (service.ts, in its own process): images
  * analysed per minute by 1 and 2 worker processes, and API latency at a fixed request rate; and
  * the web UI's image list over 10,000 stored images (summaries.ts); the set-based re-match and the
- * image list at 10,000 and 100,000 images on PostgreSQL (findings.ts).
+ * image list at 10,000 and 100,000 images on PostgreSQL (findings.ts); SBOM imports per second
+ * through the API with concurrent clients, and the database growth per image (imports.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +83,9 @@ async function main(): Promise<void> {
   console.log('');
   const findings = spawnSync(process.execPath, [join(dirname(phaseScript), 'findings.js')], { stdio: 'inherit' });
   if (findings.status !== 0) throw new Error(`the set-based re-match figures failed (exit ${findings.status ?? findings.signal})`);
+  console.log('');
+  const imports = spawnSync(process.execPath, [join(dirname(phaseScript), 'imports.js')], { stdio: 'inherit' });
+  if (imports.status !== 0) throw new Error(`the SBOM import figures failed (exit ${imports.status ?? imports.signal})`);
 }
 
 main().catch((e) => {

@@ -273,3 +273,19 @@ test('the example file in docs/configuration.md is valid', () => {
   const c = load({ yaml: m[1]! });
   assert.equal(c.listen.port, 8228);
 });
+
+test('object_store: defaults, the s3 section checked, its secret never echoed', () => {
+  const c = load();
+  assert.equal(c.object_store.driver, 'db');
+  assert.equal(c.object_store.compression, 'zstd');
+  assert.equal(c.object_store.s3.path_style, false);
+  const s3 = load({ yaml: 'object_store:\n  driver: s3\n  s3:\n    url: http://minio:9000\n    bucket: lading\n    path_style: true\n', env: { ...ENV, LADING_OBJECT_STORE__S3__SECRET_KEY: 'shh-secret', LADING_OBJECT_STORE__S3__ACCESS_KEY: 'AK' } });
+  assert.deepEqual([s3.object_store.s3.bucket, s3.object_store.s3.secret_key, s3.object_store.s3.timeout], ['lading', 'shh-secret', 30]);
+  assert.match(error({ yaml: 'object_store:\n  driver: s3\n' }), /object_store\.s3\.bucket: required when object_store\.driver is s3/);
+  assert.match(error({ yaml: 'object_store:\n  driver: nfs\n' }), /object_store\.driver: expected one of db, dir, s3/);
+  assert.match(error({ yaml: 'object_store:\n  s3:\n    url: ftp://x\n' }), /object_store\.s3\.url: expected an http:\/\/ or https:\/\/ URL/);
+  const message = error({ yaml: 'object_store:\n  s3:\n    secret_key: 12\n    access_key: AK\n' });
+  assert.match(message, /object_store\.s3\.secret_key: expected a secret access key/);
+  assert.doesNotMatch(message, /12/);
+  assert.match(error({ yaml: 'object_store:\n  s3:\n    access_key: AK\n' }), /object_store\.s3\.secret_key: access_key and secret_key are given together/);
+});

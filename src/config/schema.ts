@@ -307,6 +307,27 @@ const metricsSchema = mapping({
   port: int(1, 65535, 'a number').optional(),
 });
 
+/** Where analysis documents are kept (store/objects/), as Anchore's object_store section had it. */
+const objectStoreSchema = mapping({
+  /** The driver new documents go to; documents already stored stay where they are until `lading db objects migrate`. */
+  driver: oneOf(['db', 'dir', 's3'] as const).default('db'),
+  compression: oneOf(['zstd', 'gzip', 'none'] as const).default('zstd'),
+  /** zstd 1-19 (default 6), gzip 1-9 (default 6). */
+  compression_level: int(1, 19).optional(),
+  dir: mapping({ path: str('a directory path', 1).optional() }).prefault({}),
+  s3: mapping({
+    url: httpUrl().optional(),
+    bucket: str('a bucket name of 3 to 63 characters', 3, 63).optional(),
+    region: str('a region name', 1, 64).optional(),
+    prefix: str('a key prefix', 0, 512).default(''),
+    path_style: bool().default(false),
+    access_key: str('an access key id', 1, 256).optional(),
+    secret_key: str('a secret access key', 1, 1024).optional(),
+    session_token: str('a session token', 1, 8192).optional(),
+    timeout: duration(1, 600).default(30),
+  }).prefault({}),
+});
+
 const logLevel = z.string({ error: `expected one of ${LOG_LEVELS.join(', ')}` })
   .transform((v) => v.toLowerCase())
   .pipe(z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }));
@@ -346,8 +367,15 @@ export const configSchema = mapping({
   cycle_timers: cycleTimersSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
   admission: admissionSchema.prefault({}),
+  object_store: objectStoreSchema.prefault({}),
 }).superRefine((c, ctx) => {
   pairedCredentials(c.webhooks, ctx, ['webhooks']);
+  if (c.object_store.driver === 's3' && c.object_store.s3.bucket === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['object_store', 's3', 'bucket'], message: 'required when object_store.driver is s3' });
+  }
+  if ((c.object_store.s3.access_key === undefined) !== (c.object_store.s3.secret_key === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['object_store', 's3', c.object_store.s3.access_key === undefined ? 'access_key' : 'secret_key'], message: 'access_key and secret_key are given together (or neither, for AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)' });
+  }
   if (c.admission.enabled) {
     for (const k of ['tls_cert_file', 'tls_key_file'] as const) {
       if (c.admission[k] === undefined) ctx.addIssue({ code: 'custom', path: ['admission', k], message: 'required when admission.enabled is true (the API server only calls webhooks over HTTPS)' });
@@ -377,7 +405,7 @@ export type AdmissionRule = z.output<typeof admissionRule>;
 
 /** Paths whose values are secret: never shown in messages or logs. */
 export function isSecretPath(path: readonly (string | number)[]): boolean {
-  return path.some((p) => p === 'password' || p === 'encryption_key' || p === 'previous_encryption_keys');
+  return path.some((p) => p === 'password' || p === 'encryption_key' || p === 'previous_encryption_keys' || p === 'secret_key' || p === 'session_token');
 }
 
 // ---------------------------------------------------------------------------------------------

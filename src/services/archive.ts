@@ -1,7 +1,7 @@
 /**
  * The analysis archive and its transition rules (Anchore's analysis_archive, tables from
- * store/migrations/0013-archive.ts). Archiving an image copies its stored analysis (gzip SBOM,
- * manifest), tags, annotations and metadata into `archived_images` and then deletes the live image
+ * store/migrations/0013-archive.ts). Archiving an image copies its stored analysis (the compressed SBOM,
+ * read from its object store, and the manifest), tags, annotations and metadata into `archived_images` and then deletes the live image
  * (CatalogStore.deleteImage: packages, evaluations, matches go with it), in one transaction.
  *
  * Rules, as Anchore's archiver applies them every archive_tasks cycle, per account (its own rules
@@ -16,9 +16,9 @@
  *   TagRuleMatchMerger). Archive rules run first, then delete rules.
  */
 import { randomUUID } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import type { Sbom } from '../sbom/model.js';
+import { decodeDocument } from '../store/objects/codec.js';
 import type { CatalogStore, ImageTag } from '../store/catalog.js';
 import type { CycleSpec } from './cycles.js';
 import type { ArchiveRulesTable, ArchivedImagesTable, Database } from '../store/schema.js';
@@ -170,7 +170,7 @@ export class ArchiveStore {
   /** The archived SBOM, decompressed. */
   async getArchivedSbom(account: string, imageDigest: string): Promise<Sbom | undefined> {
     const r = await this.db.selectFrom('archived_images').select('sbom_gz').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
-    return r ? JSON.parse(gunzipSync(Buffer.from(r.sbom_gz)).toString('utf8')) as Sbom : undefined;
+    return r ? decodeDocument<Sbom>(Buffer.from(r.sbom_gz)) : undefined;
   }
 
   async deleteArchived(account: string, imageDigest: string): Promise<boolean> {
@@ -189,7 +189,7 @@ export class ArchiveStore {
       }
       const analysis = await catalog.getStoredAnalysis(account, imageDigest);
       if (img.analysisStatus !== 'analyzed' || !analysis) return { digest: imageDigest, status: 'error', detail: `image ${imageDigest} is ${img.analysisStatus}; only analyzed images can be archived` };
-      const gz = Buffer.from(analysis.sbomGz);
+      const gz = analysis.encoded;
       await trx.insertInto('archived_images').values({
         account, image_digest: imageDigest, parent_digest: img.parentDigest ?? null, image_id: img.imageId ?? null,
         annotations: JSON.stringify(img.annotations), metadata: img.metadata ? JSON.stringify(img.metadata) : null, tags: JSON.stringify(img.tags),

@@ -183,6 +183,8 @@ test('import: one transaction records the image analyzed and completes the opera
     assert.deepEqual(img.annotations, { team: 'x', 'anchore.system/import_operation_id': op.uuid });
     assert.equal(img.imageId, image.configDigest.slice(7), 'syft names the image id');
     assert.equal((await store.get('a', op.uuid))!.status, 'complete');
+    assert.equal(await store.content('a', op.uuid, 'packages', req.contents.packages), undefined, 'the uploaded bytes are dropped once the import is complete');
+    assert.equal((await store.listContent('a', op.uuid, 'packages')).length, 1, 'what was uploaded stays listed');
     const sbom = await new CatalogStore(db.kysely).getSbom('a', image.manifestDigest);
     assert.deepEqual(sbom!.packages.map((p) => p.name), ['libssl3']);
     await assert.rejects(importImage({ imports: store, catalog: new CatalogStore(db.kysely) }, 'a', req), /is complete: it accepts no more content or images/);

@@ -4,7 +4,8 @@
  * operation, uploads content to it (the SBOM as `packages`, and optionally the manifest, parent
  * manifest, image config and Dockerfile), each stored gzip-compressed under the sha256 of its bytes,
  * then names those digests in an image add; `importImage` turns them into a stored analysis, and
- * the operation is complete. Operations expire after a day; tables from store/migrations/0008.
+ * the operation is complete (its uploaded bytes are dropped then; their records stay). Operations
+ * expire after a day; tables from store/migrations/0008.
  */
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -167,20 +168,26 @@ export class ImportStore {
     return rows.map((r) => ({ digest: r.digest, createdAt: r.created_at }));
   }
 
-  /** The bytes uploaded to an operation as `type` with this digest, or undefined. */
+  /** The bytes uploaded to an operation as `type` with this digest, or undefined (also once the operation is complete: they are dropped then). */
   async content(account: string, uuid: string, type: ImportContentType, digest: string): Promise<Buffer | undefined> {
     const row = await this.db.selectFrom('image_import_contents').select('content_gz')
       .where('account', '=', account).where('operation_uuid', '=', uuid).where('content_type', '=', type).where('digest', '=', contentDigest(digest))
       .executeTakeFirst();
-    return row ? gunzipSync(Buffer.from(row.content_gz)) : undefined;
+    return row && row.content_gz.length ? gunzipSync(Buffer.from(row.content_gz)) : undefined;
   }
 
-  /** Pending and unexpired → complete, in one statement; false when it was not (any more). */
+  /**
+   * Pending and unexpired → complete, in one statement; false when it was not (any more). The
+   * uploaded bytes are dropped then (the records of what was uploaded stay listed): the stored
+   * analysis is what the image keeps, and a complete operation takes nothing more.
+   */
   async complete(account: string, uuid: string): Promise<boolean> {
     const t = this.now().toISOString();
     const r = await this.db.updateTable('image_imports').set({ status: 'complete', last_updated: t })
       .where('account', '=', account).where('uuid', '=', uuid).where('status', '=', 'pending').where('expires_at', '>', t).executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+    if (!Number(r.numUpdatedRows)) return false;
+    await this.db.updateTable('image_import_contents').set({ content_gz: Buffer.alloc(0) }).where('account', '=', account).where('operation_uuid', '=', uuid).execute();
+    return true;
   }
 }
 
@@ -368,7 +375,10 @@ export async function importImage(stores: { imports: ImportStore; catalog: Catal
 
   // Matched before the transaction (store/lifecycle.ts); stored inside it only when the image needs analysis.
   const prepared = await stores.catalog.lifecycle.prepare('analysisStored', { account, imageDigest: req.digest, sbom });
-  return stores.catalog.transaction(async (catalog, trx) => {
+  // Put in its object store before the transaction too (saveAnalysis removes it again if unused).
+  const document = await stores.catalog.prepareDocument(account, req.digest, sbom);
+  let used = false;
+  const image = await stores.catalog.transaction(async (catalog, trx) => {
     if (!(await imports.boundTo(trx).complete(account, uuid))) {
       throw new LadingError('BAD_INPUT', `import operation ${uuid} was completed, invalidated or expired meanwhile`);
     }
@@ -385,7 +395,12 @@ export async function importImage(stores: { imports: ImportStore; catalog: Catal
       });
       if (i === 0) needsAnalysis = added.needsAnalysis;
     }
-    if (needsAnalysis) await catalog.saveAnalysis(account, req.digest, sbom, undefined, prepared);
+    if (needsAnalysis) used = await catalog.saveAnalysis(account, req.digest, sbom, undefined, prepared, document);
     return (await catalog.getImage(account, req.digest))!;
+  }).catch(async (e: unknown) => {
+    if (!used) await stores.catalog.releaseDocument(document);
+    throw e;
   });
+  if (!used) await stores.catalog.releaseDocument(document);
+  return image;
 }

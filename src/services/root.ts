@@ -34,6 +34,8 @@ import { RegistryStore } from './registries.js';
 import { VulnReports } from './reports.js';
 import { ServiceRegistry } from '../store/service-registry.js';
 import { FindingsStore } from '../store/findings.js';
+import { AnalysisDocuments } from '../store/objects/documents.js';
+import { ObjectStores } from '../store/objects/index.js';
 import { SubscriptionStore } from '../store/subscriptions.js';
 import { SummaryStore, removeImageSummary } from './summaries.js';
 
@@ -56,6 +58,13 @@ export interface ImageStoreOptions {
   /** Where after-commit subscriber errors go; default nowhere. */
   onError?: (event: LifecycleEventName, error: unknown) => void;
   now?: () => Date;
+  /** Where analysis documents are kept; default in the database. */
+  documents?: AnalysisDocuments;
+}
+
+/** The analysis documents of a configuration (object_store; dir's default path is in data_dir). */
+export function configuredDocuments(config: Pick<LadingConfig, 'object_store' | 'data_dir'>, env: NodeJS.ProcessEnv = process.env): AnalysisDocuments {
+  return new AnalysisDocuments(new ObjectStores(config.object_store, { dataDir: config.data_dir, env }));
 }
 
 /** The image stores over one database, with the lifecycle subscriptions that keep them in step. */
@@ -64,7 +73,7 @@ export function composeImageStores(db: DatabaseHandle, options: ImageStoreOption
   const now = options.now ? { now: options.now } : {};
   const vulndb = new VulnDb(db);
   const reports = new VulnReports(vulndb);
-  const catalog = new CatalogStore(db.kysely, { ...now, lifecycle });
+  const catalog = new CatalogStore(db.kysely, { ...now, lifecycle, ...(options.documents ? { documents: options.documents } : {}) });
   const policies = new PolicyStore(db.kysely, { ...now, lifecycle });
   const summaries = new SummaryStore(db.kysely, catalog, vulndb, { ...now, reports });
   const findings = new FindingsStore(db.kysely, vulndb);
@@ -122,7 +131,7 @@ export interface RootOptions {
 
 export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRoot {
   const { config, role, hostId } = options;
-  const image = composeImageStores(db, options.onError ? { onError: options.onError } : {});
+  const image = composeImageStores(db, { ...(options.onError ? { onError: options.onError } : {}), documents: configuredDocuments(config) });
   const accounts = new AccountStore(db.kysely, options.accountOptions);
   const subscriptions = new SubscriptionStore(db.kysely);
   const events = new EventStore(db.kysely, { source: { servicename: role, hostid: hostId } });

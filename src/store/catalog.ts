@@ -1,13 +1,14 @@
 /**
  * The catalog: per-account image records, the tags that named them, stored analyses (the SBOM,
- * gzip-compressed, read back instead of recomputed, and the image manifest): tables from
- * store/migrations/0004-catalog.ts and 0005-policy-evals.ts. Policy bundles and evaluations are
- * in policies.ts. Every method takes the account it acts in.
+ * compressed, read back instead of recomputed, and the image manifest): tables from
+ * store/migrations/0004-catalog.ts, 0005-policy-evals.ts and 0018-object-store.ts. The SBOM is
+ * kept in the row or in an object store (store/objects/documents.ts). Policy bundles and
+ * evaluations are in policies.ts. Every method takes the account it acts in.
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
 import type { Sbom } from '../sbom/model.js';
+import { AnalysisDocuments, type DocumentRef, type PreparedDocument } from './objects/documents.js';
 import { Lifecycle, type LifecycleEvents, type PreparedEvent, type TransactionalEventName } from './lifecycle.js';
 import type { CatalogImageTagsTable, CatalogImagesTable, Database } from './schema.js';
 
@@ -77,22 +78,38 @@ export interface CatalogStoreOptions {
   now?: () => Date;
   /** Told of every image change (store/lifecycle.ts); default: nobody. */
   lifecycle?: Lifecycle;
+  /** Where analysis documents are kept; default in the database, zstd-compressed. */
+  documents?: AnalysisDocuments;
 }
 
 /** An event emitted inside a transaction, published once it commits. */
 type Emitted = { [K in TransactionalEventName]: { name: K; event: LifecycleEvents[K] } }[TransactionalEventName];
 
+/** What a transaction does once it ends: events to publish and objects to remove after a commit, objects to remove after a rollback. */
+interface Pending {
+  events: Emitted[];
+  committed: (() => Promise<unknown>)[];
+  rolledBack: (() => Promise<unknown>)[];
+}
+
+const REF_COLUMNS = ['sbom_gz', 'store', 'object_key', 'doc_sha256'] as const;
+
 export class CatalogStore {
   private readonly db: Kysely<Database>;
   private readonly now: () => Date;
   readonly lifecycle: Lifecycle;
-  /** Set on a store bound to a transaction: the events to publish after it commits. */
-  private readonly pending: Emitted[] | undefined;
+  readonly documents: AnalysisDocuments;
+  /** Set on a store bound to a transaction: what to do once it ends. */
+  private readonly pending: Pending | undefined;
+  /** The database outside any transaction (what the after-transaction cleanups use). */
+  private readonly root: Kysely<Database>;
 
-  constructor(db: Kysely<Database>, options: CatalogStoreOptions = {}, pending?: Emitted[]) {
+  constructor(db: Kysely<Database>, options: CatalogStoreOptions = {}, pending?: Pending, root?: Kysely<Database>) {
     this.db = db;
+    this.root = root ?? db;
     this.now = options.now ?? (() => new Date());
     this.lifecycle = options.lifecycle ?? new Lifecycle();
+    this.documents = options.documents ?? new AnalysisDocuments();
     this.pending = pending;
   }
 
@@ -108,16 +125,23 @@ export class CatalogStore {
   async transaction<T>(fn: (catalog: CatalogStore, trx: Kysely<Database>) => Promise<T>): Promise<T> {
     if (this.pending) return fn(this, this.db);
     if (this.db.isTransaction) throw new LadingError('INTERNAL', 'a catalog made over a transaction: use catalog.transaction() instead');
-    const pending: Emitted[] = [];
-    const result = await this.db.transaction().execute((trx) => fn(new CatalogStore(trx, { now: this.now, lifecycle: this.lifecycle }, pending), trx));
-    for (const e of pending) await this.lifecycle.committed(e.name, e.event as never);
+    const pending: Pending = { events: [], committed: [], rolledBack: [] };
+    let result: T;
+    try {
+      result = await this.db.transaction().execute((trx) => fn(new CatalogStore(trx, { now: this.now, lifecycle: this.lifecycle, documents: this.documents }, pending, this.db), trx));
+    } catch (e) {
+      for (const undo of pending.rolledBack) await undo();
+      throw e;
+    }
+    for (const e of pending.events) await this.lifecycle.committed(e.name, e.event as never);
+    for (const cleanup of pending.committed) await cleanup();
     return result;
   }
 
   /** Tell the in-transaction subscribers now and queue the event for after the commit. */
   private async emit<K extends TransactionalEventName>(name: K, event: LifecycleEvents[K], prepared?: PreparedEvent<K>): Promise<void> {
     await this.lifecycle.inside(this.db, name, event, prepared);
-    this.pending!.push({ name, event } as Emitted);
+    this.pending!.events.push({ name, event } as Emitted);
   }
 
   /**
@@ -196,6 +220,8 @@ export class CatalogStore {
   /** Remove an image, its tags and its analysis; whether it existed. */
   async deleteImage(account: string, imageDigest: string): Promise<boolean> {
     return this.transaction(async (c, trx) => {
+      const ref = await trx.selectFrom('catalog_analyses').select(['store', 'object_key']).where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+      if (ref) c.pending!.committed.push(() => this.discardUnreferenced(ref));
       await trx.deleteFrom('catalog_analyses').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
       await trx.deleteFrom('catalog_image_tags').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
       const r = await trx.deleteFrom('catalog_images').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
@@ -218,49 +244,77 @@ export class CatalogStore {
   }
 
   /**
-   * Store an analysis (compressed) and the image manifest, and mark the image analyzed; false when
-   * the image was deleted meanwhile. Its lifecycle event is prepared here before the transaction;
-   * a caller that stores it inside its own transaction passes the event it prepared before it
-   * (`lifecycle.prepare('analysisStored', …)`).
+   * Store an analysis (compressed, in the configured object store) and the image manifest, and
+   * mark the image analyzed; false when the image was deleted meanwhile. Its lifecycle event is
+   * prepared here before the transaction; a caller that stores it inside its own transaction passes
+   * the event it prepared before it (`lifecycle.prepare('analysisStored', …)`), and the document it
+   * prepared (`prepareDocument`), so that no object store is written while the transaction is open.
    */
-  async saveAnalysis(account: string, imageDigest: string, sbom: Sbom, manifest?: unknown, prepared?: PreparedEvent<'analysisStored'>): Promise<boolean> {
+  async saveAnalysis(account: string, imageDigest: string, sbom: Sbom, manifest?: unknown, prepared?: PreparedEvent<'analysisStored'>, document?: PreparedDocument): Promise<boolean> {
     const event = prepared?.event ?? { account, imageDigest, sbom };
     if (event.account !== account || event.imageDigest !== imageDigest || event.sbom !== sbom) throw new LadingError('INTERNAL', 'saveAnalysis: the prepared event is of another analysis');
     const ready = prepared ?? (this.pending ? undefined : await this.lifecycle.prepare('analysisStored', event));
     const t = this.stamp();
-    const gz = gzipSync(Buffer.from(JSON.stringify(sbom)));
+    const doc = (document ?? await this.prepareDocument(account, imageDigest, sbom)).columns;
     const manifestText = manifest !== undefined ? JSON.stringify(manifest) : null;
-    const metadata: ImageContentMetadata = {
-      arch: sbom.source.platform.architecture,
-      distro: sbom.distro?.id ?? 'unknown',
-      distro_version: sbom.distro?.versionId ?? 'unknown',
-      dockerfile_mode: sbom.source.dockerfile.mode === 'actual' ? 'Actual' : 'Guessed',
-      image_size: sbom.source.layers.reduce((n, l) => n + (l.uncompressedSize ?? l.size), 0),
-      layer_count: sbom.source.layers.length,
-    };
+    const metadata = contentMetadata(sbom);
     return this.transaction(async (c, trx) => {
+      // A document put in an object store for a transaction that does not commit is removed again.
+      const unused = async () => this.discardUnreferenced(doc);
+      c.pending!.rolledBack.push(unused);
       const r = await trx.updateTable('catalog_images')
         .set({ analysis_status: 'analyzed', analysis_error: null, analyzed_at: t, last_updated: t, metadata: JSON.stringify(metadata), image_id: sbom.source.imageId.replace(/^sha256:/, '') })
         .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
-      if (!Number(r.numUpdatedRows)) return false;
-      await trx.insertInto('catalog_analyses').values({ account, image_digest: imageDigest, sbom_gz: gz, manifest: manifestText, created_at: t })
-        .onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet({ sbom_gz: gz, manifest: manifestText, created_at: t })).execute();
+      if (!Number(r.numUpdatedRows)) {
+        c.pending!.committed.push(unused);
+        return false;
+      }
+      const old = await trx.selectFrom('catalog_analyses').select(['store', 'object_key']).where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+      if (old && (old.store !== doc.store || old.object_key !== doc.object_key)) c.pending!.committed.push(() => this.discardUnreferenced(old));
+      await trx.insertInto('catalog_analyses').values({ account, image_digest: imageDigest, ...doc, manifest: manifestText, created_at: t })
+        .onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet({ ...doc, manifest: manifestText, created_at: t })).execute();
       await c.emit('analysisStored', event, ready);
       return true;
     });
   }
 
-  /** The stored SBOM, decompressed; undefined when the image has no analysis. */
-  async getSbom(account: string, imageDigest: string): Promise<Sbom | undefined> {
-    const row = await this.db.selectFrom('catalog_analyses').select('sbom_gz').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
-    if (!row) return undefined;
-    return JSON.parse(gunzipSync(Buffer.from(row.sbom_gz)).toString('utf8')) as Sbom;
+  /**
+   * Remove a document's object once no row names it (the same image saved again with the same
+   * content names the same object). A failure only leaves an unused object behind.
+   */
+  private async discardUnreferenced(ref: { store: string; object_key: string | null }): Promise<void> {
+    if (ref.store === 'db' || !ref.object_key) return;
+    const used = await this.root.selectFrom('catalog_analyses').select('image_digest').where('store', '=', ref.store).where('object_key', '=', ref.object_key).executeTakeFirst();
+    if (!used) await this.documents.discard(ref);
   }
 
-  /** The stored analysis as kept (the gzip SBOM bytes and the manifest text), for copying it elsewhere. */
-  async getStoredAnalysis(account: string, imageDigest: string): Promise<{ sbomGz: Buffer; manifest: string | null } | undefined> {
-    const row = await this.db.selectFrom('catalog_analyses').select(['sbom_gz', 'manifest']).where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
-    return row ? { sbomGz: Buffer.from(row.sbom_gz), manifest: row.manifest } : undefined;
+  /** Remove a prepared document that no analysis row came to name (nothing for the db store). */
+  async releaseDocument(document: PreparedDocument): Promise<void> {
+    await this.discardUnreferenced(document.columns);
+  }
+
+  /** An SBOM encoded and put in the configured object store, for saveAnalysis inside a caller's transaction. */
+  async prepareDocument(account: string, imageDigest: string, sbom: Sbom): Promise<PreparedDocument> {
+    return this.documents.prepare(account, imageDigest, sbom);
+  }
+
+  private async documentRef(account: string, imageDigest: string): Promise<DocumentRef | undefined> {
+    return this.db.selectFrom('catalog_analyses').select(REF_COLUMNS).where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+  }
+
+  /**
+   * The stored SBOM, decompressed; undefined when the image has no analysis. A document its
+   * object store lost or corrupted is an INTERNAL error naming the image.
+   */
+  async getSbom(account: string, imageDigest: string): Promise<Sbom | undefined> {
+    const ref = await this.documentRef(account, imageDigest);
+    return ref ? this.documents.load<Sbom>(account, imageDigest, ref) : undefined;
+  }
+
+  /** The stored analysis as kept (the encoded SBOM bytes, gzip, zstd or JSON, and the manifest text), for copying it elsewhere. */
+  async getStoredAnalysis(account: string, imageDigest: string): Promise<{ encoded: Buffer; manifest: string | null } | undefined> {
+    const row = await this.db.selectFrom('catalog_analyses').select([...REF_COLUMNS, 'manifest']).where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+    return row ? { encoded: await this.documents.bytes(account, imageDigest, row), manifest: row.manifest } : undefined;
   }
 
   /** Every account with at least one image. */
@@ -273,6 +327,18 @@ export class CatalogStore {
     const row = await this.db.selectFrom('catalog_analyses').select('manifest').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
     return parseJson<unknown>(row?.manifest ?? null, 'manifest');
   }
+}
+
+/** Summary of an analysis kept on the image row. */
+function contentMetadata(sbom: Sbom): ImageContentMetadata {
+  return {
+    arch: sbom.source.platform.architecture,
+    distro: sbom.distro?.id ?? 'unknown',
+    distro_version: sbom.distro?.versionId ?? 'unknown',
+    dockerfile_mode: sbom.source.dockerfile.mode === 'actual' ? 'Actual' : 'Guessed',
+    image_size: sbom.source.layers.reduce((n, l) => n + (l.uncompressedSize ?? l.size), 0),
+    layer_count: sbom.source.layers.length,
+  };
 }
 
 function toImage(r: CatalogImagesTable, tags: CatalogImageTagsTable[]): CatalogImage {

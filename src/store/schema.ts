@@ -52,7 +52,14 @@ export interface CatalogImagesTable {
 export interface CatalogImageTagsTable {
   account: string; fulltag: string; image_digest: string; registry: string; repo: string; tag: string; created_at: string; last_updated: string;
 }
-export interface CatalogAnalysesTable { account: string; image_digest: string; sbom_gz: Blob; manifest: string | null; created_at: string }
+export interface CatalogAnalysesTable {
+  account: string; image_digest: string;
+  /** The document's bytes (gzip, zstd or JSON) for store 'db'; empty for the others (0018). */
+  sbom_gz: Blob;
+  manifest: string | null; created_at: string;
+  // 0018-object-store: which store keeps the document, its key there, and the stored bytes' sha256 and size (null on older rows).
+  store: Generated<string>; object_key: string | null; doc_sha256: string | null; doc_bytes: number | null;
+}
 export interface PolicyBundlesTable {
   account: string; policy_id: string; name: string | null; bundle: string; active: number; created_at: string; last_updated: string;
 }

@@ -1,6 +1,7 @@
 /**
  * `lading db …`: the vulnerability database. status, update (online sync), import (feed files, or
- * a whole-database bundle), export (a bundle), path.
+ * a whole-database bundle), export (a bundle), path; and `db objects`: where the service keeps its
+ * analysis documents (status, verify, migrate between object stores).
  * The database is `--db PATH|URL`, else $LADING_DB_URL, else $LADING_DATA_DIR/lading.db, else
  * $XDG_DATA_HOME/lading/lading.db, else ~/.local/share/lading/lading.db.
  */
@@ -27,6 +28,7 @@ export function dbCommand(drivers: Drivers, io: CommandIo = STDIO): Command {
   addUpdateCommand(cmd, drivers, io);
   addImportCommand(cmd, drivers, io);
   addExportCommand(cmd, io);
+  addObjectsCommand(cmd, io);
   return cmd;
 }
 
@@ -85,4 +87,25 @@ function addExportCommand(cmd: Command, io: CommandIo): void {
     .action(async (file: string, _o: unknown, self: Command) => {
       await (await import('./db-run.js')).dbExport(io, file, self);
     });
+}
+
+/** `lading db objects status|verify|migrate`: the analysis documents and their object stores. */
+function addObjectsCommand(cmd: Command, io: CommandIo): void {
+  const objects = cmd.command('objects')
+    .description("the service's analysis documents: where they are kept (object_store), checked, moved between stores")
+    .option('--config <file>', 'the service configuration (YAML) naming object_store; default $LADING_CONFIG')
+    .addOption(dbOption());
+  const run = () => import('./objects-run.js');
+  objects.command('status')
+    .description('documents and stored bytes per object store')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (o: { output: 'table' | 'json' }, self: Command) => (await run()).objectsStatus(io, o, self));
+  objects.command('verify')
+    .description('read every document through its store and check it; exits 1 when any is missing or corrupt')
+    .action(async (_o: unknown, self: Command) => (await run()).objectsVerify(io, self));
+  objects.command('migrate')
+    .description('move every document to one object store, checking each; safe to run again after an interruption')
+    .addOption(new Option('--to <driver>', 'the store to move them to').choices(['db', 'dir', 's3']).makeOptionMandatory())
+    .option('--recompress', 'encode each document again with object_store.compression while moving it')
+    .action(async (o: { to: string; recompress?: boolean }, self: Command) => (await run()).objectsMigrate(io, o, self));
 }
