@@ -74,12 +74,17 @@ interface CompiledRequest {
 
 const EMPTY: readonly number[] = Object.freeze([]);
 
+/** A content freed after use was wanted again (a hardlink to it, a late read): the caller takes another way. */
+export class ContentDropped extends Error {}
+
 /** The content of one captured file, shared by the hardlinks that point to it. */
 export class Content {
   readonly size: number;
   refs = 0;
   written = 0;
   dead = false;
+  /** The bytes were freed after use while the node stays (Captures.dropBytes). */
+  dropped = false;
   mem: Buffer | null = null;
   file: string | null = null;
   out: WriteStream | null = null;
@@ -150,6 +155,7 @@ export class Job {
       try {
         if (!this.decided) this.decideFromHeld(entry);
         this.content?.finish();
+        if (this.content !== null && this.node.capture?.content === this.content && !this.node.removed) this.store.onComplete?.(this.node, this.content);
       } catch (e) {
         this.store.fail(e);
       }
@@ -234,6 +240,8 @@ export class Captures {
   private error: unknown = null;
   /** Told about a failure that happens outside the parser's call stack (spool errors, limits). */
   onError: (e: unknown) => void = () => {};
+  /** Told when a file's whole content has been read (a spooled one may still be closing: wait for `content.closed`). */
+  onComplete: ((node: Node, content: Content) => void) | null = null;
 
   constructor(requests: CaptureRequest[], private readonly limits: Limits, private readonly scratchParent: string = tmpdir()) {
     const ids = new Set<string>();
@@ -306,6 +314,7 @@ export class Captures {
     }
     const headKnown = this.maxMagic === 0 || (tcap !== null && tcap.head !== null);
     const j = this.judge(cands, tcap?.head ?? null, headKnown, link.size);
+    if (j.hits.length > 0 && tcap?.content?.dropped === true) throw new ContentDropped(`hardlink ${path}: its target's content was already analyzed and dropped`);
     this.assignLink(link, j, tcap?.content ?? null, tcap?.head ?? null, target);
   }
 
@@ -396,6 +405,25 @@ export class Captures {
     this.pending.add(q);
   }
 
+  isTextRequest(index: number): boolean {
+    return this.requests[index]?.text === true;
+  }
+
+  /**
+   * Free a content's bytes while its node stays (its results were taken as it was read). Reading
+   * it later, or hardlinking a wanted path to it, throws ContentDropped.
+   */
+  dropBytes(c: Content): void {
+    if (c.dead || c.dropped) return;
+    c.dropped = true;
+    c.mem = null;
+    if (c.file !== null) {
+      const file = c.file;
+      c.file = null;
+      this.track(c.closed.then(() => unlink(file)));
+    }
+  }
+
   /** A node left the tree: drop its hold on captured content. */
   release(node: Node): void {
     const cap = node.capture;
@@ -457,10 +485,12 @@ export class Captures {
       size: c.size,
       read: async () => {
         check();
+        if (c.dropped) throw new ContentDropped(`captured content of ${path} was dropped`);
         return c.mem ?? readFile(c.file!);
       },
       stream: () => {
         check();
+        if (c.dropped) throw new ContentDropped(`captured content of ${path} was dropped`);
         return c.mem ? Readable.from([c.mem], { objectMode: false }) : createReadStream(c.file!);
       },
     };

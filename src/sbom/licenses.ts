@@ -4,10 +4,15 @@
  * without guessing wildly, and otherwise keeps the declared text (trimmed).
  */
 import { createRequire } from 'node:module';
-import parse from 'spdx-expression-parse';
-import correct from 'spdx-correct';
+import type parseType from 'spdx-expression-parse';
+import type correctType from 'spdx-correct';
+import { lazyRequire } from '../util/lazy.js';
 
-type Node = parse.Info;
+type Node = parseType.Info;
+
+// Loaded on first use: a run whose licences all come from the memo (a warm layer cache) never needs them.
+const parse = lazyRequire<typeof parseType>('spdx-expression-parse');
+const correct = lazyRequire<typeof correctType>('spdx-correct');
 
 /** Names that spdx-correct misses or gets wrong, lowercased with single spaces. */
 const KNOWN: Record<string, string> = {
@@ -60,15 +65,20 @@ const DEPRECATED_WITH: Record<string, string> = {
 const MAX_CORRECTABLE = 100;
 
 /** The ids spdx-expression-parse accepts on their own (its own copy of the lists): a plain id needs no parser. */
-const PLAIN_IDS: ReadonlySet<string> = (() => {
-  const fromParser = createRequire(createRequire(import.meta.url).resolve('spdx-expression-parse'));
-  return new Set<string>([...fromParser('spdx-license-ids') as string[], ...fromParser('spdx-license-ids/deprecated') as string[]]);
-})();
+let plainIds: ReadonlySet<string> | undefined;
+
+function isPlainId(text: string): boolean {
+  if (plainIds === undefined) {
+    const fromParser = createRequire(createRequire(import.meta.url).resolve('spdx-expression-parse'));
+    plainIds = new Set<string>([...fromParser('spdx-license-ids') as string[], ...fromParser('spdx-license-ids/deprecated') as string[]]);
+  }
+  return plainIds.has(text);
+}
 
 function tryParse(text: string): Node | undefined {
-  if (PLAIN_IDS.has(text)) return { license: text };
+  if (isPlainId(text)) return { license: text };
   try {
-    return parse(text);
+    return parse()(text);
   } catch {
     return undefined;
   }
@@ -105,7 +115,7 @@ function numbers(text: string): string[] {
 
 /** spdx-correct, but refusing corrections that invent a version the text does not have. */
 function guardedCorrect(text: string): string | undefined {
-  const fixed = correct(text, { upgrade: false });
+  const fixed = correct()(text, { upgrade: false });
   if (!fixed) return undefined;
   const have = numbers(text);
   if (have.length && !numbers(fixed).every((n) => have.includes(n))) return undefined;

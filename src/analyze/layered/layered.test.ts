@@ -72,6 +72,12 @@ function fixtures(): Record<string, (TarEntry[] | LayerSpec)[]> {
       ],
     ],
     'a hardlink to a lower layer\'s file (falls back to the squash pass)': [base, [dir('app'), hardlink('app/bash-copy', 'bin/bash')]],
+    'a hardlink in the same layer to a text file scanned as it streamed (may fall back to the squash pass, by timing)': [
+      [dir('etc'), file('etc/app.env', AWS), file('etc/plain.txt', 'nothing here\n'), hardlink('etc/app-copy.env', 'etc/app.env')],
+    ],
+    'a hardlink to a text file whose bytes were given back after its scan (falls back to the squash pass)': [
+      [dir('etc'), file('etc/app.env', AWS), file('etc/zeros.bin', Buffer.alloc(4 * 1024 * 1024)), hardlink('etc/app-copy.env', 'etc/app.env')],
+    ],
     'a file written through a lower layer\'s symlink (falls back to the squash pass)': [
       base,
       [file('lib/libx.so.1', elf), dir('lib/python3'), file('lib/python3/secret.txt', AWS)],
@@ -132,7 +138,7 @@ describe('layer-wise analysis equals squash-then-analyze', () => {
         rmSync(join(cache.dir, 'layers', IMAGE_BUCKET), { recursive: true, force: true });
         assert.deepEqual(normal(await analyzeImage(img, opts)), reference, 'warm (assembled from the layer parts)');
         const expectFallback = name.includes('falls back');
-        assert.equal(fallbacks.length > 0, expectFallback, `fallbacks: ${fallbacks.map(String).join('; ')}`);
+        if (!name.includes('may fall back')) assert.equal(fallbacks.length > 0, expectFallback, `fallbacks: ${fallbacks.map(String).join('; ')}`);
         if (!expectFallback) assert.ok((await cache.status()).entries > 0);
       });
     }

@@ -5,13 +5,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { applyLayer, type LayerEvent, type LayerRecorder, type TarHeader } from '../../image/apply.js';
-import { Captures } from '../../image/capture.js';
+import { Captures, ContentDropped } from '../../image/capture.js';
+import type { CapturedFile } from '../../image/squash.js';
 import { LayerReader, type LayerStats } from '../../image/layers.js';
 import type { Limits } from '../../image/limits.js';
-import { Tree, type Node } from '../../image/tree.js';
+import { recordOf, Tree, type Node } from '../../image/tree.js';
 import type { ResolvedImage } from '../../image/types.js';
-import type { Analyzer, FileView } from '../types.js';
-import { captureRequests, inputsFor, type FileResult } from '../sbom-build.js';
+import type { Analyzer, FileView, InputFile } from '../types.js';
+import { captureRequests, inputsFor, toEntry, type FileResult } from '../sbom-build.js';
 
 export interface LayerBase {
   stats: LayerStats;
@@ -68,16 +69,60 @@ class Recorder implements LayerRecorder {
   }
 }
 
-async function runPerFile(a: Analyzer, captured: Parameters<typeof inputsFor>[1]): Promise<FileResult[]> {
+async function runOne(a: Analyzer, f: InputFile): Promise<FileResult> {
+  const warnings: string[] = [];
+  try {
+    const result = await a.analyze({ files: [f], fs: NO_VIEW, warn: (m) => warnings.push(m) });
+    return { path: f.path, result, warnings };
+  } catch (e) {
+    if (e instanceof ContentDropped) throw e;
+    return { path: f.path, result: {}, warnings, error: (e as Error).message };
+  }
+}
+
+/** Results computed while the layer streamed by, for the node and entry they were computed on. */
+interface Early {
+  entry: string;
+  results: Map<string, Promise<FileResult>>;
+}
+
+/**
+ * Per-file analyzers run on each file as soon as its content has been read, overlapping with the
+ * rest of the layer's decompression; a file that only they want then gives its bytes back at
+ * once, so a layer's text files are never all held together.
+ */
+function analyzeEarly(tree: Tree, captures: Captures, analyzers: Analyzer[], owner: string[], early: Map<Node, Early>): void {
+  const byName = new Map(analyzers.filter((a) => a.perFile === true).map((a) => [a.name, a]));
+  captures.onComplete = (node, content) => {
+    const hits = node.capture!.hits;
+    const names = [...new Set(hits.map((h) => owner[h]!).filter((n) => byName.has(n)))];
+    if (names.length === 0) return;
+    const path = tree.pathOf(node);
+    const entry = toEntry(recordOf(node, path));
+    const file: InputFile = { path, entry, read: async () => content.mem ?? readFile(content.file!) };
+    const ready = content.closed;
+    const results = new Map(names.map((n) => [n, ready.then(() => runOne(byName.get(n)!, file))]));
+    // Unhandled until collected: a rejection is seen when the results are awaited.
+    for (const r of results.values()) r.catch(() => {});
+    early.set(node, { entry: JSON.stringify(entry), results });
+    // Only text files wanted by per-file analyzers alone give their bytes back: binaries are often
+    // hardlinked (bash and sh), and a hardlink to dropped bytes sends the image to the squash pass.
+    if (hits.every((h) => byName.has(owner[h]!) && captures.isTextRequest(h))) {
+      void Promise.allSettled(results.values()).then(() => {
+        if (content.refs === 1) captures.dropBytes(content);
+      });
+    }
+  };
+}
+
+/** A per-file analyzer's results for the files that survive the layer, in path order: taken from early runs where the file is unchanged. */
+async function perFileResults(a: Analyzer, tree: Tree, captured: (id: string) => CapturedFile[], early: Map<Node, Early>): Promise<FileResult[]> {
   const out: FileResult[] = [];
   for (const f of inputsFor(a, captured)) {
-    const warnings: string[] = [];
-    try {
-      const result = await a.analyze({ files: [f], fs: NO_VIEW, warn: (m) => warnings.push(m) });
-      out.push({ path: f.path, result, warnings });
-    } catch (e) {
-      out.push({ path: f.path, result: {}, warnings, error: (e as Error).message });
-    }
+    const node = tree.lookup(f.path);
+    const got = node && early.get(node);
+    const done = got && got.entry === JSON.stringify(f.entry) ? got.results.get(a.name) : undefined;
+    out.push(await (done ?? runOne(a, f)));
   }
   return out;
 }
@@ -88,6 +133,9 @@ export async function analyzeLayer(img: ResolvedImage, index: number, analyzers:
   const tree = new Tree();
   const captures = requests.length > 0 ? new Captures(requests, options.limits, options.scratchDir) : null;
   if (captures) tree.onDetach = (node) => captures.release(node);
+  const owner = requests.map((r) => r.id.replace(/#magic$/, ''));
+  const early = new Map<Node, Early>();
+  if (captures) analyzeEarly(tree, captures, analyzers, owner, early);
   try {
     const reader = await LayerReader.open(img, index, options.limits, {
       onWarning: (m) => recorder.warn(m, false),
@@ -115,7 +163,6 @@ export async function analyzeLayer(img: ResolvedImage, index: number, analyzers:
       }
     }
     const parts = new Map<string, AnalyzerPart>();
-    const owner = requests.map((r) => r.id.replace(/#magic$/, ''));
     const perFile = new Set(analyzers.filter((a) => a.perFile === true).map((a) => a.name));
     for (const a of analyzers) parts.set(a.name, a.perFile === true ? { kind: 'file', results: [] } : { kind: 'whole', contents: new Map() });
     for (let i = 0; i < nodes.length; i++) {
@@ -130,7 +177,7 @@ export async function analyzeLayer(img: ResolvedImage, index: number, analyzers:
     if (captures && perFile.size > 0) {
       const collected = captures.collect(tree);
       const captured = (id: string) => collected.captured.get(id) ?? [];
-      for (const a of analyzers) if (a.perFile === true) parts.set(a.name, { kind: 'file', results: await runPerFile(a, captured) });
+      for (const a of analyzers) if (a.perFile === true) parts.set(a.name, { kind: 'file', results: await perFileResults(a, tree, captured, early) });
     }
     return { base: { stats: reader.stats, entries, events }, parts };
   } finally {
