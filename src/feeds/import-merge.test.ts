@@ -113,3 +113,27 @@ test('a merge drops the records only the replaced release named, and logs only i
     await db.close();
   }
 });
+
+test('a failed online sync after an import keeps the source ok (its imported data); a failed sync of a synced source is failed', async () => {
+  const db = await fresh();
+  try {
+    await importOk(db, join(SECDB, 'v3.8'));
+    const imported = (await db.status()).find((s) => s.source === 'alpine')!;
+    await db.recordFailure('alpine', 'sync', 'alpine: GET https://secdb.alpinelinux.org/: connect ECONNREFUSED', new Date(Date.now() + 1000));
+    const after = (await db.status()).find((s) => s.source === 'alpine')!;
+    assert.deepEqual([after.status, after.kind, after.lastSuccess, after.records], ['ok', 'import', imported.lastSuccess, imported.records]);
+    assert.match(after.error!, /ECONNREFUSED/);
+    assert.notEqual(after.lastSync, imported.lastSync, 'the attempt is recorded');
+
+    // a source whose data came from an online sync is failed when its sync fails
+    await db.apply('kev', { full: true, batches: [{ kev: [{ cve: 'CVE-2024-1', dateAdded: '2024-01-01' }] }] }, { kind: 'sync' });
+    await db.recordFailure('kev', 'sync', 'HTTP 503');
+    const kev = (await db.status()).find((s) => s.source === 'kev')!;
+    assert.deepEqual([kev.status, kev.kind, kev.error], ['failed', 'sync', 'HTTP 503']);
+    // and a failed import is failed
+    await db.recordFailure('alpine', 'import', 'bad file');
+    assert.equal((await db.status()).find((s) => s.source === 'alpine')!.status, 'failed');
+  } finally {
+    await db.close();
+  }
+});

@@ -51,6 +51,11 @@ function statusTable(rows: SourceStatus[]): string {
       s.lastSync ?? '-', s.lastSuccess ?? '-', humanAge(s.ageSeconds), s.status]));
 }
 
+function failureLine(s: SourceStatus): string {
+  if (s.status === 'ok') return `${s.source}: the last online sync failed (the imported data is kept): ${s.error}`;
+  return `${s.source}: last ${s.kind ?? 'sync'} failed: ${s.error}`;
+}
+
 function syncLine(r: SyncResult): string {
   const secs = `${(r.durationMs / 1000).toFixed(1)}s`;
   if (!r.ok) return `${r.source}: FAILED after ${secs}: ${r.error}`;
@@ -86,7 +91,7 @@ export async function dbStatus(io: CommandIo, o: { output: 'table' | 'json' }, s
     else {
       out += '\n' + statusTable(sources);
       const failed = sources.filter((s) => s.error);
-      if (failed.length) out += '\n' + failed.map((s) => `${s.source}: last ${s.kind ?? 'sync'} failed: ${s.error}`).join('\n') + '\n';
+      if (failed.length) out += '\n' + failed.map(failureLine).join('\n') + '\n';
     }
     io.out(out);
   });

@@ -106,6 +106,10 @@ export interface SourceStatus {
   ageSeconds?: number;
   /** `never`: data without any recorded sync (or nothing at all). */
   status: 'ok' | 'failed' | 'never';
+  /**
+   * The last attempt's error: with status `failed`, the data is that of the last success (if any);
+   * with status `ok` and kind `import`, an online sync failed after the import, whose data stays.
+   */
   error?: string;
   /** Warnings of the last successful sync or import. */
   warnings: number;
