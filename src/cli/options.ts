@@ -8,7 +8,10 @@ export interface ImageCliOptions {
   platform?: string;
   username?: string;
   password?: string;
-  insecure?: string[];
+  /** Every registry: unverified TLS, then plain HTTP (grype's and trivy's --insecure). */
+  insecure?: boolean;
+  /** These registry hosts only (docker's --insecure-registry). */
+  insecureRegistry?: string[];
   caFile?: string;
 }
 
@@ -17,15 +20,20 @@ export function addImageOptions(cmd: Command): Command {
     .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image (default linux/amd64)')
     .option('--username <name>', 'registry user name (or LADING_REGISTRY_USERNAME)')
     .option('--password <secret>', 'registry password or token (or LADING_REGISTRY_PASSWORD)')
-    .addOption(new Option('--insecure <host>', 'allow plain HTTP / unverified TLS for this registry host (repeatable)')
+    .option('--insecure', 'do not verify registries\' TLS certificates, and allow plain HTTP (every registry; see --insecure-registry)')
+    .addOption(new Option('--insecure-registry <host>', 'the same for this registry host only (host or host:port; repeatable)')
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
-    .option('--ca-file <path>', 'extra CA certificates (PEM) to trust for registries');
+    .option('--ca-file <path>', 'extra CA certificates (PEM) to trust for registries')
+    // `lading --insecure sbom REF` (the option before the command, as grype and trivy take it) means the same.
+    .hook('preAction', (_self, action) => {
+      if (action.optsWithGlobals().insecure === true) action.setOptionValue('insecure', true);
+    });
 }
 
 export function sourceOptions(o: ImageCliOptions): SourceOptions {
   return {
     ...(o.username || o.password ? { credentialLookup: { ...(o.username ? { username: o.username } : {}), ...(o.password ? { password: o.password } : {}) } } : {}),
-    ...(o.insecure ? { insecureRegistries: o.insecure } : {}),
+    ...(o.insecure || o.insecureRegistry?.length ? { insecureRegistries: [...(o.insecureRegistry ?? []), ...(o.insecure ? ['*'] : [])] } : {}),
     ...(o.caFile ? { caFile: o.caFile } : {}),
   };
 }

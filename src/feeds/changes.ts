@@ -4,8 +4,9 @@
  * than all of them:
  * - affected rows: every (namespace, name) of the source keeps an order-independent digest of its
  *   rows (the sum of per-row hashes) in `affected_digests`. A full apply computes the new digests
- *   from the rows it brings and compares them with the stored ones; an incremental apply
- *   recomputes only the keys it touched (rows added, and rows of the vulnerability ids it replaced).
+ *   from the rows it brings and compares them with the stored ones (a scoped one, which replaces
+ *   only some namespaces of the source, compares only those); an incremental apply recomputes only
+ *   the keys it touched (rows added, and rows of the vulnerability ids it replaced).
  * - vulnerability records: an id whose record is new, gone, or has another `modified` stamp
  *   changes every key an affected row of that id (or of a record aliasing it) lives under.
  * Past MAX_KEYS_LISTED changed ids, the log gets one `*` row: everything changed.
@@ -30,8 +31,14 @@ function rowHash(vulnId: string, nameKind: string, scheme: string, data: string)
 
 const hex = (n: bigint) => n.toString(16).padStart(16, '0');
 
+/**
+ * `full`: the apply replaces everything the source had; `scoped`: it replaces every row of the
+ * namespaces in the scope and upserts vulnerability records; `incremental`: it upserts.
+ */
+export type TrackerMode = 'full' | 'scoped' | 'incremental';
+
 export class ChangeTracker {
-  /** Full apply: the new digest of every key, from the rows brought. */
+  /** Full or scoped apply: the new digest of every key, from the rows brought. */
   private readonly sums = new Map<string, bigint>();
   /** Incremental apply: keys whose rows may have changed. */
   private readonly touched = new Set<string>();
@@ -40,7 +47,21 @@ export class ChangeTracker {
   private oldMods = new Map<string, string | null>();
   private readonly newMods = new Map<string, string | null>();
 
-  constructor(private readonly source: string, private readonly full: boolean) {}
+  private readonly full: boolean;
+  private readonly sumsKept: boolean;
+  private readonly scope: Set<string>;
+
+  constructor(private readonly source: string, mode: TrackerMode | boolean, scope: Iterable<string> = []) {
+    const m: TrackerMode = mode === true ? 'full' : mode === false ? 'incremental' : mode;
+    this.full = m === 'full';
+    this.sumsKept = m !== 'incremental';
+    this.scope = new Set(scope);
+  }
+
+  /** Scoped apply: these records of the source were deleted (no affected row was left to them). */
+  removed(ids: Iterable<string>): void {
+    for (const id of ids) this.changedIds.add(id);
+  }
 
   /** Before a full apply deletes the source: remember its records' stamps. */
   async beforeFull(trx: Transaction<any>): Promise<void> {
@@ -51,15 +72,17 @@ export class ChangeTracker {
   /** An affected row written by this apply. */
   addAffected(vulnId: string, namespace: string, name: string, nameKind: string, scheme: string, data: string): void {
     const key = keyOf(namespace, name);
-    if (this.full) this.sums.set(key, ((this.sums.get(key) ?? 0n) + rowHash(vulnId, nameKind, scheme, data)) % MOD);
+    if (this.sumsKept) this.sums.set(key, ((this.sums.get(key) ?? 0n) + rowHash(vulnId, nameKind, scheme, data)) % MOD);
     else this.touched.add(key);
   }
 
-  /** Incremental: the affected rows of these ids are about to be replaced; their keys are touched. */
-  async beforeClear(trx: Transaction<any>, ids: string[]): Promise<void> {
-    if (this.full || !ids.length) return;
-    const rows = await trx.selectFrom('affected').select(['namespace', 'name']).distinct()
-      .where('source', '=', this.source).where('vuln_id', 'in', ids).execute();
+  /** Incremental: the affected rows of these ids (in `namespace` only, when given) are about to be replaced; their keys are touched. */
+  async beforeClear(trx: Transaction<any>, ids: string[], namespace?: string): Promise<void> {
+    if (this.sumsKept || !ids.length) return;
+    let query = trx.selectFrom('affected').select(['namespace', 'name']).distinct()
+      .where('source', '=', this.source).where('vuln_id', 'in', ids);
+    if (namespace !== undefined) query = query.where('namespace', '=', namespace);
+    const rows = await query.execute();
     for (const r of rows) this.touched.add(keyOf(String(r.namespace), String(r.name)));
   }
 
@@ -84,14 +107,19 @@ export class ChangeTracker {
    */
   async finish(trx: Transaction<any>, at: Date): Promise<number> {
     const changed = new Set<string>();
-    if (this.full) {
-      for (const [id, m] of this.newMods) if (!this.oldMods.has(id) || this.oldMods.get(id) !== m) this.changedIds.add(id);
-      for (const id of this.oldMods.keys()) if (!this.newMods.has(id)) this.changedIds.add(id);
-      const old = await trx.selectFrom('affected_digests').select(['namespace', 'name', 'digest']).where('source', '=', this.source).execute();
+    if (this.sumsKept) {
+      if (this.full) {
+        for (const [id, m] of this.newMods) if (!this.oldMods.has(id) || this.oldMods.get(id) !== m) this.changedIds.add(id);
+        for (const id of this.oldMods.keys()) if (!this.newMods.has(id)) this.changedIds.add(id);
+      }
+      const scoped = (q: any) => (this.full ? q : q.where('namespace', 'in', [...this.scope]));
+      const old = this.full || this.scope.size
+        ? await scoped(trx.selectFrom('affected_digests').select(['namespace', 'name', 'digest']).where('source', '=', this.source)).execute() as Record<string, unknown>[]
+        : [];
       const oldMap = new Map(old.map((r) => [keyOf(String(r.namespace), String(r.name)), String(r.digest)]));
       for (const [k, sum] of this.sums) if (oldMap.get(k) !== hex(sum)) changed.add(k);
       for (const k of oldMap.keys()) if (!this.sums.has(k)) changed.add(k);
-      await trx.deleteFrom('affected_digests').where('source', '=', this.source).execute();
+      if (this.full || this.scope.size) await scoped(trx.deleteFrom('affected_digests').where('source', '=', this.source)).execute();
       await insertChunked(trx, 'affected_digests', [...this.sums].map(([k, sum]) => {
         const [namespace, name] = k.split('\0') as [string, string];
         return { source: this.source, namespace, name, digest: hex(sum) };

@@ -42,6 +42,11 @@ export interface ImportOptions {
   /** Told about every warning as it happens. */
   warn?: (message: string) => void;
   tmpDir?: string;
+  /**
+   * Replace everything the source had with what a full import brings. By default an import
+   * merges by namespace: the releases it brings replace those releases, the others are kept.
+   */
+  replace?: boolean;
 }
 
 export interface ImportResult {
@@ -147,7 +152,7 @@ async function importOne(db: VulnDb, path: string, drivers: Record<string, FeedD
       kind: 'import', at: started,
       // The online cursor and validators no longer describe what is stored: the next sync starts afresh.
       cursor: null, validators: null,
-    }, { warn, ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) });
+    }, { warn, scope: options.replace ? 'source' : 'namespace', ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) });
     return done({ kind: 'feed', source, ok: true, applied });
   } catch (e) {
     const error = `${path}: ${describeError(e)}`;

@@ -66,6 +66,10 @@ export class VulnDb implements VulnLookup {
     return read.affectedMany(this.ctx, keys);
   }
 
+  hasNamespace(namespace: string): Promise<boolean> {
+    return read.hasNamespace(this.ctx, namespace);
+  }
+
   vulnerabilities(ids: string[], options: { byAlias?: boolean } = {}): Promise<Vulnerability[]> {
     return read.vulnerabilities(this.ctx, ids, options);
   }

@@ -114,4 +114,31 @@ describeOnDatabases('service cycles', ({ db, openAnother }) => {
     assert.equal(state.runs, 2);
     assert.equal(state.lastOwner, 'r2');
   });
+
+  test('a changed interval applies after a restart: shorter makes the cycle due, longer defers it; a trigger stays due', async () => {
+    const t0 = Date.parse('2030-01-01T00:00:00Z');
+    let clock = t0;
+    const now = () => clock;
+    let runs = 0;
+    const spec = (intervalMs: number): CycleSpec => ({ name: 'retimed', intervalMs, run: async () => { runs++; } });
+    const signal = new AbortController().signal;
+    // the old configuration: every hour
+    const before = new CycleRunner(db().kysely, { owner: 'old', now });
+    assert.deepEqual(await before.tick([spec(3_600_000)], signal), ['retimed']);
+    assert.equal((await before.states()).find((s) => s.name === 'retimed')!.nextDue, '2030-01-01T01:00:00.000Z');
+    // restart with every 10 minutes, 11 minutes later: due now, not at 01:00
+    clock = t0 + 11 * 60_000;
+    const shorter = new CycleRunner(db().kysely, { owner: 'new', now });
+    assert.deepEqual(await shorter.tick([spec(600_000)], signal), ['retimed']);
+    assert.equal((await shorter.states()).find((s) => s.name === 'retimed')!.nextDue, '2030-01-01T00:21:00.000Z');
+    // restart with every 2 hours, 20 minutes after that run: not due at 00:21, but at 02:11
+    clock = t0 + 31 * 60_000;
+    const longer = new CycleRunner(db().kysely, { owner: 'newer', now });
+    assert.deepEqual(await longer.tick([spec(7_200_000)], signal), []);
+    assert.equal((await longer.states()).find((s) => s.name === 'retimed')!.nextDue, '2030-01-01T02:11:00.000Z');
+    // a trigger makes it due now whatever the interval
+    await longer.trigger('retimed');
+    assert.deepEqual(await longer.tick([spec(7_200_000)], signal), ['retimed']);
+    assert.equal(runs, 3);
+  });
 });

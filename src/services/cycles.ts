@@ -4,7 +4,8 @@
  * process runs a cycle only after claiming it with one conditional UPDATE (due, and no live lease),
  * renews the lease while it runs, then records the outcome and the next due time. A process that
  * dies mid-run leaves a lease that expires, and another process takes the cycle over. Due times
- * live in the database, so a restart neither skips nor repeats a cycle.
+ * live in the database, so a restart neither skips nor repeats a cycle; each is derived again from
+ * the last run and the current interval, so a changed interval applies after a restart.
  */
 import type { Kysely } from 'kysely';
 import { describeError } from '../errors.js';
@@ -68,12 +69,27 @@ export class CycleRunner {
     this.now = options.now ?? Date.now;
   }
 
-  /** Create the cycle's row if it has none (due now). */
-  private async ensure(name: string): Promise<void> {
-    await this.db.insertInto('service_cycles').values({
-      name, lease_owner: null, lease_until: null, next_due: iso(this.now()), runs: 0, last_started: null, last_finished: null,
-      last_owner: null, last_status: null, last_error: null, last_summary: null, last_duration_ms: null,
-    }).onConflict((oc) => oc.column('name').doNothing()).execute();
+  /**
+   * Create the cycle's row if it has none (due now). Otherwise its due time is derived again from
+   * its last run and this process's interval: a changed interval (config, then a restart) takes
+   * effect at once, not after the run the old one scheduled. A cycle made due by trigger (its due
+   * time is its last run's end, or earlier) stays due.
+   */
+  private async ensure(spec: Pick<CycleSpec, 'name' | 'intervalMs'>): Promise<void> {
+    const { name } = spec;
+    const row = await this.db.selectFrom('service_cycles').select(['next_due', 'last_finished', 'lease_owner']).where('name', '=', name).executeTakeFirst();
+    if (!row) {
+      await this.db.insertInto('service_cycles').values({
+        name, lease_owner: null, lease_until: null, next_due: iso(this.now()), runs: 0, last_started: null, last_finished: null,
+        last_owner: null, last_status: null, last_error: null, last_summary: null, last_duration_ms: null,
+      }).onConflict((oc) => oc.column('name').doNothing()).execute();
+      return;
+    }
+    if (row.lease_owner !== null || row.last_finished === null || Date.parse(row.next_due) <= Date.parse(row.last_finished)) return;
+    const due = iso(Date.parse(row.last_finished) + spec.intervalMs);
+    if (due === row.next_due) return;
+    await this.db.updateTable('service_cycles').set({ next_due: due })
+      .where('name', '=', name).where('next_due', '=', row.next_due).where('lease_owner', 'is', null).execute();
   }
 
   /** Claim a cycle: when due (or `force`) and no live lease holds it. True if this process got it. */
@@ -139,7 +155,7 @@ export class CycleRunner {
 
   /** Run a cycle now if no other process is running it; undefined when it is held elsewhere. */
   async runNow(spec: CycleSpec, signal: AbortSignal = new AbortController().signal): Promise<RunOutcome | undefined> {
-    await this.ensure(spec.name);
+    await this.ensure(spec);
     if (!(await this.claim(spec.name, true))) return undefined;
     return this.execute(spec, signal);
   }
@@ -149,7 +165,7 @@ export class CycleRunner {
     const ran: string[] = [];
     for (const spec of specs) {
       if (signal.aborted) break;
-      await this.ensure(spec.name);
+      await this.ensure(spec);
       if (await this.claim(spec.name, false)) {
         await this.execute(spec, signal);
         ran.push(spec.name);
@@ -179,10 +195,13 @@ export class CycleRunner {
     return rows.map(toState);
   }
 
-  /** Make a cycle due now (the next poll of any process runs it). */
+  /** Make a cycle due now (the next poll of any process runs it): due at its last run's end, or now if it never ran. */
   async trigger(name: string): Promise<void> {
-    await this.ensure(name);
-    await this.db.updateTable('service_cycles').set({ next_due: iso(this.now()) }).where('name', '=', name).execute();
+    await this.ensure({ name, intervalMs: 0 });
+    const row = await this.db.selectFrom('service_cycles').select('last_finished').where('name', '=', name).executeTakeFirst();
+    const last = row?.last_finished ? Date.parse(row.last_finished) : Number.NaN;
+    await this.db.updateTable('service_cycles').set({ next_due: iso(Number.isNaN(last) ? this.now() : Math.min(last, this.now())) })
+      .where('name', '=', name).execute();
   }
 }
 

@@ -20,6 +20,8 @@ export interface VulnLookup {
    * a key without records may be absent. Each key's records come in the order affected() gives.
    */
   affectedMany?(keys: readonly AffectedKey[]): Promise<Map<string, Affected[]>>;
+  /** Whether any affected record is stored in this namespace (a distro release such as `debian:12`). */
+  hasNamespace?(namespace: string): Promise<boolean>;
   /**
    * Every source's record for these ids, and (unless `byAlias` is false) the records that list
    * one of them as an alias.
@@ -61,6 +63,11 @@ export class MemoryLookup implements VulnLookup {
       if (records) out.set(id, records);
     }
     return out;
+  }
+
+  async hasNamespace(namespace: string): Promise<boolean> {
+    for (const list of this.byKey.values()) if (list.some((a) => a.namespace === namespace)) return true;
+    return false;
   }
 
   async vulnerabilities(ids: string[], options: { byAlias?: boolean } = {}): Promise<Vulnerability[]> {

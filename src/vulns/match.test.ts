@@ -357,6 +357,18 @@ test('a release with no data at all gets a warning; one with data does not', asy
   assert.match(nodistro.warnings.join('\n'), /distro is unknown/);
 });
 
+test('no warning when the release has data but none of the image\'s packages is named in it (issue 17)', async () => {
+  const lookup = new MemoryLookup().add({ affected: [affected({ vulnId: 'CVE-2024-4001', name: 'openssl', fixedVersions: ['3.0.13-1'] })] });
+  // base-files and tzdata: no advisory names them, but debian:12 is in the data
+  const r = await matchSbom(sbomOf([deb('base-files', '12.4'), deb('tzdata', '2024a-0')]), lookup, opts);
+  assert.deepEqual([r.warnings, r.matches], [[], []]);
+  // a lookup that cannot say which namespaces it holds keeps the lookups' word
+  const { hasNamespace: _h, ...plain } = { hasNamespace: undefined, affected: lookup.affected.bind(lookup), vulnerabilities: lookup.vulnerabilities.bind(lookup),
+    kev: lookup.kev.bind(lookup), epss: lookup.epss.bind(lookup) };
+  const old = await matchSbom(sbomOf([deb('base-files', '12.4')]), plain, opts);
+  assert.deepEqual(old.warnings, ['no vulnerability data for debian:12 (unsupported or end-of-life release?)']);
+});
+
 test('a record withdrawn by its source does not match', async () => {
   const lookup = new MemoryLookup().add({
     affected: [affected({ source: 'osv', namespace: 'npm', nameKind: 'binary', scheme: 'semver', vulnId: 'GHSA-7777-7777-7777', name: 'w', state: 'not-fixed' })],

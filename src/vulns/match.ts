@@ -408,8 +408,13 @@ async function matchPackage(
   return raws;
 }
 
-/** The warning for OS packages that could not be matched: no distro release, or no data for it. */
-function noDataWarning(sbom: Sbom, counts: OsCounts): string | undefined {
+/**
+ * The warning for OS packages that could not be matched: no distro release, or no data for it.
+ * When not one lookup returned a record, the database is asked whether it holds the release at
+ * all (a lookup that cannot say is taken at its lookups' word): an image whose packages no
+ * advisory names is not an unsupported release.
+ */
+async function noDataWarning(sbom: Sbom, counts: OsCounts, lookup: VulnLookup): Promise<string | undefined> {
   if (counts.osPackages === 0) return undefined;
   const ns = distroNamespace(sbom.distro);
   if (!ns) {
@@ -417,7 +422,8 @@ function noDataWarning(sbom: Sbom, counts: OsCounts): string | undefined {
       ? `the distro ${sbom.distro.id} has no release version: its ${counts.osPackages} OS package(s) were not matched`
       : `the distro is unknown: ${counts.osPackages} OS package(s) were not matched`;
   }
-  return counts.osRecords === 0 ? `no vulnerability data for ${ns} (unsupported or end-of-life release?)` : undefined;
+  if (counts.osRecords > 0 || (lookup.hasNamespace && await lookup.hasNamespace(ns))) return undefined;
+  return `no vulnerability data for ${ns} (unsupported or end-of-life release?)`;
 }
 
 /** Each package's live (not withdrawn) raw matches grouped into one match per vulnerability. */
@@ -446,12 +452,11 @@ function groupMatches(sbom: Sbom, perPackage: RawMatch[][], byId: Map<string, Vu
 /**
  * Matches every package of the SBOM against the vulnerability data.
  *
- * The "no data" warning: VulnLookup cannot say which namespaces it holds, so when the image has
- * OS packages and not one lookup of them (by binary or source name) returned a single Affected
- * record of any state (even `not-affected`) in the distro's namespace, the release is taken to be
- * missing from the data (unsupported or end of life) and a warning says so. An image with only a
- * handful of OS packages that no advisory ever named would warn too; real releases have records
- * for their base packages (glibc, openssl, zlib...), so that is rare.
+ * The "no data" warning: when the image has OS packages, not one lookup of them (by binary or
+ * source name) returned a single Affected record of any state in the distro's namespace, and the
+ * database holds no record at all in that namespace (VulnLookup.hasNamespace), the release is
+ * missing from the data (unsupported or end of life) and a warning says so. A lookup without
+ * hasNamespace falls back on the lookups alone.
  */
 export async function matchSbom(sbom: Sbom, lookup: VulnLookup, options: MatchOptions = {}): Promise<MatchOutcome> {
   const warnings: string[] = [];
@@ -465,7 +470,7 @@ export async function matchSbom(sbom: Sbom, lookup: VulnLookup, options: MatchOp
   const counts: OsCounts = { osPackages: 0, osRecords: 0 };
   const perPackage = await Promise.all(sbom.packages.map((pkg, i) => matchPackage(pkg, keysOf[i]!, affectedOf, schemeFor, counts)));
 
-  const noData = noDataWarning(sbom, counts);
+  const noData = await noDataWarning(sbom, counts, lookup);
   if (noData) warnings.push(noData);
 
   // Every source's record of every matched id; records withdrawn by the source that matched are dropped.

@@ -413,6 +413,28 @@ describeService('summaries API', {
     assert.match(f.last_attempt_at, /Z$/);
   });
 
+  test('feed counts and times agree: records stored, as /system/feeds counts them; a failed attempt is no last sync (issue 17)', async () => {
+    const byName = async () => new Map(((await api('GET', '/v1/system/feeds', admin)).body as any[]).map((f) => [f.name, f.groups[0]]));
+    const feeds = await byName();
+    const dash = (await api('GET', '/v1/summaries/dashboard', admin)).body;
+    for (const f of dash.feeds) assert.equal(f.record_count, feeds.get(f.name)!.record_count, f.name);
+    // debian's last sync brought 2 records (an incremental one, after the advisory): the dashboard counts what is stored
+    assert.ok(dash.feeds.find((f: any) => f.name === 'debian').record_count > 2);
+
+    const db = await openVulnDb(h().dbUrl);
+    try {
+      await db.apply('nvd', { full: true, batches: [{ vulnerabilities: [vuln({ id: 'CVE-2024-0009', source: 'nvd' })] }] }, { kind: 'sync' });
+      await db.recordFailure('nvd', 'sync', 'nvd: HTTP 503', new Date(Date.now() + 60_000));
+    } finally {
+      await db.close();
+    }
+    const nvd = (await byName()).get('nvd')!;
+    assert.deepEqual([nvd.status, nvd.record_count, nvd.last_error], ['failed', 1, 'nvd: HTTP 503']);
+    assert.ok(Date.parse(nvd.last_sync) < Date.parse(nvd.last_attempt), `${nvd.last_sync} is the last success, before the failed attempt ${nvd.last_attempt}`);
+    const dnvd = (await api('GET', '/v1/summaries/dashboard', admin)).body.feeds.find((f: any) => f.name === 'nvd');
+    assert.deepEqual([dnvd.status, dnvd.record_count, dnvd.last_sync], ['failed', 1, nvd.last_sync]);
+  });
+
   test('another account sees nothing; an admin may look at it with x-anchore-account', async () => {
     const olivia = { user: 'olivia', pass: 'olivia-pass1' };
     const r = await api('GET', '/v1/summaries/images', olivia);

@@ -123,14 +123,15 @@ async function dashboard(deps: ApiDeps, account: string) {
   const store = deps.summaries;
   const overview = await store.overview(account);
   const now = Date.now();
-  const states = new Map((await deps.vulndb.syncStates()).map((s) => [s.source, s]));
+  // The records stored now, as /system/feeds counts them (not the size of the last sync or import).
+  const states = new Map((await deps.vulndb.status(new Date(now))).map((s) => [s.source, s]));
   const names = [...new Set([...(deps.config.feeds.enabled ? deps.config.feeds.sources : []), ...states.keys()])].sort();
   const feeds = names.map((name) => {
     const s = states.get(name);
     return {
       name,
       last_sync: isoZ(s?.lastSuccess),
-      age_seconds: s?.lastSuccess ? Math.max(0, Math.round((now - Date.parse(s.lastSuccess)) / 1000)) : null,
+      age_seconds: s?.ageSeconds ?? null,
       record_count: s?.records ?? 0,
       status: s?.status ?? 'never',
     };

@@ -150,13 +150,17 @@ export function systemRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/system/feeds', async (req) => {
     await accountOf(req, deps, 'read');
     const sources = await deps.vulndb.status();
+    // last_sync is the last successful sync or import (a failed attempt is last_attempt, with its error).
     return sources.map((s) => ({
       name: s.source,
       created_at: isoZ(s.lastSuccess),
       updated_at: isoZ(s.lastSync),
       last_full_sync: isoZ(s.lastSuccess),
       enabled: true,
-      groups: [{ name: s.source, created_at: isoZ(s.lastSuccess), last_sync: isoZ(s.lastSync), record_count: s.records, enabled: true }],
+      groups: [{
+        name: s.source, created_at: isoZ(s.lastSuccess), last_sync: isoZ(s.lastSuccess), record_count: s.records, enabled: true,
+        status: s.status, kind: s.kind ?? null, last_attempt: isoZ(s.lastSync), last_error: s.error ?? null,
+      }],
     }));
   });
 

@@ -113,7 +113,18 @@ export interface ServiceState {
   service_detail?: { version?: string; db_version?: string | number };
 }
 
-export interface FeedGroup { name: string; last_sync?: string | null; record_count?: number; enabled?: boolean }
+export interface FeedGroup {
+  name: string;
+  /** The last successful sync or import. */
+  last_sync?: string | null;
+  record_count?: number;
+  enabled?: boolean;
+  /** Lading: ok, failed or never; the kind of the last success (sync or import); the last attempt and its error. */
+  status?: string;
+  kind?: string | null;
+  last_attempt?: string | null;
+  last_error?: string | null;
+}
 export interface Feed { name: string; enabled?: boolean; groups: FeedGroup[] }
 
 export interface FeedSyncResult {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { LadingError } from '../../errors.js';
 import { exportDb, importPaths } from '../../feeds/import.js';
 import { syncSource, type SyncResult } from '../../feeds/sync.js';
-import type { SourceStatus, VulnDb } from '../../feeds/vulndb.js';
+import type { ApplyResult, SourceStatus, VulnDb } from '../../feeds/vulndb.js';
 import { openVulnDb, parseDatabaseUrl, redactUrl } from '../../store/db.js';
 import { humanBytes, json, keyValues, table } from '../render.js';
 import { humanAge, location, type CommandIo, type Drivers } from './db-common.js';
@@ -51,6 +51,11 @@ function statusTable(rows: SourceStatus[]): string {
       s.lastSync ?? '-', s.lastSuccess ?? '-', humanAge(s.ageSeconds), s.status]));
 }
 
+function failureLine(s: SourceStatus): string {
+  if (s.status === 'ok') return `${s.source}: the last online sync failed (the imported data is kept): ${s.error}`;
+  return `${s.source}: last ${s.kind ?? 'sync'} failed: ${s.error}`;
+}
+
 function syncLine(r: SyncResult): string {
   const secs = `${(r.durationMs / 1000).toFixed(1)}s`;
   if (!r.ok) return `${r.source}: FAILED after ${secs}: ${r.error}`;
@@ -86,7 +91,7 @@ export async function dbStatus(io: CommandIo, o: { output: 'table' | 'json' }, s
     else {
       out += '\n' + statusTable(sources);
       const failed = sources.filter((s) => s.error);
-      if (failed.length) out += '\n' + failed.map((s) => `${s.source}: last ${s.kind ?? 'sync'} failed: ${s.error}`).join('\n') + '\n';
+      if (failed.length) out += '\n' + failed.map(failureLine).join('\n') + '\n';
     }
     io.out(out);
   });
@@ -136,12 +141,36 @@ export async function dbUpdate(io: CommandIo, drivers: Drivers, o: { source?: st
   }
 }
 
-export async function dbImport(io: CommandIo, drivers: Drivers, paths: string[], o: { source?: string }, self: Command): Promise<void> {
+/** At most this many namespaces are named in an import's line; the rest are counted. */
+const NAMED_NAMESPACES = 8;
+
+/** `alpine:3.9` → `3.9` for the alpine source; other namespaces (`npm`, `debian:12` from osv) as they are. */
+function nameList(source: string, names: string[], counts?: Record<string, number>): string {
+  const label = (ns: string) => (ns.startsWith(`${source}:`) ? ns.slice(source.length + 1) : ns);
+  const shown = names.slice(0, NAMED_NAMESPACES).map((ns) =>
+    counts ? `${label(ns)} (${n(counts[ns] ?? 0)} record${counts[ns] === 1 ? '' : 's'})` : label(ns));
+  return shown.join(', ') + (names.length > NAMED_NAMESPACES ? ` and ${names.length - NAMED_NAMESPACES} more` : '');
+}
+
+/** What an import did: `alpine: merged 3.9 (1,234 records); kept 3.8; 210 vulnerabilities, 1,234 affected`. */
+export function importLine(source: string, a: ApplyResult): string {
+  const brought = Object.keys(a.namespaces).sort();
+  let what: string = a.mode;
+  if (brought.length) what += ` ${nameList(source, brought, a.namespaces)}`;
+  if (a.kept.length) what += `; kept ${nameList(source, a.kept)}`;
+  const counts = [`${n(a.vulnerabilities)} vulnerabilities`, `${n(a.affected)} affected`];
+  if (a.kev) counts.push(`${n(a.kev)} KEV`);
+  if (a.epss) counts.push(`${n(a.epss)} EPSS`);
+  if (a.skipped) counts.push(`${n(a.skipped)} skipped`);
+  return `${source}: ${what}; ${counts.join(', ')}`;
+}
+
+export async function dbImport(io: CommandIo, drivers: Drivers, paths: string[], o: { source?: string; replace?: boolean }, self: Command): Promise<void> {
   const all = await drivers();
   let failed = 0;
   await withDb(location(self), async (db) => {
     const w = warningPrinter(io);
-    const results = await importPaths(db, paths, all, { warn: w.warn, ...(o.source ? { source: o.source } : {}) });
+    const results = await importPaths(db, paths, all, { warn: w.warn, replace: o.replace === true, ...(o.source ? { source: o.source } : {}) });
     w.flush();
     for (const r of results) {
       if (!r.ok) {
@@ -150,10 +179,7 @@ export async function dbImport(io: CommandIo, drivers: Drivers, paths: string[],
       } else if (r.kind === 'bundle') {
         const c = r.counts ?? {};
         io.out(`${r.path}: database replaced from the bundle (${n(c.vulnerabilities ?? 0)} vulnerabilities, ${n(c.affected ?? 0)} affected, ${n(c.kev ?? 0)} KEV, ${n(c.epss ?? 0)} EPSS)\n`);
-      } else {
-        const a = r.applied!;
-        io.out(`${r.path}: ${r.source}: ${a.full ? 'replaced' : 'updated'}, ${n(a.vulnerabilities)} vulnerabilities, ${n(a.affected)} affected${a.kev ? `, ${n(a.kev)} KEV` : ''}${a.epss ? `, ${n(a.epss)} EPSS` : ''}${a.skipped ? `, ${n(a.skipped)} skipped` : ''}\n`);
-      }
+      } else io.out(`${r.path}: ${importLine(r.source!, r.applied!)}\n`);
     }
   });
   if (failed) throw new LadingError('BAD_INPUT', `${failed} of ${paths.length} path${paths.length === 1 ? '' : 's'} could not be imported (the database keeps its previous data for them)`);

@@ -3,12 +3,16 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isLadingError } from '../../errors.js';
 import type { FeedDriver } from '../../feeds/driver.js';
 import type { Vulnerability } from '../../feeds/model.js';
 import { startHttpServer, type RunningServer } from '../../testkit/registry.js';
+import { alpineDriver } from '../../feeds/drivers/alpine.js';
 import { dbCommand, humanAge, resolveDbLocation } from './db.js';
+
+const SECDB = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'feeds', 'drivers', 'testdata', 'alpine-secdb-2020');
 
 const vuln = (id: string, source: string): Vulnerability => ({ id, source, aliases: [], cvss: [], references: [] });
 
@@ -62,7 +66,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(args: string[], env: Record<string, string | undefined> = {}): Promise<{ out: string; err: string; error?: unknown }> {
+async function run(args: string[], env: Record<string, string | undefined> = {}, drivers: Record<string, FeedDriver> = DRIVERS): Promise<{ out: string; err: string; error?: unknown }> {
   let out = '';
   let err = '';
   const saved: Record<string, string | undefined> = {};
@@ -71,7 +75,7 @@ async function run(args: string[], env: Record<string, string | undefined> = {})
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
-  const cmd = dbCommand(async () => DRIVERS, { out: (t) => void (out += t), err: (t) => void (err += t) });
+  const cmd = dbCommand(async () => drivers, { out: (t) => void (out += t), err: (t) => void (err += t) });
   cmd.exitOverride();
   for (const sub of cmd.commands) sub.exitOverride().configureOutput({ writeOut: (t) => void (out += t), writeErr: (t) => void (err += t) });
   try {
@@ -159,7 +163,7 @@ test('db import (feed files), db export, and db import of the bundle into anothe
   await writeFile(join(dir, 'nvd.txt'), 'CVE-9\n');
   const r = await run(['import', '--db', a, join(dir, 'osv.txt')]);
   assert.equal(r.error, undefined, String(r.error));
-  assert.match(r.out, /osv\.txt: osv: replaced, 2 vulnerabilities, 0 affected\n/);
+  assert.match(r.out, /osv\.txt: osv: replaced; 2 vulnerabilities, 0 affected\n/);
   const r2 = await run(['import', '--db', a, '--source', 'nvd', join(dir, 'nvd.txt')]);
   assert.equal(r2.error, undefined, String(r2.error));
   const r3 = await run(['import', '--db', a, join(dir, 'nvd.txt'), join(dir, 'osv.txt')]);
@@ -181,4 +185,21 @@ test('db import (feed files), db export, and db import of the bundle into anothe
   assert.deepEqual(noAge(sb.sources), noAge(sa.sources));
   const missing = await run(['export', '--db', join(dir, 'nothing.db'), join(dir, 'x.gz')]);
   assert.ok(isLadingError(missing.error) && missing.error.code === 'NOT_FOUND');
+});
+
+test('db import of a second Alpine release says it merged it and kept the first; --replace replaces', async () => {
+  const file = join(dir, 'alpine.db');
+  const drivers = { alpine: alpineDriver };
+  const a = await run(['import', '--db', file, join(SECDB, 'v3.8')], {}, drivers);
+  assert.equal(a.error, undefined, String(a.error));
+  assert.match(a.out, /v3\.8: alpine: replaced 3\.8 \([\d,]+ records\); [\d,]+ vulnerabilities, [\d,]+ affected\n$/);
+  const b = await run(['import', '--db', file, join(SECDB, 'v3.9')], {}, drivers);
+  assert.equal(b.error, undefined, String(b.error));
+  assert.match(b.out, /v3\.9: alpine: merged 3\.9 \([\d,]+ records\); kept 3\.8; [\d,]+ vulnerabilities, [\d,]+ affected\n$/);
+  const st = JSON.parse((await run(['status', '--db', file, '-o', 'json'], {}, drivers)).out);
+  const want = [a, b].map((r) => Number(/([\d,]+) affected/.exec(r.out)![1]!.replace(/,/g, ''))).reduce((x, y) => x + y);
+  assert.equal(st.sources[0].counts.affected, want, 'both releases are in the database');
+  const c = await run(['import', '--db', file, '--replace', join(SECDB, 'v3.9')], {}, drivers);
+  assert.match(c.out, /v3\.9: alpine: replaced 3\.9 \([\d,]+ records\); /);
+  assert.doesNotMatch(c.out, /kept/);
 });

@@ -73,7 +73,8 @@ function addImportCommand(cmd: Command, drivers: Drivers, io: CommandIo): void {
     .argument('<path...>', 'files or directories')
     .addOption(dbOption())
     .option('--source <id>', 'the feed the files belong to')
-    .action(async (paths: string[], o: { source?: string }, self: Command) => {
+    .option('--replace', 'replace everything the feed had (by default an import merges by namespace: the releases it brings replace those releases, the others are kept)')
+    .action(async (paths: string[], o: { source?: string; replace?: boolean }, self: Command) => {
       await (await import('./db-run.js')).dbImport(io, drivers, paths, o, self);
     });
 }

@@ -51,12 +51,13 @@ describeService('lading CLI service groups', { registry: true, seed: seedOpenssl
     ]);
     assert.match(ok(status).stdout, /^Service worker \(.+, http:\/\/127\.0\.0\.1:\d+\/v1\): up$/m);
     assert.match(ok(wait).stdout, /^Engine DB Version: \S+$/m);
-    assert.match(ok(feeds).stdout, /^Feed\s+Group\s+LastSync\s+RecordCount$/m);
+    assert.match(ok(feeds).stdout, /^Feed\s+Group\s+LastSync\s+Status\s+RecordCount$/m);
     const debian = rows(feeds).find((r) => r[0] === 'debian');
     assert.ok(debian, feeds.stdout);
     assert.match(debian[2]!, /^\d{4}-\d\d-\d\dT/);
-    assert.ok(Number(debian[3]) > 0);
-    assert.equal(JSON.parse(ok(feedsJson).stdout).find((f: { name: string }) => f.name === 'debian').groups[0].record_count, Number(debian[3]));
+    assert.equal(debian[3], 'ok');
+    assert.ok(Number(debian[4]) > 0);
+    assert.equal(JSON.parse(ok(feedsJson).stdout).find((f: { name: string }) => f.name === 'debian').groups[0].record_count, Number(debian[4]));
 
     const never = await cli('system', 'wait', '--feedsready', 'no-such-feed', '--timeout', '0.5', '--interval', '0.1');
     assert.equal(never.code, 2);

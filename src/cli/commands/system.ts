@@ -14,12 +14,22 @@ export function statusText(states: ServiceState[]): string {
   return `${lines.join('\n')}\n\nEngine DB Version: ${detail?.db_version ?? 'Not Found'}\nEngine Code Version: ${detail?.version ?? 'Not Found'}\n`;
 }
 
+/** A group's status: the service's (ok, failed, never), with the kind of the data (import) and a failed later sync. */
+function groupStatus(g: Feed['groups'][number], on: boolean): string {
+  if (!g.status) return on ? (g.last_sync ? 'ok' : 'pending') : '-';
+  if (g.status === 'ok' && g.kind === 'import') return g.last_error ? 'ok(import,sync-failed)' : 'ok(import)';
+  return g.status;
+}
+
+/** LastSync is the last successful sync or import; a failed attempt shows in Status (and its error below the table). */
 export function feedsText(feeds: Feed[]): string {
   const rows = feeds.flatMap((f) => f.groups.map((g) => {
     const on = f.enabled !== false && g.enabled !== false;
-    return [f.enabled === false ? `${f.name}(disabled)` : f.name, g.enabled === false ? `${g.name}(disabled)` : g.name, g.last_sync || (on ? 'pending' : '-'), g.record_count ?? 'N/A'];
+    return [f.enabled === false ? `${f.name}(disabled)` : f.name, g.enabled === false ? `${g.name}(disabled)` : g.name, g.last_sync || (on ? 'pending' : '-'),
+      groupStatus(g, on), g.record_count ?? 'N/A'];
   }));
-  return sortedTable(['Feed', 'Group', 'LastSync', 'RecordCount'], rows, 'Feed');
+  const errors = feeds.flatMap((f) => f.groups.filter((g) => g.last_error).map((g) => `${f.name}/${g.name}: last attempt${g.last_attempt ? ` ${g.last_attempt}` : ''} failed: ${g.last_error}`));
+  return sortedTable(['Feed', 'Group', 'LastSync', 'Status', 'RecordCount'], rows, 'Feed') + (errors.length ? `\n${errors.sort().join('\n')}\n` : '');
 }
 
 export function syncText(results: FeedSyncResult[]): string {

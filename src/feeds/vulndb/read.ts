@@ -35,6 +35,12 @@ export async function affected(ctx: VulnDbContext, namespace: string, name: stri
   return rows.map(affectedFromRow);
 }
 
+/** Whether any affected record is stored in `namespace` (the (namespace, name) index answers it). */
+export async function hasNamespace(ctx: VulnDbContext, namespace: string): Promise<boolean> {
+  const row = await ctx.db.selectFrom('affected').select('vuln_id').where('namespace', '=', namespace).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Records of many keys: one statement per namespace and IN_CHUNK names, by affectedKeyId. */
 export async function affectedMany(ctx: VulnDbContext, keys: readonly AffectedKey[]): Promise<Map<string, Affected[]>> {
   const names = new Map<string, Set<string>>();

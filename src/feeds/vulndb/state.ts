@@ -40,12 +40,19 @@ export async function syncStates(ctx: VulnDbContext): Promise<SyncState[]> {
   return rows.map(stateFromRow);
 }
 
-/** Record a failed sync or import: the data, cursor, validators and last success stay as they were. */
+/**
+ * Record a failed sync or import: the data, cursor, validators and last success stay as they were.
+ * A failed online sync of a source whose data came from a successful import leaves its status ok
+ * and its kind `import` (the imported data is what is stored); the error is kept beside it.
+ */
 export async function recordFailure(ctx: VulnDbContext, source: string, kind: SyncKind, error: string, at: Date = new Date()): Promise<void> {
   const when = at.toISOString();
+  const prev = await ctx.db.selectFrom('sync_state').select(['kind', 'status']).where('source', '=', source).executeTakeFirst();
+  const keepsImport = kind === 'sync' && prev?.kind === 'import' && prev.status === 'ok';
+  const set = keepsImport ? { last_sync: when, error } : { kind, last_sync: when, status: 'failed', error };
   await ctx.db.insertInto('sync_state')
     .values({ source, kind, last_sync: when, status: 'failed', error, records: 0, warnings: 0, cursor: '{}', validators: '{}' })
-    .onConflict((oc) => oc.column('source').doUpdateSet({ kind, last_sync: when, status: 'failed', error }))
+    .onConflict((oc) => oc.column('source').doUpdateSet(set))
     .execute();
 }
 
@@ -78,7 +85,7 @@ export async function status(ctx: VulnDbContext, now: Date = new Date()): Promis
       s.lastSuccess = st.lastSuccess;
       s.ageSeconds = Math.max(0, Math.round((now.getTime() - Date.parse(st.lastSuccess)) / 1000));
     }
-    if (st.error && st.status === 'failed') s.error = st.error;
+    if (st.error) s.error = st.error;
   }
   return [...bySource.values()].sort((a, b) => a.source.localeCompare(b.source));
 }

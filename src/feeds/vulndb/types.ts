@@ -58,6 +58,12 @@ export interface ApplyOptions {
    * every request was 304) makes it a no-op that keeps the data instead of an error.
    */
   unchanged?: () => boolean;
+  /**
+   * `source` (default): a full feed replaces everything the source had. `namespace` (imports):
+   * it replaces only the namespaces it brings (a release such as `alpine:3.9`) and keeps the
+   * others, and an incremental one replaces a vulnerability's rows only in the namespaces it brings.
+   */
+  scope?: 'source' | 'namespace';
 }
 
 export interface ApplyCounts {
@@ -68,7 +74,14 @@ export interface ApplyCounts {
 }
 
 export interface ApplyResult extends ApplyCounts {
+  /** Whether everything the source had was replaced (mode `replaced`). */
   full: boolean;
+  /** `replaced`: the source's data is what this apply brought; `merged`: the namespaces it brought were replaced, the others kept; `updated`: upserted. */
+  mode: 'replaced' | 'merged' | 'updated';
+  /** Affected records written, per namespace. */
+  namespaces: Record<string, number>;
+  /** The source's namespaces this apply left as they were (scope `namespace` only). */
+  kept: string[];
   /** vulnerabilities + affected + kev + epss written. */
   records: number;
   /** Records rejected by validation. */
@@ -93,6 +106,10 @@ export interface SourceStatus {
   ageSeconds?: number;
   /** `never`: data without any recorded sync (or nothing at all). */
   status: 'ok' | 'failed' | 'never';
+  /**
+   * The last attempt's error: with status `failed`, the data is that of the last success (if any);
+   * with status `ok` and kind `import`, an online sync failed after the import, whose data stays.
+   */
   error?: string;
   /** Warnings of the last successful sync or import. */
   warnings: number;

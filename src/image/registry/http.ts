@@ -8,7 +8,7 @@
  * - loopback (localhost, 127.0.0.0/8, ::1): https first, then plain http when the server does not
  *   speak TLS at all. A certificate that fails verification is an error, never a reason to
  *   downgrade (trust it with `caFile`, or list the host as insecure);
- * - hosts listed in `insecureRegistries` (`host` or `host:port`): as docker's
+ * - hosts listed in `insecureRegistries` (`host` or `host:port`; `*` for every host): as docker's
  *   `--insecure-registry`: https without certificate verification first, then plain http.
  * A redirect may go to plain http only when its target host is one of those allowed above.
  */
@@ -142,7 +142,7 @@ export function isListedInsecure(host: string, insecure: readonly string[]): boo
   const h = host.toLowerCase();
   return insecure.some((entry) => {
     const e = entry.trim().toLowerCase().replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '');
-    return e === h || e === hostName(h);
+    return e === '*' || e === h || e === hostName(h);
   });
 }
 

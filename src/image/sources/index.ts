@@ -101,6 +101,22 @@ async function detectLocal(path: string): Promise<string | undefined> {
   throw new LadingError('BAD_INPUT', `${path} is a tar but neither a docker-archive (manifest.json) nor an OCI archive (index.json)`);
 }
 
+/** File names an image reference never has: archives, SBOMs and other documents (and their typos). */
+const FILE_EXTENSION = /\.(tar|tar\.gz|tgz|tar\.zst|json|jsn|jsonl|xml|ya?ml|spdx|cdx|sbom|txt|zip)$/i;
+
+/**
+ * Whether text that names no existing file was meant as one: `/x`, `./x`, `../x`, `~/x`, `.`,
+ * `..`, a Windows path, shell wildcards left unexpanded (`*.tar`), a name ending in an archive or
+ * document extension (`app.tar`, `sbom.cdx.jsn`), or a single name with a dot and no tag or
+ * digest (Docker Hub's own images never have one, and a registry host needs a repository after it).
+ */
+export function looksLikePath(text: string): boolean {
+  if (/^(\/|\.{1,2}(\/|$)|~\/|[A-Za-z]:\\)/.test(text) || /[*?\\]/.test(text)) return true;
+  if (text.includes('@')) return false;
+  if (FILE_EXTENSION.test(text)) return true;
+  return !text.includes('/') && !text.includes(':') && text.includes('.');
+}
+
 /** Parse `scheme:rest` or detect; returns the scheme and the rest. */
 export async function classifyInput(input: string): Promise<{ scheme: string; rest: string }> {
   const m = /^([a-z][a-z-]*):(?!\/\/)(.*)$/s.exec(input);
@@ -110,6 +126,9 @@ export async function classifyInput(input: string): Promise<{ scheme: string; re
   }
   const local = await detectLocal(input);
   if (local) return { scheme: local, rest: input };
+  if (looksLikePath(input)) {
+    throw new LadingError('NOT_FOUND', `no such file: ${input} (an image in a registry is REGISTRY/REPOSITORY[:TAG]; prefix registry: to force one)`);
+  }
   return { scheme: 'registry', rest: input };
 }
 

@@ -141,3 +141,17 @@ test('PATH[:SELECTOR] splitting keeps colons in paths', async () => {
   assert.deepEqual(splitPathSelector(`${p}:v1`), { path: p, selector: 'v1' });
   assert.deepEqual(splitPathSelector(`${p}:repo:tag`), { path: p, selector: 'repo:tag' });
 });
+
+test('a path-like reference naming no file is "no such file", not a registry image (issue 17)', async () => {
+  const { classifyInput, looksLikePath } = await import('./index.js');
+  for (const typo of ['/nonexistent.tar', './x', '../x', './no-such-dir/', '~/images/app.tar', '*.tar', 'sbom.cdx.jsn', 'app.tar', 'out/sbom.cdx.json', 'image.tar.gz', 'C:\\images\\app.tar']) {
+    assert.equal(looksLikePath(typo), true, typo);
+    await assert.rejects(classifyInput(typo), (e: Error) => e.message.startsWith(`no such file: ${typo} `), typo);
+  }
+  for (const ref of ['debian', 'debian:12', 'library/debian:12', '127.0.0.1:5000/app:v1', '[::1]:5000/app', 'ghcr.io/org/app', 'localhost/app',
+    `docker.io/library/nginx@sha256:${'a'.repeat(64)}`, 'my.registry.example:443/team/app.web:1.0']) {
+    assert.equal(looksLikePath(ref), false, ref);
+    assert.deepEqual(await classifyInput(ref), { scheme: 'registry', rest: ref });
+  }
+  assert.deepEqual(await classifyInput('registry:sbom.cdx.jsn'), { scheme: 'registry', rest: 'sbom.cdx.jsn' }, 'an explicit scheme is obeyed');
+});

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { validateCycloneDx, validateSarif } from '../../sbom/validate.js';
 import { MemoryLookup } from '../lookup.js';
 import type { ScanResult } from '../model.js';
@@ -184,4 +187,50 @@ test('every format is in the map and writes', async () => {
   const { result, sbom } = await scenario();
   assert.deepEqual(scanFormats, ['table', 'json', 'sarif', 'cyclonedx-json']);
   for (const f of scanFormats) assert.ok(scanWriters[f].write(result, sbom).length > 0, f);
+});
+
+/** Key paths of a documented shape such as `{a, b: {c}, d: [{e}]}` (`d[].e`). */
+function documentedPaths(shape: string): string[] {
+  let i = 0;
+  const paths: string[] = [];
+  const object = (prefix: string): void => {
+    i++; // {
+    while (shape[i] !== '}') {
+      const key = /^\s*([A-Za-z]+)/.exec(shape.slice(i))!;
+      i += key[0].length;
+      const path = prefix + key[1];
+      if (shape.startsWith(': {', i)) { i += 2; object(`${path}.`); }
+      else if (shape.startsWith(': [{', i)) { i += 3; object(`${path}[].`); i++; }
+      else paths.push(path);
+      if (shape[i] === ',') i++;
+    }
+    i++; // }
+  };
+  object('');
+  return paths;
+}
+
+/** Key paths of the JSON, down to the fields the docs name (values such as cvss, locations, source or distro are leaves). */
+function actualPaths(value: unknown, prefix = '', into = new Set<string>()): Set<string> {
+  if (/(^|\.)(cvss|locations|source|distro|db|kev|epss)$/.test(prefix)) into.add(prefix);
+  else if (Array.isArray(value)) {
+    if (value.length && typeof value[0] === 'object') for (const v of value) actualPaths(v, `${prefix}[]`, into);
+    else into.add(prefix);
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) actualPaths(v, prefix ? `${prefix}.${k}` : k, into);
+  } else into.add(prefix);
+  return into;
+}
+
+test('docs/vulnerabilities.md names the JSON output\'s fields as they are (issue 17)', async () => {
+  const doc = await readFile(join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'docs', 'vulnerabilities.md'), 'utf8');
+  const shape = /^- `json`: `(\{.*?\})`/m.exec(doc)![1]!;
+  const { result } = await scenario();
+  // and a match through a source package whose version differs from the binary's (sourceVersion)
+  const lookup = new MemoryLookup().add({ affected: [affected({ vulnId: 'CVE-2024-0001', name: 'openssl', fixedVersions: ['3.0.15-1'] })] });
+  const withSource = await scanSbom(sbomOf([deb('libssl3', '3.0.11-1+b1', 'openssl', '3.0.11-1')]), lookup, { input: 'x', schemes: fakeSchemes });
+  const paths = new Set<string>();
+  for (const r of [result, withSource]) actualPaths(scanJson(r), '', paths);
+  const actual = [...paths].map((p) => (p.startsWith('suppressed') ? 'suppressed' : p));
+  assert.deepEqual([...new Set(actual)].sort(), documentedPaths(shape).sort());
 });
