@@ -173,8 +173,8 @@ const contentRule = z.string({ error: 'expected a content rule NAME=regex' }).su
 const analysisSchema = mapping({
   /** Analyses one worker process runs at once. */
   workers: int(1, 256).default(2),
-  /** How long a claimed analysis job is held before another worker may take it over (renewed while running). */
-  lease_seconds: duration(10, 86400).default(300),
+  /** How long a claimed analysis job is held before another worker may take it over (renewed every third of it while running). */
+  lease_seconds: duration(10, 86400).default(30),
   /** Attempts per image before it is marked analysis_failed. */
   max_attempts: int(1, 100).default(3),
   file_digests: bool().default(true),
