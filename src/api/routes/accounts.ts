@@ -5,6 +5,8 @@
  * manage their own password (read-only users read only). Deleting an account is Anchore's: it must
  * be disabled first; it is then marked `deleting` and its resources and users are removed.
  * Credentials are passwords only, and their values are never shown (masked as Anchore did).
+ * Changing or deleting a password, deleting a user or disabling an account revokes the tokens
+ * (store/accounts.ts); DELETE /oauth/token revokes the requester's own (sign-out).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -63,6 +65,11 @@ function allow(req: FastifyRequest, account: string, action: 'read' | 'write', u
   if (action === 'write' && username !== u.username) throw new ApiError(403, `user ${u.username} does not have the admin role`);
   requireAuthorized(u, action);
   return u;
+}
+
+/** A password change revokes the user's tokens, but not the one of the session that changed its own. */
+function keepOwnSession(me: AuthUser, username: string): { keepTokenId?: string } {
+  return me.username === username && me.tokenId !== undefined ? { keepTokenId: me.tokenId } : {};
 }
 
 const params = (req: FastifyRequest) => req.params as { accountname: string; username: string };
@@ -192,10 +199,10 @@ function credentialRoutes(app: FastifyInstance, { accounts, mustUser, credential
 
   app.post('/accounts/:accountname/users/:username/credentials', async (req) => {
     const { accountname, username } = params(req);
-    allow(req, accountname, 'write', username);
+    const me = allow(req, accountname, 'write', username);
     const body = parseInput(credentialSchema, req.body, 'credential');
     await mustUser(accountname, username);
-    await accounts.setPassword(username, body.value);
+    await accounts.setPassword(username, body.value, keepOwnSession(me, username));
     return (await credentials(username))[0];
   });
 
@@ -223,7 +230,7 @@ function selfRoutes(app: FastifyInstance, deps: ApiDeps, { accounts, mustAccount
     const u = userOf(req);
     requireAuthorized(u, 'write');
     const body = parseInput(credentialSchema, req.body, 'credential');
-    await accounts.setPassword(u.username, body.value);
+    await accounts.setPassword(u.username, body.value, keepOwnSession(u, u.username));
     return (await credentials(u.username))[0];
   });
 }
@@ -264,5 +271,13 @@ function oauthRoutes(app: FastifyInstance, accounts: AccountStore): void {
     // Sign-ins (the web UI's among them) mint a token each: expired ones go as new ones come.
     await accounts.pruneExpiredTokens();
     return { access_token: token, token_type: 'bearer', expires_in: OAUTH_TOKEN_SECONDS };
+  });
+
+  /** Sign out: revoke the bearer token this request is authenticated with (the web UI's sign-out). */
+  app.delete('/oauth/token', async (req, reply) => {
+    const u = userOf(req);
+    if (u.tokenId === undefined) throw new ApiError(400, 'this request is not authenticated with a bearer token: there is no token to revoke');
+    await accounts.revokeToken(u.tokenId, u.username);
+    return reply.code(204).send();
   });
 }
