@@ -24,7 +24,7 @@ import type { DatabaseHandle } from '../store/db.js';
 import { Lifecycle, type LifecycleEventName } from '../store/lifecycle.js';
 import { Announcer } from './announce.js';
 import { ArchiveStore } from './archive.js';
-import { CatalogStore } from '../store/catalog.js';
+import { CatalogStore, type CatalogQuotas } from '../store/catalog.js';
 import { EventStore } from '../store/events.js';
 import { ImportStore } from './imports.js';
 import { Notifier } from './notify.js';
@@ -56,6 +56,8 @@ export interface ImageStoreOptions {
   /** Where after-commit subscriber errors go; default nowhere. */
   onError?: (event: LifecycleEventName, error: unknown) => void;
   now?: () => Date;
+  /** Per-account bounds the catalog enforces (config quotas). */
+  quotas?: CatalogQuotas;
 }
 
 /** The image stores over one database, with the lifecycle subscriptions that keep them in step. */
@@ -64,7 +66,7 @@ export function composeImageStores(db: DatabaseHandle, options: ImageStoreOption
   const now = options.now ? { now: options.now } : {};
   const vulndb = new VulnDb(db);
   const reports = new VulnReports(vulndb);
-  const catalog = new CatalogStore(db.kysely, { ...now, lifecycle });
+  const catalog = new CatalogStore(db.kysely, { ...now, lifecycle, ...(options.quotas ? { quotas: options.quotas } : {}) });
   const policies = new PolicyStore(db.kysely, { ...now, lifecycle });
   const summaries = new SummaryStore(db.kysely, catalog, vulndb, { ...now, reports });
   const findings = new FindingsStore(db.kysely, vulndb);
@@ -122,7 +124,11 @@ export interface RootOptions {
 
 export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRoot {
   const { config, role, hostId } = options;
-  const image = composeImageStores(db, options.onError ? { onError: options.onError } : {});
+  const quotas: CatalogQuotas = {
+    maxAnnotationBytes: config.quotas.max_annotation_bytes,
+    ...(config.quotas.max_images_per_account !== undefined ? { maxImagesPerAccount: config.quotas.max_images_per_account } : {}),
+  };
+  const image = composeImageStores(db, { quotas, ...(options.onError ? { onError: options.onError } : {}) });
   const accounts = new AccountStore(db.kysely, options.accountOptions);
   const subscriptions = new SubscriptionStore(db.kysely);
   const events = new EventStore(db.kysely, { source: { servicename: role, hostid: hostId } });

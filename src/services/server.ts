@@ -307,6 +307,8 @@ async function startApi(p: ProcessParts, roles: Role[], feedSync: CycleSpec | un
     ...(feedSync ? { feedSync } : {}),
     analysisMaxAttempts: config.analysis.max_attempts,
     service: { hostId, roles, dbLocation: db.location },
+    log,
+    onServerError: (id, request, e) => log(`request ${id} (${request}) failed: ${e instanceof Error && e.stack ? e.stack : describeError(e)}`),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(metrics ? { metrics } : {}),
   });
