@@ -30,6 +30,7 @@ export const STATUS_FOR_CODE: Record<ErrorCode, number> = {
   NETWORK: 400,
   REGISTRY: 400,
   PLATFORM_NOT_FOUND: 400,
+  DESTINATION_DENIED: 403,
   INTERNAL: 500,
 };
 

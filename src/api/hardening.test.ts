@@ -6,6 +6,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage } from '../testkit/images.js';
@@ -125,6 +127,34 @@ test('a 5xx carries a request id, is logged with it, and does not echo the inter
     assert.ok(logged.some((l) => l.includes(`request ${id} (GET /v1/accounts) failed`)), logged.join('\n'));
   } finally {
     await svc.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('outbound guard: loopback, metadata and denied destinations are a 403 naming the rule, and nothing is connected to', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lading-outbound-'));
+  let connections = 0;
+  const listener = createServer((socket) => {
+    connections++;
+    socket.destroy();
+  }).listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const port = (listener.address() as { port: number }).port;
+  const { svc } = await startTestService(join(dir, 'lading.db'), dir, {
+    config: { outbound: { allow_loopback: false, deny: ['*.blocked.example'] } },
+    start: { roles: ['api'], log: () => {} },
+  });
+  try {
+    const api = apiClient(svc.url!);
+    assertErrorBody(await api('POST', '/v1/images', { ...admin, body: { tag: `127.0.0.1:${port}/x:latest` } }), 403, /outbound connection to 127.0.0.1 refused: a loopback address \(set outbound.allow_loopback: true/);
+    assertErrorBody(await api('POST', '/v1/images', { ...admin, body: { tag: '169.254.169.254/latest/meta-data:x' } }), 403, /169.254.169.254 refused: a link-local or cloud metadata address/);
+    assertErrorBody(await api('POST', '/v1/images', { ...admin, body: { tag: 'registry.blocked.example/x:1' } }), 403, /matches outbound.deny entry "\*.blocked.example"/);
+    assertErrorBody(await api('POST', '/v1/registries?validate=true', { ...admin, body: { registry: `localhost:${port}`, registry_user: 'u', registry_pass: 'p' } }), 403, /localhost refused: a loopback address/);
+    assertErrorBody(await api('POST', `/v1/repositories?repository=${encodeURIComponent(`127.0.0.1:${port}/x`)}`, admin), 403, /loopback address/);
+    assert.equal(connections, 0);
+  } finally {
+    await svc.close();
+    listener.close();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -35,6 +35,7 @@ import { VulnReports } from './reports.js';
 import { ServiceRegistry } from '../store/service-registry.js';
 import { FindingsStore } from '../store/findings.js';
 import { SubscriptionStore } from '../store/subscriptions.js';
+import { OutboundGuard, outboundPolicy } from '../image/registry/guard.js';
 import { SummaryStore, removeImageSummary } from './summaries.js';
 
 /** The stores every image change goes through, wired to each other by the lifecycle. */
@@ -111,6 +112,8 @@ export interface ServiceRoot extends ImageStores {
   notifier: Notifier;
   announcer: Announcer;
   services: ServiceRegistry;
+  /** The guard of every outbound connection: registries, webhooks, feeds (config outbound). */
+  outbound: OutboundGuard;
 }
 
 export interface RootOptions {
@@ -132,14 +135,15 @@ export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRo
   const accounts = new AccountStore(db.kysely, options.accountOptions);
   const subscriptions = new SubscriptionStore(db.kysely);
   const events = new EventStore(db.kysely, { source: { servicename: role, hostid: hostId } });
-  const notifier = new Notifier(db, config.webhooks, accounts);
+  const outbound = new OutboundGuard(outboundPolicy(config.outbound));
+  const notifier = new Notifier(db, config.webhooks, accounts, { guard: outbound });
   const announcer = new Announcer(subscriptions, events, notifier);
   const root: ServiceRoot = {
     ...image,
     config,
     accounts,
     queue: new JobQueue(db, { backoff: { baseMs: 2000 } }),
-    registries: new RegistryStore(db.kysely, config),
+    registries: new RegistryStore(db.kysely, config, { http: { guard: outbound } }),
     subscriptions,
     events,
     analyzerEvents: new EventStore(db.kysely, { source: { servicename: 'analyzer', hostid: hostId } }),
@@ -148,6 +152,7 @@ export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRo
     notifier,
     announcer,
     services: new ServiceRegistry(db.kysely, config.cycle_timers.heartbeat * 1000),
+    outbound,
   };
   image.lifecycle.afterCommit('findingsChanged', (d) => announceVulnDiff(root, d.account, d.imageDigest, d.diff));
   return root;

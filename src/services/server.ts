@@ -112,7 +112,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
     const has = (r: Role) => roles.includes(r);
     const p: ProcessParts = {
       root, options, hostId, log, has, stops,
-      sourceOptions: { credentialLookup: false, limits: limitsOf(config), ...options.sourceOptions },
+      sourceOptions: { credentialLookup: false, limits: limitsOf(config), guard: root.outbound, ...options.sourceOptions },
       cycles: new CycleRunner(db.kysely, {
         owner: `${hostId}:${role}`,
         ...(options.cyclePollMs !== undefined ? { pollMs: options.cyclePollMs } : {}),
@@ -183,7 +183,7 @@ function feedSyncOf({ root }: ProcessParts): CycleSpec {
   const emit = async (e: ServiceEvent) => {
     await events.add(ADMIN_ACCOUNT, { type: e.type, level: e.level, message: e.message, resource: e.resource, details: e.details });
   };
-  return feedSyncCycle({ vulndb, config, drivers: DRIVERS, emit, warn: () => {} }, config.feeds.sync_interval_seconds * 1000,
+  return feedSyncCycle({ vulndb, config, drivers: DRIVERS, emit, warn: () => {}, guard: root.outbound }, config.feeds.sync_interval_seconds * 1000,
     async () => lifecycle.committed('vulnDataChanged', { source: 'feeds' }));
 }
 
