@@ -36,7 +36,7 @@ export function fromBrowser(request: FastifyRequest): boolean {
 
 /** The WWW-Authenticate header of a 401 (see the module comment). */
 export function challengeFor(request: FastifyRequest): string {
-  return fromBrowser(request) ? 'Bearer realm="lading"' : 'Basic realm="Authentication required"';
+  return fromBrowser(request) ? 'Bearer realm="lading"' : 'basic realm="Authentication required"';
 }
 
 /** The 415 message: what was sent and what the API takes. */
