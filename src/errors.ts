@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'NETWORK'
   | 'REGISTRY'
   | 'PLATFORM_NOT_FOUND'
+  /** An outbound connection refused by the service's destination guard (image/registry/guard.ts). */
+  | 'DESTINATION_DENIED'
   | 'INTERNAL';
 
 export class LadingError extends Error {

@@ -284,10 +284,16 @@ describe('web UI in a browser', { skip }, () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
-  test('sign out ends the session', async () => {
+  test('sign out ends the session and revokes its token on the server', async () => {
+    const token = await page.evaluate(() => sessionStorage.getItem('lading.token'));
+    assert.ok(token);
+    assert.equal((await api('GET', '/v1/user', { token })).status, 200);
+    const revoked = page.waitForResponse((r) => r.url().endsWith('/v1/oauth/token') && r.request().method() === 'DELETE');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.equal((await revoked).status(), 204);
     assert.equal(await page.evaluate(() => sessionStorage.getItem('lading.token')), null);
+    assert.equal((await api('GET', '/v1/user', { token })).status, 401);
   });
 
   test('no page errors, console errors or requests outside the service', () => {

@@ -3,7 +3,11 @@
  * rewrote the latter to the former), HTTP basic or bearer-token authentication, the
  * `x-anchore-account` header, and Anchore's error body for every failure.
  */
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { describeError } from '../errors.js';
+import { browserSafety, unsupportedMediaType } from './browser.js';
+import { loginThrottle, type LoginThrottle } from './throttle.js';
 import type { AccountStore } from '../store/accounts.js';
 import type { CatalogStore } from '../store/catalog.js';
 import type { JobQueue } from '../queue/queue.js';
@@ -75,22 +79,40 @@ export interface ApiDeps {
   feedSync?: CycleSpec;
   /** What /system reports about this process. */
   service?: { hostId: string; roles: string[]; dbLocation: string };
+  /** Failed-login counting (api/throttle.ts); default one built from config.auth. */
+  loginThrottle?: LoginThrottle;
+  /** Security messages (failed logins); default stderr. */
+  log?: (message: string) => void;
+  /** Where every 5xx is reported, with the request id its answer carries; default stderr. */
+  onServerError?: (requestId: string, request: string, error: unknown) => void;
   /** pino logging; default off. */
   logger?: boolean | Record<string, unknown>;
   /** This process's metrics (/metrics, HTTP request counters); absent when metrics.enabled is false. */
   metrics?: ServiceMetrics;
 }
 
+function reportToStderr(requestId: string, request: string, error: unknown): void {
+  const stack = error instanceof Error && error.stack ? `\n${error.stack}` : '';
+  process.stderr.write(`lading api: request ${requestId} (${request}) failed: ${describeError(error)}${stack}\n`);
+}
+
 export const API_PREFIXES = ['', '/v1'] as const;
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 16 * 1024 * 1024 });
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 16 * 1024 * 1024, genReqId: () => randomUUID() });
   if (deps.metrics) instrumentHttp(app, deps.metrics);
-  app.addHook('onRequest', authHook(deps.accounts));
+  app.decorate('reportServerError', deps.onServerError ?? reportToStderr);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  browserSafety(app, deps.config.listen.allowed_origins ?? []);
+  const throttle = deps.loginThrottle ?? loginThrottle(deps.config, deps.log);
+  app.addHook('onRequest', authHook(deps.accounts, throttle));
 
   app.setErrorHandler((error, request, reply) => {
     const fe = error as { validation?: unknown; statusCode?: number; message: string };
     if (fe.validation || fe.statusCode === 400) return sendError(reply, new ApiError(400, fe.message), request);
+    if (fe.statusCode === 415) return sendError(reply, new ApiError(415, unsupportedMediaType(request)), request);
     return sendError(reply, error, request);
   });
   app.setNotFoundHandler((request, reply) => {
@@ -99,6 +121,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   const catalog = new RouteCatalog();
   app.addHook('onRoute', (route) => catalog.add(route));
+  deps = { ...deps, loginThrottle: throttle };
   for (const prefix of API_PREFIXES) {
     await app.register(async (scope) => {
       systemRoutes(scope, deps);

@@ -8,6 +8,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountStore, AuthUser } from '../store/accounts.js';
 import { requireAuthorized } from '../store/authorize.js';
 import { ApiError, sendError } from './errors.js';
+import { challengeFor } from './browser.js';
+import type { LoginThrottle } from './throttle.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -76,7 +78,7 @@ class AuthCache {
   }
 }
 
-async function authenticate(request: FastifyRequest, accounts: AccountStore, cache: AuthCache): Promise<AuthUser> {
+async function authenticate(request: FastifyRequest, accounts: AccountStore, cache: AuthCache, throttle: LoginThrottle): Promise<AuthUser> {
   const h = request.headers.authorization;
   if (!h) throw unauthorized();
   const m = /^(\S+)\s+(.+)$/.exec(h.trim());
@@ -87,7 +89,11 @@ async function authenticate(request: FastifyRequest, accounts: AccountStore, cac
     const decoded = Buffer.from(m[2]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw unauthorized();
-    user = await cache.verify(decoded.slice(0, colon), decoded.slice(colon + 1));
+    const username = decoded.slice(0, colon);
+    throttle.check(username, request.ip);
+    user = await cache.verify(username, decoded.slice(colon + 1));
+    if (user) throttle.succeeded(username);
+    else throttle.failed(username, request.ip, `basic auth, ${request.method} ${request.url.split('?')[0]}`);
   } else if (scheme === 'bearer') {
     user = await accounts.verifyToken(m[2]!);
   }
@@ -96,15 +102,16 @@ async function authenticate(request: FastifyRequest, accounts: AccountStore, cac
 }
 
 /** The onRequest hook that authenticates every request to a non-public route (sets request.user). */
-export function authHook(accounts: AccountStore): (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> {
+export function authHook(accounts: AccountStore, throttle: LoginThrottle): (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> {
   const authCache = new AuthCache(accounts);
   return async (request, reply) => {
     if (request.routeOptions.config?.public) return;
     if (!request.routeOptions.url) return; // not found: the 404 handler answers
     try {
-      request.user = await authenticate(request, accounts, authCache);
+      request.user = await authenticate(request, accounts, authCache, throttle);
     } catch (e) {
-      reply.header('www-authenticate', 'basic realm="Authentication required"');
+      // No Basic challenge to browsers (api/browser.ts): it would make them cache the password.
+      if (e instanceof ApiError && e.status === 401) reply.header('www-authenticate', challengeFor(request));
       return sendError(reply, e, request);
     }
   };

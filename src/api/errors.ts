@@ -30,6 +30,7 @@ export const STATUS_FOR_CODE: Record<ErrorCode, number> = {
   NETWORK: 400,
   REGISTRY: 400,
   PLATFORM_NOT_FOUND: 400,
+  DESTINATION_DENIED: 403,
   INTERNAL: 500,
 };
 
@@ -48,11 +49,29 @@ export function toErrorResponse(e: unknown): { status: number; body: ApiErrorBod
   if (fe && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return { status: fe.statusCode, body: errorBody(fe.statusCode, describeError(e)) };
   }
-  return { status: 500, body: errorBody(500, 'internal error', { error: describeError(e) }) };
+  // Anything else is a fault of the service: its message stays in the log, never in the answer.
+  return { status: 500, body: errorBody(500, 'internal error') };
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Where a 5xx is reported (with its request id); buildApp sets it. */
+    reportServerError?: (requestId: string, request: string, error: unknown) => void;
+  }
+}
+
+/**
+ * Answer with Anchore's error body. A 5xx is logged with the request's id, which the answer carries
+ * (the `x-request-id` header, `detail.request_id` and the message), and says nothing of its cause.
+ */
 export function sendError(reply: FastifyReply, e: unknown, request?: FastifyRequest): FastifyReply {
   const { status, body } = toErrorResponse(e);
-  if (status >= 500) request?.log.error({ err: e }, 'request failed');
+  if (status >= 500 && request) {
+    request.log.error({ err: e, reqId: request.id }, 'request failed');
+    request.server.reportServerError?.(request.id, `${request.method} ${request.url.split('?')[0]}`, e);
+    body.detail.request_id = request.id;
+    if (status === 500 && body.message === 'internal error') body.message = `internal error (request id ${request.id})`;
+  }
+  if (status === 429 && typeof body.detail.retry_after === 'number') reply.header('retry-after', String(body.detail.retry_after));
   return reply.code(status).type('application/json').send(body);
 }

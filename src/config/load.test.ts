@@ -29,7 +29,7 @@ function error(o: LoadConfigOptions): string {
 
 test('defaults: 127.0.0.1:8228, every role, SQLite in the data directory, no admin password', () => {
   const c = load();
-  assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8228 });
+  assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8228, allowed_origins: [] });
   assert.deepEqual(c.roles, [...ROLES]);
   assert.equal(c.data_dir, '/home/u/.local/share/lading');
   assert.equal(c.db_url, '/home/u/.local/share/lading/lading.db');
@@ -103,7 +103,7 @@ cycle_timers: { policy_eval: 30m, notifications: 10 }
     check: (c) => {
       assert.equal(c.data_dir, '/srv/lading');
       assert.equal(c.db_url, 'postgres://lading:pw@db:5432/lading');
-      assert.deepEqual(c.listen, { host: '0.0.0.0', port: 9000 });
+      assert.deepEqual(c.listen, { host: '0.0.0.0', port: 9000, allowed_origins: [] });
       assert.deepEqual(c.roles, ['api', 'worker']);
       assert.equal(c.log_level, 'debug');
       assert.equal(c.production_mode, true);
@@ -133,7 +133,7 @@ cycle_timers: { policy_eval: 30m, notifications: 10 }
     check: (c) => {
       assert.equal(c.data_dir, '/d');
       assert.equal(c.db_url, 'postgres://h/db');
-      assert.deepEqual(c.listen, { host: '::', port: 8300 });
+      assert.deepEqual(c.listen, { host: '::', port: 8300, allowed_origins: [] });
       assert.equal(c.admin.password, '123456'); // a numeric-looking password stays a string
       assert.equal(c.encryption_key, 'k'.repeat(32));
       assert.equal(c.log_level, 'warn');
@@ -168,7 +168,7 @@ cycle_timers: { policy_eval: 30m, notifications: 10 }
     env: { LADING_PORT: '9001', LADING_LOG_LEVEL: 'debug', LADING_DB_URL: '' },
     overrides: { listen: { port: 9002 }, roles: ['worker'], data_dir: 'rel' },
     check: (c) => {
-      assert.deepEqual(c.listen, { host: '10.0.0.1', port: 9002 });
+      assert.deepEqual(c.listen, { host: '10.0.0.1', port: 9002, allowed_origins: [] });
       assert.equal(c.log_level, 'debug');
       assert.equal(c.db_url, '/file.db');
       assert.deepEqual(c.roles, ['worker']);

@@ -136,9 +136,45 @@ function size(min = 1) {
 // ---------------------------------------------------------------------------------------------
 // Sections
 
+/** An origin as browsers send it: scheme://host[:port], nothing after. */
+const origin = z.string({ error: 'expected an origin such as https://lading.example.com' })
+  .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol) && new URL(v).origin === v.replace(/\/$/, ''), { error: 'expected an origin such as https://lading.example.com (scheme, host and port only)' });
+
 const listenSchema = mapping({
   host: str('a host name or IP address to bind', 1, 255).default('127.0.0.1'),
   port: int(1, 65535, 'a number').default(8228),
+  /** Browser origins besides the API's own allowed to send state-changing requests (POST, PUT, DELETE). */
+  allowed_origins: list(origin, 'origins such as https://lading.example.com').default([]),
+});
+
+/** Login throttling (per API process): failed password logins counted per user name and per client address. */
+const authSchema = mapping({
+  max_failed_logins_per_user: int(1, 1_000_000).default(10),
+  max_failed_logins_per_client: int(1, 1_000_000).default(50),
+  /** Failures older than this are forgotten; a throttled user or client waits until enough have aged out. */
+  failed_login_window: duration(1, 86400).default(900),
+});
+
+const outboundRule = str('a CIDR (10.0.0.0/8), an IP address, a host name or *.domain', 1, 255).regex(/^(\*\.)?[A-Za-z0-9._:-]+(\/\d{1,3})?$/, { error: 'expected a CIDR (10.0.0.0/8), an IP address, a host name or *.domain' });
+
+/** The one guard for the service's outbound connections (registries, webhooks, feeds): image/registry/guard.ts. */
+const outboundSchema = mapping({
+  /** Always allowed (checked first): CIDRs, addresses, host names, *.domain. */
+  allow: list(outboundRule, 'CIDRs, addresses or host names').default([]),
+  /** Always refused (after allow): CIDRs, addresses, host names, *.domain. */
+  deny: list(outboundRule, 'CIDRs, addresses or host names').default([]),
+  /** Loopback (127.0.0.0/8, ::1, localhost, 0.0.0.0): refused unless true. */
+  allow_loopback: bool().default(false),
+  /** Private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): allowed unless false. */
+  allow_private: bool().default(true),
+});
+
+/** Per-account bounds on what the API stores. */
+const quotasSchema = mapping({
+  /** Images an account may hold (POST /images, imports, watchers); unset: no limit. */
+  max_images_per_account: int(1, Number.MAX_SAFE_INTEGER).optional(),
+  /** The JSON size of one image's annotations. */
+  max_annotation_bytes: size().default(64 * 1024),
 });
 
 const adminSchema = mapping({
@@ -173,8 +209,8 @@ const contentRule = z.string({ error: 'expected a content rule NAME=regex' }).su
 const analysisSchema = mapping({
   /** Analyses one worker process runs at once. */
   workers: int(1, 256).default(2),
-  /** How long a claimed analysis job is held before another worker may take it over (renewed while running). */
-  lease_seconds: duration(10, 86400).default(300),
+  /** How long a claimed analysis job is held before another worker may take it over (renewed every third of it while running). */
+  lease_seconds: duration(10, 86400).default(30),
   /** Attempts per image before it is marked analysis_failed. */
   max_attempts: int(1, 100).default(3),
   file_digests: bool().default(true),
@@ -360,6 +396,9 @@ export const configSchema = mapping({
   previous_encryption_keys: list(str('an encryption key of at least 16 characters', 16, 1024), 'encryption keys').default([]),
   /** Allow awsecr registry records with `awsauto` credentials (the host's AWS credential chain). */
   allow_awsecr_iam_auto: bool().default(false),
+  auth: authSchema.prefault({}),
+  outbound: outboundSchema.prefault({}),
+  quotas: quotasSchema.prefault({}),
   analysis: analysisSchema.prefault({}),
   feeds: feedsSchema.prefault({}),
   watchers: watchersSchema.prefault({}),

@@ -26,6 +26,14 @@ function bad(input: string, why: string): LadingError {
   return new LadingError('BAD_REFERENCE', `invalid image reference "${input}": ${why}`);
 }
 
+/** Why the port of a registry `host[:port]` is not one, or undefined (no port, or 1 to 65535). */
+export function registryPortProblem(host: string): string | undefined {
+  const m = /:(\d+)$/.exec(host.startsWith('[') ? host.slice(host.indexOf(']') + 1) : host);
+  if (!m) return undefined;
+  const port = Number(m[1]);
+  return port >= 1 && port <= 65535 ? undefined : `registry port ${m[1]} is out of range (1 to 65535)`;
+}
+
 export function isDigest(s: string): boolean {
   return DIGEST.test(s) && (!s.startsWith('sha256:') || SHA256.test(s));
 }
@@ -61,6 +69,8 @@ export function parseReference(input: string): ImageReference {
     const first = rest.slice(0, firstSlash);
     if (/[.:]/.test(first) || first === 'localhost' || first.toLowerCase() !== first) {
       if (!HOST.test(first)) throw bad(input, `"${first}" is not a valid registry host`);
+      const portProblem = registryPortProblem(first);
+      if (portProblem) throw bad(input, portProblem);
       registry = first;
       path = rest.slice(firstSlash + 1);
     }

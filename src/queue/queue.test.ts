@@ -33,6 +33,28 @@ function queueSuite(name: string, open: () => Promise<DatabaseHandle>) {
     });
     after(async () => handle?.close());
 
+    test('reclaimOrphans: the jobs of dead owners go back at once (failed after the last attempt); live owners and their leases are untouched', async () => {
+      const clock = fakeClock();
+      const q = await fresh({ clock: clock.now });
+      const a = await q.enqueue('analyze', { n: 1 });
+      const b = await q.enqueue('analyze', { n: 2 }, { maxAttempts: 1 });
+      const c = await q.enqueue('analyze', { n: 3 });
+      const ja = await q.claim('dead-1', ['analyze'], 3_600_000);
+      const jb = await q.claim('dead-2', ['analyze'], 3_600_000);
+      const jc = await q.claim('alive', ['analyze'], 3_600_000);
+      assert.deepEqual([ja?.id, jb?.id, jc?.id], [a.id, b.id, c.id]);
+      assert.equal(await q.reapExpired(), 0, 'no lease has expired');
+      assert.equal(await q.reclaimOrphans((owner) => owner.startsWith('dead-')), 2);
+      const after = await Promise.all([a.id, b.id, c.id].map(async (id) => q.get(id)));
+      assert.deepEqual(after.map((j) => [j?.state, j?.leaseOwner]), [['queued', null], ['failed', null], ['running', 'alive']]);
+      assert.match(after[0]!.lastError!, /worker dead-1 died \(attempt 1\)/);
+      // the old holder cannot record an outcome any more; the job runs again at once
+      assert.equal(await q.complete(ja!, 'late'), false);
+      const again = await q.claim('new', ['analyze'], 60_000);
+      assert.equal(again?.id, a.id);
+      assert.equal(again?.attempts, 2);
+    });
+
     test('enqueue, claim, complete', async () => {
       const clock = fakeClock();
       const q = await fresh({ clock: clock.now });

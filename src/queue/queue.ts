@@ -13,7 +13,8 @@
  *   claimed again (even by itself) cannot overwrite the newer attempt.
  * - running jobs whose lease expired are put back in the queue (or failed, after their last
  *   attempt) by `reapExpired`, which `claim` runs at most every `reapIntervalMs`; claiming one
- *   again counts an attempt.
+ *   again counts an attempt. `reclaimOrphans` does the same at once for the jobs of workers known
+ *   to be dead (a restarted service's crashed predecessor on the same host, queue/owners.ts).
  *
  * Times come from an injectable clock (ms since the epoch) and are stored as ISO 8601 text.
  * Leases compare the clocks of different hosts: keep them in sync (NTP) when workers span hosts.
@@ -316,6 +317,35 @@ export class JobQueue {
       .where('lease_until', '<', nowText)
       .executeTakeFirst();
     return Number(r.numUpdatedRows);
+  }
+
+  /**
+   * Take back, at once, the running jobs whose lease owner `isDead` says is gone (a crashed
+   * predecessor on this host: queue/owners.ts), as reapExpired does for expired leases: queued
+   * again (the crashed attempt counts), or failed after their last attempt. Returns how many.
+   */
+  async reclaimOrphans(isDead: (owner: string) => boolean): Promise<number> {
+    const running = await this.db.selectFrom('jobs').select(['id', 'lease_owner', 'attempts']).where('state', '=', 'running').execute();
+    let n = 0;
+    for (const job of running) {
+      if (job.lease_owner === null || !isDead(job.lease_owner)) continue;
+      const r = await this.db
+        .updateTable('jobs')
+        .set((eb) => ({
+          state: eb.case().when('attempts', '>=', eb.ref('max_attempts')).then('failed').else('queued').end(),
+          last_error: `worker ${job.lease_owner} died (attempt ${Number(job.attempts)})`,
+          lease_owner: null,
+          lease_until: null,
+          updated_at: iso(this.clock()),
+        }))
+        .where('id', '=', job.id)
+        .where('state', '=', 'running')
+        .where('lease_owner', '=', job.lease_owner)
+        .where('attempts', '=', job.attempts)
+        .executeTakeFirst();
+      n += Number(r.numUpdatedRows);
+    }
+    return n;
   }
 
   /** Extend the lease to now + leaseMs, if this worker still holds it; false when it was lost. */

@@ -9,6 +9,7 @@ import type { FeedDriver } from '../feeds/driver.js';
 import { syncSource, type SyncResult } from '../feeds/sync.js';
 import type { VulnDb } from '../feeds/vulndb.js';
 import { LadingError } from '../errors.js';
+import type { OutboundGuard } from '../image/registry/guard.js';
 import type { CycleSpec } from './cycles.js';
 
 export const FEED_SYNC_CYCLE = 'feed_sync';
@@ -31,6 +32,8 @@ export interface FeedSyncDeps {
   emit?: EmitEvent;
   /** Told each source's warnings. */
   warn?: (message: string) => void;
+  /** The service's outbound guard (image/registry/guard.ts) for the downloads. */
+  guard?: OutboundGuard;
 }
 
 export interface FeedSyncReport {
@@ -58,6 +61,7 @@ export async function syncFeeds(deps: FeedSyncDeps, options: { only?: string[]; 
       ...(baseUrl ? { baseUrl } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(deps.warn ? { warn: deps.warn } : {}),
+      ...(deps.guard ? { http: { guard: deps.guard } } : {}),
     });
     results.push(r);
     await emit(r.ok

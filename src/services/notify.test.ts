@@ -18,7 +18,7 @@ import { AccountStore } from '../store/accounts.js';
 import { postgresAvailable, postgresSkipReason, startPostgres, type RunningPostgres } from '../testkit/postgres.js';
 import { freePort } from '../testkit/registry.js';
 import { Notifier, type NotifierOptions } from './notify.js';
-import { isForbiddenAddress } from './notify/post.js';
+import { OutboundGuard } from '../image/registry/guard.js';
 import { startReceiver, type Receiver } from './notify/testing.js';
 
 const T0 = Date.parse('2024-05-01T12:00:00.000Z');
@@ -30,15 +30,6 @@ function webhooks(input: NonNullable<ConfigInput['webhooks']>) {
 function basic(user: string, pass: string): string {
   return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 }
-
-test('isForbiddenAddress: link-local and metadata addresses, not loopback or private ranges', () => {
-  const cases: [string, boolean][] = [
-    ['169.254.169.254', true], ['169.254.1.2', true], ['fe80::1', true], ['febf::1', true], ['fd00:ec2::254', true],
-    ['::ffff:169.254.169.254', true], ['100.100.100.200', true],
-    ['127.0.0.1', false], ['::1', false], ['10.0.0.5', false], ['192.168.1.1', false], ['172.16.0.1', false], ['fd00:ec2::253', false], ['8.8.8.8', false],
-  ];
-  for (const [address, forbidden] of cases) assert.equal(isForbiddenAddress(address), forbidden, address);
-});
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`Notifier (${dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'})`, { skip: dialect === 'postgres' && !postgresAvailable() ? postgresSkipReason : false }, () => {
@@ -222,7 +213,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const state = (await n.get('team', stored.id))!;
         assert.equal(state.notification.status, 'failed');
         const refused = state.attempts.find((a) => a.target === 'general')!;
-        assert.match(refused.error!, /^refused: .* resolves to .*, a link-local or cloud metadata address/, url);
+        assert.match(refused.error!, /^refused: outbound connection to .* refused: a link-local or cloud metadata address/, url);
         assert.equal(refused.statusCode, undefined);
         assert.equal(state.attempts.find((a) => a.target === 'event_log')!.statusCode, 200);
         assert.deepEqual(receiver.received.map((r) => r.path), ['/ok']);
@@ -233,6 +224,23 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await allowed.deliverDue();
       const a = (await allowed.get('team', stored.id))!.attempts[0]!;
       assert.ok(a.statusCode !== undefined || (a.error !== undefined && !a.error.startsWith('refused')), JSON.stringify(a));
+    });
+
+    test("the service's outbound guard applies: loopback refused unless allowed, deny entries named", async () => {
+      receiver.reset();
+      const guarded = (guard: OutboundGuard) => notifier({ url: `http://localhost:${receiver.port}/hook` }, { guard });
+      const refusedBy = async (n: Notifier) => {
+        const stored = (await n.enqueue('team', 'event_log', 'error', {}, { retryDeadlineSeconds: 0 }))!;
+        await n.deliverDue();
+        return (await n.get('team', stored.id))!.attempts[0]!;
+      };
+      const loopback = await refusedBy(guarded(new OutboundGuard({ allow: [], deny: [], allowLoopback: false, allowPrivate: true })));
+      assert.match(loopback.error!, /^refused: outbound connection to localhost refused: a loopback address \(set outbound.allow_loopback: true/);
+      const denied = await refusedBy(guarded(new OutboundGuard({ allow: [], deny: ['127.0.0.0/8'], allowLoopback: true, allowPrivate: true })));
+      assert.match(denied.error!, /matches outbound.deny entry "127.0.0.0\/8"/);
+      assert.equal(receiver.received.length, 0);
+      const allowed = await refusedBy(guarded(new OutboundGuard({ allow: ['localhost'], deny: [], allowLoopback: false, allowPrivate: true })));
+      assert.equal(allowed.statusCode, 200);
     });
 
     test('two deliverers on one database: every notification delivered exactly once', async () => {

@@ -20,6 +20,7 @@ import { LadingError, describeError } from '../errors.js';
 import type { AccountStore } from '../store/accounts.js';
 import { destinationOf, envelope, substitute, targetsFor, testNotification, withoutCredentials, type TargetName, type WebhooksConfig } from './notify/envelope.js';
 import { postWebhook } from './notify/post.js';
+import { OutboundGuard } from '../image/registry/guard.js';
 import type { Database, NotificationDeliveriesTable, NotificationsTable } from '../store/schema.js';
 
 export const NOTIFICATION_STATUSES = ['pending', 'delivered', 'failed'] as const;
@@ -92,6 +93,11 @@ export interface NotifierOptions {
   batchSize?: number;
   /** This deliverer's name in leases; default host:pid:random. */
   owner?: string;
+  /**
+   * The service's outbound guard (image/registry/guard.ts; webhooks.allow_private_targets is applied
+   * on top). Default: only link-local and metadata addresses refused (unless allow_private_targets).
+   */
+  guard?: OutboundGuard;
 }
 
 const MAX_ERROR_CHARS = 2000;
@@ -150,6 +156,7 @@ export class Notifier {
   private readonly capMs: number;
   private readonly batchSize: number;
   private readonly owner: string;
+  private readonly guard: OutboundGuard;
 
   constructor(database: NotifierDatabase, private readonly webhooks: WebhooksConfig, private readonly accounts: Pick<AccountStore, 'getAccount'>, options: NotifierOptions = {}) {
     this.db = database.kysely;
@@ -159,6 +166,8 @@ export class Notifier {
     this.capMs = options.backoff?.capMs ?? 900_000;
     this.batchSize = options.batchSize ?? 50;
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    const policy = options.guard?.policy ?? { allow: [], deny: [], allowLoopback: true, allowPrivate: true };
+    this.guard = new OutboundGuard({ ...policy, allowLinkLocal: webhooks.allow_private_targets });
   }
 
   /** What watchers and events call: store a notification for delivery. Same as enqueue. */
@@ -385,7 +394,7 @@ export class Notifier {
       ...(auth ? { auth } : {}),
       verifyTls: dest.verifyTls,
       timeoutMs: Math.round(this.webhooks.timeout * 1000),
-      allowPrivateTargets: this.webhooks.allow_private_targets,
+      guard: this.guard,
     });
     return { attempt: n.attempts, target, url: withoutCredentials(url), ...result, durationMs: elapsed(), at };
   }

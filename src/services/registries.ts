@@ -21,7 +21,7 @@ import { RegistryClient } from '../image/registry/client.js';
 import type { RegistryCredentials } from '../image/registry/credentials.js';
 import { ecrCredentials, parseEcrHost, type EcrOptions } from '../image/registry/ecr.js';
 import { HttpClient, discard, readBody, type HttpOptions } from '../image/registry/http.js';
-import type { ImageReference } from '../image/reference.js';
+import { registryPortProblem, type ImageReference } from '../image/reference.js';
 import type { SourceOptions } from '../image/sources/index.js';
 import { SecretBox } from '../store/secrets.js';
 import type { Database, RegistriesTable } from '../store/schema.js';
@@ -70,7 +70,7 @@ export function registryProblem(registry: string): string | undefined {
   if (registry.endsWith('/')) return "registry cannot end with '/'";
   if (registry.slice(0, -1).includes('*')) return "a '*' may only end the registry";
   if (registry.length > 1024) return 'registry is longer than 1024 characters';
-  return undefined;
+  return registryPortProblem(registryHost(registry));
 }
 
 /** The host[:port] a registry string names (before any repository prefix or `*`). */

@@ -24,7 +24,7 @@ import type { DatabaseHandle } from '../store/db.js';
 import { Lifecycle, type LifecycleEventName } from '../store/lifecycle.js';
 import { Announcer } from './announce.js';
 import { ArchiveStore } from './archive.js';
-import { CatalogStore } from '../store/catalog.js';
+import { CatalogStore, type CatalogQuotas } from '../store/catalog.js';
 import { EventStore } from '../store/events.js';
 import { ImportStore } from './imports.js';
 import { Notifier } from './notify.js';
@@ -37,6 +37,7 @@ import { FindingsStore } from '../store/findings.js';
 import { AnalysisDocuments } from '../store/objects/documents.js';
 import { ObjectStores } from '../store/objects/index.js';
 import { SubscriptionStore } from '../store/subscriptions.js';
+import { OutboundGuard, outboundPolicy } from '../image/registry/guard.js';
 import { SummaryStore, removeImageSummary } from './summaries.js';
 
 /** The stores every image change goes through, wired to each other by the lifecycle. */
@@ -60,6 +61,8 @@ export interface ImageStoreOptions {
   now?: () => Date;
   /** Where analysis documents are kept; default in the database. */
   documents?: AnalysisDocuments;
+  /** Per-account bounds the catalog enforces (config quotas). */
+  quotas?: CatalogQuotas;
 }
 
 /** The analysis documents of a configuration (object_store; dir's default path is in data_dir). */
@@ -73,7 +76,9 @@ export function composeImageStores(db: DatabaseHandle, options: ImageStoreOption
   const now = options.now ? { now: options.now } : {};
   const vulndb = new VulnDb(db);
   const reports = new VulnReports(vulndb);
-  const catalog = new CatalogStore(db.kysely, { ...now, lifecycle, ...(options.documents ? { documents: options.documents } : {}) });
+  const catalog = new CatalogStore(db.kysely, {
+    ...now, lifecycle, ...(options.documents ? { documents: options.documents } : {}), ...(options.quotas ? { quotas: options.quotas } : {}),
+  });
   const policies = new PolicyStore(db.kysely, { ...now, lifecycle });
   const summaries = new SummaryStore(db.kysely, catalog, vulndb, { ...now, reports });
   const findings = new FindingsStore(db.kysely, vulndb);
@@ -118,6 +123,8 @@ export interface ServiceRoot extends ImageStores {
   notifier: Notifier;
   announcer: Announcer;
   services: ServiceRegistry;
+  /** The guard of every outbound connection: registries, webhooks, feeds (config outbound). */
+  outbound: OutboundGuard;
 }
 
 export interface RootOptions {
@@ -131,18 +138,23 @@ export interface RootOptions {
 
 export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRoot {
   const { config, role, hostId } = options;
-  const image = composeImageStores(db, { ...(options.onError ? { onError: options.onError } : {}), documents: configuredDocuments(config) });
+  const quotas: CatalogQuotas = {
+    maxAnnotationBytes: config.quotas.max_annotation_bytes,
+    ...(config.quotas.max_images_per_account !== undefined ? { maxImagesPerAccount: config.quotas.max_images_per_account } : {}),
+  };
+  const image = composeImageStores(db, { quotas, ...(options.onError ? { onError: options.onError } : {}), documents: configuredDocuments(config) });
   const accounts = new AccountStore(db.kysely, options.accountOptions);
   const subscriptions = new SubscriptionStore(db.kysely);
   const events = new EventStore(db.kysely, { source: { servicename: role, hostid: hostId } });
-  const notifier = new Notifier(db, config.webhooks, accounts);
+  const outbound = new OutboundGuard(outboundPolicy(config.outbound));
+  const notifier = new Notifier(db, config.webhooks, accounts, { guard: outbound });
   const announcer = new Announcer(subscriptions, events, notifier);
   const root: ServiceRoot = {
     ...image,
     config,
     accounts,
     queue: new JobQueue(db, { backoff: { baseMs: 2000 } }),
-    registries: new RegistryStore(db.kysely, config),
+    registries: new RegistryStore(db.kysely, config, { http: { guard: outbound } }),
     subscriptions,
     events,
     analyzerEvents: new EventStore(db.kysely, { source: { servicename: 'analyzer', hostid: hostId } }),
@@ -151,6 +163,7 @@ export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRo
     notifier,
     announcer,
     services: new ServiceRegistry(db.kysely, config.cycle_timers.heartbeat * 1000),
+    outbound,
   };
   image.lifecycle.afterCommit('findingsChanged', (d) => announceVulnDiff(root, d.account, d.imageDigest, d.diff));
   return root;

@@ -66,7 +66,7 @@ function serve(role: 'api' | 'worker', dbUrl: string, dataDir: string, port?: nu
   const proc = spawn(process.execPath, args, {
     cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, LADING_CONFIG: '', LADING_DATA_DIR: dataDir, LADING_ADMIN_PASSWORD: ADMIN_PASSWORD, LADING_ANALYSIS__LEASE_SECONDS: String(LEASE_SECONDS) },
+    env: { ...process.env, LADING_CONFIG: '', LADING_DATA_DIR: dataDir, LADING_ADMIN_PASSWORD: ADMIN_PASSWORD, LADING_ANALYSIS__LEASE_SECONDS: String(LEASE_SECONDS), LADING_OUTBOUND__ALLOW_LOOPBACK: 'true' },
   });
   let err = '';
   const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));

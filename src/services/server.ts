@@ -5,6 +5,7 @@
  * cycles (services/cycles.ts), so each runs once across all processes. Returns a handle whose
  * close() stops the roles (running analyses get the grace period), then the API, then the database.
  */
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
@@ -13,8 +14,10 @@ import { DiskCache } from '../analyze/cache/store.js';
 import type { SourceOptions } from '../image/sources/index.js';
 import type { JobQueue } from '../queue/queue.js';
 import { runWorker } from '../queue/worker.js';
+import { isDeadLocalOwner, workerOwnerId } from '../queue/owners.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AccountStore, AccountStoreOptions, BootstrapResult } from '../store/accounts.js';
-import { openDatabase, type DatabaseHandle } from '../store/db.js';
+import { openDatabase, parseDatabaseUrl, restrictSqliteFiles, type DatabaseHandle } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { ANALYZE_JOB, analyzeHandler } from './analyzer.js';
 import type { CatalogStore } from '../store/catalog.js';
@@ -90,6 +93,8 @@ export async function startService(options: StartOptions): Promise<RunningServic
   const { config } = options;
   const roles = rolesOf(options);
   const role = roles.length === ROLES.length ? 'all' : roles.join(',');
+  const log = options.log ?? ((m: string) => process.stderr.write(`lading ${role}: ${m}\n`));
+  privateDataFiles(config.data_dir, config.db_url, log);
   const db = await openDatabase(config.db_url);
   const stops: (() => Promise<unknown>)[] = [async () => db.close()];
   const close = async () => {
@@ -98,7 +103,6 @@ export async function startService(options: StartOptions): Promise<RunningServic
   try {
     await migrateToLatest(db.kysely);
     const hostId = `${hostname()}:${process.pid}`;
-    const log = options.log ?? ((m: string) => process.stderr.write(`lading ${role}: ${m}\n`));
     const root = composeRoot(db, {
       config, role, hostId,
       ...(options.accountOptions ? { accountOptions: options.accountOptions } : {}),
@@ -108,7 +112,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
     const has = (r: Role) => roles.includes(r);
     const p: ProcessParts = {
       root, options, hostId, log, has, stops,
-      sourceOptions: { credentialLookup: false, limits: limitsOf(config), ...options.sourceOptions },
+      sourceOptions: { credentialLookup: false, limits: limitsOf(config), guard: root.outbound, ...options.sourceOptions },
       cycles: new CycleRunner(db.kysely, {
         owner: `${hostId}:${role}`,
         ...(options.cyclePollMs !== undefined ? { pollMs: options.cyclePollMs } : {}),
@@ -179,7 +183,7 @@ function feedSyncOf({ root }: ProcessParts): CycleSpec {
   const emit = async (e: ServiceEvent) => {
     await events.add(ADMIN_ACCOUNT, { type: e.type, level: e.level, message: e.message, resource: e.resource, details: e.details });
   };
-  return feedSyncCycle({ vulndb, config, drivers: DRIVERS, emit, warn: () => {} }, config.feeds.sync_interval_seconds * 1000,
+  return feedSyncCycle({ vulndb, config, drivers: DRIVERS, emit, warn: () => {}, guard: root.outbound }, config.feeds.sync_interval_seconds * 1000,
     async () => lifecycle.committed('vulnDataChanged', { source: 'feeds' }));
 }
 
@@ -215,7 +219,7 @@ function dataWatchCycleOf({ root, cycles }: ProcessParts): CycleSpec {
 
 /** Analyzer workers and the reconciler (role worker). */
 function startWorkers(p: ProcessParts, watchDeps: WatchDeps): void {
-  const { root, options, hostId, log, metrics, signal, sourceOptions } = p;
+  const { root, options, log, metrics, signal, sourceOptions } = p;
   const { config, catalog, queue, registries, announcer } = root;
   const handler = analyzeHandler(catalog, {
     source: sourceOptions,
@@ -239,10 +243,10 @@ function startWorkers(p: ProcessParts, watchDeps: WatchDeps): void {
       ...(config.analysis.cache.enabled ? { cache: new DiskCache(config.analysis.cache.dir ?? `${config.data_dir}/cache`, config.analysis.cache.max_bytes) } : {}),
     },
   });
-  const runs: Promise<unknown>[] = [];
+  const runs: Promise<unknown>[] = [reclaimDeadWorkers(p)];
   for (let i = 0; i < Math.max(1, options.workers ?? config.analysis.workers); i++) {
     runs.push(runWorker(queue, {
-      workerId: `${hostId}:analyzer-${i}`,
+      workerId: workerOwnerId(`analyzer-${i}`),
       handlers: { [ANALYZE_JOB]: handler },
       leaseMs: Math.round(config.analysis.lease_seconds * 1000),
       pollMs: options.pollMs ?? 1000,
@@ -258,6 +262,24 @@ function startWorkers(p: ProcessParts, watchDeps: WatchDeps): void {
     p.abort();
     await Promise.allSettled(runs);
   });
+}
+
+/**
+ * A worker process takes back the jobs of dead workers on its host at once, instead of waiting
+ * for their leases: at start (its crashed predecessor's), then every reconcile period (a sibling
+ * process killed meanwhile). Runs until the service stops.
+ */
+async function reclaimDeadWorkers({ root, options, log, signal }: ProcessParts): Promise<void> {
+  const periodMs = options.reconcileMs ?? root.config.cycle_timers.analyzer_queue * 1000;
+  while (!signal.aborted) {
+    try {
+      const n = await root.queue.reclaimOrphans((owner) => isDeadLocalOwner(owner));
+      if (n) log(`took back ${n} job${n === 1 ? '' : 's'} of dead workers on this host`);
+    } catch (e) {
+      if (!signal.aborted) log(`taking back dead workers' jobs: ${describeError(e)}`);
+    }
+    await sleep(periodMs, undefined, { signal }).catch(() => {});
+  }
 }
 
 /** The periodic cycles of roles feeds and watcher. */
@@ -285,6 +307,8 @@ async function startApi(p: ProcessParts, roles: Role[], feedSync: CycleSpec | un
     ...(feedSync ? { feedSync } : {}),
     analysisMaxAttempts: config.analysis.max_attempts,
     service: { hostId, roles, dbLocation: db.location },
+    log,
+    onServerError: (id, request, e) => log(`request ${id} (${request}) failed: ${e instanceof Error && e.stack ? e.stack : describeError(e)}`),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(metrics ? { metrics } : {}),
   });
@@ -323,6 +347,27 @@ function listenUrl(app: FastifyInstance, listenHost: string): string {
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return `http://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}`;
+}
+
+/**
+ * The data directory (database, keys, caches) is the service user's only: created or tightened to
+ * 0700; the SQLite database and its WAL files to 0600. What cannot be changed is logged, not fatal
+ * (a volume that refuses chmod).
+ */
+function privateDataFiles(dir: string, dbUrl: string, log: (m: string) => void): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if ((statSync(dir).mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
+  } catch (e) {
+    log(`warning: cannot make the data directory ${dir} private (mode 0700): ${describeError(e)}`);
+  }
+  const parsed = parseDatabaseUrl(dbUrl);
+  if (parsed.dialect !== 'sqlite' || parsed.path === ':memory:') return;
+  try {
+    for (const f of restrictSqliteFiles(parsed.path)) log(`${f} was readable by others: now mode 0600`);
+  } catch (e) {
+    log(`warning: ${describeError(e)}`);
+  }
 }
 
 function limitsOf(config: LadingConfig): SourceOptions['limits'] {

@@ -280,14 +280,26 @@ function suite(name: string, open: () => Promise<DatabaseHandle>): void {
       assert.equal(await store.verifyToken(toms.token), undefined);
       assert.equal(await store.revokeToken(toms.record.id), false);
 
-      await store.setAccountState('tok', 'disabled');
-      assert.equal(await store.verifyToken(forever.token), undefined, 'a disabled account\'s tokens do not work');
-      await store.setAccountState('tok', 'enabled');
-      assert.ok(await store.verifyToken(forever.token));
       assert.deepEqual((await store.listTokens('tina')).map((t) => t.name), ['ci']);
+      const again = await store.createToken('tina', { name: 'again' });
       await store.deleteUser('tina');
-      assert.equal(await store.verifyToken(forever.token), undefined);
+      assert.equal(await store.verifyToken(again.token), undefined);
       assert.deepEqual(await store.listTokens('tina'), []);
+
+      // Disabling the account revokes its users' tokens: enabling it again does not bring them back.
+      const tomsNext = await store.createToken('tom');
+      await store.setAccountState('tok', 'disabled');
+      assert.equal(await store.verifyToken(tomsNext.token), undefined, 'a disabled account\'s tokens do not work');
+      await store.setAccountState('tok', 'enabled');
+      assert.equal(await store.verifyToken(tomsNext.token), undefined);
+      assert.deepEqual(await store.listTokens('tom'), []);
+      // A password change revokes every token of the user but the one kept.
+      const [keep, drop] = [await store.createToken('tom'), await store.createToken('tom')];
+      await store.setPassword('tom', 'toms-new-password', { keepTokenId: keep.record.id });
+      assert.ok(await store.verifyToken(keep.token));
+      assert.equal(await store.verifyToken(drop.token), undefined);
+      await store.removePassword('tom');
+      assert.equal(await store.verifyToken(keep.token), undefined);
     });
   });
 }

@@ -13,6 +13,7 @@
  * - Passwords: verification spends the same work for unknown users; a hash made with older
  *   parameters is upgraded on the next successful login.
  * - API tokens: `lading_` + 32 random bytes (base64url), shown once; only their sha256 is kept.
+ *   Setting or removing a password, deleting the user or disabling its account revokes them.
  */
 import { randomBytes } from 'node:crypto';
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
@@ -170,6 +171,8 @@ export class AccountStore {
       if (a.state === state) return a;
       const t = this.stamp();
       await trx.updateTable('accounts').set({ state, updated_at: t }).where('name', '=', name).execute();
+      // Disabling ends every session: enabling again does not bring old tokens back.
+      if (state === 'disabled') await this.tokens.revokeAccount(name, trx);
       return { ...a, state, updatedAt: t };
     });
   }
@@ -241,7 +244,7 @@ export class AccountStore {
     return rows.map(toUser);
   }
 
-  /** Remove a user and its tokens. The last admin of the admin account stays. */
+  /** Remove a user and its tokens (they go with the row: api_tokens references users on delete cascade). The last admin of the admin account stays. */
   async deleteUser(username: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       const u = await trx.selectFrom('users').select(['account', 'role']).where('username', '=', username).executeTakeFirst();
@@ -254,10 +257,13 @@ export class AccountStore {
     });
   }
 
-  /** Remove a user's password: it can no longer log in with one (its API tokens stay). */
+  /** Remove a user's password: it can no longer log in with one, and its API tokens are revoked. */
   async removePassword(username: string): Promise<void> {
-    const r = await this.db.updateTable('users').set({ password_hash: NO_PASSWORD, updated_at: this.stamp() }).where('username', '=', username).executeTakeFirst();
-    if (!Number(r.numUpdatedRows)) throw new LadingError('NOT_FOUND', `no user ${username}`);
+    await this.db.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('users').set({ password_hash: NO_PASSWORD, updated_at: this.stamp() }).where('username', '=', username).executeTakeFirst();
+      if (!Number(r.numUpdatedRows)) throw new LadingError('NOT_FOUND', `no user ${username}`);
+      await this.tokens.revokeAllOf(username, undefined, trx);
+    });
   }
 
   /** When the user's password was last set; undefined when it has none (or there is no such user). */
@@ -282,11 +288,18 @@ export class AccountStore {
     };
   }
 
-  async setPassword(username: string, password: string): Promise<void> {
+  /**
+   * Set a user's password and revoke its API tokens (all of them, or all but `keepTokenId`: the
+   * token of the session that changed its own password stays signed in).
+   */
+  async setPassword(username: string, password: string, options: { keepTokenId?: string } = {}): Promise<void> {
     checkPasswordPolicy(password);
     const hash = await hashPassword(password, this.params);
-    const r = await this.db.updateTable('users').set({ password_hash: hash, updated_at: this.stamp() }).where('username', '=', username).executeTakeFirst();
-    if (!Number(r.numUpdatedRows)) throw new LadingError('NOT_FOUND', `no user ${username}`);
+    await this.db.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('users').set({ password_hash: hash, updated_at: this.stamp() }).where('username', '=', username).executeTakeFirst();
+      if (!Number(r.numUpdatedRows)) throw new LadingError('NOT_FOUND', `no user ${username}`);
+      await this.tokens.revokeAllOf(username, options.keepTokenId, trx);
+    });
   }
 
   /**

@@ -74,12 +74,22 @@ function parseJson<T>(text: string | null, what: string): T | undefined {
   }
 }
 
+export interface CatalogQuotas {
+  /** Images one account may hold; adding another is refused (LIMIT_EXCEEDED). Default: no limit. */
+  maxImagesPerAccount?: number;
+  /** The JSON size of one image's annotations (merged with those it has). Default 64 KiB. */
+  maxAnnotationBytes?: number;
+}
+
+export const DEFAULT_MAX_ANNOTATION_BYTES = 64 * 1024;
+
 export interface CatalogStoreOptions {
   now?: () => Date;
   /** Told of every image change (store/lifecycle.ts); default: nobody. */
   lifecycle?: Lifecycle;
   /** Where analysis documents are kept; default in the database, zstd-compressed. */
   documents?: AnalysisDocuments;
+  quotas?: CatalogQuotas;
 }
 
 /** An event emitted inside a transaction, published once it commits. */
@@ -103,6 +113,7 @@ export class CatalogStore {
   private readonly pending: Pending | undefined;
   /** The database outside any transaction (what the after-transaction cleanups use). */
   private readonly root: Kysely<Database>;
+  private readonly quotas: CatalogQuotas;
 
   constructor(db: Kysely<Database>, options: CatalogStoreOptions = {}, pending?: Pending, root?: Kysely<Database>) {
     this.db = db;
@@ -111,6 +122,7 @@ export class CatalogStore {
     this.lifecycle = options.lifecycle ?? new Lifecycle();
     this.documents = options.documents ?? new AnalysisDocuments();
     this.pending = pending;
+    this.quotas = options.quotas ?? {};
   }
 
   private stamp(): string {
@@ -128,7 +140,9 @@ export class CatalogStore {
     const pending: Pending = { events: [], committed: [], rolledBack: [] };
     let result: T;
     try {
-      result = await this.db.transaction().execute((trx) => fn(new CatalogStore(trx, { now: this.now, lifecycle: this.lifecycle, documents: this.documents }, pending, this.db), trx));
+      result = await this.db.transaction().execute((trx) => fn(new CatalogStore(trx, {
+        now: this.now, lifecycle: this.lifecycle, documents: this.documents, quotas: this.quotas,
+      }, pending, this.db), trx));
     } catch (e) {
       for (const undo of pending.rolledBack) await undo();
       throw e;
@@ -148,17 +162,36 @@ export class CatalogStore {
    * Record an image and its tag. A new image (or a forced one, or one whose analysis failed) is
    * `not_analyzed`; returns the record and whether it needs analysis now.
    */
+  /** The merged annotations as stored (JSON), refused past the size quota. */
+  private boundedAnnotations(current: Record<string, unknown>, added: Record<string, unknown>): string {
+    const text = JSON.stringify({ ...current, ...added });
+    const max = this.quotas.maxAnnotationBytes ?? DEFAULT_MAX_ANNOTATION_BYTES;
+    const bytes = Buffer.byteLength(text);
+    if (bytes > max) throw new LadingError('LIMIT_EXCEEDED', `annotations: ${bytes} bytes of JSON, over the limit of ${max} (quotas.max_annotation_bytes)`);
+    return text;
+  }
+
+  /** Refuse a new image when the account already holds quotas.max_images_per_account. */
+  private async checkImageQuota(trx: Kysely<Database>, account: string): Promise<void> {
+    const max = this.quotas.maxImagesPerAccount;
+    if (max === undefined) return;
+    const { n } = await trx.selectFrom('catalog_images').select((eb) => eb.fn.countAll().as('n')).where('account', '=', account).executeTakeFirstOrThrow();
+    if (Number(n) >= max) throw new LadingError('LIMIT_EXCEEDED', `account ${account} holds ${Number(n)} images, the most it may (quotas.max_images_per_account is ${max}): delete or archive some first`);
+  }
+
   async addImage(account: string, input: AddImageInput): Promise<{ image: CatalogImage; needsAnalysis: boolean }> {
     const t = this.stamp();
     const fulltag = `${input.tag.registry}/${input.tag.repo}:${input.tag.tag}`;
     const needs = await this.transaction(async (c, trx) => {
       const existing = await trx.selectFrom('catalog_images').selectAll().where('account', '=', account).where('image_digest', '=', input.imageDigest).executeTakeFirst();
+      const annotations = input.annotations ? this.boundedAnnotations(existing ? (parseJson<Record<string, unknown>>(existing.annotations, 'annotations') ?? {}) : {}, input.annotations) : undefined;
       let needsAnalysis: boolean;
       if (!existing) {
+        await this.checkImageQuota(trx, account);
         await trx.insertInto('catalog_images').values({
           account, image_digest: input.imageDigest, image_id: input.imageId ?? null, manifest_digest: input.imageDigest,
           parent_digest: input.parentDigest ?? null, analysis_status: 'not_analyzed', analysis_error: null, image_status: 'active',
-          annotations: JSON.stringify(input.annotations ?? {}), dockerfile: input.dockerfile ?? null, metadata: null,
+          annotations: annotations ?? '{}', dockerfile: input.dockerfile ?? null, metadata: null,
           created_at: t, last_updated: t, analyzed_at: null,
         }).execute();
         needsAnalysis = true;
@@ -168,7 +201,7 @@ export class CatalogStore {
         await trx.updateTable('catalog_images').set({
           last_updated: t,
           ...(reset ? { analysis_status: 'not_analyzed', analysis_error: null } : {}),
-          ...(input.annotations ? { annotations: JSON.stringify({ ...parseJson<Record<string, unknown>>(existing.annotations, 'annotations'), ...input.annotations }) } : {}),
+          ...(annotations !== undefined ? { annotations } : {}),
           ...(input.dockerfile !== undefined && (input.force || existing.dockerfile === null) ? { dockerfile: input.dockerfile } : {}),
         }).where('account', '=', account).where('image_digest', '=', input.imageDigest).execute();
       }

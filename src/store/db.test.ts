@@ -1,11 +1,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { sql, type Kysely, type Migration } from 'kysely';
-import { openDatabase, parseDatabaseUrl, redactUrl, type DatabaseHandle } from './db.js';
+import { openDatabase, parseDatabaseUrl, redactUrl, restrictSqliteFiles, type DatabaseHandle } from './db.js';
 import { appliedSchema, knownSchemas, latestSchema, migrateToLatest } from './migrate.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { isLadingError } from '../errors.js';
@@ -53,6 +53,29 @@ test('SQLite: WAL, busy timeout, foreign keys; the directory is created; create:
   assert.ok(existsSync(file));
   await assert.rejects(openDatabase(join(dir, 'missing.db'), { create: false }), (e) => isLadingError(e) && e.code === 'NOT_FOUND');
   assert.ok(!existsSync(join(dir, 'missing.db')));
+});
+
+test('SQLite files are private: a new database is 0600 with its WAL and SHM, its new directory 0700; restrictSqliteFiles tightens old ones', async () => {
+  const mode = (f: string) => statSync(f).mode & 0o777;
+  const file = join(dir, 'private', 'lading.db');
+  const h = await openDatabase(file);
+  try {
+    await sql`create table t (x integer)`.execute(h.kysely);
+    await sql`insert into t values (1)`.execute(h.kysely);
+    assert.equal(mode(join(dir, 'private')), 0o700);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) assert.equal(mode(f), 0o600, f);
+  } finally {
+    await h.close();
+  }
+  const old = join(dir, 'old.db');
+  writeFileSync(old, '');
+  writeFileSync(`${old}-wal`, '');
+  chmodSync(old, 0o644);
+  chmodSync(`${old}-wal`, 0o666);
+  assert.deepEqual(restrictSqliteFiles(old), [old, `${old}-wal`]);
+  assert.equal(mode(old), 0o600);
+  assert.equal(mode(`${old}-wal`), 0o600);
+  assert.deepEqual(restrictSqliteFiles(old), []);
 });
 
 test('PostgreSQL that is not there: a clear error, password hidden', async () => {

@@ -4,9 +4,12 @@
  *   timeout, foreign keys on, prepared statements cached);
  * - `postgres://…` / `postgresql://…` → PostgreSQL through a pg Pool.
  * A handle's kysely is typed by the one schema (store/schema.ts); the migrations are in migrate.ts.
+ * A SQLite file created here is mode 0600 (its WAL and shared-memory files take the same mode from
+ * SQLite) in a directory created 0700; `restrictSqliteFiles` tightens an existing one (the service
+ * does at start).
  * `openVulnDb` is the one-call way to get a migrated vulnerability database.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, type DialectAdapter, type SqliteDatabase, type SqliteStatement } from 'kysely';
@@ -97,13 +100,41 @@ function sqliteFacade(raw: BetterSqlite3.Database, cacheSize = 64): SqliteDataba
   };
 }
 
+/** An empty file readable by its owner only, in a directory (created 0700 when missing). */
+function createPrivateFile(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(path, 'a', 0o600));
+  } catch (e) {
+    throw new LadingError('BAD_INPUT', `cannot create the SQLite database ${path}: ${describeError(e)}`, { cause: e });
+  }
+}
+
+/**
+ * Make a SQLite database file and its -wal, -shm and -journal files mode 0600 (owner only);
+ * files that do not exist are skipped. Returns the files whose mode changed.
+ */
+export function restrictSqliteFiles(path: string): string[] {
+  const changed: string[] = [];
+  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      if ((statSync(f).mode & 0o777) === 0o600) continue;
+      chmodSync(f, 0o600);
+      changed.push(f);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new LadingError('BAD_INPUT', `cannot make ${f} private (mode 0600): ${describeError(e)}`, { cause: e });
+    }
+  }
+  return changed;
+}
+
 export async function openDatabase<T = Database>(url: string, options: OpenOptions = {}): Promise<DatabaseHandle<T>> {
   const parsed = parseDatabaseUrl(url);
   if (parsed.dialect === 'sqlite') {
     const { path } = parsed;
     if (path !== ':memory:' && !existsSync(path)) {
       if (options.create === false) throw new LadingError('NOT_FOUND', `no database at ${path}`);
-      mkdirSync(dirname(path), { recursive: true });
+      createPrivateFile(path);
     }
     let raw: BetterSqlite3.Database;
     try {

@@ -110,6 +110,21 @@ export class TokenStore {
     return Number(r.numDeletedRows) > 0;
   }
 
+  /** Revoke every token of a user (but `exceptId`, when given); how many. */
+  async revokeAllOf(username: string, exceptId?: string, db: Kysely<Database> = this.db): Promise<number> {
+    let q = db.deleteFrom('api_tokens').where('username', '=', username);
+    if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
+    return Number((await q.executeTakeFirst()).numDeletedRows);
+  }
+
+  /** Revoke every token of every user of an account; how many. */
+  async revokeAccount(account: string, db: Kysely<Database> = this.db): Promise<number> {
+    const r = await db.deleteFrom('api_tokens')
+      .where('username', 'in', (eb) => eb.selectFrom('users').select('username').where('account', '=', account))
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   /** Remove expired tokens; how many. */
   async pruneExpired(): Promise<number> {
     const r = await this.db.deleteFrom('api_tokens').where('expires_at', 'is not', null).where('expires_at', '<=', this.now().toISOString()).executeTakeFirst();

@@ -131,9 +131,13 @@ export async function startTestService(dbUrl: string, dir: string, options: Omit
     yaml: '',
     env: options.env ?? {},
     // No online feed sync unless a test asks for one (feed servers are local test servers).
-    overrides: { data_dir: dir, db_url: dbUrl, admin: { password: ADMIN_PASSWORD }, ...options.config, feeds: { enabled: false, ...options.config?.feeds } } as ConfigInput,
+    // Local registries, feed servers and webhook receivers live on 127.0.0.1: the test service may reach loopback.
+    overrides: {
+      data_dir: dir, db_url: dbUrl, admin: { password: ADMIN_PASSWORD }, ...options.config,
+      feeds: { enabled: false, ...options.config?.feeds }, outbound: { allow_loopback: true, ...options.config?.outbound },
+    } as ConfigInput,
   });
-  const config = { ...loaded, listen: { host: '127.0.0.1', port: 0 } } as LadingConfig;
+  const config = { ...loaded, listen: { ...loaded.listen, host: '127.0.0.1', port: 0 } } as LadingConfig;
   const svc = await startService({ config, workers: options.workers ?? 1, pollMs: 50, accountOptions: FAST_HASH, ...options.start });
   return { svc, config };
 }

@@ -139,7 +139,12 @@ export function onSessionChange(fn: () => void): () => void {
   return () => listeners.delete(fn);
 }
 
-export function signOut(): void {
+/** End the session: the token is revoked on the server (DELETE /v1/oauth/token), unless it already stopped working. */
+export function signOut(revoke = true): void {
+  const session = currentSession();
+  if (revoke && session) {
+    void fetch('/v1/oauth/token', { method: 'DELETE', headers: { authorization: `Bearer ${session.token}` }, keepalive: true }).catch(() => {});
+  }
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(USER_KEY);
   sessionStorage.removeItem(ACCOUNT_KEY);
@@ -184,7 +189,7 @@ async function send(method: string, path: string, body?: unknown): Promise<Respo
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   if (r.status === 401) {
-    signOut();
+    signOut(false);
     throw new ApiFailure(401, 'Your session has ended: sign in again.');
   }
   if (!r.ok) {

@@ -263,4 +263,47 @@ describeService('accounts, users and credentials API', { registry: true }, (h) =
     await createUser(api, 'team-gone', 'gus', 'gus-pass-2');
     assert.deepEqual((await api('GET', '/v1/images', { user: 'gus', pass: 'gus-pass-2' })).body, []);
   });
+
+  test('tokens end with a password change, a removed password, a deleted user, a disabled account, and a sign-out', async () => {
+    const { api, svc } = h();
+    const base = `${svc.url}/v1`;
+    await createAccount(api, 'team-tok');
+    await createUser(api, 'team-tok', 'tess', 'tess-pass-1');
+    await createUser(api, 'team-tok', 'tom', 'tom-pass-1');
+    const token = async (username: string, password: string) => (await oauth(base, { username, password })).body.access_token as string;
+    const works = async (t: string) => (await api('GET', '/v1/user', { token: t })).status === 200;
+
+    // An admin sets tess's password: every token of hers stops working at once.
+    const t1 = await token('tess', 'tess-pass-1');
+    const named = (await svc.accounts.createToken('tess', { name: 'ci' })).token;
+    assert.ok(await works(t1) && await works(named));
+    assert.equal((await api('POST', '/v1/accounts/team-tok/users/tess/credentials', { ...admin, body: { type: 'password', value: 'tess-pass-2' } })).status, 200);
+    assert.equal(await works(t1), false);
+    assert.equal(await works(named), false);
+
+    // Changing her own password from a session keeps that session, ends the others.
+    const here = await token('tess', 'tess-pass-2');
+    const elsewhere = await token('tess', 'tess-pass-2');
+    assert.equal((await api('POST', '/v1/user/credentials', { token: here, body: { type: 'password', value: 'tess-pass-3' } })).status, 200);
+    assert.equal(await works(here), true);
+    assert.equal(await works(elsewhere), false);
+
+    // Sign-out revokes the session's own token; basic auth has none to revoke.
+    assert.equal((await api('DELETE', '/v1/oauth/token', { token: here })).status, 204);
+    assert.equal(await works(here), false);
+    assertErrorBody(await api('DELETE', '/v1/oauth/token', { user: 'tess', pass: 'tess-pass-3' }), 400, /no token to revoke/);
+
+    // Removing the password, deleting the user, disabling the account.
+    const t2 = await token('tess', 'tess-pass-3');
+    assert.equal((await api('DELETE', '/v1/accounts/team-tok/users/tess/credentials?credential_type=password', admin)).status, 204);
+    assert.equal(await works(t2), false);
+    const t3 = await token('tom', 'tom-pass-1');
+    assert.equal((await api('PUT', '/v1/accounts/team-tok/state', { ...admin, body: { state: 'disabled' } })).status, 200);
+    assert.equal((await api('PUT', '/v1/accounts/team-tok/state', { ...admin, body: { state: 'enabled' } })).status, 200);
+    assert.equal(await works(t3), false, 'enabling the account again does not bring old tokens back');
+    const t4 = await token('tom', 'tom-pass-1');
+    assert.equal((await api('DELETE', '/v1/accounts/team-tok/users/tom', admin)).status, 204);
+    assert.equal(await works(t4), false);
+    assert.equal(Number((await svc.db.kysely.selectFrom('api_tokens').select((eb) => eb.fn.countAll().as('n')).where('username', 'in', ['tess', 'tom']).executeTakeFirstOrThrow()).n), 0);
+  });
 });

@@ -5,6 +5,8 @@
  * manage their own password (read-only users read only). Deleting an account is Anchore's: it must
  * be disabled first; it is then marked `deleting` and its resources and users are removed.
  * Credentials are passwords only, and their values are never shown (masked as Anchore did).
+ * Changing or deleting a password, deleting a user or disabling an account revokes the tokens
+ * (store/accounts.ts); DELETE /oauth/token revokes the requester's own (sign-out).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -15,6 +17,7 @@ import { parseInput } from '../validate.js';
 import type { ApiDeps } from '../app.js';
 import { accountOf, userOf } from '../context.js';
 import { isoZ } from '../views.js';
+import { LoginThrottle } from '../throttle.js';
 
 /** Lifetime of a token from POST /oauth/token (Anchore's default_token_expiration_seconds). */
 export const OAUTH_TOKEN_SECONDS = 3600;
@@ -65,6 +68,11 @@ function allow(req: FastifyRequest, account: string, action: 'read' | 'write', u
   return u;
 }
 
+/** A password change revokes the user's tokens, but not the one of the session that changed its own. */
+function keepOwnSession(me: AuthUser, username: string): { keepTokenId?: string } {
+  return me.username === username && me.tokenId !== undefined ? { keepTokenId: me.tokenId } : {};
+}
+
 const params = (req: FastifyRequest) => req.params as { accountname: string; username: string };
 
 /** Lookups that answer 404 for what is not there. */
@@ -102,7 +110,7 @@ export function accountsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   userRoutes(app, lookups);
   credentialRoutes(app, lookups);
   selfRoutes(app, deps, lookups);
-  oauthRoutes(app, accounts);
+  oauthRoutes(app, accounts, deps.loginThrottle ?? new LoginThrottle(deps.config));
 }
 
 /** /accounts: list, create, get, delete, enable or disable (admins; members read their own). */
@@ -192,10 +200,10 @@ function credentialRoutes(app: FastifyInstance, { accounts, mustUser, credential
 
   app.post('/accounts/:accountname/users/:username/credentials', async (req) => {
     const { accountname, username } = params(req);
-    allow(req, accountname, 'write', username);
+    const me = allow(req, accountname, 'write', username);
     const body = parseInput(credentialSchema, req.body, 'credential');
     await mustUser(accountname, username);
-    await accounts.setPassword(username, body.value);
+    await accounts.setPassword(username, body.value, keepOwnSession(me, username));
     return (await credentials(username))[0];
   });
 
@@ -223,19 +231,31 @@ function selfRoutes(app: FastifyInstance, deps: ApiDeps, { accounts, mustAccount
     const u = userOf(req);
     requireAuthorized(u, 'write');
     const body = parseInput(credentialSchema, req.body, 'credential');
-    await accounts.setPassword(u.username, body.value);
+    await accounts.setPassword(u.username, body.value, keepOwnSession(u, u.username));
     return (await credentials(u.username))[0];
   });
 }
 
 /** POST /oauth/token. */
-function oauthRoutes(app: FastifyInstance, accounts: AccountStore): void {
-  if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) {
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+function oauthRoutes(app: FastifyInstance, accounts: AccountStore, throttle: LoginThrottle): void {
+  // The form encoding is for this route alone (its own scope): every other write route takes JSON only (api/browser.ts).
+  void app.register(async (scope) => {
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
-  }
+    tokenRoute(scope, accounts, throttle);
+  });
 
+  /** Sign out: revoke the bearer token this request is authenticated with (the web UI's sign-out). */
+  app.delete('/oauth/token', async (req, reply) => {
+    const u = userOf(req);
+    if (u.tokenId === undefined) throw new ApiError(400, 'this request is not authenticated with a bearer token: there is no token to revoke');
+    await accounts.revokeToken(u.tokenId, u.username);
+    return reply.code(204).send();
+  });
+}
+
+function tokenRoute(app: FastifyInstance, accounts: AccountStore, throttle: LoginThrottle): void {
   /**
    * The resource-owner password grant: form fields grant_type=password, username, password,
    * client_id (anonymous); without a body, the Basic Authorization header's credentials (as Anchore).
@@ -258,8 +278,19 @@ function oauthRoutes(app: FastifyInstance, accounts: AccountStore): void {
     if (grant !== 'password') return fail({ status: 400, error: 'unsupported_grant_type', description: `grant_type ${JSON.stringify(grant)} is not supported: use "password"` });
     if (client !== 'anonymous') return fail({ status: 401, error: 'invalid_client', description: `unknown client_id ${JSON.stringify(client)}: use "anonymous"` });
     if (!username || pass === undefined) return fail({ status: 400, error: 'invalid_request', description: 'username and password are required' });
+    try {
+      throttle.check(username, req.ip);
+    } catch (e) {
+      const after = (e as ApiError).detail.retry_after as number;
+      reply.header('retry-after', String(after));
+      return fail({ status: 429, error: 'slow_down', description: (e as ApiError).message });
+    }
     const user = await accounts.verifyPassword(username, pass);
-    if (!user) return fail({ status: 400, error: 'invalid_grant', description: 'invalid username or password' });
+    if (!user) {
+      throttle.failed(username, req.ip, 'POST /oauth/token');
+      return fail({ status: 400, error: 'invalid_grant', description: 'invalid username or password' });
+    }
+    throttle.succeeded(username);
     const { token } = await accounts.createToken(user.username, { name: 'oauth', ttlSeconds: OAUTH_TOKEN_SECONDS });
     // Sign-ins (the web UI's among them) mint a token each: expired ones go as new ones come.
     await accounts.pruneExpiredTokens();

@@ -235,7 +235,7 @@ async function resolveImages(ctx: ImageContext, account: string, r: AddRequest, 
   const source = await openSource(`registry:${r.pull}`, withRegistryAccess({ credentialLookup: false, ...ctx.deps.sourceOptions }, access));
   const fetchError = (e: unknown): unknown => {
     const hint = e instanceof LadingError && e.code === 'UNAUTHORIZED' && !access ? `; account ${account} has no registry credentials for ${r.tag.registry}/${r.tag.repo} (add them with POST /registries)` : '';
-    if (e instanceof LadingError) return new ApiError(e.code === 'NOT_FOUND' ? 404 : 400, `cannot fetch image ${r.pull} from the registry: ${e.message}${hint}`, { error_code: e.code });
+    if (e instanceof LadingError) return new ApiError(e.code === 'NOT_FOUND' ? 404 : e.code === 'DESTINATION_DENIED' ? 403 : 400, `cannot fetch image ${r.pull} from the registry: ${e.message}${hint}`, { error_code: e.code });
     return e;
   };
   const platforms: (Platform | undefined)[] = [];

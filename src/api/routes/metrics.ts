@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../app.js';
 import { authHook, userOf } from '../context.js';
 import { ApiError, errorBody, sendError } from '../errors.js';
+import { LoginThrottle } from '../throttle.js';
 import { readiness, UNMATCHED_ROUTE, type ServiceMetrics } from '../../services/metrics.js';
 
 export type MetricsDeps = Pick<ApiDeps, 'db' | 'config' | 'accounts' | 'metrics'>;
@@ -40,7 +41,7 @@ export function instrumentHttp(app: FastifyInstance, metrics: ServiceMetrics): v
 export async function buildProbeApp(deps: MetricsDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   if (deps.metrics) instrumentHttp(app, deps.metrics);
-  app.addHook('onRequest', authHook(deps.accounts));
+  app.addHook('onRequest', authHook(deps.accounts, new LoginThrottle(deps.config)));
   app.setErrorHandler((error, request, reply) => sendError(reply, error, request));
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send(errorBody(404, `no such path: ${request.method} ${request.url.split('?')[0]}`));

@@ -87,6 +87,7 @@ export function registriesRoutes(app: FastifyInstance, deps: ApiDeps): void {
     } catch (e) {
       if (!(e instanceof LadingError) || e.code === 'INTERNAL') throw e;
       if (e.code === 'BAD_INPUT') throw new ApiError(400, e.message);
+      if (e.code === 'DESTINATION_DENIED') throw new ApiError(403, e.message, { error_code: e.code });
       throw new ApiError(406, `cannot log in to registry ${input.registry} with the supplied credentials: ${e.message}`, { error_code: e.code });
     }
   };

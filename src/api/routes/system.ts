@@ -36,6 +36,7 @@ const ERROR_CODES: Record<ErrorCode, string> = {
   NETWORK: 'A connection failed or timed out',
   REGISTRY: 'The registry answered with an error',
   PLATFORM_NOT_FOUND: 'The image index has no manifest for the requested platform',
+  DESTINATION_DENIED: "An outbound connection (registry, webhook, feed) refused by the service's outbound rules; the message names the rule",
   INTERNAL: 'An unexpected internal error',
 };
 

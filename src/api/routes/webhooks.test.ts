@@ -75,7 +75,7 @@ describeService('webhooks', { config }, (h) => {
     const refused = await api('POST', '/v1/system/webhooks/policy_eval/test?notification_type=policy_eval', admin);
     assert.equal(refused.status, 200);
     assert.equal(refused.body.status, 'failed');
-    assert.match(refused.body.delivery_log[0].error, /^refused: 169\.254\.169\.254 resolves to 169\.254\.169\.254/);
+    assert.match(refused.body.delivery_log[0].error, /^refused: outbound connection to 169\.254\.169\.254 refused: a link-local or cloud metadata address/);
     assert.equal(receiver.received.length, 2);
   });
 

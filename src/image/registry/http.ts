@@ -18,6 +18,7 @@ import { isIP } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, request, type Dispatcher } from 'undici';
 import { LadingError } from '../../errors.js';
+import { deniedCause, type OutboundGuard } from './guard.js';
 
 export interface HttpOptions {
   /** A PEM file of extra certificate authorities, trusted on top of the system ones. */
@@ -37,6 +38,8 @@ export interface HttpOptions {
   retryMaxDelayMs: number;
   maxRedirects: number;
   userAgent: string;
+  /** The service's outbound guard (guard.ts): every hop's host and every address connected to are checked. */
+  guard?: OutboundGuard;
 }
 
 export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
@@ -257,13 +260,15 @@ export class HttpClient {
       bodyTimeout: this.options.bodyIdleTimeoutMs,
       keepAliveTimeout: 4_000,
     };
+    const lookup = this.options.guard ? { lookup: this.options.guard.lookup() } : {};
     if (url.protocol === 'https:' && isListedInsecure(url.host, this.options.insecureRegistries)) {
-      this.unverified ??= new Agent({ ...common, connect: { timeout: this.options.connectTimeoutMs, rejectUnauthorized: false } });
+      this.unverified ??= new Agent({ ...common, connect: { timeout: this.options.connectTimeoutMs, rejectUnauthorized: false, ...lookup } });
       return this.unverified;
     }
     this.verifying ??= new Agent({
       ...common,
       connect: {
+        ...lookup,
         timeout: this.options.connectTimeoutMs,
         rejectUnauthorized: true,
         ...(this.extraCa ? { ca: [...rootCertificates, this.extraCa] } : {}),
@@ -292,6 +297,7 @@ export class HttpClient {
         if (key === 'authorization' && !authAllowed) continue;
         headers[key] = v;
       }
+      this.options.guard?.checkUrl(url);
       const res = await this.send(url, method, headers, body, req, what);
       if (!REDIRECTS.has(res.status) || req.followRedirects === false) return res;
       const location = header(res, 'location');
@@ -338,6 +344,8 @@ export class HttpClient {
         res = { status: r.statusCode, headers: r.headers, url, body: r.body };
       } catch (e) {
         if (req.signal?.aborted) throw req.signal.reason;
+        const denied = deniedCause(e);
+        if (denied) throw denied;
         if (attempt < attempts && isRetryableNetworkError(e)) {
           await sleep(this.backoff(attempt), req.signal);
           continue;

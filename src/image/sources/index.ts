@@ -10,6 +10,7 @@ import { parseReference } from '../reference.js';
 import type { ImageSource } from '../types.js';
 import { RegistryClient } from '../registry/client.js';
 import type { CredentialLookupOptions, RegistryCredentials } from '../registry/credentials.js';
+import type { OutboundGuard } from '../registry/guard.js';
 import { DirStore, TarStore } from './store.js';
 import { OciLayoutSource } from './oci-layout.js';
 import { DockerArchiveSource } from './docker-archive.js';
@@ -22,6 +23,8 @@ export interface SourceOptions {
   credentialLookup?: CredentialLookupOptions | false;
   insecureRegistries?: string[];
   caFile?: string;
+  /** The service's outbound guard (registry/guard.ts); the CLI has none. */
+  guard?: OutboundGuard;
 }
 
 /** A registry API client with the same options an image source gets (for tag lists and lookups). */
@@ -32,6 +35,7 @@ export function registryClient(registry: string, options: SourceOptions): Regist
     ...(options.credentialLookup !== undefined ? { credentialLookup: options.credentialLookup } : {}),
     ...(options.insecureRegistries ? { insecureRegistries: options.insecureRegistries } : {}),
     ...(options.caFile ? { caFile: options.caFile } : {}),
+    ...(options.guard ? { http: { guard: options.guard } } : {}),
   });
 }
 
@@ -45,6 +49,7 @@ async function openRegistry(rest: string, options: SourceOptions, limits: Limits
     ...(options.credentialLookup !== undefined ? { credentialLookup: options.credentialLookup } : {}),
     ...(options.insecureRegistries ? { insecureRegistries: options.insecureRegistries } : {}),
     ...(options.caFile ? { caFile: options.caFile } : {}),
+    ...(options.guard ? { http: { guard: options.guard } } : {}),
   });
 }
 

@@ -1,31 +1,15 @@
 /**
- * One webhook POST, with the SSRF check: the destination's host is resolved once, every address
- * it resolves to is checked, and the connection goes to those checked addresses (undici Agent
- * with a pinned `lookup`), so a DNS answer that changes between check and connect (a rebind)
- * cannot reach a refused address. Redirects are not followed (a 3xx is a failed attempt).
- *
- * Refused unless allowed by configuration: link-local addresses (169.254.0.0/16, fe80::/10, and
- * IPv4-mapped forms) and cloud metadata addresses (169.254.169.254, fd00:ec2::254,
- * 100.100.100.200). Loopback and private ranges are allowed: webhook receivers commonly live on
- * the same host or network.
+ * One webhook POST, through the service's outbound guard (image/registry/guard.ts): the
+ * destination's host is resolved once, every address it resolves to is checked, and the connection
+ * goes to those checked addresses (undici Agent with a pinned `lookup`), so a DNS answer that
+ * changes between check and connect (a rebind) cannot reach a refused address. Redirects are not
+ * followed (a 3xx is a failed attempt). A refused destination is a failed attempt naming the rule.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { Agent, request } from 'undici';
 import { describeError } from '../../errors.js';
-
-const FORBIDDEN = new BlockList();
-FORBIDDEN.addSubnet('169.254.0.0', 16, 'ipv4');
-FORBIDDEN.addSubnet('fe80::', 10, 'ipv6');
-FORBIDDEN.addAddress('fd00:ec2::254', 'ipv6');
-FORBIDDEN.addAddress('100.100.100.200', 'ipv4');
-
-/** True for an address webhooks may not reach unless webhooks.allow_private_targets. */
-export function isForbiddenAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return false;
-  return FORBIDDEN.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
+import type { OutboundGuard } from '../../image/registry/guard.js';
 
 export interface PostRequest {
   url: URL;
@@ -34,7 +18,7 @@ export interface PostRequest {
   auth?: { username: string; password: string };
   verifyTls: boolean;
   timeoutMs: number;
-  allowPrivateTargets: boolean;
+  guard: OutboundGuard;
 }
 
 export interface PostResult {
@@ -47,8 +31,10 @@ interface Resolved {
   family: number;
 }
 
-async function resolveChecked(url: URL, allowPrivate: boolean): Promise<Resolved[] | string> {
+async function resolveChecked(url: URL, guard: OutboundGuard): Promise<Resolved[] | string> {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const early = guard.refusal(host);
+  if (early) return `refused: ${early}`;
   let addresses: Resolved[];
   if (isIP(host)) addresses = [{ address: host, family: isIP(host) }];
   else {
@@ -59,9 +45,9 @@ async function resolveChecked(url: URL, allowPrivate: boolean): Promise<Resolved
     }
   }
   if (addresses.length === 0) return `cannot resolve ${host}: no addresses`;
-  if (!allowPrivate) {
-    const bad = addresses.find((a) => isForbiddenAddress(a.address));
-    if (bad) return `refused: ${host} resolves to ${bad.address}, a link-local or cloud metadata address (set webhooks.allow_private_targets to allow it)`;
+  for (const a of addresses) {
+    const reason = guard.refusal(host, a.address);
+    if (reason) return `refused: ${reason}`;
   }
   return addresses;
 }
@@ -76,7 +62,7 @@ function pinnedLookup(addresses: Resolved[]): LookupFunction {
 
 /** POST the body; the status code, or the reason nothing was received. Never throws. */
 export async function postWebhook(req: PostRequest): Promise<PostResult> {
-  const resolved = await resolveChecked(req.url, req.allowPrivateTargets);
+  const resolved = await resolveChecked(req.url, req.guard);
   if (typeof resolved === 'string') return { error: resolved };
   const agent = new Agent({
     connect: { lookup: pinnedLookup(resolved), rejectUnauthorized: req.verifyTls, timeout: req.timeoutMs },
