@@ -51,6 +51,7 @@ export async function apply(w: Writer, source: string, feed: { full: boolean; ba
     await w.ctx.db.transaction().execute(async (trx) => {
       await lockForWrite(trx, w.ctx.dialect, at);
       const tracker = new ChangeTracker(source, full);
+      if (full || counts.kev > 0) await tracker.beforeKev(trx);
       if (full) {
         await tracker.beforeFull(trx);
         await deleteSource(trx, source);
