@@ -17,6 +17,8 @@ import * as services from './0014-services.js';
 import * as imageSummaries from './0015-image-summaries.js';
 import * as findings from './0016-findings.js';
 import * as dropRematchIndex from './0017-drop-rematch-index.js';
+import * as findingChanges from './0018-finding-changes.js';
+import * as imageListIndex from './0019-image-list-index.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -36,4 +38,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0015-image-summaries': imageSummaries,
   '0016-findings': findings,
   '0017-drop-rematch-index': dropRematchIndex,
+  '0018-finding-changes': findingChanges,
+  '0019-image-list-index': imageListIndex,
 };
