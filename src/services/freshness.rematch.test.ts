@@ -107,6 +107,20 @@ describeOnDatabases('re-matching stored images after feed updates', ({ db }) => 
     assert.deepEqual(await pairs(), after, 'a recomputation from each image\'s scan finds the same pairs');
     assert.deepEqual((await stores.summaries.list('acme', { vulnerability: 'cve-2024-9' })).items.map((i) => i.imageDigest), [A]);
   });
+  test('a CVE added to the KEV catalogue moves the KEV counts of the images with it, in the engine and the summary rows', async () => {
+    const kev = async () => (await db().kysely.selectFrom('image_summaries').select(['image_digest', 'kev']).orderBy('image_digest').execute()).map((r) => Number(r.kev));
+    const known = debianRecord('CVE-2024-0042', '3.0.99-1');
+    await stores.vulndb.apply('debian', { full: false, batches: [{ vulnerabilities: [known.v], affected: [known.a] }] }, { kind: 'sync' });
+    await rematch();
+    assert.deepEqual(await kev(), [0, 0, 0]);
+    await stores.vulndb.apply('kev', { full: true, batches: [{ kev: [{ cve: 'CVE-2024-0042', dateAdded: '2024-01-01' }] }] }, { kind: 'sync' });
+    const r = await rematch();
+    assert.equal(r.images, 2);
+    assert.deepEqual(await kev(), [1, 0, 1], 'A and C hold openssl');
+    assert.equal((await stores.findings.counts('acme', A))?.kev, 1);
+    assert.deepEqual(await stores.findings.verify(), []);
+  });
+
   test('images without engine rows (stored before it) are all indexed in one run, page after page', async () => {
     const before = await Promise.all([['acme', A], ['acme', B], ['other', C]].map(([a, d]) => stores.findings.counts(a!, d!)));
     await db().kysely.deleteFrom('finding_image_packages').execute();
