@@ -73,9 +73,19 @@ describeOnDatabases('vulnerability data changes', ({ db }) => {
     assert.deepEqual(await logged(), ['npm/lodash', 'npm/lodash-es']);
   });
 
-  test('KEV and EPSS updates change no key', async () => {
+  test('a CVE entering or leaving the KEV catalogue changes the keys of every record that is or aliases it; EPSS changes none', async () => {
     const vdb = new VulnDb(db());
-    await full(vdb, 'kev', { kev: [{ cve: 'CVE-2024-1', dateAdded: '2024-01-01', vendorProject: 'x', product: 'y', requiredAction: 'patch', dueDate: '2024-02-01', knownRansomware: false } as never] });
+    const entry = (cve: string, dueDate = '2024-02-01') => ({ cve, dateAdded: '2024-01-01', vendorProject: 'x', product: 'y', requiredAction: 'patch', dueDate });
+    // GHSA-1 aliases CVE-2024-1 (npm lodash and lodash-es); CVE-2099-9 names no stored record.
+    await full(vdb, 'kev', { kev: [entry('CVE-2024-1'), entry('CVE-2099-9')] });
+    assert.deepEqual(await logged(), ['npm/lodash', 'npm/lodash-es']);
+    await full(vdb, 'kev', { kev: [entry('CVE-2024-1', '2024-03-01'), entry('CVE-2099-9')] });
+    assert.deepEqual(await logged(), [], 'the same CVEs with other details: nothing a finding keeps changed');
+    await full(vdb, 'kev', { kev: [entry('CVE-2099-9')] });
+    assert.deepEqual(await logged(), ['npm/lodash', 'npm/lodash-es'], 'dropped from the catalogue');
+    await incremental(vdb, 'kev', { kev: [entry('CVE-2024-1')] });
+    assert.deepEqual(await logged(), ['npm/lodash', 'npm/lodash-es'], 'an incremental import adds it back');
+    await full(vdb, 'epss', { epss: [{ cve: 'CVE-2024-1', score: 0.9, percentile: 0.99, date: '2024-01-01' }] });
     assert.deepEqual(await logged(), []);
   });
 });

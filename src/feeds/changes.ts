@@ -9,8 +9,12 @@
  *   the keys it touched (rows added, and rows of the vulnerability ids it replaced).
  * - vulnerability records: an id whose record is new, gone, or has another `modified` stamp
  *   changes every key an affected row of that id (or of a record aliasing it) lives under.
+ * - the KEV catalogue: a CVE added to it or dropped from it changes the keys of every record that
+ *   is (or aliases) that CVE, as a changed record does: the findings' KEV flag and the images' KEV
+ *   counts follow. A KEV entry whose details changed (a due date) changes nothing stored.
  * Past MAX_KEYS_LISTED changed ids, the log gets one `*` row: everything changed.
- * KEV and EPSS updates change no key: they do not alter which packages are vulnerable.
+ * EPSS updates change no key: no stored finding, count, diff or verdict depends on a score (the
+ * reports read it live), and a daily score update touches nearly every CVE.
  */
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
@@ -46,6 +50,8 @@ export class ChangeTracker {
   /** Full apply: (id → modified) of the source's records before it. */
   private oldMods = new Map<string, string | null>();
   private readonly newMods = new Map<string, string | null>();
+  /** The KEV catalogue's CVEs before this apply, when it may change them. */
+  private kevBefore: Set<string> | undefined;
 
   private readonly full: boolean;
   private readonly sumsKept: boolean;
@@ -67,6 +73,11 @@ export class ChangeTracker {
   async beforeFull(trx: Transaction<any>): Promise<void> {
     const rows = await trx.selectFrom('vulnerabilities').select(['id', 'modified']).where('source', '=', this.source).execute();
     this.oldMods = new Map(rows.map((r) => [String(r.id), r.modified === null ? null : String(r.modified)]));
+  }
+
+  /** Before an apply that writes KEV rows or replaces its source: remember which CVEs are in the catalogue. */
+  async beforeKev(trx: Transaction<any>): Promise<void> {
+    this.kevBefore ??= await kevCves(trx);
   }
 
   /** An affected row written by this apply. */
@@ -147,6 +158,11 @@ export class ChangeTracker {
           .onConflict((oc) => oc.columns(['source', 'namespace', 'name']).doUpdateSet({ digest })).execute();
       }
     }
+    if (this.kevBefore) {
+      const after = await kevCves(trx);
+      for (const cve of after) if (!this.kevBefore.has(cve)) this.changedIds.add(cve);
+      for (const cve of this.kevBefore) if (!after.has(cve)) this.changedIds.add(cve);
+    }
     const when = at.toISOString();
     if (this.changedIds.size > MAX_IDS_LISTED) {
       await trx.insertInto('vuln_changes').values({ source: this.source, namespace: EVERYTHING, name: EVERYTHING, created_at: when }).execute();
@@ -159,6 +175,10 @@ export class ChangeTracker {
     }));
     return changed.size;
   }
+}
+
+async function kevCves(trx: Transaction<any>): Promise<Set<string>> {
+  return new Set((await trx.selectFrom('kev').select('cve').execute()).map((r) => String(r.cve)));
 }
 
 /** Every key an affected row of these ids (or of records aliasing them) lives under, in any source. */

@@ -1,12 +1,16 @@
 /**
  * Turning a change into what people see: an event in the account's log (always) and, when the
  * tag's subscription of that type is active, a webhook notification with Anchore's payload for the
- * type (reference section 4.4). The analyzer, the re-match cycle and the watchers call this.
+ * type (reference section 4.4). The analyzer, the re-match's delivery and the watchers call this;
+ * given a transaction, the event and the notification are written in it (and the subscription read
+ * through it), so they commit or roll back with what caused them.
  */
+import type { Kysely } from 'kysely';
 import type { NotificationType } from '../config/schema.js';
 import type { EventStore } from '../store/events.js';
 import type { Notifier } from './notify.js';
 import type { SubscriptionStore } from '../store/subscriptions.js';
+import type { Database } from '../store/schema.js';
 
 export interface Announcement {
   account: string;
@@ -27,8 +31,8 @@ export class Announcer {
     private readonly notifier: Pick<Notifier, 'notify'> | undefined,
   ) {}
 
-  /** Record and notify; returns whether a notification was queued. */
-  async announce(a: Announcement): Promise<boolean> {
+  /** Record and notify (in `trx` when given); returns whether a notification was queued. */
+  async announce(a: Announcement, trx?: Kysely<Database>): Promise<boolean> {
     if (a.event && this.events) {
       await this.events.add(a.account, {
         type: a.event.type,
@@ -36,11 +40,11 @@ export class Announcer {
         details: { ...a.payload, subscription_type: a.type },
         ...(a.event.level ? { level: a.event.level } : {}),
         ...(a.event.message ? { message: a.event.message } : {}),
-      });
+      }, ...(trx ? [trx] : []));
     }
     if (!this.notifier) return false;
-    const subs = await this.subscriptions.list(a.account, { key: a.key, type: a.type });
+    const subs = await this.subscriptions.list(a.account, { key: a.key, type: a.type }, ...(trx ? [trx] : []));
     if (!subs.some((s) => s.active)) return false;
-    return (await this.notifier.notify(a.account, a.type, a.key, a.payload)) !== undefined;
+    return (await this.notifier.notify(a.account, a.type, a.key, a.payload, ...(trx ? [trx] : []))) !== undefined;
   }
 }

@@ -8,6 +8,7 @@ import { describeProblem, evaluateBundle, evaluationDoc, loadBundle } from '../p
 import type { Sbom } from '../sbom/model.js';
 import type { NewEvaluation, PolicyStore, StoredEvaluation } from '../store/policies.js';
 import type { ScanResult } from '../vulns/model.js';
+import type { Announcement } from './announce.js';
 
 export interface CheckInput {
   imageDigest: string;
@@ -27,16 +28,37 @@ export interface CheckInput {
  * evaluation. NOT_FOUND when the bundle is missing, BAD_INPUT when it cannot be used.
  */
 export async function checkImage(store: PolicyStore, account: string, input: CheckInput): Promise<StoredEvaluation> {
+  const e = await evaluateCheck(store, account, input);
+  if (input.save === false) return { ...e, evalId: randomUUID(), createdAt: (e.createdAt ?? new Date()).toISOString() };
+  return store.saveEvaluation(account, e);
+}
+
+/** The evaluation `checkImage` stores, not stored. */
+export async function evaluateCheck(store: Pick<PolicyStore, 'getBundle'>, account: string, input: Omit<CheckInput, 'save'>): Promise<NewEvaluation> {
   const record = await store.getBundle(account, input.policyId);
   if (!record) throw new LadingError('NOT_FOUND', input.policyId !== undefined ? `no policy bundle ${input.policyId}` : 'no active policy bundle');
   const bundle = loadBundle(record.bundle);
   const fatal = bundle.problems.filter((p) => p.fatal);
   if (fatal.length) throw new LadingError('BAD_INPUT', `policy bundle ${record.policyId}: ${fatal.map(describeProblem).join('; ')}`);
   const evaluation = evaluateBundle(bundle, { sbom: input.sbom, scan: input.scan }, { tag: input.tag });
-  const e: NewEvaluation = {
+  return {
     imageDigest: input.imageDigest, tag: input.tag, policyId: record.policyId, finalAction: evaluation.finalAction, status: evaluation.status,
     createdAt: evaluation.evaluatedAt, doc: evaluationDoc(evaluation, account),
   };
-  if (input.save === false) return { ...e, evalId: randomUUID(), createdAt: evaluation.evaluatedAt.toISOString() };
-  return store.saveEvaluation(account, e);
+}
+
+/** The event type of a policy_eval change (user.checks.tag.policy_evaluation.update). */
+export const POLICY_EVAL_UPDATE = 'user.checks.tag.policy_evaluation.update';
+
+/** An evaluation as the policy_eval payload carries it: the document with its digest and status. */
+function evalPayload(e: StoredEvaluation): Record<string, unknown> {
+  return { ...e.doc, image_digest: e.imageDigest, status: e.status };
+}
+
+/** The policy_eval announcement of a tag whose evaluation changed (services/announce.ts). */
+export function policyEvalAnnouncement(account: string, fulltag: string, previous: StoredEvaluation, current: StoredEvaluation, annotations: Record<string, unknown>): Announcement {
+  return {
+    account, type: 'policy_eval', key: fulltag, event: { type: POLICY_EVAL_UPDATE },
+    payload: { last_eval: evalPayload(previous), curr_eval: evalPayload(current), annotations },
+  };
 }

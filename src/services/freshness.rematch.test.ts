@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describeOnDatabases } from '../testkit/databases.js';
 import type { Affected, Vulnerability } from '../feeds/model.js';
 import type { FindingSummary, ImageFindingDiff } from '../store/findings.js';
-import { rematchFindings } from './freshness.js';
+import { indexMissingImages, rematchFindings } from './freshness.js';
 import { composeImageStores, type ImageStores } from './root.js';
 import { DEBIAN_12, affected, deb, npm, sbomOf, vuln } from '../vulns/testing.js';
 
@@ -93,5 +93,41 @@ describeOnDatabases('re-matching stored images after feed updates', ({ db }) => 
     assert.deepEqual(ids(d.removed), ['CVE-2024-2 libssl3']);
     assert.deepEqual(d.added, []);
     assert.deepEqual(ids(await stores.findings.findingsOf('acme', A)), ['CVE-2024-1 libssl3', 'GHSA-x lodash']);
+  });
+  test('the re-match rebuilds the changed images\' finding pairs in its own transaction, equal to a recomputation', async () => {
+    const pairs = async () => (await db().kysely.selectFrom('image_summary_findings').select(['account', 'image_digest', 'vuln_id', 'package_name']).execute())
+      .map((r) => `${r.account} ${r.image_digest.slice(7, 8)} ${r.vuln_id} ${r.package_name}`).sort();
+    const dsa = { v: vuln({ id: 'DSA-9', source: 'debian', severity: 'Low', aliases: ['cve-2024-9'] }), a: affected({ vulnId: 'DSA-9', name: 'openssl', ranges: [{ introduced: '0', fixed: '3.0.99-1' }], fixedVersions: ['3.0.99-1'] }) };
+    await stores.vulndb.apply('debian', { full: false, batches: [{ vulnerabilities: [dsa.v], affected: [dsa.a] }] }, { kind: 'sync' });
+    // The store alone, no lifecycle subscriber: the pairs must come from the re-match's transaction.
+    await stores.findings.rematch({ summaries: true });
+    const after = await pairs();
+    for (const p of ['acme a DSA-9 libssl3', 'acme a CVE-2024-9 libssl3', 'other c DSA-9 libssl3', 'other c CVE-2024-9 libssl3', 'acme a GHSA-X lodash']) assert.ok(after.includes(p), `${p} in ${after.join(', ')}`);
+    for (const [account, d] of [['acme', A], ['acme', B], ['other', C]] as const) await stores.summaries.refresh(account, d);
+    assert.deepEqual(await pairs(), after, 'a recomputation from each image\'s scan finds the same pairs');
+    assert.deepEqual((await stores.summaries.list('acme', { vulnerability: 'cve-2024-9' })).items.map((i) => i.imageDigest), [A]);
+  });
+  test('a CVE added to the KEV catalogue moves the KEV counts of the images with it, in the engine and the summary rows', async () => {
+    const kev = async () => (await db().kysely.selectFrom('image_summaries').select(['image_digest', 'kev']).orderBy('image_digest').execute()).map((r) => Number(r.kev));
+    const known = debianRecord('CVE-2024-0042', '3.0.99-1');
+    await stores.vulndb.apply('debian', { full: false, batches: [{ vulnerabilities: [known.v], affected: [known.a] }] }, { kind: 'sync' });
+    await rematch();
+    assert.deepEqual(await kev(), [0, 0, 0]);
+    await stores.vulndb.apply('kev', { full: true, batches: [{ kev: [{ cve: 'CVE-2024-0042', dateAdded: '2024-01-01' }] }] }, { kind: 'sync' });
+    const r = await rematch();
+    assert.equal(r.images, 2);
+    assert.deepEqual(await kev(), [1, 0, 1], 'A and C hold openssl');
+    assert.equal((await stores.findings.counts('acme', A))?.kev, 1);
+    assert.deepEqual(await stores.findings.verify(), []);
+  });
+
+  test('images without engine rows (stored before it) are all indexed in one run, page after page', async () => {
+    const before = await Promise.all([['acme', A], ['acme', B], ['other', C]].map(([a, d]) => stores.findings.counts(a!, d!)));
+    await db().kysely.deleteFrom('finding_image_packages').execute();
+    await db().kysely.deleteFrom('finding_images').execute();
+    assert.equal(await indexMissingImages(stores, { page: 1 }), 3, 'one image per page, every page in the one run');
+    assert.deepEqual(await Promise.all([['acme', A], ['acme', B], ['other', C]].map(([a, d]) => stores.findings.counts(a!, d!))), before);
+    assert.deepEqual(await stores.findings.verify(), []);
+    assert.equal(await indexMissingImages(stores, { page: 1 }), 0);
   });
 });

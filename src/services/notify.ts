@@ -170,24 +170,25 @@ export class Notifier {
     this.guard = new OutboundGuard({ ...policy, allowLinkLocal: webhooks.allow_private_targets });
   }
 
-  /** What watchers and events call: store a notification for delivery. Same as enqueue. */
-  async notify(account: string, type: NotificationType, subscriptionKey: string, payload: Record<string, unknown>): Promise<Notification | undefined> {
-    return this.enqueue(account, type, subscriptionKey, payload);
+  /** What watchers and events call: store a notification for delivery (through `db`: a caller's transaction). Same as enqueue. */
+  async notify(account: string, type: NotificationType, subscriptionKey: string, payload: Record<string, unknown>, db?: Kysely<Database>): Promise<Notification | undefined> {
+    return this.enqueue(account, type, subscriptionKey, payload, db ? { db } : {});
   }
 
   /**
    * Store a notification for the destinations configured for its type. Returns undefined (and
    * stores nothing) when no destination is configured, as Anchore dropped such notifications.
-   * `retryDeadlineSeconds` overrides webhooks.retry_deadline.
+   * `retryDeadlineSeconds` overrides webhooks.retry_deadline; `db` stores it in a caller's transaction.
    */
-  async enqueue(account: string, type: NotificationType, subscriptionKey: string, payload: Record<string, unknown>, options: { retryDeadlineSeconds?: number } = {}): Promise<Notification | undefined> {
+  async enqueue(account: string, type: NotificationType, subscriptionKey: string, payload: Record<string, unknown>,
+    options: { retryDeadlineSeconds?: number; db?: Kysely<Database> } = {}): Promise<Notification | undefined> {
     requireType(type);
     const targets = targetsFor(this.webhooks, type);
     if (targets.length === 0) return undefined;
     const now = this.clock();
     const deadline = now + Math.round((options.retryDeadlineSeconds ?? this.webhooks.retry_deadline) * 1000);
     const row = this.newRow(account, type, subscriptionKey, payload, targets, now, deadline);
-    await this.db.insertInto('notifications').values(row).execute();
+    await (options.db ?? this.db).insertInto('notifications').values(row).execute();
     return toNotification(row);
   }
 

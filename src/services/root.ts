@@ -9,12 +9,15 @@
  * - before the storing transaction: `analysisStored` → the image's package variants matched
  *   (store/findings.ts prepareImage), stored inside it (storeImage): its findings and counts;
  * - in the storing transaction: `analysisStored` → the package index rows and the summary row
- *   (with the counts just stored); `imageDeleted` → the findings rows, the package index, stored
- *   evaluations, summary row
- * - after commit: `imageAdded`, `imageStatusChanged`, `evaluationStored`, `findingsChanged` → the
- *   summary row; `analysisStored` → the first trend point; `findingsChanged` (a re-match,
- *   services/freshness.ts) → vuln_update events and notifications (composeRoot);
- *   `vulnDataChanged` is wired by the process that runs the re-match cycle (services/server.ts).
+ *   (with the counts just stored); `evaluationStored` → the summary row's verdict; `imageDeleted`
+ *   → the findings rows, the package index, stored evaluations, summary row
+ * - after commit: `imageAdded`, `imageStatusChanged` → the summary row; `analysisStored` → the
+ *   first trend point; `vulnDataChanged` is wired by the process that runs the re-match cycle
+ *   (services/server.ts).
+ * A re-match (services/freshness.ts) moves the summary rows' counts and finding pairs in its own
+ * transaction and writes the outbox that `changes` (services/finding-changes.ts) delivers: the
+ * vuln_update and policy_eval events and notifications (with composeRoot's announcer) and the
+ * re-evaluations; `findingsChanged` is told after that delivery commits.
  */
 import type { LadingConfig } from '../config/schema.js';
 import { VulnDb } from '../feeds/vulndb.js';
@@ -36,6 +39,7 @@ import { ServiceRegistry } from '../store/service-registry.js';
 import { FindingsStore } from '../store/findings.js';
 import { AnalysisDocuments } from '../store/objects/documents.js';
 import { ObjectStores } from '../store/objects/index.js';
+import { FindingChanges } from './finding-changes.js';
 import { SubscriptionStore } from '../store/subscriptions.js';
 import { OutboundGuard, outboundPolicy } from '../image/registry/guard.js';
 import { SummaryStore, removeImageSummary } from './summaries.js';
@@ -53,6 +57,8 @@ export interface ImageStores {
   packages: PackageQueries;
   /** The set-based re-match engine: every stored image's findings and counts. */
   findings: FindingsStore;
+  /** The re-match's outbox: what changed findings cause (announcements, re-evaluations). */
+  changes: FindingChanges;
 }
 
 export interface ImageStoreOptions {
@@ -63,6 +69,8 @@ export interface ImageStoreOptions {
   documents?: AnalysisDocuments;
   /** Per-account bounds the catalog enforces (config quotas). */
   quotas?: CatalogQuotas;
+  /** Where the re-match's vuln_update and policy_eval announcements go (composeRoot's); none: not announced. */
+  announcer?: Announcer;
 }
 
 /** The analysis documents of a configuration (object_store; dir's default path is in data_dir). */
@@ -82,7 +90,8 @@ export function composeImageStores(db: DatabaseHandle, options: ImageStoreOption
   const policies = new PolicyStore(db.kysely, { ...now, lifecycle });
   const summaries = new SummaryStore(db.kysely, catalog, vulndb, { ...now, reports });
   const findings = new FindingsStore(db.kysely, vulndb);
-  const stores: ImageStores = { db, lifecycle, vulndb, reports, catalog, policies, summaries, packages: new PackageQueries(db.kysely, catalog, vulndb), findings };
+  const changes = new FindingChanges({ db: db.kysely, lifecycle, catalog, policies, reports, ...(options.announcer ? { announcer: options.announcer } : {}) });
+  const stores: ImageStores = { db, lifecycle, vulndb, reports, catalog, policies, summaries, packages: new PackageQueries(db.kysely, catalog, vulndb), findings, changes };
   subscribeImageStores(stores);
   return stores;
 }
@@ -100,11 +109,10 @@ function subscribeImageStores({ lifecycle, summaries, findings }: ImageStores): 
     .inTransaction('imageDeleted', (trx, e) => removeImagePackages(trx, e.account, e.imageDigest))
     .inTransaction('imageDeleted', (trx, e) => removeEvaluations(trx, e.account, e.imageDigest))
     .inTransaction('imageDeleted', (trx, e) => removeImageSummary(trx, e.account, e.imageDigest))
+    .inTransaction('evaluationStored', (trx, e) => summaries.verdictIn(trx, e.account, e.imageDigest))
     .afterCommit('analysisStored', async (e) => summaries.snapshotFirst(e.account))
     .afterCommit('imageAdded', refresh)
-    .afterCommit('imageStatusChanged', refresh)
-    .afterCommit('evaluationStored', refresh)
-    .afterCommit('findingsChanged', refresh);
+    .afterCommit('imageStatusChanged', refresh);
 }
 
 /** Every store and service object of a `lading serve` process. */
@@ -142,13 +150,15 @@ export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRo
     maxAnnotationBytes: config.quotas.max_annotation_bytes,
     ...(config.quotas.max_images_per_account !== undefined ? { maxImagesPerAccount: config.quotas.max_images_per_account } : {}),
   };
-  const image = composeImageStores(db, { quotas, ...(options.onError ? { onError: options.onError } : {}), documents: configuredDocuments(config) });
   const accounts = new AccountStore(db.kysely, options.accountOptions);
   const subscriptions = new SubscriptionStore(db.kysely);
   const events = new EventStore(db.kysely, { source: { servicename: role, hostid: hostId } });
   const outbound = new OutboundGuard(outboundPolicy(config.outbound));
   const notifier = new Notifier(db, config.webhooks, accounts, { guard: outbound });
   const announcer = new Announcer(subscriptions, events, notifier);
+  const image = composeImageStores(db, {
+    announcer, quotas, documents: configuredDocuments(config), ...(options.onError ? { onError: options.onError } : {}),
+  });
   const root: ServiceRoot = {
     ...image,
     config,
@@ -165,19 +175,5 @@ export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRo
     services: new ServiceRegistry(db.kysely, config.cycle_timers.heartbeat * 1000),
     outbound,
   };
-  image.lifecycle.afterCommit('findingsChanged', (d) => announceVulnDiff(root, d.account, d.imageDigest, d.diff));
   return root;
-}
-
-/** A re-match changed an image's findings: a vuln_update event and notification per tag. */
-async function announceVulnDiff(root: Pick<ServiceRoot, 'catalog' | 'announcer'>, account: string, imageDigest: string, diff: unknown): Promise<void> {
-  const image = await root.catalog.getImage(account, imageDigest);
-  if (!image) return;
-  for (const t of image.tags) {
-    await root.announcer.announce({
-      account, type: 'vuln_update', key: t.fulltag,
-      event: { type: 'user.checks.tag.vulnerabilities.update' },
-      payload: { imageDigest, diff_vulnerability_result: diff, annotations: image.annotations },
-    });
-  }
 }

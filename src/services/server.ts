@@ -187,30 +187,34 @@ function feedSyncOf({ root }: ProcessParts): CycleSpec {
     async () => lifecycle.committed('vulnDataChanged', { source: 'feeds' }));
 }
 
-/** The re-match cycle: changed vulnerability data re-matched (services/freshness.ts), then missing summaries and the trend point. */
+/** The re-match cycle: images not indexed yet, changed vulnerability data re-matched and its outbox delivered (services/freshness.ts), then missing summaries and the trend point. */
 function rematchCycleOf({ root }: ProcessParts): CycleSpec {
   const { summaries, config } = root;
   return {
     name: REMATCH_CYCLE,
     intervalMs: config.cycle_timers.vulnerability_scan * 1000,
-    async run() {
-      const indexed = await indexMissingImages(root);
-      const r = await rematchFindings(root);
+    async run(signal) {
+      const indexed = await indexMissingImages(root, { signal });
+      const r = await rematchFindings(root, { signal });
       // Summaries: rows missing or older than their analysis, then the dashboard trend point of this run.
       const summarized = await summaries.backfill({ limit: 500 });
       await summaries.snapshotTrend();
-      return `${r.changes} changes, ${r.tuples} package variants re-matched, ${r.changedTuples} changed, ${r.images} images' counts moved, ${r.notified} notified${indexed ? `, ${indexed} indexed` : ''}${summarized ? `, ${summarized} summarized` : ''}`;
+      return `${r.changes} changes, ${r.tuples} package variants re-matched, ${r.changedTuples} changed, ${r.images} images' counts moved, ${r.notified} notified, `
+        + `${r.evaluations} evaluations re-done (${r.flipped} flipped)${indexed ? `, ${indexed} indexed` : ''}${summarized ? `, ${summarized} summarized` : ''}`;
     },
   };
 }
 
-/** Every few seconds: vulnerability data changed by any process (a `lading db import` too) makes the re-match cycle due now. */
+/**
+ * Every few seconds: vulnerability data changed by any process (a `lading db import` too), or an
+ * outbox left undelivered by a process that died, makes the re-match cycle due now.
+ */
 function dataWatchCycleOf({ root, cycles }: ProcessParts): CycleSpec {
   return {
     name: DATA_WATCH_CYCLE,
     intervalMs: DATA_WATCH_MS,
     async run() {
-      if (!(await root.findings.behind())) return;
+      if (!(await root.findings.behind()) && !(await root.changes.pending())) return;
       await cycles.trigger(REMATCH_CYCLE);
       return 're-match due';
     },

@@ -5,8 +5,10 @@
  * findings, the verdict of the newest stored policy evaluation, sizes, package count. `refresh`
  * recomputes a row from the stored state (catalog, cached vulnerability report, policy_evals); the
  * composition root (services/root.ts) subscribes it to the image lifecycle events: in the storing
- * transaction for a stored analysis (`refreshIn`), after commit for an added image, a status
- * change, a stored evaluation and changed findings; a deleted image's row goes in its transaction. `backfill` builds missing or stale rows (images
+ * transaction for a stored analysis (`refreshIn`) and for a stored evaluation (`verdictIn`, the
+ * verdict only), after commit for an added image and a status change; a deleted image's row goes
+ * in its transaction. A re-match moves the counts and rebuilds the finding pairs itself, set-based
+ * (store/finding-sql.ts). `backfill` builds missing or stale rows (images
  * from before the table, or a hook that failed) and drops rows of deleted images. Lists are one
  * indexed query over the summary table joined to catalog_images by primary key (the analysis
  * status is read live from there); no SBOM is decoded per list request.
@@ -139,6 +141,14 @@ export class SummaryStore {
       ? new VulnData({ kysely: trx, dialect: this.vulndb.dialect, location: this.vulndb.location, close: async () => {} })
       : this.vulndb;
     await this.recompute({ db: trx, catalog: new CatalogReader(trx), reports: new VulnReports(vulndb, 1) }, account, imageDigest, sbom);
+  }
+
+  /** Inside an evaluation's transaction: the row's verdict from the newest stored evaluation (the whole row when there is none yet). */
+  async verdictIn(trx: Kysely<Database>, account: string, imageDigest: string): Promise<void> {
+    const v = await latestVerdict(trx, account, imageDigest);
+    const r = await trx.updateTable('image_summaries').set({ verdict: v?.verdict ?? null, evaluated_at: v?.at ?? null })
+      .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+    if (!Number(r.numUpdatedRows)) await this.refreshIn(trx, account, imageDigest);
   }
 
   private async recompute(src: SummarySource, account: string, imageDigest: string, given?: Sbom): Promise<void> {

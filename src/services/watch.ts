@@ -27,7 +27,7 @@ import type { CatalogImage, CatalogStore } from '../store/catalog.js';
 import type { CycleSpec } from './cycles.js';
 import type { EventStore } from '../store/events.js';
 import type { PolicyStore, StoredEvaluation } from '../store/policies.js';
-import { checkImage } from './check.js';
+import { checkImage, policyEvalAnnouncement } from './check.js';
 import { withRegistryAccess, type RegistryStore } from './registries.js';
 import type { RepoUpdateValue, Subscription, SubscriptionStore } from '../store/subscriptions.js';
 import { isPlainObject } from '../util/objects.js';
@@ -50,7 +50,6 @@ export interface WatchDeps {
 
 const REGISTRY_LOOKUP_FAILED = 'system.image_analysis.registry_lookup_failed';
 const LIST_TAGS_FAILED = 'system.repository.list_tags_fail';
-const POLICY_EVAL_UPDATE = 'user.checks.tag.policy_evaluation.update';
 
 /** The watcher role's cycles. */
 export function watcherCycles(deps: WatchDeps): CycleSpec[] {
@@ -259,11 +258,6 @@ async function watchRepositories(deps: WatchDeps, signal: AbortSignal): Promise<
 
 // ------------------------------------------------------------------ policy_eval
 
-/** An evaluation as the policy_eval payload carries it: the document with its digest and status. */
-function evalPayload(e: StoredEvaluation): Record<string, unknown> {
-  return { ...e.doc, image_digest: e.imageDigest, status: e.status };
-}
-
 /** The tag's newest stored evaluation, of whichever digest it named. */
 async function previousEvaluation(deps: WatchDeps, account: string, fulltag: string): Promise<StoredEvaluation | undefined> {
   let newest: StoredEvaluation | undefined;
@@ -289,13 +283,7 @@ async function evaluateTag(deps: WatchDeps, account: string, fulltag: string, ex
   const previous = await previousEvaluation(deps, account, fulltag);
   const current = await checkImage(deps.policies, account, { imageDigest: image.imageDigest, tag: fulltag, sbom, scan, save: true });
   if (!previous || (previous.finalAction === current.finalAction && previous.imageDigest === current.imageDigest)) return 'same';
-  await deps.announcer.announce({
-    account,
-    type: 'policy_eval',
-    key: fulltag,
-    event: { type: POLICY_EVAL_UPDATE },
-    payload: { last_eval: evalPayload(previous), curr_eval: evalPayload(current), annotations: image.annotations },
-  });
+  await deps.announcer.announce(policyEvalAnnouncement(account, fulltag, previous, current, image.annotations));
   return 'changed';
 }
 

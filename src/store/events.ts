@@ -196,8 +196,8 @@ export class EventStore {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Record an event in an account's log. */
-  async add(account: string, event: NewEvent): Promise<EventRecord> {
+  /** Record an event in an account's log (through `db`: a caller's transaction; default the store's own). */
+  async add(account: string, event: NewEvent, db: Kysely<Database> = this.db): Promise<EventRecord> {
     const info = EVENT_TYPES.get(event.type);
     if (!info) throw new LadingError('BAD_INPUT', `unknown event type ${event.type}`);
     const t = this.now().toISOString();
@@ -218,7 +218,7 @@ export class EventStore {
       timestamp: t,
       created_at: t,
     };
-    await this.db.insertInto('events').values(row).execute();
+    await db.insertInto('events').values(row).execute();
     return toRecord(row);
   }
 

@@ -9,7 +9,8 @@
  *   vuln_changes log since its cursor, matches only the distinct tuples under them (a few thousand
  *   even at 100,000 images), and in ONE transaction per batch replaces their findings, applies
  *   the per-tuple count deltas to every image holding them with one aggregated UPDATE (and to
- *   image_summaries when asked), hands the per-image diffs to `onDiffs` (in the transaction) and
+ *   image_summaries when asked, with the changed images' finding pairs rebuilt by one
+ *   INSERT … SELECT), hands the per-image diffs to `onDiffs` (in the transaction) and
  *   advances the cursor. A killed process leaves the previous batch's state: counts and cursor
  *   move together.
  * Counts are vuln/all's default: every finding but vendor_only (wont-fix).
@@ -19,7 +20,7 @@ import type { Sbom } from '../sbom/model.js';
 import type { Database } from './schema.js';
 import type { VulnLookup } from '../vulns/lookup.js';
 import { matchTuples, tupleKeys, tupleOf, tupleText, type TupleFinding, type TuplePackage } from './finding-tuples.js';
-import { applyDeltas, COUNTS, countMismatches, findingSummary, imageDiffs, recountImages, type CountMismatch, type Counts, type FindingSummary, type ImageFindingDiff } from './finding-sql.js';
+import { applyDeltas, COUNTS, countMismatches, findingSummary, imageDiffs, recountImages, refreshSummaryFindings, type CountMismatch, type Counts, type FindingSummary, type ImageFindingDiff } from './finding-sql.js';
 
 export type { CountMismatch, Counts, ImageFindingDiff, FindingSummary } from './finding-sql.js';
 
@@ -35,7 +36,7 @@ export interface PreparedImage {
 export interface RematchOptions {
   /** Change rows per batch (one transaction each). */
   batchChanges?: number;
-  /** Also apply the count deltas to image_summaries (the list and dashboard). */
+  /** Also apply the count deltas to image_summaries (the list and dashboard) and rebuild the changed images' finding pairs (image_summary_findings). */
   summaries?: boolean;
   /** Called in each batch's transaction with its per-image diffs (in pages). */
   onDiffs?: (trx: Transaction<Database>, diffs: ImageFindingDiff[]) => Promise<void>;
@@ -51,6 +52,8 @@ export interface FindingsRematchResult {
   changedTuples: number;
   /** Images whose counts moved. */
   images: number;
+  /** Of the time, ms spent rebuilding the summary rows' finding pairs. */
+  pairsMs: number;
 }
 
 export const CURSOR_KEY = 'findings_seq';
@@ -149,7 +152,7 @@ export class FindingsStore {
 
   /** Re-match what changed since the cursor, batch by batch, until caught up. */
   async rematch(options: RematchOptions = {}): Promise<FindingsRematchResult> {
-    const total: FindingsRematchResult = { batches: 0, changes: 0, tuples: 0, changedTuples: 0, images: 0 };
+    const total: FindingsRematchResult = { batches: 0, changes: 0, tuples: 0, changedTuples: 0, images: 0, pairsMs: 0 };
     for (;;) {
       const r = await this.rematchBatch(options);
       if (r === 'done') return total;
@@ -159,6 +162,7 @@ export class FindingsStore {
       total.tuples += r.tuples;
       total.changedTuples += r.changedTuples;
       total.images += r.images;
+      total.pairsMs += r.pairsMs;
     }
   }
 
@@ -176,12 +180,15 @@ export class FindingsStore {
       if (this.postgres) for (const part of chunks(ids)) await trx.selectFrom('finding_tuples').select('id').where('id', 'in', part).forUpdate().execute();
       const changedTuples = await this.replaceFindings(trx, fresh);
       const images = await applyDeltas(trx, options.summaries ?? false);
+      const t0 = performance.now();
+      if (options.summaries) await refreshSummaryFindings(trx, this.postgres);
+      const pairsMs = performance.now() - t0;
       if (options.onDiffs) await imageDiffs(trx, options.onDiffs);
       await trx.deleteFrom('finding_tuple_diff').execute();
       await trx.deleteFrom('finding_tuple_delta').execute();
       await trx.updateTable('meta').set({ value: String(last) }).where('key', '=', CURSOR_KEY).execute();
       await options.beforeCommit?.();
-      return { changes: changes.length, tuples: ids.length, changedTuples, images };
+      return { changes: changes.length, tuples: ids.length, changedTuples, images, pairsMs };
     });
   }
 

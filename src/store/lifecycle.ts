@@ -42,7 +42,7 @@ export interface LifecycleEvents {
   imageDeleted: ImageRef;
   /** A policy evaluation of the image was stored: policies saveEvaluation. */
   evaluationStored: ImageRef & { tag: string; finalAction: string };
-  /** A re-match changed the image's findings; `diff` is the vuln_update diff. */
+  /** A re-match changed the image's findings; `diff` is the vuln_update diff. Told once the re-match's outbox row for it is delivered (services/finding-changes.ts). */
   findingsChanged: ImageRef & { diff: unknown };
   /** Vulnerability data changed (a sync or an import of `source`). */
   vulnDataChanged: { source: string };

@@ -16,7 +16,7 @@ import { PostgresAdapter, type Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
 import { DEFAULT_BUNDLE, describeProblem, loadBundle, type Action, type PolicyEvaluationDoc, type Problem } from '../policy/index.js';
 import type { Database, PolicyBundlesTable, PolicyEvalsTable } from './schema.js';
-import { Lifecycle } from './lifecycle.js';
+import { Lifecycle, type LifecycleEvents } from './lifecycle.js';
 import { isPlainObject as isObj } from '../util/objects.js';
 
 
@@ -214,20 +214,33 @@ export class PolicyStore {
   // ------------------------------------------------------------------ evaluations
 
   async saveEvaluation(account: string, e: NewEvaluation): Promise<StoredEvaluation> {
+    const { stored, event } = await this.db.transaction().execute((trx) => this.saveEvaluationIn(trx, account, e));
+    await this.lifecycle.committed('evaluationStored', event);
+    return stored;
+  }
+
+  /**
+   * The same inside the caller's transaction (with the in-transaction subscribers of
+   * evaluationStored); the caller tells the lifecycle `committed('evaluationStored', event)` after its commit.
+   */
+  async saveEvaluationIn(trx: Kysely<Database>, account: string, e: NewEvaluation): Promise<{ stored: StoredEvaluation; event: LifecycleEvents['evaluationStored'] }> {
     const stored: StoredEvaluation = {
       evalId: randomUUID(), imageDigest: e.imageDigest, tag: e.tag, policyId: e.policyId, finalAction: e.finalAction, status: e.status,
       createdAt: (e.createdAt ?? this.now()).toISOString(), doc: e.doc,
     };
     const event = { account, imageDigest: stored.imageDigest, tag: stored.tag, finalAction: stored.finalAction };
-    await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('policy_evals').values({
-        account, eval_id: stored.evalId, image_digest: stored.imageDigest, tag: stored.tag, policy_id: stored.policyId,
-        final_action: stored.finalAction, status: stored.status, doc_gz: gzipSync(Buffer.from(JSON.stringify(stored.doc))), created_at: stored.createdAt,
-      }).execute();
-      await this.lifecycle.inside(trx, 'evaluationStored', event);
-    });
-    await this.lifecycle.committed('evaluationStored', event);
-    return stored;
+    await trx.insertInto('policy_evals').values({
+      account, eval_id: stored.evalId, image_digest: stored.imageDigest, tag: stored.tag, policy_id: stored.policyId,
+      final_action: stored.finalAction, status: stored.status, doc_gz: gzipSync(Buffer.from(JSON.stringify(stored.doc))), created_at: stored.createdAt,
+    }).execute();
+    await this.lifecycle.inside(trx, 'evaluationStored', event);
+    return { stored, event };
+  }
+
+  /** The tags an image has stored evaluations as (any bundle). */
+  async evaluatedTags(account: string, imageDigest: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('policy_evals').select('tag').distinct().where('account', '=', account).where('image_digest', '=', imageDigest).orderBy('tag').execute();
+    return rows.map((r) => r.tag);
   }
 
   /** Stored evaluations of an image as a tag, newest first (optionally of one bundle only). */

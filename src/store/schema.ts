@@ -21,6 +21,7 @@
  * - image_summaries, image_summary_findings, vuln_trend: services/summaries.ts
  * - finding_tuples, finding_tuple_keys, tuple_findings, finding_images, finding_image_packages,
  *   finding_tuple_delta, finding_tuple_diff: store/findings.ts (with store/finding-sql.ts)
+ * - finding_changes (the re-match's outbox): services/finding-changes.ts
  */
 import type { Generated } from 'kysely';
 import type { VulnDbTables } from '../feeds/tables.js';
@@ -168,6 +169,9 @@ export interface FindingImagePackagesTable { image_id: number; tuple_id: number;
 export interface FindingTupleDeltaTable extends FindingCountColumns { tuple_id: number }
 export interface FindingTupleDiffTable { tuple_id: number; change: string; vuln_id: string; feed_group: string; severity: string; fix: string; url: string }
 
+// 0019-finding-changes
+export interface FindingChangesTable { id: Generated<number>; account: string; image_digest: string; diff: string; created_at: string }
+
 export interface Database extends VulnDbTables {
   jobs: JobsTable;
   accounts: AccountsTable;
@@ -200,6 +204,7 @@ export interface Database extends VulnDbTables {
   finding_image_packages: FindingImagePackagesTable;
   finding_tuple_delta: FindingTupleDeltaTable;
   finding_tuple_diff: FindingTupleDiffTable;
+  finding_changes: FindingChangesTable;
 }
 
 /** Every table name. */

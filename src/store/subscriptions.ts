@@ -92,9 +92,9 @@ export class SubscriptionStore {
     return r ? toSubscription(r) : undefined;
   }
 
-  /** An account's subscriptions, optionally of one key and/or type, oldest first. */
-  async list(account: string, filter: { key?: string; type?: SubscriptionType } = {}): Promise<Subscription[]> {
-    let q = this.db.selectFrom('subscriptions').selectAll().where('account', '=', account);
+  /** An account's subscriptions, optionally of one key and/or type, oldest first (read through `db`: a caller's transaction; default the store's own). */
+  async list(account: string, filter: { key?: string; type?: SubscriptionType } = {}, db: Kysely<Database> = this.db): Promise<Subscription[]> {
+    let q = db.selectFrom('subscriptions').selectAll().where('account', '=', account);
     if (filter.key !== undefined) q = q.where('subscription_key', '=', filter.key);
     if (filter.type !== undefined) q = q.where('subscription_type', '=', filter.type);
     const rows = await q.orderBy('created_at').orderBy('subscription_key').orderBy('subscription_type').execute();

@@ -65,6 +65,7 @@ export async function apply(w: Writer, source: string, feed: { full: boolean; ba
       ({ plan, kept } = await choosePlan(trx, source, full, options.scope === 'namespace', namespaces));
       const tracker = new ChangeTracker(source, plan.mode === 'replace' ? 'full' : plan.mode === 'merge' ? 'scoped' : 'incremental',
         plan.mode === 'merge' ? plan.namespaces : []);
+      if (plan.mode === 'replace' || counts.kev > 0) await tracker.beforeKev(trx);
       let previousIds: string[] = [];
       if (plan.mode === 'replace') {
         await tracker.beforeFull(trx);

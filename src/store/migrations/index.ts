@@ -18,6 +18,8 @@ import * as imageSummaries from './0015-image-summaries.js';
 import * as findings from './0016-findings.js';
 import * as dropRematchIndex from './0017-drop-rematch-index.js';
 import * as objectStore from './0018-object-store.js';
+import * as findingChanges from './0019-finding-changes.js';
+import * as imageListIndex from './0020-image-list-index.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -38,4 +40,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0016-findings': findings,
   '0017-drop-rematch-index': dropRematchIndex,
   '0018-object-store': objectStore,
+  '0019-finding-changes': findingChanges,
+  '0020-image-list-index': imageListIndex,
 };
