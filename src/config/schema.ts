@@ -10,6 +10,9 @@ import { z } from 'zod';
 import { DEFAULT_LIMITS } from '../image/limits.js';
 import { DEFAULT_RETRIEVED_FILES } from '../analyze/analyzers/secrets.js';
 import { parseUserRule } from '../analyze/secrets/rules.js';
+import { bool, duration, httpUrl, int, leafKind, list, mapping, oneOf, size, str, tagged, type LeafKind } from './leaves.js';
+
+export { formatDuration, parseDuration, parseSize, type LeafKind } from './leaves.js';
 
 /** Service roles; `all` (the default) means every one, in one process. */
 export const ROLES = ['api', 'worker', 'watcher', 'feeds', 'notifier'] as const;
@@ -26,112 +29,6 @@ export type FeedSource = (typeof FEED_SOURCES)[number];
 /** Webhook notification types that can have a destination of their own. */
 export const NOTIFICATION_TYPES = ['tag_update', 'policy_eval', 'vuln_update', 'analysis_update', 'event_log'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
-
-/** How an environment value is turned into a typed one (load.ts asks this of the schema). */
-export type LeafKind = 'string' | 'number' | 'boolean' | 'duration' | 'size' | 'list' | 'mapping';
-
-const kinds = new WeakMap<z.ZodType, LeafKind>();
-function tagged<T extends z.ZodType>(schema: T, kind: LeafKind): T {
-  kinds.set(schema, kind);
-  return schema;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Leaf helpers: each sets one message for every way its value can be wrong.
-
-function str(what: string, min = 0, max = 4096) {
-  const msg = `expected ${what}`;
-  return z.string({ error: msg }).min(min, { error: msg }).max(max, { error: `${msg} (at most ${max} characters)` });
-}
-
-function int(min: number, max: number, what = 'a whole number') {
-  const msg = `expected ${what} from ${min} to ${max}`;
-  return z.number({ error: msg }).int({ error: msg }).min(min, { error: msg }).max(max, { error: msg });
-}
-
-function bool() {
-  return z.boolean({ error: 'expected true or false' });
-}
-
-function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.enum(values, { error: `expected one of ${values.join(', ')}` });
-}
-
-function list<T extends z.ZodType>(element: T, what: string) {
-  return tagged(z.array(element, { error: `expected a list of ${what}` }), 'list');
-}
-
-function mapping<T extends z.core.$ZodLooseShape>(shape: T) {
-  return z.strictObject(shape, { error: (iss) => (iss.code === 'invalid_type' ? 'expected a mapping (key: value lines)' : undefined) });
-}
-
-function httpUrl(what = 'an http:// or https:// URL') {
-  return z.string({ error: `expected ${what}` }).refine((v) => {
-    try {
-      const u = new URL(v);
-      return u.protocol === 'http:' || u.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  }, { error: `expected ${what}` });
-}
-
-const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
-
-/** Seconds from a number of seconds or a string such as 30s, 10m, 6h, 1d, 500ms; undefined if neither. */
-export function parseDuration(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : undefined;
-  if (typeof v !== 'string') return undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(v);
-  if (!m) return undefined;
-  return Number(m[1]) * DURATION_UNITS[m[2] ?? 's']!;
-}
-
-/** A number of seconds as the shortest exact duration string (90 → 90s, 3600 → 1h). */
-export function formatDuration(seconds: number): string {
-  for (const [unit, n] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
-    if (seconds >= n && seconds % n === 0) return `${seconds / n}${unit}`;
-  }
-  return seconds < 1 && seconds > 0 ? `${Math.round(seconds * 1000)}ms` : `${seconds}s`;
-}
-
-function duration(min: number, max: number) {
-  const msg = `expected a duration from ${formatDuration(min)} to ${formatDuration(max)} (seconds, or a string such as 30s, 10m, 6h)`;
-  return tagged(z.unknown().transform((v, ctx) => {
-    const s = parseDuration(v);
-    if (s === undefined || s < min || s > max) {
-      ctx.addIssue({ code: 'custom', message: msg });
-      return z.NEVER;
-    }
-    return s;
-  }), 'duration');
-}
-
-const SIZE_UNITS: Record<string, number> = {
-  b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4,
-};
-
-/** Bytes from a number or a string such as 512KiB, 4MiB, 32GiB, 10MB; undefined if neither. */
-export function parseSize(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
-  if (typeof v !== 'string') return undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$/i.exec(v);
-  if (!m) return undefined;
-  const n = Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]!);
-  return Number.isSafeInteger(n) ? n : undefined;
-}
-
-function size(min = 1) {
-  const msg = `expected a size in bytes of at least ${min} (a number, or a string such as 512KiB, 4MiB, 32GiB)`;
-  return tagged(z.unknown().transform((v, ctx) => {
-    const n = parseSize(v);
-    if (n === undefined || n < min) {
-      ctx.addIssue({ code: 'custom', message: msg });
-      return z.NEVER;
-    }
-    return n;
-  }), 'size');
-}
 
 // ---------------------------------------------------------------------------------------------
 // Sections
@@ -466,7 +363,7 @@ function defOf(s: z.ZodType): Def {
 function unwrap(schema: z.ZodType): { schema: z.ZodType; kind?: LeafKind } {
   let s = schema;
   for (let i = 0; i < 20; i++) {
-    const k = kinds.get(s);
+    const k = leafKind(s);
     if (k) return { schema: s, kind: k };
     const def = defOf(s);
     if (['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch'].includes(def.type) && def.innerType) s = def.innerType;
