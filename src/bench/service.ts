@@ -91,7 +91,8 @@ interface ServeProcess { proc: ChildProcess; exited: Promise<unknown> }
 async function serve(args: string[], dataDir: string): Promise<ServeProcess> {
   const proc = spawn(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), cliMain, 'serve', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, LADING_CONFIG: '', LADING_DATA_DIR: dataDir, LADING_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    // The bench's registry is on this machine: loopback destinations are refused unless allowed.
+    env: { ...process.env, LADING_CONFIG: '', LADING_DATA_DIR: dataDir, LADING_ADMIN_PASSWORD: ADMIN_PASSWORD, LADING_OUTBOUND__ALLOW_LOOPBACK: 'true' },
   });
   const exited = new Promise((resolve) => proc.once('exit', resolve));
   let err = '';
