@@ -132,7 +132,7 @@ describe('scale-out: an API process and two worker processes on PostgreSQL', { s
   const analyzeJobs = async (): Promise<Job[]> => queue.list({ kind: ANALYZE_JOB, limit: 1000 });
   const catalogRows = async () => handle!.kysely.selectFrom('catalog_images').select(['image_digest', 'analysis_status', 'analyzed_at']).execute();
 
-  test('a worker SIGKILLed mid-analysis: the other takes its job after the lease; every image analyzed exactly once', async (t) => {
+  test('a worker SIGKILLed mid-analysis: the other takes its job over; every image analyzed exactly once', async (t) => {
     const port = await freePort();
     apiProc = serve('api', dbUrl, join(dir, 'api'), port);
     procs.push(apiProc);
