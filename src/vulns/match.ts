@@ -9,6 +9,9 @@
  * OSV record for the same CVE) become one, under the CVE id. Every match is then enriched from
  * every source's record of the vulnerability (description, references, CVSS, severity) and from
  * KEV and EPSS.
+ *
+ * This module reads the data (every key's records at once, then the matched ids' records) and runs
+ * the steps: judgement is judge.ts, grouping grouping.ts, enrichment enrich.ts.
  */
 import type { Affected, Vulnerability } from '../feeds/model.js';
 import { isOsType } from '../sbom/ecosystems.js';
