@@ -8,6 +8,32 @@ import type { Package } from '../sbom/model.js';
 import { isCve, type Group } from './grouping.js';
 import type { Match, MatchedPackage, MatchedVulnerability } from './model.js';
 
+/**
+ * Distinct strings in first-seen order. A plain array while small (most matches have a handful of
+ * ids, references and fix versions: no hashing, no table), with a Set beside it once it grows.
+ */
+class Distinct {
+  readonly items: string[] = [];
+  private seen: Set<string> | undefined;
+
+  constructor(initial?: Iterable<string>) {
+    if (initial) for (const x of initial) this.add(x);
+  }
+
+  add(x: string): void {
+    if (this.seen) {
+      if (this.seen.has(x)) return;
+      this.seen.add(x);
+    } else if (this.items.includes(x)) {
+      return;
+    } else if (this.items.length >= 16) {
+      this.seen = new Set(this.items);
+      this.seen.add(x);
+    }
+    this.items.push(x);
+  }
+}
+
 /** The severity band of a CVSS base score (v2 has no Critical). */
 export function cvssSeverity(c: Pick<Cvss, 'version' | 'baseScore'>): Severity {
   const s = c.baseScore;
@@ -19,6 +45,7 @@ const versionRank = (c: Cvss): number => (c.version.startsWith('4') ? 4 : c.vers
 
 /** The best CVSS to rate by: NVD primary v4/v3, any v4/v3, then v2 (NVD first at each step). */
 export function bestCvss(cvss: readonly Cvss[]): Cvss | undefined {
+  if (cvss.length === 0) return undefined;
   const modern = cvss.filter((c) => versionRank(c) >= 3);
   const pick = (list: Cvss[]) => [...list].sort((a, b) => versionRank(b) - versionRank(a))[0];
   return pick(modern.filter((c) => c.source === 'nvd' && c.type !== 'Secondary'))
@@ -58,15 +85,10 @@ function primaryId(group: Group): string {
 }
 
 export function matchedPackage(p: Package): MatchedPackage {
-  return {
-    name: p.name,
-    version: p.version,
-    type: p.type,
-    purl: p.purl,
-    locations: p.locations,
-    ...(p.sourceName && p.sourceName !== p.name ? { sourceName: p.sourceName } : {}),
-    ...(p.sourceVersion && p.sourceVersion !== p.version ? { sourceVersion: p.sourceVersion } : {}),
-  };
+  const m: MatchedPackage = { name: p.name, version: p.version, type: p.type, purl: p.purl, locations: p.locations };
+  if (p.sourceName && p.sourceName !== p.name) m.sourceName = p.sourceName;
+  if (p.sourceVersion && p.sourceVersion !== p.version) m.sourceVersion = p.sourceVersion;
+  return m;
 }
 
 /** The record to take the description from: the best-ranked source among those with a description or summary, the first of equals. */
@@ -96,8 +118,9 @@ function recordsOf(group: Group, byId: ReadonlyMap<string, Vulnerability[]>): Vu
 
 /** The records' CVSS vectors, each (source, version, vector) once, in record order. */
 function cvssOf(records: readonly Vulnerability[]): Cvss[] {
-  const seen = new Set<string>();
   const cvss: Cvss[] = [];
+  if (!records.some((r) => r.cvss.length)) return cvss;
+  const seen = new Set<string>();
   for (const r of records) {
     for (const c of r.cvss) {
       const k = `${c.source}\0${c.version}\0${c.vector}`;
@@ -129,44 +152,35 @@ export function enrich(group: Group, byId: ReadonlyMap<string, Vulnerability[]>)
   const distro = first.details.kind === 'distro';
   const records = recordsOf(group, byId);
   const id = distro ? first.affected.vulnId : primaryId(group);
-  const aliasSet = new Set<string>(distro ? [] : group.ids);
-  for (const r of records) if (!distro || r.id === id) for (const a of r.aliases) aliasSet.add(a);
-  aliasSet.delete(id);
+  const aliases = new Distinct(distro ? undefined : group.ids);
+  for (const r of records) if (!distro || r.id === id) for (const a of r.aliases) aliases.add(a);
 
   const matchedSources: string[] = [];
-  const fixed = new Set<string>();
-  const sourceSet = new Set<string>();
+  const fixed = new Distinct();
+  const sources = new Distinct();
   for (const r of group.raws) {
     if (!matchedSources.includes(r.affected.source)) matchedSources.push(r.affected.source);
     for (const f of r.verdict.fixedVersions) fixed.add(f);
-    sourceSet.add(`${r.affected.source}:${r.affected.vulnId}`);
+    sources.add(`${r.affected.source}:${r.affected.vulnId}`);
   }
-  const references = new Set<string>();
+  const references = new Distinct();
   for (const r of records) {
     for (const ref of r.references) references.add(ref);
-    sourceSet.add(`${r.source}:${r.id}`);
+    sources.add(`${r.source}:${r.id}`);
   }
   const described = firstDescribed(records, ['nvd', ...matchedSources, 'ghsa', 'osv']);
   const cvss = cvssOf(records);
   const severity = severityOf(group, records, cvss, id, distro, matchedSources);
 
   // A fix known to any merged record wins; the fix versions are the union.
-  const fixedVersions = [...fixed];
+  const fixedVersions = fixed.items;
   const firstState = first.verdict.fixState;
   const fixState: FixState = fixedVersions.length ? 'fixed' : firstState === 'fixed' ? 'not-fixed' : firstState;
 
-  const vulnerability: MatchedVulnerability = {
-    id,
-    aliases: [...aliasSet].sort(),
-    severity: severity.severity,
-    severitySource: severity.source,
-    cvss,
-    fixState,
-    fixedVersions,
-    ...(described ? { description: described.description ?? described.summary } : {}),
-    references: [...references],
-    sources: [...sourceSet].sort(),
-  };
+  const head = { id, aliases: aliases.items.filter((a) => a !== id).sort(), severity: severity.severity, severitySource: severity.source, cvss, fixState, fixedVersions };
+  const vulnerability: MatchedVulnerability = described
+    ? { ...head, description: (described.description ?? described.summary)!, references: references.items, sources: sources.items.sort() }
+    : { ...head, references: references.items, sources: sources.items.sort() };
   return { vulnerability, package: matchedPackage(group.pkg), match: first.details };
 }
 
@@ -180,8 +194,14 @@ export function cvesOfMatch(m: Match): string[] {
 
 /** Attaches CISA KEV (any of the CVE ids, the first known) and EPSS (the highest score among them, the first of equals). */
 export function decorate(m: Match, cves: readonly string[], kev: ReadonlyMap<string, KevEntry>, epss: ReadonlyMap<string, EpssEntry>): void {
-  const k = cves.map((c) => kev.get(c)).find((e) => e !== undefined);
-  const e = cves.map((c) => epss.get(c)).filter((x): x is EpssEntry => x !== undefined).sort((a, b) => b.score - a.score)[0];
+  let k: KevEntry | undefined;
+  const scores: EpssEntry[] = [];
+  for (const c of cves) {
+    k ??= kev.get(c);
+    const e = epss.get(c);
+    if (e !== undefined) scores.push(e);
+  }
+  const e = scores.length > 1 ? scores.sort((a, b) => b.score - a.score)[0] : scores[0];
   if (k) m.vulnerability.kev = { dateAdded: k.dateAdded, ...(k.dueDate ? { dueDate: k.dueDate } : {}), ...(k.knownRansomwareCampaignUse ? { ransomware: k.knownRansomwareCampaignUse } : {}) };
   if (e) m.vulnerability.epss = { score: e.score, percentile: e.percentile, date: e.date };
 }
