@@ -68,14 +68,35 @@ function compareKeys(a: readonly string[], b: readonly string[]): number {
 
 const EPOCH_RELEASE = /^v?(?:(\d+)!)?(\d+(?:\.\d+)*)/i;
 
-function compareEpochRelease(a: string, b: string): number {
-  const ma = EPOCH_RELEASE.exec(a);
-  const mb = EPOCH_RELEASE.exec(b);
-  if (!ma || !mb) return 0;
-  const e = compareDigits(ma[1] ?? '0', mb[1] ?? '0');
+/** What comparing needs of one (trimmed) version string: whether PEP 440 reads it, and its epoch and release numbers. */
+interface Reading {
+  valid: boolean;
+  epoch: string;
+  /** undefined when the string does not start with a release segment. */
+  release: string[] | undefined;
+}
+
+/** Readings of the strings compared lately (a matcher run compares one version with many bounds, and the bounds with each other). */
+const readings = new Map<string, Reading>();
+const MAX_READINGS = 20_000;
+
+function reading(v: string): Reading {
+  let r = readings.get(v);
+  if (r === undefined) {
+    const m = EPOCH_RELEASE.exec(v);
+    r = { valid: isPep440(v), epoch: m?.[1] ?? '0', release: m ? m[2]!.split('.') : undefined };
+    if (readings.size >= MAX_READINGS) readings.clear();
+    readings.set(v, r);
+  }
+  return r;
+}
+
+function compareEpochRelease(a: Reading, b: Reading): number {
+  const ra = a.release;
+  const rb = b.release;
+  if (!ra || !rb) return 0;
+  const e = compareDigits(a.epoch, b.epoch);
   if (e !== 0) return e;
-  const ra = ma[2]!.split('.');
-  const rb = mb[2]!.split('.');
   for (let i = 0; i < Math.max(ra.length, rb.length); i++) {
     const c = compareDigits(ra[i] ?? '0', rb[i] ?? '0');
     if (c !== 0) return c;
@@ -87,12 +108,14 @@ export function comparePep440(a: string, b: string): number {
   if (a === b) return 0;
   const ta = a.trim();
   const tb = b.trim();
-  const va = isPep440(ta);
-  const vb = isPep440(tb);
+  const ra = reading(ta);
+  const rb = reading(tb);
+  const va = ra.valid;
+  const vb = rb.valid;
   if (va && vb) {
     try {
       // epoch and release first, exactly (the library reads numbers as doubles), then the rest
-      const r = compareEpochRelease(ta, tb);
+      const r = compareEpochRelease(ra, rb);
       if (r !== 0) return r;
       const c = pep440lib.compare(ta, tb);
       return c < 0 ? -1 : c > 0 ? 1 : 0;

@@ -1,11 +1,13 @@
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Affected, Vulnerability } from '../feeds/model.js';
 import type { Package } from '../sbom/model.js';
+import type { VulnDb } from '../feeds/vulndb.js';
 import { openVulnDb } from '../store/db.js';
+import { postgresAvailable, postgresSkipReason, startPostgres, type RunningPostgres } from '../testkit/postgres.js';
 import { MemoryLookup, type VulnLookup } from './lookup.js';
 import { matchSbom } from './match.js';
 import { affected, deb, npm, sbomOf, vuln } from './testing.js';
@@ -73,19 +75,24 @@ function perKey(l: VulnLookup): VulnLookup {
   return { affected: (ns, name) => l.affected(ns, name), vulnerabilities: (ids) => l.vulnerabilities(ids), kev: (c) => l.kev(c), epss: (c) => l.epss(c) };
 }
 
+/** The data set into a vulnerability database, one import per source. */
+async function load(db: VulnDb, data: ReturnType<typeof dataSet>): Promise<void> {
+  for (const source of ['debian', 'ghsa', 'osv', 'nvd']) {
+    await db.apply(source, {
+      full: true,
+      batches: [{ vulnerabilities: data.vulnerabilities.filter((v) => v.source === source), affected: data.records.filter((a) => a.source === source) }],
+    }, { kind: 'import' });
+  }
+  await db.apply('kev', { full: true, batches: [{ kev: data.kev }] }, { kind: 'import' });
+  await db.apply('epss', { full: true, batches: [{ epss: data.epss }] }, { kind: 'import' });
+}
+
 test('matching through the batched reads gives exactly what one lookup per package gives (SQLite and memory)', async () => {
   const data = dataSet();
   const dir = await mkdtemp(join(tmpdir(), 'lading-reader-'));
   const db = await openVulnDb(join(dir, 'vulns.db'));
   try {
-    for (const source of ['debian', 'ghsa', 'osv', 'nvd']) {
-      await db.apply(source, {
-        full: true,
-        batches: [{ vulnerabilities: data.vulnerabilities.filter((v) => v.source === source), affected: data.records.filter((a) => a.source === source) }],
-      }, { kind: 'import' });
-    }
-    await db.apply('kev', { full: true, batches: [{ kev: data.kev }] }, { kind: 'import' });
-    await db.apply('epss', { full: true, batches: [{ epss: data.epss }] }, { kind: 'import' });
+    await load(db, data);
     const memory = new MemoryLookup().add({ ...data, affected: data.records });
 
     const batched = await matchSbom(data.sbom, db);
@@ -98,4 +105,35 @@ test('matching through the batched reads gives exactly what one lookup per packa
     await db.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+describe('on a throwaway PostgreSQL server', { skip: postgresAvailable() ? false : postgresSkipReason }, () => {
+  let server: RunningPostgres;
+  before(async () => {
+    server = await startPostgres();
+  });
+  after(async () => server?.stop());
+
+  test('on PostgreSQL the batched reads give exactly what one lookup per package gives, and the same findings as on SQLite', async () => {
+    const data = dataSet();
+    const dir = await mkdtemp(join(tmpdir(), 'lading-reader-'));
+    const sqlite = await openVulnDb(join(dir, 'vulns.db'));
+    const pg = await openVulnDb(await server.createDatabase());
+    try {
+      await load(sqlite, data);
+      await load(pg, data);
+      const onPg = await matchSbom(data.sbom, pg);
+      assert.ok(onPg.matches.length > 200, `a varied set matches much (${onPg.matches.length})`);
+      assert.deepEqual(onPg, await matchSbom(data.sbom, perKey(pg)));
+      assert.deepEqual(await matchSbom(data.sbom, pg, { onlyFixed: true }), await matchSbom(data.sbom, perKey(pg), { onlyFixed: true }));
+      // Rows come back in each database's own order (no ORDER BY), which decides the order of the
+      // matches and which record of a merged match is named first; what matched is the same.
+      const found = (r: Awaited<ReturnType<typeof matchSbom>>) => r.matches.map((m) => `${m.package.purl} ${m.vulnerability.id} ${m.vulnerability.fixState} ${m.vulnerability.severity}`).sort();
+      assert.deepEqual(found(onPg), found(await matchSbom(data.sbom, sqlite)));
+    } finally {
+      await pg.close();
+      await sqlite.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -7,27 +7,23 @@ import type { Affected } from '../feeds/model.js';
 import type { SchemeId, VersionScheme } from '../versions/types.js';
 import { affectedKeyId, type AffectedKey, type VulnLookup } from './lookup.js';
 
-export type AffectedOf = (namespace: string, name: string) => Promise<Affected[]>;
+export type AffectedOf = (namespace: string, name: string) => readonly Affected[];
 
 /**
- * Records by (namespace, name) for the matcher: all keys fetched at once when the lookup can
- * (affectedMany), else one lookup per distinct key, shared by every package that needs it.
+ * Records by (namespace, name) for the matcher, all read before matching starts: every key at
+ * once when the lookup can (affectedMany), else one lookup per distinct key.
  */
 export async function affectedReader(lookup: VulnLookup, keys: readonly AffectedKey[]): Promise<AffectedOf> {
+  let all: Map<string, Affected[]>;
   if (lookup.affectedMany) {
-    const all = await lookup.affectedMany(keys);
-    return async (ns, name) => all.get(affectedKeyId(ns, name)) ?? [];
+    all = await lookup.affectedMany(keys);
+  } else {
+    const distinct = new Map<string, AffectedKey>();
+    for (const k of keys) distinct.set(affectedKeyId(k.namespace, k.name), k);
+    const lists = await Promise.all([...distinct.values()].map((k) => lookup.affected(k.namespace, k.name)));
+    all = new Map([...distinct.keys()].map((id, i) => [id, lists[i]!]));
   }
-  const cache = new Map<string, Promise<Affected[]>>();
-  return (ns, name) => {
-    const k = affectedKeyId(ns, name);
-    let p = cache.get(k);
-    if (!p) {
-      p = lookup.affected(ns, name);
-      cache.set(k, p);
-    }
-    return p;
-  };
+  return (ns, name) => all.get(affectedKeyId(ns, name)) ?? [];
 }
 
 /** A scheme whose compare remembers its answers (compare is pure; this run only). */
@@ -49,8 +45,10 @@ function remembering(scheme: VersionScheme): VersionScheme {
   };
 }
 
+export type SchemeOf = (id: SchemeId) => VersionScheme | undefined;
+
 /** The comparator of each scheme id, looked up once; `missing` is told once about each id without one. */
-export function schemeReader(schemes: (id: SchemeId) => VersionScheme | undefined, missing: (id: SchemeId) => void): (id: SchemeId) => VersionScheme | undefined {
+export function schemeReader(schemes: SchemeOf, missing: (id: SchemeId) => void): SchemeOf {
   const known = new Map<SchemeId, VersionScheme | undefined>();
   return (id) => {
     if (known.has(id)) return known.get(id);

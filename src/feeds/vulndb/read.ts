@@ -13,14 +13,13 @@ import type { VulnDbContext, VulnDbTables } from './types.js';
 type AffectedRow = VulnDbTables['affected'];
 type VulnerabilityRow = Pick<VulnDbTables['vulnerabilities'], 'source' | 'id' | 'data'>;
 
-const AFFECTED_COLUMNS = '"source", "vuln_id", "namespace", "name", "name_kind", "scheme", "data"';
-
-function affectedFromRow(r: AffectedRow): Affected {
+/** An Affected record from its row, in `namespace` (affectedMany's statements do not read the column: they name it). */
+function affectedFromRow(r: Omit<AffectedRow, 'namespace'>, namespace: string): Affected {
   // Assigning onto the parsed object is much cheaper than spreading it into a new one.
   const a = JSON.parse(r.data) as Affected;
   a.vulnId = r.vuln_id;
   a.source = r.source;
-  a.namespace = r.namespace;
+  a.namespace = namespace;
   a.name = r.name;
   a.nameKind = r.name_kind === 'source' ? 'source' : 'binary';
   a.scheme = r.scheme as SchemeId;
@@ -32,7 +31,7 @@ export async function affected(ctx: VulnDbContext, namespace: string, name: stri
     .select(['source', 'vuln_id', 'namespace', 'name', 'name_kind', 'scheme', 'data'])
     .where('namespace', '=', namespace).where('name', '=', name)
     .execute();
-  return rows.map(affectedFromRow);
+  return rows.map((r) => affectedFromRow(r, r.namespace));
 }
 
 /** Whether any affected record is stored in `namespace` (the (namespace, name) index answers it). */
@@ -41,25 +40,33 @@ export async function hasNamespace(ctx: VulnDbContext, namespace: string): Promi
   return row !== undefined;
 }
 
-/** Records of many keys: one statement per namespace and IN_CHUNK names, by affectedKeyId. */
+/** The columns affectedMany reads: the namespace is the statement's own. */
+const AFFECTED_MANY_COLUMNS = '"source", "vuln_id", "name", "name_kind", "scheme", "data"';
+
+/**
+ * Records of many keys: one statement per namespace and IN_CHUNK names (the same text for every
+ * full chunk, so the prepared statement is reused), by affectedKeyId.
+ */
 export async function affectedMany(ctx: VulnDbContext, keys: readonly AffectedKey[]): Promise<Map<string, Affected[]>> {
   const names = new Map<string, Set<string>>();
   for (const k of keys) {
-    const set = names.get(k.namespace) ?? new Set<string>();
-    set.add(k.name);
-    names.set(k.namespace, set);
+    const set = names.get(k.namespace);
+    if (set) set.add(k.name);
+    else names.set(k.namespace, new Set([k.name]));
   }
   const out = new Map<string, Affected[]>();
   for (const [namespace, set] of names) {
+    const byName = new Map<string, Affected[]>();
     for (const part of chunks([...set], IN_CHUNK)) {
-      const text = `select ${AFFECTED_COLUMNS} from "affected" where "namespace" = ${params(ctx.dialect, 1)} and "name" in (${params(ctx.dialect, part.length, 2)})`;
-      for (const r of await rawRows<AffectedRow>(ctx, text, [namespace, ...part])) {
-        const id = affectedKeyId(namespace, r.name);
-        const list = out.get(id);
-        if (list) list.push(affectedFromRow(r));
-        else out.set(id, [affectedFromRow(r)]);
+      const text = `select ${AFFECTED_MANY_COLUMNS} from "affected" where "namespace" = ${params(ctx.dialect, 1)} and "name" in (${params(ctx.dialect, part.length, 2)})`;
+      for (const r of await rawRows<Omit<AffectedRow, 'namespace'>>(ctx, text, [namespace, ...part])) {
+        const a = affectedFromRow(r, namespace);
+        const list = byName.get(r.name);
+        if (list) list.push(a);
+        else byName.set(r.name, [a]);
       }
     }
+    for (const [name, list] of byName) out.set(affectedKeyId(namespace, name), list);
   }
   return out;
 }
