@@ -12,7 +12,8 @@
  *   (with the counts just stored); `imageDeleted` → the findings rows, the package index, stored
  *   evaluations, summary row
  * - after commit: `imageAdded`, `imageStatusChanged`, `evaluationStored`, `findingsChanged` → the
- *   summary row; `analysisStored` → the first trend point; `findingsChanged` (a re-match,
+ *   summary row (not for an added image or status change followed by a stored analysis of that
+ *   image in the same transaction: the summary row was written inside it, with every tag); `analysisStored` → the first trend point; `findingsChanged` (a re-match,
  *   services/freshness.ts) → vuln_update events and notifications (composeRoot);
  *   `vulnDataChanged` is wired by the process that runs the re-match cycle (services/server.ts).
  */
@@ -96,8 +97,9 @@ function subscribeImageStores({ lifecycle, summaries, findings }: ImageStores): 
     .inTransaction('imageDeleted', (trx, e) => removeEvaluations(trx, e.account, e.imageDigest))
     .inTransaction('imageDeleted', (trx, e) => removeImageSummary(trx, e.account, e.imageDigest))
     .afterCommit('analysisStored', async (e) => summaries.snapshotFirst(e.account))
-    .afterCommit('imageAdded', refresh)
-    .afterCommit('imageStatusChanged', refresh)
+    // A transaction that also stored the image's analysis refreshed its row inside (refreshIn), after the tags were added.
+    .afterCommit('imageAdded', refresh, { unlessFollowedBy: 'analysisStored' })
+    .afterCommit('imageStatusChanged', refresh, { unlessFollowedBy: 'analysisStored' })
     .afterCommit('evaluationStored', refresh)
     .afterCommit('findingsChanged', refresh);
 }

@@ -133,7 +133,7 @@ export class CatalogStore {
       for (const undo of pending.rolledBack) await undo();
       throw e;
     }
-    for (const e of pending.events) await this.lifecycle.committed(e.name, e.event as never);
+    await this.lifecycle.committedAll(pending.events);
     for (const cleanup of pending.committed) await cleanup();
     return result;
   }
@@ -149,9 +149,15 @@ export class CatalogStore {
    * `not_analyzed`; returns the record and whether it needs analysis now.
    */
   async addImage(account: string, input: AddImageInput): Promise<{ image: CatalogImage; needsAnalysis: boolean }> {
+    const needs = await this.recordImage(account, input);
+    return { image: (await this.getImage(account, input.imageDigest))!, needsAnalysis: needs };
+  }
+
+  /** addImage without reading the record back: whether the image needs analysis now. */
+  async recordImage(account: string, input: AddImageInput): Promise<boolean> {
     const t = this.stamp();
     const fulltag = `${input.tag.registry}/${input.tag.repo}:${input.tag.tag}`;
-    const needs = await this.transaction(async (c, trx) => {
+    return this.transaction(async (c, trx) => {
       const existing = await trx.selectFrom('catalog_images').selectAll().where('account', '=', account).where('image_digest', '=', input.imageDigest).executeTakeFirst();
       let needsAnalysis: boolean;
       if (!existing) {
@@ -178,7 +184,6 @@ export class CatalogStore {
       await c.emit('imageAdded', { account, imageDigest: input.imageDigest });
       return needsAnalysis;
     });
-    return { image: (await this.getImage(account, input.imageDigest))!, needsAnalysis: needs };
   }
 
   async getImage(account: string, imageDigest: string): Promise<CatalogImage | undefined> {
