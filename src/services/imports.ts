@@ -57,7 +57,7 @@ export interface ImportContentRecord {
  * Bounded by the uploads' total size; each is taken by the first add that uses it.
  */
 class ParsedUploads {
-  private readonly entries = new Map<string, { sbom: Sbom; bytes: number }>();
+  private readonly entries = new Map<string, { sbom: Sbom; bytes: number; restamp: boolean }>();
   private bytes = 0;
 
   constructor(private readonly maxBytes = 64 * 1024 * 1024, private readonly maxEntries = 256) {}
@@ -66,10 +66,11 @@ class ParsedUploads {
     return `${account}\0${uuid}\0${digest}`;
   }
 
-  put(account: string, uuid: string, digest: string, sbom: Sbom, bytes: number): void {
+  /** `restamp`: the SBOM's createdAt is when it was read (the document has none): a later read would say later. */
+  put(account: string, uuid: string, digest: string, sbom: Sbom, bytes: number, restamp: boolean): void {
     if (bytes > this.maxBytes / 4) return;
     this.take(account, uuid, digest);
-    this.entries.set(ParsedUploads.key(account, uuid, digest), { sbom, bytes });
+    this.entries.set(ParsedUploads.key(account, uuid, digest), { sbom, bytes, restamp });
     this.bytes += bytes;
     while (this.bytes > this.maxBytes || this.entries.size > this.maxEntries) {
       const [oldest, e] = this.entries.entries().next().value!;
@@ -78,15 +79,18 @@ class ParsedUploads {
     }
   }
 
+  /** The SBOM as reading the stored bytes now would give it, once. */
   take(account: string, uuid: string, digest: string): Sbom | undefined {
     const key = ParsedUploads.key(account, uuid, digest);
     const e = this.entries.get(key);
     if (!e) return undefined;
     this.entries.delete(key);
     this.bytes -= e.bytes;
-    return e.sbom;
+    return e.restamp ? { ...e.sbom, createdAt: new Date().toISOString() } : e.sbom;
   }
 }
+
+const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 export interface ImportStoreOptions {
   now?: () => Date;
@@ -193,7 +197,10 @@ export class ImportStore {
     if (bytes.length > this.maxContentBytes) {
       throw new LadingError('LIMIT_EXCEEDED', `${type}: the upload is ${bytes.length} bytes, over the limit of ${this.maxContentBytes}`);
     }
+    const readFrom = new Date().toISOString();
     const sbom = checkContent(type, bytes, mediaType);
+    // A reader stamps a document without a creation time with the time it read it.
+    const restamp = sbom !== undefined && ISO_MS.test(sbom.createdAt) && sbom.createdAt >= readFrom && sbom.createdAt <= new Date().toISOString();
     const digest = sha256Digest(bytes).slice('sha256:'.length);
     const t = this.now().toISOString();
     // Kept only until the image add (then emptied), so compressed fast rather than small.
@@ -203,7 +210,7 @@ export class ImportStore {
       .returning(['digest', 'created_at']).executeTakeFirst()
       ?? await this.db.selectFrom('image_import_contents').select(['digest', 'created_at'])
         .where('account', '=', account).where('operation_uuid', '=', uuid).where('content_type', '=', type).where('digest', '=', digest).executeTakeFirstOrThrow();
-    if (sbom) this.parsed.put(account, uuid, digest, sbom, bytes.length);
+    if (sbom) this.parsed.put(account, uuid, digest, sbom, bytes.length, restamp);
     return { digest: stored.digest, createdAt: stored.created_at };
   }
 
