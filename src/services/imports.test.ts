@@ -191,6 +191,32 @@ test('import: one transaction records the image analyzed and completes the opera
   });
 });
 
+test('import: the SBOM kept from its upload and the one read back by another process store the same analysis, once', async () => {
+  await withDb(async (db) => {
+    const image = debianImage('kept');
+    const uploader = new ImportStore(db.kysely);
+    const imported: Sbom[] = [];
+    let before = '';
+    for (const [i, importer] of [uploader, new ImportStore(db.kysely)].entries()) {
+      const op = await uploader.create('a');
+      const pkg = await uploader.addContent('a', op.uuid, 'packages', json(syftDocument(image)));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (i === 0) before = new Date().toISOString();
+      const digest = `sha256:${String(i).repeat(64)}`;
+      const req = { digest, tags: ['reg.example/team/app:v1'], operationUuid: op.uuid, contents: { packages: `sha256:${pkg.digest}` } };
+      await importImage({ imports: importer, catalog: new CatalogStore(db.kysely) }, 'a', req);
+      imported.push((await new CatalogStore(db.kysely).getSbom('a', digest))!);
+      const left = uploader.takeParsedSbom('a', op.uuid, pkg.digest);
+      if (i === 0) assert.equal(left, undefined, 'the kept SBOM is taken by the image add');
+      else assert.ok(left, 'an add served elsewhere read the stored bytes; this process keeps its copy until evicted');
+    }
+    // Equal but for the digest each was imported under and the time each was read (syft's document has none: it is when it was read).
+    const [kept, read] = imported.map((s) => ({ ...s, createdAt: '', source: { ...s!.source, manifestDigest: '' } }));
+    assert.deepEqual(kept, read);
+    assert.ok(imported.every((s) => s.createdAt >= before), 'a kept SBOM without its own creation time is stamped when it is used, as one read then');
+  });
+});
+
 async function upload(api: ApiClient, op: string, type: string, body: string | Buffer, contentType: string): Promise<string> {
   const r = await api('POST', `/v1/imports/images/${op}/${type}`, { ...admin, body, headers: { 'content-type': contentType } });
   assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -51,6 +51,47 @@ export interface ImportContentRecord {
 }
 
 
+/**
+ * SBOMs this process parsed when they were uploaded, kept for the image add that names them so
+ * the document is read once (an add served by another process reads the stored bytes instead).
+ * Bounded by the uploads' total size; each is taken by the first add that uses it.
+ */
+class ParsedUploads {
+  private readonly entries = new Map<string, { sbom: Sbom; bytes: number; restamp: boolean }>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes = 64 * 1024 * 1024, private readonly maxEntries = 256) {}
+
+  private static key(account: string, uuid: string, digest: string): string {
+    return `${account}\0${uuid}\0${digest}`;
+  }
+
+  /** `restamp`: the SBOM's createdAt is when it was read (the document has none): a later read would say later. */
+  put(account: string, uuid: string, digest: string, sbom: Sbom, bytes: number, restamp: boolean): void {
+    if (bytes > this.maxBytes / 4) return;
+    this.take(account, uuid, digest);
+    this.entries.set(ParsedUploads.key(account, uuid, digest), { sbom, bytes, restamp });
+    this.bytes += bytes;
+    while (this.bytes > this.maxBytes || this.entries.size > this.maxEntries) {
+      const [oldest, e] = this.entries.entries().next().value!;
+      this.entries.delete(oldest);
+      this.bytes -= e.bytes;
+    }
+  }
+
+  /** The SBOM as reading the stored bytes now would give it, once. */
+  take(account: string, uuid: string, digest: string): Sbom | undefined {
+    const key = ParsedUploads.key(account, uuid, digest);
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    this.entries.delete(key);
+    this.bytes -= e.bytes;
+    return e.restamp ? { ...e.sbom, createdAt: new Date().toISOString() } : e.sbom;
+  }
+}
+
+const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 export interface ImportStoreOptions {
   now?: () => Date;
   ttlMs?: number;
@@ -74,15 +115,18 @@ export class ImportStore {
   private readonly ttlMs: number;
   private readonly maxContentBytes: number;
 
-  constructor(db: Kysely<Database>, private readonly options: ImportStoreOptions = {}) {
+  private readonly parsed: ParsedUploads;
+
+  constructor(db: Kysely<Database>, private readonly options: ImportStoreOptions = {}, parsed = new ParsedUploads()) {
     this.db = db;
+    this.parsed = parsed;
     this.now = options.now ?? (() => new Date());
     this.ttlMs = options.ttlMs ?? IMPORT_TTL_MS;
     this.maxContentBytes = options.maxContentBytes ?? MAX_IMPORT_CONTENT_BYTES;
   }
   /** This store over a transaction (the import's own). */
   boundTo(trx: Kysely<Database>): ImportStore {
-    return new ImportStore(trx, this.options);
+    return new ImportStore(trx, this.options, this.parsed);
   }
 
 
@@ -109,8 +153,13 @@ export class ImportStore {
   }
 
   async get(account: string, uuid: string): Promise<ImportOperation | undefined> {
-    await this.expire(account);
-    const row = await this.db.selectFrom('image_imports').selectAll().where('account', '=', account).where('uuid', '=', uuid).executeTakeFirst();
+    const read = () => this.db.selectFrom('image_imports').selectAll().where('account', '=', account).where('uuid', '=', uuid).executeTakeFirst();
+    let row = await read();
+    // Read first, write only when this operation is found past its expiry (then as list() does).
+    if (row && row.status === 'pending' && row.expires_at <= this.now().toISOString()) {
+      await this.expire(account);
+      row = await read();
+    }
     return row ? toOperation(row) : undefined;
   }
 
@@ -148,15 +197,26 @@ export class ImportStore {
     if (bytes.length > this.maxContentBytes) {
       throw new LadingError('LIMIT_EXCEEDED', `${type}: the upload is ${bytes.length} bytes, over the limit of ${this.maxContentBytes}`);
     }
-    checkContent(type, bytes, mediaType);
+    const readFrom = new Date().toISOString();
+    const sbom = checkContent(type, bytes, mediaType);
+    // A reader stamps a document without a creation time with the time it read it.
+    const restamp = sbom !== undefined && ISO_MS.test(sbom.createdAt) && sbom.createdAt >= readFrom && sbom.createdAt <= new Date().toISOString();
     const digest = sha256Digest(bytes).slice('sha256:'.length);
     const t = this.now().toISOString();
-    await this.db.insertInto('image_import_contents')
-      .values({ account, operation_uuid: uuid, content_type: type, digest, content_gz: gzipSync(bytes), created_at: t })
-      .onConflict((oc) => oc.columns(['account', 'operation_uuid', 'content_type', 'digest']).doNothing()).execute();
-    const row = await this.db.selectFrom('image_import_contents').select(['digest', 'created_at'])
-      .where('account', '=', account).where('operation_uuid', '=', uuid).where('content_type', '=', type).where('digest', '=', digest).executeTakeFirstOrThrow();
-    return { digest: row.digest, createdAt: row.created_at };
+    // Kept only until the image add (then emptied), so compressed fast rather than small.
+    const stored = await this.db.insertInto('image_import_contents')
+      .values({ account, operation_uuid: uuid, content_type: type, digest, content_gz: gzipSync(bytes, { level: 1 }), created_at: t })
+      .onConflict((oc) => oc.columns(['account', 'operation_uuid', 'content_type', 'digest']).doNothing())
+      .returning(['digest', 'created_at']).executeTakeFirst()
+      ?? await this.db.selectFrom('image_import_contents').select(['digest', 'created_at'])
+        .where('account', '=', account).where('operation_uuid', '=', uuid).where('content_type', '=', type).where('digest', '=', digest).executeTakeFirstOrThrow();
+    if (sbom) this.parsed.put(account, uuid, digest, sbom, bytes.length, restamp);
+    return { digest: stored.digest, createdAt: stored.created_at };
+  }
+
+  /** The SBOM uploaded to an operation with this digest as this process parsed it, once; undefined when not at hand. */
+  takeParsedSbom(account: string, uuid: string, digest: string): Sbom | undefined {
+    return this.parsed.take(account, uuid, contentDigest(digest));
   }
 
   /** What was uploaded to an operation as one type, oldest first. */
@@ -215,12 +275,12 @@ function parseImageManifest(bytes: Buffer, mediaType?: string): { mediaType: str
   return parsed;
 }
 
-function checkContent(type: ImportContentType, bytes: Buffer, mediaType?: string): void {
+/** Check an upload is what its type says; the SBOM it holds when it is `packages`. */
+function checkContent(type: ImportContentType, bytes: Buffer, mediaType?: string): Sbom | undefined {
   if (bytes.length === 0) throw new LadingError('BAD_INPUT', `${type}: the upload is empty`);
   switch (type) {
     case 'packages':
-      naming(type, () => readSbom(text(bytes, 'the SBOM')));
-      return;
+      return naming(type, () => readSbom(text(bytes, 'the SBOM')));
     case 'dockerfile':
       if (!text(bytes, 'dockerfile: the Dockerfile').trim()) throw new LadingError('BAD_INPUT', 'dockerfile: the Dockerfile is blank');
       return;
@@ -275,7 +335,8 @@ function mismatch(message: string): LadingError {
 }
 
 interface ImportedContent {
-  packages: Buffer;
+  /** The SBOM's bytes, unless `sbom` gives it read. */
+  packages?: Buffer;
   manifest?: Buffer;
   parent_manifest?: Buffer;
   image_config?: Buffer;
@@ -288,8 +349,8 @@ interface ImportedContent {
  * are, otherwise what the SBOM says, under the request's digest and tags. The image id is the
  * config's digest, else local_image_id, else the SBOM's.
  */
-export function importedAnalysis(req: ImportManifest, tags: ImageTag[], content: ImportedContent): Sbom {
-  const sbom = naming('packages', () => readSbom(text(content.packages, 'the SBOM')));
+export function importedAnalysis(req: ImportManifest, tags: ImageTag[], content: ImportedContent, read?: Sbom): Sbom {
+  const sbom = read ?? naming('packages', () => readSbom(text(content.packages ?? Buffer.alloc(0), 'the SBOM')));
   const first = tags[0];
   if (!first) throw new LadingError('BAD_INPUT', 'tags: at least one tag is required');
   const manifest = content.manifest ? parseImageManifest(content.manifest) : undefined;
@@ -361,15 +422,17 @@ export async function importImage(stores: { imports: ImportStore; catalog: Catal
   const { imports } = stores;
   const uuid = req.operationUuid;
   await imports.pending(account, uuid);
-  const content: Partial<ImportedContent> = {};
+  // The SBOM as parsed at its upload when this process took it (the operation is pending, so it is still uploaded).
+  const parsed = imports.takeParsedSbom(account, uuid, req.contents.packages);
+  const content: ImportedContent = {};
   for (const type of IMPORT_CONTENT_TYPES) {
     const digest = req.contents[type];
-    if (digest === undefined) continue;
+    if (digest === undefined || (type === 'packages' && parsed)) continue;
     const bytes = await imports.content(account, uuid, type, digest);
     if (!bytes) throw mismatch(`contents.${type}: nothing with digest ${digest} was uploaded as ${type} to import operation ${uuid}`);
     content[type] = bytes;
   }
-  const sbom = importedAnalysis(req, tags, content as ImportedContent);
+  const sbom = importedAnalysis(req, tags, content, parsed);
   const imageId = sbom.source.imageId.replace(/^sha256:/, '');
   const dockerfile = sbom.source.dockerfile.mode === 'actual' ? sbom.source.dockerfile.text : undefined;
 
@@ -384,7 +447,7 @@ export async function importImage(stores: { imports: ImportStore; catalog: Catal
     }
     let needsAnalysis = false;
     for (const [i, tag] of tags.entries()) {
-      const added = await catalog.addImage(account, {
+      const needs = await catalog.recordImage(account, {
         imageDigest: req.digest,
         ...(imageId ? { imageId } : {}),
         ...(req.parentDigest ? { parentDigest: req.parentDigest } : {}),
@@ -393,7 +456,7 @@ export async function importImage(stores: { imports: ImportStore; catalog: Catal
         ...(dockerfile !== undefined ? { dockerfile } : {}),
         force: i === 0 && options.force === true,
       });
-      if (i === 0) needsAnalysis = added.needsAnalysis;
+      if (i === 0) needsAnalysis = needs;
     }
     if (needsAnalysis) used = await catalog.saveAnalysis(account, req.digest, sbom, undefined, prepared, document);
     return (await catalog.getImage(account, req.digest))!;

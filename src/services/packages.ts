@@ -20,7 +20,8 @@ import type { Match } from '../vulns/model.js';
 import { lookupKeys } from '../vulns/namespace.js';
 import { scanSbom } from '../vulns/scan.js';
 import type { CatalogImage, CatalogStore } from '../store/catalog.js';
-import type { Database, ImagePackagesTable } from '../store/schema.js';
+import type { Database } from '../store/schema.js';
+import { insertRows, type BulkColumn } from '../store/bulk.js';
 import { chunks } from '../util/arrays.js';
 
 
@@ -34,8 +35,6 @@ export interface IndexedPackage {
   path?: string;
 }
 
-/** Rows per insert statement: 8 parameters each, well under both databases' limits. */
-const INSERT_ROWS = 500;
 /** Names per IN (...) list. */
 const IN_CHUNK = 500;
 
@@ -49,20 +48,13 @@ function lookupName(p: Package): string | undefined {
   return other !== undefined && other !== p.name ? other : undefined;
 }
 
-/** Replace an image's rows in the index with these packages (inside the caller's transaction). */
+const INDEX_COLUMNS: BulkColumn[] = ['account', 'image_digest', 'name', 'version', 'type', 'purl', 'path', 'lookup_name'].map((name) => ({ name, type: 'text' }));
+
+/** Replace an image's rows in the index with these packages (inside the caller's transaction): one delete, one set-based insert. */
 export async function indexImagePackages(db: Kysely<Database>, account: string, imageDigest: string, packages: readonly Package[]): Promise<void> {
   await removeImagePackages(db, account, imageDigest);
-  const rows: ImagePackagesTable[] = packages.map((p) => ({
-    account,
-    image_digest: imageDigest,
-    name: p.name,
-    version: p.version,
-    type: p.type,
-    purl: p.purl,
-    path: p.locations[0]?.path ?? null,
-    lookup_name: lookupName(p) ?? null,
-  }));
-  for (const part of chunks(rows, INSERT_ROWS)) await db.insertInto('image_packages').values(part).execute();
+  const rows = packages.map((p) => [account, imageDigest, p.name, p.version, p.type, p.purl, p.locations[0]?.path ?? null, lookupName(p) ?? null]);
+  await insertRows(db, 'image_packages', INDEX_COLUMNS, rows);
 }
 
 export async function removeImagePackages(db: Kysely<Database>, account: string, imageDigest: string): Promise<void> {

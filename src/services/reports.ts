@@ -24,10 +24,20 @@ interface Entry {
 
 export class VulnReports {
   private readonly entries = new Map<string, Entry>();
-  /** Whether the data (as of a `built` stamp) holds any records. */
-  private data: { built: string; any: boolean } | undefined;
+  /** Whether the data (as of a `built` stamp) holds any records; shared with the caches made by `through`. */
+  private readonly known: { data?: { built: string; any: boolean } };
 
-  constructor(private readonly vulndb: VulnDb, private readonly max = 64) {}
+  constructor(private readonly vulndb: VulnDb, private readonly max = 64, known: { data?: { built: string; any: boolean } } = {}) {
+    this.known = known;
+  }
+
+  /**
+   * A cache of `max` reports reading through another handle (a transaction's), that shares what
+   * this one knows of whether the data holds records (it is told by the same `built` stamp).
+   */
+  through(vulndb: VulnDb, max = 1): VulnReports {
+    return new VulnReports(vulndb, max, this.known);
+  }
 
   /** The scan of an image; undefined when the vulnerability database holds no data. */
   async scan(subject: ReportSubject, sbom: () => Promise<Sbom>): Promise<ScanResult | undefined> {
@@ -51,9 +61,9 @@ export class VulnReports {
   }
 
   private async hasData(built: string): Promise<boolean> {
-    if (this.data?.built !== built) {
-      this.data = { built, any: await this.vulndb.hasAffected() };
+    if (this.known.data?.built !== built) {
+      this.known.data = { built, any: await this.vulndb.hasAffected() };
     }
-    return this.data.any;
+    return this.known.data.any;
   }
 }

@@ -11,9 +11,10 @@
  * - in the storing transaction: `analysisStored` → the package index rows and the summary row
  *   (with the counts just stored); `evaluationStored` → the summary row's verdict; `imageDeleted`
  *   → the findings rows, the package index, stored evaluations, summary row
- * - after commit: `imageAdded`, `imageStatusChanged` → the summary row; `analysisStored` → the
- *   first trend point; `vulnDataChanged` is wired by the process that runs the re-match cycle
- *   (services/server.ts).
+ * - after commit: `imageAdded`, `imageStatusChanged` → the summary row (not when the same
+ *   transaction also stored that image's analysis: the row was written inside it, with every tag);
+ *   `analysisStored` → the first trend point; `vulnDataChanged` is wired by the process that runs
+ *   the re-match cycle (services/server.ts).
  * A re-match (services/freshness.ts) moves the summary rows' counts and finding pairs in its own
  * transaction and writes the outbox that `changes` (services/finding-changes.ts) delivers: the
  * vuln_update and policy_eval events and notifications (with composeRoot's announcer) and the
@@ -111,8 +112,9 @@ function subscribeImageStores({ lifecycle, summaries, findings }: ImageStores): 
     .inTransaction('imageDeleted', (trx, e) => removeImageSummary(trx, e.account, e.imageDigest))
     .inTransaction('evaluationStored', (trx, e) => summaries.verdictIn(trx, e.account, e.imageDigest))
     .afterCommit('analysisStored', async (e) => summaries.snapshotFirst(e.account))
-    .afterCommit('imageAdded', refresh)
-    .afterCommit('imageStatusChanged', refresh);
+    // A transaction that also stored the image's analysis refreshed its row inside (refreshIn), after the tags were added.
+    .afterCommit('imageAdded', refresh, { unlessFollowedBy: 'analysisStored' })
+    .afterCommit('imageStatusChanged', refresh, { unlessFollowedBy: 'analysisStored' });
 }
 
 /** Every store and service object of a `lading serve` process. */

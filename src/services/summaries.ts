@@ -31,7 +31,9 @@ import { CatalogStore as CatalogReader } from '../store/catalog.js';
 import { VulnDb as VulnData } from '../feeds/vulndb.js';
 import type { Database, ImageSummariesTable } from '../store/schema.js';
 import { storedFindingCounts } from '../store/findings.js';
+import { insertRows, type BulkColumn } from '../store/bulk.js';
 import { countedMatches, countMatches, zeroCounts, type SeverityCounts, type VulnCounts } from './summary-counts.js';
+import { describeSbom } from './summary-views.js';
 
 export const SEVERITIES = ['Critical', 'High', 'Medium', 'Low', 'Negligible', 'Unknown'] as const satisfies readonly Severity[];
 export const VERDICTS = ['pass', 'warn', 'fail'] as const;
@@ -91,7 +93,8 @@ const SORT_COLUMNS: Record<SummarySort, (keyof ImageSummariesTable)[]> = {
 const NULLABLE_SORTS: ReadonlySet<keyof ImageSummariesTable> = new Set(['analyzed_at', 'package_count', 'image_size']);
 /** Trend points kept per account. */
 const TREND_POINTS = 30;
-const IN_CHUNK = 500;
+
+const SUMMARY_FINDING_COLUMNS: BulkColumn[] = ['account', 'image_digest', 'vuln_id', 'package_name'].map((name) => ({ name, type: 'text' }));
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
@@ -119,6 +122,8 @@ export class SummaryStore {
   private readonly now: () => Date;
   /** Accounts whose missing rows this process has already built. */
   private readonly backfilled = new Set<string>();
+  /** Accounts known to have a trend point. */
+  private readonly trending = new Set<string>();
 
   constructor(db: Kysely<Database>, private readonly catalog: CatalogStore, private readonly vulndb: VulnDb, options: { now?: () => Date; reports?: VulnReports } = {}) {
     this.db = db;
@@ -140,7 +145,7 @@ export class SummaryStore {
     const vulndb = this.vulndb.db === this.db
       ? new VulnData({ kysely: trx, dialect: this.vulndb.dialect, location: this.vulndb.location, close: async () => {} })
       : this.vulndb;
-    await this.recompute({ db: trx, catalog: new CatalogReader(trx), reports: new VulnReports(vulndb, 1) }, account, imageDigest, sbom);
+    await this.recompute({ db: trx, catalog: new CatalogReader(trx), reports: this.reports.through(vulndb) }, account, imageDigest, sbom);
   }
 
   /** Inside an evaluation's transaction: the row's verdict from the newest stored evaluation (the whole row when there is none yet). */
@@ -157,7 +162,8 @@ export class SummaryStore {
       await inTransaction(src.db, (trx) => removeImageSummary(trx, account, imageDigest));
       return;
     }
-    const prev = await src.db.selectFrom('image_summaries').select(['sbom_at', 'package_count', 'distro', 'platform'])
+    // The stored description is reused when the SBOM is not at hand (describing a given one is cheaper than reading it).
+    const prev = given ? undefined : await src.db.selectFrom('image_summaries').select(['sbom_at', 'package_count', 'distro', 'platform'])
       .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
     let sbom: Sbom | undefined = given;
     const loadSbom = async () => (sbom ??= await src.catalog.getSbom(account, imageDigest));
@@ -205,8 +211,7 @@ export class SummaryStore {
     await inTransaction(src.db, async (trx) => {
       await trx.insertInto('image_summaries').values(row).onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet(update)).execute();
       await trx.deleteFrom('image_summary_findings').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
-      const rows = [...pairs.values()].map((p) => ({ account, image_digest: imageDigest, ...p }));
-      for (let i = 0; i < rows.length; i += IN_CHUNK) await trx.insertInto('image_summary_findings').values(rows.slice(i, i + IN_CHUNK)).execute();
+      await insertRows(trx, 'image_summary_findings', SUMMARY_FINDING_COLUMNS, [...pairs.values()].map((p) => [account, imageDigest, p.vuln_id, p.package_name]));
     });
   }
 
@@ -368,8 +373,11 @@ export class SummaryStore {
 
   /** Snapshot an account's totals when it has none yet (its first image was analyzed). */
   async snapshotFirst(account: string): Promise<void> {
+    // Trend points are pruned to the newest TREND_POINTS, never to none: once seen, an account keeps having one.
+    if (this.trending.has(account)) return;
     const any = await this.db.selectFrom('vuln_trend').select('at').where('account', '=', account).limit(1).executeTakeFirst();
     if (!any) await this.snapshotTrend(account);
+    this.trending.add(account);
   }
 
   /** The newest snapshots, oldest first. */
@@ -477,16 +485,6 @@ function toSummary(r: JoinedRow): ImageSummary {
     created_at: r.created_at,
     analyzed_at: r.analyzed_at,
     last_updated: r.last_updated,
-  };
-}
-
-function describeSbom(sbom: Sbom): Pick<ImageSummariesTable, 'package_count' | 'distro' | 'platform'> {
-  const p = sbom.source.platform;
-  const d = sbom.distro;
-  return {
-    package_count: sbom.packages.length,
-    distro: d ? [d.id, d.versionId].filter(Boolean).join(' ') : null,
-    platform: [p.os, p.architecture, p.variant].filter(Boolean).join('/'),
   };
 }
 

@@ -10,6 +10,7 @@ import { getScheme } from '../versions/index.js';
 import { bestCvss } from '../vulns/match.js';
 import { severityRank, type Match } from '../vulns/model.js';
 import type { CatalogImage } from '../store/catalog.js';
+import type { ImageSummariesTable } from '../store/schema.js';
 import type { VulnReports } from './reports.js';
 import { countedMatches } from './summary-counts.js';
 
@@ -188,4 +189,15 @@ export function compareImages(base: { sbom: Sbom; matches: readonly Match[] }, t
 export async function scanOf(reports: VulnReports, image: CatalogImage, sbom: Sbom): Promise<Match[]> {
   const scan = await reports.scan({ account: image.account, imageDigest: image.imageDigest, ...(image.analyzedAt ? { analyzedAt: image.analyzedAt } : {}) }, async () => sbom);
   return scan?.matches ?? [];
+}
+
+/** What a summary row says of an SBOM: package count, distro and platform. */
+export function describeSbom(sbom: Sbom): Pick<ImageSummariesTable, 'package_count' | 'distro' | 'platform'> {
+  const p = sbom.source.platform;
+  const d = sbom.distro;
+  return {
+    package_count: sbom.packages.length,
+    distro: d ? [d.id, d.versionId].filter(Boolean).join(' ') : null,
+    platform: [p.os, p.architecture, p.variant].filter(Boolean).join('/'),
+  };
 }

@@ -147,7 +147,7 @@ export class CatalogStore {
       for (const undo of pending.rolledBack) await undo();
       throw e;
     }
-    for (const e of pending.events) await this.lifecycle.committed(e.name, e.event as never);
+    await this.lifecycle.committedAll(pending.events);
     for (const cleanup of pending.committed) await cleanup();
     return result;
   }
@@ -180,9 +180,15 @@ export class CatalogStore {
   }
 
   async addImage(account: string, input: AddImageInput): Promise<{ image: CatalogImage; needsAnalysis: boolean }> {
+    const needs = await this.recordImage(account, input);
+    return { image: (await this.getImage(account, input.imageDigest))!, needsAnalysis: needs };
+  }
+
+  /** addImage without reading the record back: whether the image needs analysis now. */
+  async recordImage(account: string, input: AddImageInput): Promise<boolean> {
     const t = this.stamp();
     const fulltag = `${input.tag.registry}/${input.tag.repo}:${input.tag.tag}`;
-    const needs = await this.transaction(async (c, trx) => {
+    return this.transaction(async (c, trx) => {
       const existing = await trx.selectFrom('catalog_images').selectAll().where('account', '=', account).where('image_digest', '=', input.imageDigest).executeTakeFirst();
       const annotations = input.annotations ? this.boundedAnnotations(existing ? (parseJson<Record<string, unknown>>(existing.annotations, 'annotations') ?? {}) : {}, input.annotations) : undefined;
       let needsAnalysis: boolean;
@@ -211,7 +217,6 @@ export class CatalogStore {
       await c.emit('imageAdded', { account, imageDigest: input.imageDigest });
       return needsAnalysis;
     });
-    return { image: (await this.getImage(account, input.imageDigest))!, needsAnalysis: needs };
   }
 
   async getImage(account: string, imageDigest: string): Promise<CatalogImage | undefined> {

@@ -113,10 +113,14 @@ async function aggregate(db: Kysely<Database>, imageIds?: number[]): Promise<Map
 
 const zero = (): Counts => Object.fromEntries(COUNTS.map((c) => [c, 0])) as Counts;
 
-/** Set these images' counts from their findings. */
-export async function recountImages(trx: Kysely<Database>, imageIds: number[]): Promise<void> {
-  const counts = await aggregate(trx, imageIds);
-  for (const id of imageIds) await trx.updateTable('finding_images').set(counts.get(id) ?? zero()).where('id', '=', id).execute();
+/** Set one image's counts from its findings, in one statement. */
+export async function recountImage(trx: Kysely<Database>, imageId: number): Promise<void> {
+  const bySeverity = (['Critical', 'High', 'Medium', 'Low', 'Negligible', 'Unknown'] as const).map((s) => sql`coalesce(sum(case when f.severity = ${s} then 1 else 0 end), 0)`);
+  await sql`update finding_images set (${list(COUNTS, (c) => c)}) = (
+      select ${sql.join(bySeverity)}, count(*), coalesce(sum(f.fixable), 0), coalesce(sum(f.kev), 0)
+      from finding_image_packages p join tuple_findings f on f.tuple_id = p.tuple_id
+      where p.image_id = ${imageId} and f.vendor_only = 0)
+    where id = ${imageId}`.execute(trx);
 }
 
 /** Every image (of these, or all) whose stored counts differ from a recomputation from its findings. */

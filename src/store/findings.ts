@@ -20,7 +20,8 @@ import type { Sbom } from '../sbom/model.js';
 import type { Database } from './schema.js';
 import type { VulnLookup } from '../vulns/lookup.js';
 import { matchTuples, tupleKeys, tupleOf, tupleText, type TupleFinding, type TuplePackage } from './finding-tuples.js';
-import { applyDeltas, COUNTS, countMismatches, findingSummary, imageDiffs, recountImages, refreshSummaryFindings, type CountMismatch, type Counts, type FindingSummary, type ImageFindingDiff } from './finding-sql.js';
+import { insertRows, type BulkColumn } from './bulk.js';
+import { applyDeltas, COUNTS, countMismatches, findingSummary, imageDiffs, recountImage, refreshSummaryFindings, type CountMismatch, type Counts, type FindingSummary, type ImageFindingDiff } from './finding-sql.js';
 
 export type { CountMismatch, Counts, ImageFindingDiff, FindingSummary } from './finding-sql.js';
 
@@ -58,6 +59,13 @@ export interface FindingsRematchResult {
 
 export const CURSOR_KEY = 'findings_seq';
 const EVERYTHING = '*';
+
+const col = (name: string, type: BulkColumn['type'] = 'text'): BulkColumn => ({ name, type });
+const PACKAGE_COLUMNS = [col('image_id', 'integer'), col('tuple_id', 'integer'), col('path')];
+const TUPLE_COLUMNS = [col('tuple'), col('name'), col('version'), col('type'), col('package')];
+const KEY_COLUMNS = [col('namespace'), col('name'), col('tuple_id', 'integer')];
+const FINDING_COLUMNS = [col('tuple_id', 'integer'), col('vuln_id'), col('feed_group'), col('severity'), col('fix'), col('url'),
+  col('fixable', 'integer'), col('vendor_only', 'integer'), col('kev', 'integer'), col('aliases')];
 const CHUNK = 500;
 
 function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
@@ -113,22 +121,20 @@ export class FindingsStore {
     return { packages, tuples, matched, seenChange };
   }
 
-  /** Inside the transaction that stores the analysis: the image's package rows and counts. */
+  /** Inside the transaction that stores the analysis: the image's package rows (one set-based insert) and counts (one UPDATE). */
   async storeImage(trx: Kysely<Database>, account: string, imageDigest: string, prepared: PreparedImage): Promise<void> {
     await this.removeImage(trx, account, imageDigest);
     const image = await trx.insertInto('finding_images').values({ account, image_digest: imageDigest }).returning('id').executeTakeFirstOrThrow();
     const ids = await this.ensureTuples(trx, prepared);
-    const rows = prepared.packages.map((p) => ({ image_id: Number(image.id), tuple_id: ids.get(p.text)!, path: p.path }));
-    for (const part of chunks(rows)) await trx.insertInto('finding_image_packages').values(part).execute();
-    await recountImages(trx, [Number(image.id)]);
+    const rows = prepared.packages.map((p) => [Number(image.id), ids.get(p.text)!, p.path]);
+    await insertRows(trx, 'finding_image_packages', PACKAGE_COLUMNS, rows);
+    await recountImage(trx, Number(image.id));
   }
 
   /** Inside the image's delete transaction. */
   async removeImage(trx: Kysely<Database>, account: string, imageDigest: string): Promise<void> {
-    const image = await trx.selectFrom('finding_images').select('id').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
-    if (!image) return;
-    await trx.deleteFrom('finding_image_packages').where('image_id', '=', image.id).execute();
-    await trx.deleteFrom('finding_images').where('id', '=', image.id).execute();
+    const gone = await trx.deleteFrom('finding_images').where('account', '=', account).where('image_digest', '=', imageDigest).returning('id').execute();
+    if (gone.length) await trx.deleteFrom('finding_image_packages').where('image_id', 'in', gone.map((r) => r.id)).execute();
   }
 
   /** An image's stored counts (undefined when not stored). */
@@ -258,30 +264,30 @@ export class FindingsStore {
    */
   private async ensureTuples(trx: Kysely<Database>, prepared: PreparedImage): Promise<Map<string, number>> {
     const ids = await this.tupleIds(trx, [...prepared.tuples.keys()], this.postgres);
-    const created: [string, number][] = [];
-    for (const text of prepared.tuples.keys()) {
-      if (ids.has(text)) continue;
+    const missing = [...prepared.tuples.keys()].filter((text) => !ids.has(text));
+    if (!missing.length) return ids;
+    const rows = missing.map((text) => {
       const t = prepared.tuples.get(text)!;
-      const r = await trx.insertInto('finding_tuples').values({ tuple: text, name: t.name, version: t.version, type: t.type, package: JSON.stringify(t) })
-        .onConflict((oc) => oc.column('tuple').doNothing()).returning('id').executeTakeFirst();
-      if (!r) {
-        const again = await this.tupleIds(trx, [text], this.postgres);
-        ids.set(text, again.get(text)!);
-        continue;
-      }
-      ids.set(text, Number(r.id));
-      created.push([text, Number(r.id)]);
+      return [text, t.name, t.version, t.type, JSON.stringify(t)];
+    });
+    const inserted = new Map<string, number>();
+    for (const r of await insertRows(trx, 'finding_tuples', TUPLE_COLUMNS, rows, { onConflictDoNothing: ['tuple'], returning: ['id', 'tuple'] })) {
+      inserted.set(String(r.tuple), Number(r.id));
     }
+    const raced = missing.filter((text) => !inserted.has(text));
+    for (const [text, id] of await this.tupleIds(trx, raced, this.postgres)) ids.set(text, id);
+    const created = missing.filter((text) => inserted.has(text)).map((text): [string, number] => [text, inserted.get(text)!]);
+    for (const [text, id] of created) ids.set(text, id);
     if (!created.length) return ids;
     const keys = created.flatMap(([text, id]) => tupleKeys(prepared.tuples.get(text)!).map((k) => ({ ...k, tuple_id: id })));
-    for (const part of chunks(keys)) await trx.insertInto('finding_tuple_keys').values(part).execute();
-    const findings = created.flatMap(([text, id]) => prepared.matched.get(text)!.map((f) => ({ tuple_id: id, ...f })));
-    for (const part of chunks(findings, 300)) await trx.insertInto('tuple_findings').values(part).execute();
+    await insertRows(trx, 'finding_tuple_keys', KEY_COLUMNS, keys.map((k) => [k.namespace, k.name, k.tuple_id]));
+    const findings = created.flatMap(([text, id]) => prepared.matched.get(text)!.map((f) => FINDING_COLUMNS.map((c) => (c.name === 'tuple_id' ? id : f[c.name as keyof TupleFinding]))));
+    await insertRows(trx, 'tuple_findings', FINDING_COLUMNS, findings);
     const later = await trx.selectFrom('vuln_changes').select(['namespace', 'name']).where('id', '>', prepared.seenChange).execute();
     const changed = new Set(later.map((c) => `${c.namespace}\0${c.name}`));
     const stale = later.some((c) => c.namespace === EVERYTHING) ? keys : keys.filter((k) => changed.has(`${k.namespace}\0${k.name}`));
-    const rows = stale.map((k) => ({ source: 'findings', namespace: k.namespace, name: k.name, created_at: new Date().toISOString() }));
-    for (const part of chunks(rows)) await trx.insertInto('vuln_changes').values(part).execute();
+    const changeRows = stale.map((k) => ({ source: 'findings', namespace: k.namespace, name: k.name, created_at: new Date().toISOString() }));
+    for (const part of chunks(changeRows)) await trx.insertInto('vuln_changes').values(part).execute();
     return ids;
   }
 

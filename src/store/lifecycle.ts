@@ -67,9 +67,29 @@ export interface PreparedEvent<K extends TransactionalEventName> {
 
 type AnySubscriber = (...args: never[]) => Promise<unknown>;
 
+export interface AfterCommitOptions {
+  /**
+   * Not run for an image when a later event of this name for the same image committed in the same
+   * transaction (its in-transaction subscribers already did the work with the final state).
+   */
+  unlessFollowedBy?: TransactionalEventName;
+}
+
+/** One committed event, as a store publishes the events of a transaction. */
+export interface CommittedEvent {
+  name: LifecycleEventName;
+  event: LifecycleEvents[LifecycleEventName];
+}
+
+const sameImage = (a: unknown, b: unknown): boolean => {
+  const x = a as Partial<ImageRef>;
+  const y = b as Partial<ImageRef>;
+  return x.account !== undefined && x.account === y.account && x.imageDigest === y.imageDigest;
+};
+
 export class Lifecycle {
   private readonly inTrx = new Map<LifecycleEventName, AnySubscriber[]>();
-  private readonly after = new Map<LifecycleEventName, AnySubscriber[]>();
+  private readonly after = new Map<LifecycleEventName, { fn: AnySubscriber; options: AfterCommitOptions }[]>();
   private readonly preparing = new Map<LifecycleEventName, AnySubscriber[]>();
 
   constructor(private readonly onError: (event: LifecycleEventName, error: unknown) => void = () => {}) {}
@@ -94,8 +114,8 @@ export class Lifecycle {
   }
 
   /** Run `fn` after every committed `name` change. */
-  afterCommit<K extends LifecycleEventName>(name: K, fn: AfterCommitSubscriber<K>): this {
-    this.after.set(name, [...(this.after.get(name) ?? []), fn as AnySubscriber]);
+  afterCommit<K extends LifecycleEventName>(name: K, fn: AfterCommitSubscriber<K>, options: AfterCommitOptions = {}): this {
+    this.after.set(name, [...(this.after.get(name) ?? []), { fn: fn as AnySubscriber, options }]);
     return this;
   }
 
@@ -110,14 +130,24 @@ export class Lifecycle {
     for (const fn of (this.inTrx.get(name) ?? []) as InTransactionSubscriber<K>[]) await fn(trx, event);
   }
 
-  /** Called once the change is committed: every after-commit subscriber, in order; errors go to onError. */
-  async committed<K extends LifecycleEventName>(name: K, event: LifecycleEvents[K]): Promise<void> {
-    for (const fn of (this.after.get(name) ?? []) as AfterCommitSubscriber<K>[]) {
+  /**
+   * Called once the change is committed: every after-commit subscriber, in order; errors go to
+   * onError. `later`: the events the same transaction committed after this one.
+   */
+  async committed<K extends LifecycleEventName>(name: K, event: LifecycleEvents[K], later: readonly CommittedEvent[] = []): Promise<void> {
+    for (const { fn, options } of this.after.get(name) ?? []) {
+      const covering = options.unlessFollowedBy;
+      if (covering && later.some((l) => l.name === covering && sameImage(l.event, event))) continue;
       try {
-        await fn(event);
+        await (fn as AfterCommitSubscriber<K>)(event);
       } catch (e) {
         this.onError(name, e);
       }
     }
+  }
+
+  /** The events one transaction committed, in order (each told of the ones after it). */
+  async committedAll(events: readonly CommittedEvent[]): Promise<void> {
+    for (const [i, e] of events.entries()) await this.committed(e.name, e.event as never, events.slice(i + 1));
   }
 }

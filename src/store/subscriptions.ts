@@ -129,21 +129,24 @@ export class SubscriptionStore {
    * activated and, with autosubscribe, tag_update too. Nothing is ever deactivated here.
    */
   async ensureTagSubscriptions(account: string, fulltag: string, options: { autosubscribe: boolean }): Promise<Subscription[]> {
-    const activate: SubscriptionType[] = options.autosubscribe ? ['analysis_update', 'tag_update'] : ['analysis_update'];
-    await this.db.transaction().execute(async (trx) => {
-      const t = this.now().toISOString();
-      for (const type of TAG_SUBSCRIPTION_TYPES) {
-        const id = subscriptionId(account, fulltag, type);
-        await trx.insertInto('subscriptions').values({
-          account, subscription_id: id, subscription_type: type, subscription_key: fulltag, subscription_value: null,
-          active: activate.includes(type) ? 1 : 0, created_at: t, last_updated: t,
-        }).onConflict((oc) => oc.columns(['account', 'subscription_id']).doNothing()).execute();
-      }
-      await trx.updateTable('subscriptions').set({ active: 1, last_updated: t })
-        .where('account', '=', account).where('subscription_key', '=', fulltag)
-        .where('subscription_type', 'in', activate).where('active', '=', 0).execute();
-    });
+    await this.subscribeTag(account, fulltag, options);
     return this.list(account, { key: fulltag }).then((l) => l.filter((s) => s.type !== 'repo_update'));
+  }
+
+  /**
+   * ensureTagSubscriptions without reading them back: two statements, each safe to repeat (the
+   * missing rows inserted, then the wanted ones activated), so no transaction is needed.
+   */
+  async subscribeTag(account: string, fulltag: string, options: { autosubscribe: boolean }): Promise<void> {
+    const activate: SubscriptionType[] = options.autosubscribe ? ['analysis_update', 'tag_update'] : ['analysis_update'];
+    const t = this.now().toISOString();
+    await this.db.insertInto('subscriptions').values(TAG_SUBSCRIPTION_TYPES.map((type) => ({
+      account, subscription_id: subscriptionId(account, fulltag, type), subscription_type: type, subscription_key: fulltag, subscription_value: null,
+      active: activate.includes(type) ? 1 : 0, created_at: t, last_updated: t,
+    }))).onConflict((oc) => oc.columns(['account', 'subscription_id']).doNothing()).execute();
+    await this.db.updateTable('subscriptions').set({ active: 1, last_updated: t })
+      .where('account', '=', account).where('subscription_key', '=', fulltag)
+      .where('subscription_type', 'in', activate).where('active', '=', 0).execute();
   }
 
   /** Remove a tag's four subscriptions; how many were removed. */

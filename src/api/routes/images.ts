@@ -202,7 +202,7 @@ function addImageRoute(app: FastifyInstance, ctx: ImageContext): void {
       // An SBOM import: the analysis comes from the uploaded content, nothing is pulled.
       if (body.tag || body.digest || body.dockerfile || body.source.tag || body.source.digest) throw new ApiError(400, 'source.import: give no tag, digest or dockerfile beside an import');
       const imported = await addImportedImage(deps, account, body.source.import, { force: boolQuery(q.force), ...(body.annotations ? { annotations: body.annotations } : {}) });
-      for (const t of imported.tags) await subscriptions.ensureTagSubscriptions(account, t.fulltag, { autosubscribe: boolQuery(q.autosubscribe) });
+      for (const t of imported.tags) await subscriptions.subscribeTag(account, t.fulltag, { autosubscribe: boolQuery(q.autosubscribe) });
       return [anchoreImage(imported)];
     }
     const r = addRequest(body);
@@ -220,7 +220,7 @@ function addImageRoute(app: FastifyInstance, ctx: ImageContext): void {
       added.push(image);
     }
     // Anchore's four tag subscriptions: analysis_update active, tag_update active with autosubscribe.
-    await subscriptions.ensureTagSubscriptions(account, fulltag, { autosubscribe: boolQuery(q.autosubscribe) });
+    await subscriptions.subscribeTag(account, fulltag, { autosubscribe: boolQuery(q.autosubscribe) });
     return added.map(anchoreImage);
   });
 }
