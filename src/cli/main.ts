@@ -2,6 +2,7 @@
 /** The `lading` command line. Errors print one line to stderr and exit 2. */
 import { describeError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { interruption } from './interrupt.js';
 
 /** `lading --version` alone is answered before the command tree (and commander) is loaded: the cheapest start there is. */
 const VERSION_ONLY = new Set(['--version', '-V']);
@@ -17,6 +18,11 @@ export async function main(argv: string[]): Promise<number> {
     // A command may report a result through process.exitCode (scan --fail-on sets 1) without failing.
     return Number(process.exitCode ?? 0) || 0;
   } catch (e) {
+    const interrupted = interruption(e);
+    if (interrupted) {
+      process.stderr.write('lading: interrupted\n');
+      return interrupted.status;
+    }
     const { CommanderError } = await import('commander');
     if (e instanceof CommanderError) {
       // help and version exit 0; usage errors were already printed by commander.

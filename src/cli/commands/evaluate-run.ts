@@ -115,7 +115,7 @@ export async function runEvaluate(ref: string, o: EvaluateCliOptions, deps: Eval
   } else {
     const needs = analysisNeeds(bundle);
     const dockerfile = o.dockerfile ? await readFile(o.dockerfile, 'utf8') : undefined;
-    sbom = await withImage(ref, o, async (img) => {
+    sbom = await withImage(ref, o, async (img, signal) => {
       const bar = progress(img);
       try {
         return await analyzeImage(img, {
@@ -125,6 +125,7 @@ export async function runEvaluate(ref: string, o: EvaluateCliOptions, deps: Eval
           ...(dockerfile !== undefined ? { dockerfile } : {}),
           onProgress: bar.update,
           cache: await imageCache(o),
+          signal,
         });
       } finally {
         bar.done();

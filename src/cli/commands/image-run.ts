@@ -18,9 +18,9 @@ export async function runInspect(ref: string, o: ImageOutputOptions): Promise<vo
 }
 
 export async function runFiles(ref: string, o: ImageOutputOptions): Promise<void> {
-  await withImage(ref, o, async (img) => {
+  await withImage(ref, o, async (img, signal) => {
     const bar = progress(img);
-    const result = await squash(img, { onProgress: bar.update });
+    const result = await squash(img, { onProgress: bar.update, signal });
     bar.done();
     try {
       for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);

@@ -37,7 +37,7 @@ export function sbomTable(sbom: Sbom): string {
 export async function runSbom(ref: string, o: SbomCliOptions): Promise<void> {
   const dockerfile = o.dockerfile ? await readFile(o.dockerfile, 'utf8') : undefined;
   const cache = await imageCache(o);
-  const sbom = await withImage(ref, o, async (img) => {
+  const sbom = await withImage(ref, o, async (img, signal) => {
     const bar = progress(img);
     try {
       return await analyzeImage(img, {
@@ -48,6 +48,7 @@ export async function runSbom(ref: string, o: SbomCliOptions): Promise<void> {
         ...(dockerfile !== undefined ? { dockerfile } : {}),
         onProgress: bar.update,
         cache,
+        signal,
       });
     } finally {
       bar.done();

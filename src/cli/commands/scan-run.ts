@@ -47,10 +47,10 @@ export async function runScan(ref: string, o: ScanCliOptions, openLookup: OpenLo
   let result: ScanResult;
   let sbom: Sbom;
   try {
-    sbom = await sbomFromFile(ref) ?? await withImage(ref, o, async (img) => {
+    sbom = await sbomFromFile(ref) ?? await withImage(ref, o, async (img, signal) => {
       const bar = progress(img);
       try {
-        return await analyzeImage(img, { secrets: false, onProgress: bar.update, cache: await imageCache(o) });
+        return await analyzeImage(img, { secrets: false, onProgress: bar.update, cache: await imageCache(o), signal });
       } finally {
         bar.done();
       }
