@@ -229,7 +229,7 @@ if [ -x /usr/bin/docker-registry ]; then
   pushed_size=$(curl -fsS -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://127.0.0.1:$rport/v2/lading/manifests/$VERSION" \
     | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { const m = JSON.parse(s); console.log(m.layers.reduce((n, l) => n + l.size, m.config.size)); })')
   [ -f dist/bin/lading.js ] || npm run --silent build
-  node dist/bin/lading.js sbom "127.0.0.1:$rport/lading:$VERSION" --insecure "127.0.0.1:$rport" --dockerfile deploy/Dockerfile -o json >"$BUILD_DIR/sbom.json" \
+  node dist/bin/lading.js sbom "127.0.0.1:$rport/lading:$VERSION" --insecure-registry "127.0.0.1:$rport" --dockerfile deploy/Dockerfile -o json >"$BUILD_DIR/sbom.json" \
     || fail "lading sbom of its own image"
   node -e '
     const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

@@ -62,7 +62,7 @@ function trivyNet(trivy: string, cacheDir: string): number {
 }
 
 function sbomRun(cacheDir: string, extra: string[] = []): Run {
-  return timed([process.execPath, cli, 'sbom', '--insecure', '127.0.0.1:5000', ...extra, REF, '-o', 'json', '--file', '/dev/null'], { ...process.env, LADING_CACHE_DIR: cacheDir });
+  return timed([process.execPath, cli, 'sbom', '--insecure-registry', '127.0.0.1:5000', ...extra, REF, '-o', 'json', '--file', '/dev/null'], { ...process.env, LADING_CACHE_DIR: cacheDir });
 }
 
 function debianApp(rounds: number): string[] {
