@@ -46,6 +46,9 @@ describeService('policy bundles API', {}, (h) => {
     const one = await api('GET', `/v1/policies/${DEFAULT_BUNDLE.id}?detail=true`, admin);
     assert.equal(one.body.length, 1);
     assert.equal(one.body[0].policybundle.id, DEFAULT_BUNDLE.id);
+    // One bundle comes with its content unless detail=false (Anchore's get_policy default is true).
+    assert.deepEqual((await api('GET', `/v1/policies/${DEFAULT_BUNDLE.id}`, admin)).body[0].policybundle, DEFAULT_BUNDLE);
+    assert.deepEqual((await api('GET', `/v1/policies/${DEFAULT_BUNDLE.id}?detail=false`, admin)).body[0].policybundle, {});
     assertErrorBody(await api('GET', '/v1/policies?detail=maybe', admin), 400, /detail/);
     assertErrorBody(await api('GET', '/v1/policies/no-such-bundle', admin), 404);
   });
@@ -77,6 +80,13 @@ describeService('policy bundles API', {}, (h) => {
     assert.equal(put.body[0].active, true);
     assert.equal(put.body[0].policybundle.name, 'Bundle A2');
     assert.deepEqual(await actives(api, admin), ['bundle-a']);
+
+    // the same with Anchore's default detail (none given): the record carries its bundle
+    const plain = (await api('GET', `/v1/policies/${DEFAULT_BUNDLE.id}`, admin)).body[0];
+    const again = await api('PUT', `/v1/policies/${DEFAULT_BUNDLE.id}`, { ...admin, body: { ...plain, active: true } });
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.deepEqual(await actives(api, admin), [DEFAULT_BUNDLE.id]);
+    assert.equal((await api('PUT', '/v1/policies/bundle-a', { ...admin, body: { ...record, active: true } })).status, 200);
 
     // ?active=true activates too, and switches back
     const back = await api('PUT', `/v1/policies/${DEFAULT_BUNDLE.id}?active=true`, { ...admin, body: {} });

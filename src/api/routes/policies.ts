@@ -1,7 +1,8 @@
 /**
  * Policy bundles (services/policies.ts): GET /policies, POST /policies, GET/PUT/DELETE
  * /policies/{policyId}. Responses are Anchore's PolicyBundleRecord: the bundle itself
- * (`policybundle`) only with detail=true on GET (POST and PUT always return it). A PUT with
+ * (`policybundle`) in the list only with detail=true, for one bundle unless detail=false (Anchore's
+ * defaults: list_policies false, get_policy true); POST and PUT always return it. A PUT with
  * `active: true` in the record, or `?active=true`, makes it the account's one active bundle.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -91,7 +92,8 @@ export function policiesRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/policies/:policyId', async (req) => {
     const account = await accountOf(req, deps, 'read');
     const policyId = policyIdOf(req);
-    const detail = boolParam(req, 'detail', false);
+    // Anchore's get_policy defaults detail to true, so a client's get-then-put keeps the bundle.
+    const detail = boolParam(req, 'detail', true);
     const record = await store.getBundle(account, policyId);
     if (!record) throw new ApiError(404, `no policy bundle ${policyId}`);
     return [policyRecordView(record, account, detail)];
