@@ -7,7 +7,6 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import type { Severity } from '../feeds/model.js';
@@ -17,6 +16,7 @@ import { affected, deb, sbomOf, vuln } from '../vulns/testing.js';
 import { checkImage } from './check.js';
 import { rematchFindings } from './freshness.js';
 import { composeRoot, type ServiceRoot } from './root.js';
+import { killChildAt } from '../testkit/kill-child.js';
 
 const child = fileURLToPath(new URL('../testkit/finding-changes-child.ts', import.meta.url));
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -27,18 +27,7 @@ const ACCOUNT = 'admin';
 
 /** Run the child re-match until its re-match committed, then SIGKILL it. */
 function killAfterCommit(url: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, url], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('committed\n')) process.kill(p.pid!, 'SIGKILL');
-    });
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', reject);
-    p.on('close', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child ended ${code ?? signal} before the kill: ${out}${err}`))));
-  });
+  return killChildAt(child, [url], 'committed').then(() => undefined);
 }
 
 describeOnDatabases('changed findings: re-evaluation and announcements from the outbox', ({ db, url }) => {

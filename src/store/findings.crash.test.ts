@@ -1,28 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
 import { VulnDb } from '../feeds/vulndb.js';
 import { describeOnDatabases } from '../testkit/databases.js';
 import { applyFixtureFeed, expectedCounts, fixtureImages, storeFixtureImages } from '../testkit/findings.js';
 import { CURSOR_KEY, FindingsStore } from './findings.js';
+import { killChildAt } from '../testkit/kill-child.js';
 
 const child = fileURLToPath(new URL('../testkit/findings-child.ts', import.meta.url));
 
 /** Run the child until it is inside its second batch's transaction, then SIGKILL it. */
 function killMidRematch(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, url], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('mid\n')) process.kill(p.pid!, 'SIGKILL');
-    });
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', reject);
-    p.on('close', (code, signal) => (signal === 'SIGKILL' ? resolve(out) : reject(new Error(`child ended ${code ?? signal} before the kill: ${out}${err}`))));
-  });
+  return killChildAt(child, [url], 'mid');
 }
 
 describeOnDatabases('findings: a process killed in the middle of a re-match', (t) => {
