@@ -19,6 +19,7 @@ import type { Sbom } from '../../sbom/model.js';
 import type { Analyzer } from '../types.js';
 import { ANALYZERS } from '../analyzers/index.js';
 import { IMAGE_BUCKET } from './memo.js';
+import { writeNative } from '../../sbom/formats/native.js';
 
 const file = (path: string, content: string | Buffer = '', extra: Partial<Extract<TarEntry, { type: 'file' }>> = {}): TarEntry =>
   ({ type: 'file', path, content, ...extra });
@@ -133,8 +134,12 @@ describe('layer-wise analysis equals squash-then-analyze', () => {
         const fallbacks: unknown[] = [];
         const opts = { ...options, cache, onFallback: (e: unknown) => fallbacks.push(e) };
         assert.deepEqual(normal(await analyzeImage(img, { ...options, onFallback: (e) => fallbacks.push(e) })), reference, 'no cache');
-        assert.deepEqual(normal(await analyzeImage(img, opts)), reference, 'cold');
-        assert.deepEqual(normal(await analyzeImage(img, opts)), reference, 'warm (the image entry)');
+        const cold = await analyzeImage(img, opts);
+        assert.deepEqual(normal(cold), reference, 'cold');
+        const warm = await analyzeImage(img, opts);
+        warm.createdAt = cold.createdAt;
+        assert.equal(writeNative(warm), writeNative(cold), 'the warm entry writes the same document');
+        assert.deepEqual(normal(warm), reference, 'warm (the image entry)');
         rmSync(join(cache.dir, 'layers', IMAGE_BUCKET), { recursive: true, force: true });
         assert.deepEqual(normal(await analyzeImage(img, opts)), reference, 'warm (assembled from the layer parts)');
         const expectFallback = name.includes('falls back');
@@ -216,6 +221,30 @@ describe('layer cache', () => {
     assert.deepEqual(normal(await analyzeImage(img, { cache, analyzers: counted })), reference);
     assert.ok(calls > 0, 'recomputed');
     assert.notDeepEqual(readFileSync(entryFile), bytes, 'the corrupt entry was replaced');
+  });
+
+  test('a warm entry writes its stored document without parsing it; a changed field or warning is written afresh', async () => {
+    const img = image(fixtures()['one layer']!);
+    const cache = new DiskCache(mkdtempSync(join(work, 'w-')));
+    const cold = await analyzeImage(img, { cache });
+    const lazy = (s: Sbom) => Object.getOwnPropertyDescriptor(s, 'files')?.get !== undefined;
+    const warm = await analyzeImage(img, { cache });
+    warm.createdAt = cold.createdAt;
+    assert.ok(lazy(warm), 'the body is not parsed on a hit');
+    assert.deepEqual(warm.warnings, cold.warnings);
+    assert.equal(writeNative(warm), writeNative(cold));
+    assert.ok(lazy(warm), 'writing the document did not parse the body');
+
+    const changed = await analyzeImage(img, { cache });
+    changed.createdAt = cold.createdAt;
+    changed.packages.push({ ...changed.packages[0]!, name: 'added-later', purl: 'pkg:deb/debian/added-later@1' });
+    assert.ok(!lazy(changed));
+    assert.match(writeNative(changed), /"added-later"/);
+    assert.equal(JSON.parse(writeNative(changed)).packages.length, cold.packages.length + 1);
+
+    const warned = await analyzeImage(img, { cache });
+    warned.warnings.push('a warning added after the analysis');
+    assert.match(writeNative(warned), /a warning added after the analysis/);
   });
 
   test('over its cap, the least recently used parts go first', async () => {

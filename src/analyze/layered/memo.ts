@@ -9,6 +9,8 @@
 import { createHash } from 'node:crypto';
 import type { ResolvedImage } from '../../image/types.js';
 import type { Sbom } from '../../sbom/model.js';
+import { attachNativeBody, renderNativeBody } from '../../sbom/formats/native.js';
+import { sortPackages } from '../../sbom/formats/common.js';
 import { VERSION } from '../../version.js';
 import type { LayerCache } from '../cache/store.js';
 import { imageMetadata } from '../metadata.js';
@@ -17,14 +19,17 @@ import { imageMetadata } from '../metadata.js';
 export const IMAGE_BUCKET = 'images';
 
 /** Bump when what an image entry holds changes shape or meaning. */
-const MEMO_FORMAT = 1;
+const MEMO_FORMAT = 2;
 
-type Assembled = Omit<Sbom, 'schema' | 'createdAt' | 'tool' | 'source'>;
-
-interface MemoEntry {
+interface MemoMeta {
   /** Each layer's uncompressed size, null where it was not known. */
   sizes: (number | null)[];
-  sbom: Assembled;
+  /** The body's keys (see SbomBody), parsed from the blob when first read. */
+  keys: string[];
+  /** The body's warnings, kept apart: every run prints them, and reading them must not parse the body. */
+  warnings: string[];
+  /** Where each package, in the analysis's own order, stands in the body (which lists them sorted). */
+  packageOrder: number[];
 }
 
 /** The key of an image's result: its layers' keys (each layer's record key, then its part keys) in order. */
@@ -32,21 +37,68 @@ export function imageKey(layerKeys: string[][]): string {
   return 'i-' + createHash('sha256').update(JSON.stringify([MEMO_FORMAT, VERSION, layerKeys])).digest('hex').slice(0, 48);
 }
 
+function isMemoMeta(m: unknown): m is MemoMeta {
+  const e = m as MemoMeta | undefined;
+  return typeof e === 'object' && e !== null && Array.isArray(e.sizes) && Array.isArray(e.keys) && Array.isArray(e.warnings) && Array.isArray(e.packageOrder)
+    && e.keys.every((k) => typeof k === 'string' && k !== 'warnings');
+}
+
+/**
+ * The SBOM with its body parsed only when a body field is first read. Until then the body is the
+ * stored text, which writeNative uses as it is: the warm `lading sbom -o json` neither parses nor
+ * re-renders the analysis. Reading any body field parses it (and from then on writeNative renders
+ * afresh, as the fields may change); changed warnings also make writeNative render afresh.
+ */
+function lazySbom(head: Pick<Sbom, 'schema' | 'createdAt' | 'tool' | 'source'>, meta: MemoMeta, text: string): Sbom {
+  const sbom = { ...head, warnings: meta.warnings } as Sbom;
+  const fields = sbom as unknown as Record<string, unknown>;
+  let parsed: Record<string, unknown> | undefined;
+  const materialize = (): Record<string, unknown> => {
+    if (parsed) return parsed;
+    parsed = JSON.parse(text) as Record<string, unknown>;
+    const sorted = parsed.packages as unknown[];
+    if (sorted.length !== meta.packageOrder.length) throw new Error('layer cache: image entry lists another number of packages than its order');
+    parsed.packages = meta.packageOrder.map((i) => sorted[i]);
+    for (const k of meta.keys) Object.defineProperty(sbom, k, { value: parsed[k], writable: true, enumerable: true, configurable: true });
+    return parsed;
+  };
+  for (const k of meta.keys) {
+    Object.defineProperty(sbom, k, {
+      get: () => materialize()[k],
+      set: (v: unknown) => {
+        materialize();
+        fields[k] = v;
+      },
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  const warnings = JSON.stringify(meta.warnings);
+  attachNativeBody(sbom, () => (parsed === undefined && JSON.stringify(sbom.warnings) === warnings ? text : undefined));
+  return sbom;
+}
+
 export async function readMemo(cache: LayerCache, key: string, img: ResolvedImage, dockerfile: string | undefined): Promise<Sbom | undefined> {
   const got = await cache.get(IMAGE_BUCKET, key);
-  const entry = got?.meta as MemoEntry | undefined;
-  if (!entry || !Array.isArray(entry.sizes) || typeof entry.sbom !== 'object' || entry.sbom === null) return undefined;
-  return {
-    schema: 'lading-sbom/1',
+  if (!got || got.blobs.length !== 1 || !isMemoMeta(got.meta)) return undefined;
+  const head = {
+    schema: 'lading-sbom/1' as const,
     createdAt: new Date().toISOString(),
-    tool: { name: 'lading', version: VERSION },
-    source: imageMetadata(img, entry.sizes.map((n) => n ?? undefined) as number[], dockerfile),
-    ...entry.sbom,
+    tool: { name: 'lading' as const, version: VERSION },
+    source: imageMetadata(img, got.meta.sizes.map((n) => n ?? undefined) as number[], dockerfile),
   };
+  return lazySbom(head, got.meta, got.blobs[0]!.toString('utf8'));
 }
 
 export async function writeMemo(cache: LayerCache, key: string, sbom: Sbom): Promise<void> {
-  const { schema: _schema, createdAt: _createdAt, tool: _tool, source, ...rest } = sbom;
-  const entry: MemoEntry = { sizes: source.layers.map((l) => l.uncompressedSize ?? null), sbom: rest };
-  await cache.put(IMAGE_BUCKET, key, { meta: entry, blobs: [] });
+  const { schema: _schema, createdAt: _createdAt, tool: _tool, source, ...body } = sbom;
+  const sorted = sortPackages(body.packages);
+  const at = new Map(sorted.map((p, i) => [p, i]));
+  const meta: MemoMeta = {
+    sizes: source.layers.map((l) => l.uncompressedSize ?? null),
+    keys: Object.keys(body).filter((k) => k !== 'warnings'),
+    warnings: body.warnings,
+    packageOrder: body.packages.map((p) => at.get(p)!),
+  };
+  await cache.put(IMAGE_BUCKET, key, { meta, blobs: [Buffer.from(renderNativeBody({ ...body, packages: sorted }))] });
 }

@@ -39,7 +39,33 @@ function ordered(value: unknown, shapes: ShapeCache): unknown {
   return out;
 }
 
+/** The head: the fields that come first in the document (ranks 0-3 of firstKeys); the body is the rest. */
+type SbomHead = Pick<Sbom, 'schema' | 'createdAt' | 'tool' | 'source'>;
+export type SbomBody = Omit<Sbom, keyof SbomHead>;
+
+/**
+ * The body as writeNative lays it out, alone: `{\n  "distro": ...\n}`. A producer that keeps it
+ * (the layer cache's image entry) hands it back through attachNativeBody.
+ */
+export function renderNativeBody(body: SbomBody): string {
+  return JSON.stringify(ordered({ ...body, packages: sortPackages(body.packages) }, new Map()), null, 2);
+}
+
+/** SBOMs whose body is already rendered: the callback answers the text, or undefined once the body may have changed. */
+const RENDERED = new WeakMap<Sbom, () => string | undefined>();
+
+export function attachNativeBody(sbom: Sbom, body: () => string | undefined): void {
+  RENDERED.set(sbom, body);
+}
+
 export function writeNative(sbom: Sbom): string {
+  const body = RENDERED.get(sbom)?.();
+  if (body !== undefined) {
+    // Head keys sort before every body key, so the document is the head's members, then the body's.
+    const head: SbomHead = { schema: sbom.schema, createdAt: sbom.createdAt, tool: sbom.tool, source: sbom.source };
+    const headText = JSON.stringify(ordered(head, new Map()), null, 2);
+    return `${headText.slice(0, -2)},\n${body.slice(2)}\n`;
+  }
   return `${JSON.stringify(ordered({ ...sbom, packages: sortPackages(sbom.packages) }, new Map()), null, 2)}\n`;
 }
 
