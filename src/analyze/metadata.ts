@@ -72,6 +72,7 @@ export function imageMetadata(img: ResolvedImage, uncompressedSizes?: number[], 
       ...(c.StopSignal ? { stopSignal: c.StopSignal } : {}),
     },
     layers,
+    ...(img.manifest.annotations && Object.keys(img.manifest.annotations).length ? { annotations: { ...img.manifest.annotations } } : {}),
     history: history.map((h) => ({ ...(h.created ? { created: h.created } : {}), createdBy: h.created_by ?? '', emptyLayer: !!h.empty_layer, ...(h.comment ? { comment: h.comment } : {}) })),
     dockerfile: dockerfile !== undefined ? { mode: 'actual', text: dockerfile } : { mode: 'guessed', text: guessDockerfile(history) },
   };

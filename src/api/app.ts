@@ -42,6 +42,7 @@ import type { ImportStore } from '../services/imports.js';
 import type { ArchiveStore } from '../services/archive.js';
 import type { SummaryStore } from '../services/summaries.js';
 import type { VulnReports } from '../services/reports.js';
+import type { BaseStore } from '../store/bases.js';
 import type { PackageQueries } from '../services/packages.js';
 import type { Notifier } from '../services/notify.js';
 import { RouteCatalog } from './openapi.js';
@@ -65,6 +66,8 @@ export interface ApiDeps {
   archive: ArchiveStore;
   summaries: SummaryStore;
   reports: VulnReports;
+  /** Each analyzed image's base image (store/bases.ts). */
+  bases: BaseStore;
   packages: PackageQueries;
   notifier: Notifier;
   /** How images are fetched when added (registry options). */

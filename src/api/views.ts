@@ -17,7 +17,10 @@ export function isoZ(s: string | undefined): string | null {
   return Number.isNaN(d.getTime()) ? s : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export function anchoreImage(img: CatalogImage): Record<string, unknown> {
+/** Lading's extension of AnchoreImage: the base image (store/bases.ts), null when none is known. */
+export interface BaseImageView { digest: string; tag: string | null; shared_layers: number }
+
+export function anchoreImage(img: CatalogImage, base?: BaseImageView | null): Record<string, unknown> {
   const m = img.metadata;
   return {
     imageDigest: img.imageDigest,
@@ -57,6 +60,7 @@ export function anchoreImage(img: CatalogImage): Record<string, unknown> {
       last_updated: isoZ(t.lastUpdated),
       tag_detected_at: isoZ(t.createdAt),
     })),
+    ...(base !== undefined ? { base_image: base } : {}),
   };
 }
 
@@ -94,6 +98,7 @@ export function vulnItem(m: Match): Record<string, unknown> {
     feed: 'vulnerabilities',
     feed_group: m.match.namespace,
     will_not_fix: v.fixState === 'wont-fix',
+    inherited_from_base: m.inheritedFromBase === true,
     nvd_data: nvd.length ? [cvssDoc(nvd, cveId)] : [],
     vendor_data: vendor.length ? [cvssDoc(vendor, v.id)] : [],
   };

@@ -128,6 +128,10 @@ export interface ImageMetadata {
     stopSignal?: string;
   };
   layers: LayerInfo[];
+  /** The manifest's annotations, when it has any (e.g. org.opencontainers.image.base.name / base.digest). */
+  annotations?: Record<string, string>;
+  /** The base image, when one was identified (`lading sbom --base`; the service keeps its own record). */
+  base?: { digest: string; tag?: string; sharedLayers: number };
   history: { created?: string; createdBy: string; emptyLayer: boolean; comment?: string }[];
   dockerfile: { mode: 'guessed' | 'actual'; text: string };
 }

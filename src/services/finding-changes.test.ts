@@ -52,7 +52,8 @@ describeOnDatabases('changed findings: re-evaluation and announcements from the 
       await root.catalog.saveAnalysis(ACCOUNT, d, sbomOf([deb('libssl3', '3.0.11-1~deb12u1', 'openssl')], undefined, d));
     }
     for (const type of ['vuln_update', 'policy_eval'] as const) await root.subscriptions.add(ACCOUNT, { key: TAG, type, active: true });
-    // A is checked as its tag (a Medium finding: the default bundle warns); B never is.
+    // Both were evaluated as their own tags when analyzed; A is checked again as TAG (a Medium finding: the default bundle warns).
+    assert.equal(await verdict(B), 'warn', 'a newly analyzed image has a verdict');
     const sbom = (await root.catalog.getSbom(ACCOUNT, A))!;
     const first = await checkImage(root.policies, ACCOUNT, { imageDigest: A, tag: TAG, sbom, scan: await scanSbom(sbom, root.vulndb, { input: A }) });
     assert.equal(first.finalAction, 'warn');
@@ -61,18 +62,19 @@ describeOnDatabases('changed findings: re-evaluation and announcements from the 
     assert.equal(baseline.delivered, 0, 'the first sync is each image\'s baseline');
   });
 
-  test('a severity raised by the data: the evaluated image is re-evaluated, its verdict and a policy_eval flip follow; the other is left alone', async () => {
+  test('a severity raised by the data: the evaluated images are re-evaluated, their verdicts and a policy_eval flip of the subscribed tag follow', async () => {
     await setSeverity('Critical');
     const r = await rematchFindings(root);
-    assert.deepEqual([r.delivered, r.evaluations, r.flipped], [2, 1, 1]);
+    assert.deepEqual([r.delivered, r.evaluations, r.flipped], [2, 2, 2], 'both images were evaluated when analyzed (services/auto-evaluate.ts)');
     assert.equal((await root.policies.latestEvaluation(ACCOUNT, A, TAG))?.finalAction, 'stop');
     assert.equal(await verdict(A), 'fail', 'the image list and dashboard read the new verdict');
-    assert.deepEqual(await root.policies.evaluatedTags(ACCOUNT, B), [], 'an image never evaluated gets no evaluation');
+    assert.equal((await root.policies.latestEvaluation(ACCOUNT, B, 'reg.test/team/app:v2'))?.finalAction, 'stop', 'B, evaluated as its own tag when analyzed, too');
+    assert.equal(await verdict(B), 'fail');
     const flips = await notifications('policy_eval');
     assert.equal(flips.length, 1);
     assert.equal(flips[0]!.key, TAG);
     assert.deepEqual([flips[0]!.payload.last_eval.status, flips[0]!.payload.curr_eval.status, flips[0]!.payload.curr_eval.image_digest], ['pass', 'fail', A]);
-    assert.equal(await events('user.checks.tag.policy_evaluation.update'), 1);
+    assert.equal(await events('user.checks.tag.policy_evaluation.update'), 2, 'an event per flipped tag; a notification only for the subscribed one');
     const updates = await notifications('vuln_update');
     assert.equal(updates.length, 1, 'only the subscribed tag is notified');
     assert.deepEqual(updates[0]!.payload.diff_vulnerability_result.updated.map((f: { CVE_ID: string; Severity: string }) => `${f.CVE_ID} ${f.Severity}`), ['CVE-2024-1 Critical']);
@@ -91,7 +93,7 @@ describeOnDatabases('changed findings: re-evaluation and announcements from the 
 
     const r = await rematchFindings(root);
     assert.equal(r.changes, 0, 'nothing left to re-match');
-    assert.deepEqual([r.delivered, r.evaluations, r.flipped], [2, 1, 1]);
+    assert.deepEqual([r.delivered, r.evaluations, r.flipped], [2, 2, 2]);
     const updates = await notifications('vuln_update');
     assert.equal(updates.length, before.updates + 1);
     assert.deepEqual(updates.at(-1)!.payload.diff_vulnerability_result.updated.map((f: { CVE_ID: string; Severity: string }) => `${f.CVE_ID} ${f.Severity}`), ['CVE-2024-1 Medium']);

@@ -8,6 +8,7 @@
 import type { VulnDb } from '../feeds/vulndb.js';
 import type { Sbom } from '../sbom/model.js';
 import type { ScanResult } from '../vulns/model.js';
+import { markInherited } from '../vulns/inherited.js';
 import { scanSbom } from '../vulns/scan.js';
 
 export interface ReportSubject {
@@ -26,6 +27,8 @@ export class VulnReports {
   private readonly entries = new Map<string, Entry>();
   /** Whether the data (as of a `built` stamp) holds any records; shared with the caches made by `through`. */
   private readonly known: { data?: { built: string; any: boolean } };
+  /** The keys of an image's packages inherited from its base (store/bases.ts), when set: every report marks its matches. */
+  private inheritedOf: ((account: string, imageDigest: string) => Promise<ReadonlySet<string>>) | undefined;
 
   constructor(private readonly vulndb: VulnDb, private readonly max = 64, known: { data?: { built: string; any: boolean } } = {}) {
     this.known = known;
@@ -35,12 +38,23 @@ export class VulnReports {
    * A cache of `max` reports reading through another handle (a transaction's), that shares what
    * this one knows of whether the data holds records (it is told by the same `built` stamp).
    */
+  /** Mark every report's matches `inheritedFromBase` from these keys (read per report: a base found later counts at once). */
+  markInheritedBy(fn: (account: string, imageDigest: string) => Promise<ReadonlySet<string>>): this {
+    this.inheritedOf = fn;
+    return this;
+  }
+
   through(vulndb: VulnDb, max = 1): VulnReports {
     return new VulnReports(vulndb, max, this.known);
   }
 
   /** The scan of an image; undefined when the vulnerability database holds no data. */
   async scan(subject: ReportSubject, sbom: () => Promise<Sbom>): Promise<ScanResult | undefined> {
+    const result = await this.cachedScan(subject, sbom);
+    return result && this.inheritedOf ? markInherited(result, await this.inheritedOf(subject.account, subject.imageDigest)) : result;
+  }
+
+  private async cachedScan(subject: ReportSubject, sbom: () => Promise<Sbom>): Promise<ScanResult | undefined> {
     const built = await this.built();
     if (built === undefined || !(await this.hasData(built))) return undefined;
     const key = `${subject.account}\0${subject.imageDigest}\0${subject.analyzedAt ?? ''}`;

@@ -44,6 +44,8 @@ import { FindingChanges } from './finding-changes.js';
 import { SubscriptionStore } from '../store/subscriptions.js';
 import { OutboundGuard, outboundPolicy } from '../image/registry/guard.js';
 import { SummaryStore, removeImageSummary } from './summaries.js';
+import { BaseStore, recordLayerChains, removeImageBase } from '../store/bases.js';
+import { evaluateAnalyzed } from './auto-evaluate.js';
 
 /** The stores every image change goes through, wired to each other by the lifecycle. */
 export interface ImageStores {
@@ -60,6 +62,8 @@ export interface ImageStores {
   findings: FindingsStore;
   /** The re-match's outbox: what changed findings cause (announcements, re-evaluations). */
   changes: FindingChanges;
+  /** Each analyzed image's base and the packages it inherited from it. */
+  bases: BaseStore;
 }
 
 export interface ImageStoreOptions {
@@ -72,6 +76,8 @@ export interface ImageStoreOptions {
   quotas?: CatalogQuotas;
   /** Where the re-match's vuln_update and policy_eval announcements go (composeRoot's); none: not announced. */
   announcer?: Announcer;
+  /** Tags the automatic evaluation after analysis leaves alone (composeRoot's: those with an active policy_eval subscription). */
+  evaluatedElsewhere?: (account: string, fulltag: string) => Promise<boolean>;
 }
 
 /** The analysis documents of a configuration (object_store; dir's default path is in data_dir). */
@@ -84,17 +90,41 @@ export function composeImageStores(db: DatabaseHandle, options: ImageStoreOption
   const lifecycle = new Lifecycle(options.onError);
   const now = options.now ? { now: options.now } : {};
   const vulndb = new VulnDb(db);
-  const reports = new VulnReports(vulndb);
   const catalog = new CatalogStore(db.kysely, {
     ...now, lifecycle, ...(options.documents ? { documents: options.documents } : {}), ...(options.quotas ? { quotas: options.quotas } : {}),
   });
+  const bases = new BaseStore(db.kysely, catalog, now);
+  const reports = new VulnReports(vulndb).markInheritedBy(async (account, imageDigest) => bases.inherited(account, imageDigest));
   const policies = new PolicyStore(db.kysely, { ...now, lifecycle });
   const summaries = new SummaryStore(db.kysely, catalog, vulndb, { ...now, reports });
   const findings = new FindingsStore(db.kysely, vulndb);
   const changes = new FindingChanges({ db: db.kysely, lifecycle, catalog, policies, reports, ...(options.announcer ? { announcer: options.announcer } : {}) });
-  const stores: ImageStores = { db, lifecycle, vulndb, reports, catalog, policies, summaries, packages: new PackageQueries(db.kysely, catalog, vulndb), findings, changes };
+  const stores: ImageStores = { db, lifecycle, vulndb, reports, catalog, policies, summaries, packages: new PackageQueries(db.kysely, catalog, vulndb), findings, changes, bases };
   subscribeImageStores(stores);
+  subscribeBases(stores, options.evaluatedElsewhere);
   return stores;
+}
+
+/**
+ * Base images and the automatic evaluation: the layer chains are written with the analysis and
+ * removed with the image; once the analysis is committed, its base is found (and it becomes the
+ * base of the stored images built on it), then it is evaluated (and so are the images it became
+ * the base of: their inherited findings changed). A deleted image's children get their next base.
+ */
+function subscribeBases(stores: ImageStores, evaluatedElsewhere?: (account: string, fulltag: string) => Promise<boolean>): void {
+  const { lifecycle, bases, catalog, policies, reports } = stores;
+  const evaluation = { catalog, policies, reports, ...(evaluatedElsewhere ? { evaluatedElsewhere } : {}) };
+  lifecycle
+    .inTransaction('analysisStored', (trx, e) => recordLayerChains(trx, e.account, e.imageDigest, e.sbom))
+    .inTransaction('imageDeleted', (trx, e) => removeImageBase(trx, e.account, e.imageDigest))
+    .afterCommit('analysisStored', async (e) => {
+      const adopted = await bases.analysisStored(e.account, e.imageDigest, e.sbom);
+      await evaluateAnalyzed(evaluation, e.account, e.imageDigest, e.sbom);
+      for (const child of adopted) await evaluateAnalyzed(evaluation, e.account, child);
+    })
+    .afterCommit('imageDeleted', async (e) => {
+      for (const child of await bases.imageDeleted(e.account, e.imageDigest)) await evaluateAnalyzed(evaluation, e.account, child);
+    });
 }
 
 function subscribeImageStores({ lifecycle, summaries, findings }: ImageStores): void {
@@ -158,8 +188,10 @@ export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRo
   const outbound = new OutboundGuard(outboundPolicy(config.outbound));
   const notifier = new Notifier(db, config.webhooks, accounts, { guard: outbound });
   const announcer = new Announcer(subscriptions, events, notifier);
+  const evaluatedElsewhere = async (account: string, fulltag: string) =>
+    (await subscriptions.list(account, { key: fulltag, type: 'policy_eval' })).some((s) => s.active);
   const image = composeImageStores(db, {
-    announcer, quotas, documents: configuredDocuments(config), ...(options.onError ? { onError: options.onError } : {}),
+    announcer, quotas, evaluatedElsewhere, documents: configuredDocuments(config), ...(options.onError ? { onError: options.onError } : {}),
   });
   const root: ServiceRoot = {
     ...image,

@@ -22,6 +22,7 @@
  * - finding_tuples, finding_tuple_keys, tuple_findings, finding_images, finding_image_packages,
  *   finding_tuple_delta, finding_tuple_diff: store/findings.ts (with store/finding-sql.ts)
  * - finding_changes (the re-match's outbox): services/finding-changes.ts
+ * - image_layer_chains, image_bases: store/bases.ts
  */
 import type { Generated } from 'kysely';
 import type { VulnDbTables } from '../feeds/tables.js';
@@ -172,6 +173,14 @@ export interface FindingTupleDiffTable { tuple_id: number; change: string; vuln_
 // 0019-finding-changes
 export interface FindingChangesTable { id: Generated<number>; account: string; image_digest: string; diff: string; created_at: string }
 
+// 0021-image-bases
+export interface ImageLayerChainsTable { account: string; image_digest: string; depth: number; chain_id: string; top: number }
+export interface ImageBasesTable {
+  account: string; image_digest: string; base_digest: string; base_tag: string | null; shared_layers: number; source: string;
+  /** JSON list of the keys (sbom/base.ts packageKey) of the image's packages inherited from the base. */
+  inherited: string; updated_at: string;
+}
+
 export interface Database extends VulnDbTables {
   jobs: JobsTable;
   accounts: AccountsTable;
@@ -205,6 +214,8 @@ export interface Database extends VulnDbTables {
   finding_tuple_delta: FindingTupleDeltaTable;
   finding_tuple_diff: FindingTupleDiffTable;
   finding_changes: FindingChangesTable;
+  image_layer_chains: ImageLayerChainsTable;
+  image_bases: ImageBasesTable;
 }
 
 /** Every table name. */

@@ -50,6 +50,8 @@ export interface Match {
   vulnerability: MatchedVulnerability;
   package: MatchedPackage;
   match: MatchDetails;
+  /** The package came unchanged from the image's base (vulns/inherited.ts); absent: not known to (false). */
+  inheritedFromBase?: boolean;
 }
 
 export interface Suppressed extends Match {

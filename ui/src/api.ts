@@ -48,6 +48,8 @@ export interface Layer { index: number; digest: string; size: number; instructio
 
 export interface ImageDetail {
   summary: ImageSummary;
+  /** The base image (the analyzed image whose layers are the longest prefix of this one's), when known. */
+  base_image?: { digest: string; tag: string | null; shared_layers: number } | null;
   layers: Layer[];
   verdicts: { evaluated_at: string; final_action: string; verdict: string; bundle_id: string; tag: string }[];
   vuln_changes: { at: string; added: number; removed: number; updated: number }[];

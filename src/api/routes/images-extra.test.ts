@@ -144,7 +144,7 @@ describeService('image routes: by_id, metadata, artifacts, check history, summar
     const q = `tag=${encodeURIComponent(tagA)}`;
     const store = new PolicyStore(svc.db.kysely);
     const before = (await store.listEvaluations('admin', d, tagA)).length;
-    assert.equal(before, 1, 'the by_id check was stored');
+    assert.equal(before, 2, 'the evaluation made right after analysis, and the by_id check');
     // a bundle that only warns, activated: checks pass under it
     for (const b of [always('warn-all', 'WARN'), always('stop-all', 'STOP')]) assert.equal((await api('POST', '/v1/policies', { ...admin, body: b })).status, 200);
     assert.equal((await api('PUT', '/v1/policies/warn-all?active=true', { ...admin, body: {} })).status, 200);

@@ -221,7 +221,7 @@ function addImageRoute(app: FastifyInstance, ctx: ImageContext): void {
     }
     // Anchore's four tag subscriptions: analysis_update active, tag_update active with autosubscribe.
     await subscriptions.subscribeTag(account, fulltag, { autosubscribe: boolQuery(q.autosubscribe) });
-    return added.map(anchoreImage);
+    return added.map((img) => anchoreImage(img));
   });
 }
 
@@ -276,7 +276,7 @@ function listImageRoutes(app: FastifyInstance, { deps, digestOf, mustGet }: Imag
       ...(status && status !== 'all' ? { analysisStatus: status } : {}),
       ...imageStatusFilter(q.image_status),
     });
-    return images.map(anchoreImage);
+    return images.map((img) => anchoreImage(img));
   });
 
   app.get('/summaries/imagetags', async (req) => {
@@ -287,7 +287,9 @@ function listImageRoutes(app: FastifyInstance, { deps, digestOf, mustGet }: Imag
 
   getByDigestOrId(app, '', async (req) => {
     const account = await accountOf(req, deps, 'read');
-    return [anchoreImage(await mustGet(account, await digestOf(req, account)))];
+    const img = await mustGet(account, await digestOf(req, account));
+    const base = await deps.bases.get(account, img.imageDigest);
+    return [anchoreImage(img, base ? { digest: base.digest, tag: base.tag ?? null, shared_layers: base.sharedLayers } : null)];
   });
 }
 

@@ -169,8 +169,10 @@ export function summariesRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const summary = await mustSummary(deps, account, imageDigest);
     const img = await mustImage(deps, account, imageDigest);
     const sbom = img.analysisStatus === 'analyzed' ? await deps.catalog.getSbom(account, imageDigest) : undefined;
+    const base = await deps.bases.get(account, imageDigest);
     return {
       summary: summaryView(summary),
+      base_image: base ? { digest: base.digest, tag: base.tag ?? null, shared_layers: base.sharedLayers } : null,
       layers: sbom ? layersOf(sbom).map((l) => ({ ...l, created: isoZ(l.created ?? undefined) })) : [],
       verdicts: (await store.verdicts(account, imageDigest)).map((v) => ({ ...v, evaluated_at: isoZ(v.evaluated_at) })),
       vuln_changes: (await store.vulnChanges(account, imageDigest)).map((c) => ({ ...c, at: isoZ(c.at) })),

@@ -18,6 +18,8 @@ import type { AllowlistMatch } from '../../policy/allowlist.js';
 import type { Action, CompiledBundle } from '../../policy/model.js';
 import type { ImageCliOptions } from '../options.js';
 import { withImage } from './with-image.js';
+import { applyBase, type BaseCliOptions } from './base.js';
+import { markInherited } from '../../vulns/inherited.js';
 import { progress } from '../progress.js';
 import { json, table } from '../render.js';
 
@@ -26,7 +28,7 @@ export interface EvaluateDeps {
   scan: (sbom: Sbom) => Promise<ScanResult | undefined>;
 }
 
-export interface EvaluateCliOptions extends ImageCliOptions {
+export interface EvaluateCliOptions extends ImageCliOptions, BaseCliOptions {
   bundle?: string;
   tag?: string;
   output: 'table' | 'json';
@@ -133,7 +135,9 @@ export async function runEvaluate(ref: string, o: EvaluateCliOptions, deps: Eval
     });
   }
   for (const w of sbom.warnings) process.stderr.write(`warning: ${w}\n`);
-  const scan = await deps.scan(sbom);
+  const inherited = await applyBase(sbom, o);
+  const found = await deps.scan(sbom);
+  const scan = found && markInherited(found, inherited);
   if (!scan) process.stderr.write('warning: no vulnerability database is available: vulnerability rules report that their data is unavailable\n');
   const evaluation = evaluateBundle(bundle, { sbom, scan }, { tag: o.tag ?? defaultTag(sbom) });
   const shown = new Set(evaluation.problems);

@@ -4,6 +4,7 @@
  * given. Exit 0 on pass (GO or WARN), 1 on fail (STOP), 2 on error.
  */
 import { noCacheOption } from './cache.js';
+import { baseOption } from './base.js';
 import { Command, Option } from 'commander';
 import { addImageOptions, outputOption } from '../options.js';
 import { addServiceCheckCommand } from '../client/check-command.js';
@@ -21,6 +22,7 @@ export function evaluateCommand(deps: EvaluateDeps): Command {
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .addOption(outputOption(['table', 'json'], 'table'))
     .addOption(noCacheOption())
+    .addOption(baseOption())
     .action(async (ref: string, o: EvaluateCliOptions) => {
       await (await import('./evaluate-run.js')).runEvaluate(ref, o, deps);
     });

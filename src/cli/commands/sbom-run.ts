@@ -8,8 +8,9 @@ import { withImage } from './with-image.js';
 import { progress } from '../progress.js';
 import { table } from '../render.js';
 import type { ImageCliOptions } from '../options.js';
+import { applyBase, type BaseCliOptions } from './base.js';
 
-export interface SbomCliOptions extends ImageCliOptions {
+export interface SbomCliOptions extends ImageCliOptions, BaseCliOptions {
   output: SbomFormat | 'table';
   file?: string;
   dockerfile?: string;
@@ -28,7 +29,8 @@ export function sbomTable(sbom: Sbom): string {
   const counts = new Map<string, number>();
   for (const p of sbom.packages) counts.set(p.type, (counts.get(p.type) ?? 0) + 1);
   const summary = [...counts].map(([t, n]) => `${n} ${t}`).join(', ');
-  let out = `Image:    ${sbom.source.tags[0] ?? sbom.source.imageId}\nDigest:   ${sbom.source.manifestDigest ?? sbom.source.imageId}\nDistro:   ${distro}\nPackages: ${sbom.packages.length}${summary ? ` (${summary})` : ''}\n`;
+  const base = sbom.source.base;
+  let out = `Image:    ${sbom.source.tags[0] ?? sbom.source.imageId}\nDigest:   ${sbom.source.manifestDigest ?? sbom.source.imageId}\n${base ? `Base:     ${base.tag ?? base.digest} (${base.sharedLayers} shared layer(s))\n` : ''}Distro:   ${distro}\nPackages: ${sbom.packages.length}${summary ? ` (${summary})` : ''}\n`;
   if (sbom.secrets.length) out += `Secrets:  ${sbom.secrets.length} finding(s): ${[...new Set(sbom.secrets.map((s) => s.ruleId))].join(', ')}\n`;
   out += '\n' + table(['NAME', 'VERSION', 'TYPE'], rows);
   return out;
@@ -54,6 +56,7 @@ export async function runSbom(ref: string, o: SbomCliOptions): Promise<void> {
       bar.done();
     }
   });
+  await applyBase(sbom, o);
   for (const w of sbom.warnings) process.stderr.write(`warning: ${w}\n`);
   const text = o.output === 'table' ? sbomTable(sbom) : writers[o.output].write(sbom);
   if (o.file) await writeFile(o.file, text);

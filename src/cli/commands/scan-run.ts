@@ -15,10 +15,12 @@ import type { ImageCliOptions } from '../options.js';
 import { progress } from '../progress.js';
 import { sbomFromFile } from './sbom-file.js';
 import { withImage } from './with-image.js';
+import { applyBase, type BaseCliOptions } from './base.js';
+import { markInherited } from '../../vulns/inherited.js';
 
 export type OpenLookup = (dbPath?: string) => Promise<VulnLookup & { close(): Promise<void> }>;
 
-export interface ScanCliOptions extends ImageCliOptions {
+export interface ScanCliOptions extends ImageCliOptions, BaseCliOptions {
   output: ScanFormat;
   failOn?: Severity;
   onlyFixed?: boolean;
@@ -55,12 +57,13 @@ export async function runScan(ref: string, o: ScanCliOptions, openLookup: OpenLo
         bar.done();
       }
     });
-    result = await scanSbom(sbom, lookup, {
+    const inherited = await applyBase(sbom, o);
+    result = markInherited(await scanSbom(sbom, lookup, {
       input: ref,
       ...(o.onlyFixed ? { onlyFixed: true } : {}),
       vex,
       ignore,
-    });
+    }), inherited);
   } finally {
     await lookup.close();
   }

@@ -8,6 +8,7 @@
  * its output the command sets `process.exitCode = 1`, and main() returns that code.
  */
 import { noCacheOption } from './cache.js';
+import { baseOption } from './base.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Severity } from '../../feeds/model.js';
 import { SCAN_FORMATS } from '../../vulns/formats/names.js';
@@ -39,6 +40,7 @@ export function scanCommand(openLookup: OpenLookup): Command {
     .option('--file <path>', 'write the report to this file instead of standard output')
     .option('--db <path>', 'the vulnerability database (default: see `lading db path`)')
     .addOption(noCacheOption())
+    .addOption(baseOption())
     .action(async (ref: string, o: ScanCliOptions) => {
       await (await import('./scan-run.js')).runScan(ref, o, openLookup);
     });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fire, makeSbom, makeScan, match } from '../testing.js';
+import { fire, makeSbom, makeScan, match, oneRuleBundle } from '../testing.js';
 import { NO_VULNERABILITY_DATA } from './vulnerabilities.js';
 import { md5TriggerId } from '../gate.js';
 import type { Match, ScanResult } from '../../vulns/model.js';
@@ -127,4 +127,18 @@ test('vulnerabilities/package: severity Unknown counts as the lowest', () => {
   const m: Match = match('CVE-2024-0009', 'Unknown', 'x');
   assert.equal(fire('vulnerabilities', 'package', { package_type: 'all', severity: 'unknown', severity_comparison: '=' }, { scan: makeScan([m]) }).length, 1);
   assert.equal(fire('vulnerabilities', 'package', { package_type: 'all' }, { scan: makeScan([m]) }).length, 0);
+});
+
+test('vulnerabilities/package: inherited_from_base gates only on what came from the base (true) or what the image added (false)', () => {
+  const fromBase = { ...openssl, inheritedFromBase: true };
+  const own = { ...zlib, inheritedFromBase: false };
+  const unknown = { ...lodash };
+  const baseScan = makeScan([fromBase, own, unknown]);
+  const ids = (params: Record<string, string>) => fire('vulnerabilities', 'package', { package_type: 'all', ...params }, { scan: baseScan }).map((f) => f.msg.replace(/.*\((CVE|GHSA)/, '$1').split(' ')[0]!);
+  assert.deepEqual(ids({}), ['CVE-2024-0001', 'CVE-2024-0002', 'GHSA-p6mc-m468-83gw'], 'without the parameter, every finding');
+  assert.deepEqual(ids({ inherited_from_base: 'true' }), ['CVE-2024-0001']);
+  assert.deepEqual(ids({ inherited_from_base: 'false' }), ['CVE-2024-0002', 'GHSA-p6mc-m468-83gw'], 'a finding with no base known is the image\'s own');
+  const bad = oneRuleBundle('vulnerabilities', 'package', { package_type: 'all', inherited_from_base: 'maybe' }).problems.filter((p) => p.severity === 'error');
+  assert.equal(bad.length, 1);
+  assert.match(`${bad[0]!.location} ${bad[0]!.message}`, /inherited_from_base/);
 });

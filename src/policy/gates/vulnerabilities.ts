@@ -85,6 +85,7 @@ const pkg = defineTrigger({
     vendor_cvss_v3_impact_score_comparison: cmpParam('vendor_cvss_v3_impact_score_comparison', 'the vendor\'s CVSS v3 impact sub-score'),
     vendor_cvss_v3_impact_score: scoreParam('vendor_cvss_v3_impact_score', 'Vendor CVSS v3 impact sub-score'),
     package_path_exclude: param.str('package_path_exclude', { description: 'Regex: skip non-OS packages whose path matches it.', example: '.*test\\.jar*' }),
+    inherited_from_base: param.bool('inherited_from_base', { description: 'When set, only vulnerabilities of packages that came unchanged from the base image (true) or only those the image added or changed (false); with no base known, every package is the image\'s own.', example: 'false' }),
   },
   check(v): ParamIssue[] {
     const bad = v.package_path_exclude !== undefined ? regexProblem(v.package_path_exclude) : undefined;
@@ -122,6 +123,7 @@ const pkg = defineTrigger({
       const location = m.package.locations[0]?.path ?? '';
       if (cls === 'non-os' && exclude?.match(location)) continue;
       if (vendorOnly && v.fixState === 'wont-fix') continue;
+      if (p.inherited_from_base !== undefined && p.inherited_from_base !== (m.inheritedFromBase === true)) continue;
       const times: string[] = [];
       if (creationLimit !== undefined) {
         if (detectedSec > creationLimit) continue;

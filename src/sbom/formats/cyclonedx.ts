@@ -128,6 +128,9 @@ function imageComponent(sbom: Sbom): Json {
   prop(properties, 'lading:image:variant', s.platform.variant);
   prop(properties, 'lading:image:created', s.created);
   for (const l of s.layers) prop(properties, `lading:image:layer:${l.index}:diffID`, l.diffId);
+  prop(properties, 'lading:image:base:digest', s.base?.digest);
+  prop(properties, 'lading:image:base:tag', s.base?.tag);
+  prop(properties, 'lading:image:base:sharedLayers', s.base?.sharedLayers);
   const hex = /^sha256:([a-f0-9]{64})$/.exec(version)?.[1];
   const oci = ociPurl(s);
   return {

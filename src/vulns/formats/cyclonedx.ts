@@ -123,6 +123,7 @@ function vulnerabilityEntry(bomRef: string, matches: readonly Match[], refs: Map
     add('lading:epss:date', v.epss.date);
   }
   for (const s of v.sources) add('lading:source', s);
+  inheritedProps(matches, refs, add);
   const advisories = v.references.filter(isHttpUrl).map((url) => ({ url }));
   return {
     'bom-ref': bomRef,
@@ -137,6 +138,17 @@ function vulnerabilityEntry(bomRef: string, matches: readonly Match[], refs: Map
     affects: [...affects.values()],
     ...(props.length ? { properties: props } : {}),
   };
+}
+
+/**
+ * `lading:inherited_from_base`: true when every affected package came unchanged from the base
+ * image; when only some did, `lading:inherited_from_base:ref` names each of those (by bom-ref).
+ */
+function inheritedProps(matches: readonly Match[], refs: Map<string, string>, add: (name: string, value: string) => void): void {
+  const inherited = matches.filter((m) => m.inheritedFromBase === true);
+  add('lading:inherited_from_base', String(inherited.length === matches.length));
+  if (!inherited.length || inherited.length === matches.length) return;
+  for (const ref of new Set(inherited.map((m) => refs.get(refKey(m))).filter((r): r is string => !!r))) add('lading:inherited_from_base:ref', ref);
 }
 
 function groupBy<T extends Match>(matches: readonly T[], key: (m: T) => string): T[][] {

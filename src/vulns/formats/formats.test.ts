@@ -15,6 +15,8 @@ import { scanCycloneDxDocument } from './cyclonedx.js';
 import { sarifDocument } from './sarif.js';
 import { scanJson } from './json.js';
 import { writeScanTable } from './table.js';
+import { markInherited } from '../inherited.js';
+import { packageKey } from '../../sbom/base.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 
@@ -94,7 +96,8 @@ test('json: top-level matches of {vulnerability, package, match}, fix as {state,
   assert.equal(doc.schema, 'lading-scan/1');
   assert.equal(doc.matches.length, 6);
   const lodash = doc.matches.find((m: { vulnerability: { id: string } }) => m.vulnerability.id === 'CVE-2021-23337');
-  assert.deepEqual(Object.keys(lodash), ['vulnerability', 'package', 'match']);
+  assert.deepEqual(Object.keys(lodash), ['vulnerability', 'package', 'match', 'inherited_from_base']);
+  assert.equal(lodash.inherited_from_base, false, 'no base known: the image\'s own');
   assert.deepEqual(lodash.vulnerability.fix, { state: 'fixed', versions: ['4.17.21'] });
   assert.deepEqual(lodash.vulnerability.aliases, ['GHSA-35jh-r3h4-6jhm']);
   assert.equal(lodash.vulnerability.severity, 'High');
@@ -196,7 +199,7 @@ function documentedPaths(shape: string): string[] {
   const object = (prefix: string): void => {
     i++; // {
     while (shape[i] !== '}') {
-      const key = /^\s*([A-Za-z]+)/.exec(shape.slice(i))!;
+      const key = /^\s*([A-Za-z_]+)/.exec(shape.slice(i))!;
       i += key[0].length;
       const path = prefix + key[1];
       if (shape.startsWith(': {', i)) { i += 2; object(`${path}.`); }
@@ -233,4 +236,23 @@ test('docs/vulnerabilities.md names the JSON output\'s fields as they are (issue
   for (const r of [result, withSource]) actualPaths(scanJson(r), '', paths);
   const actual = [...paths].map((p) => (p.startsWith('suppressed') ? 'suppressed' : p));
   assert.deepEqual([...new Set(actual)].sort(), documentedPaths(shape).sort());
+});
+
+test('inherited_from_base in every format: JSON per match, SARIF as a result property, CycloneDX as a vulnerability property', async () => {
+  const { result, sbom } = await scenario();
+  const lodash = result.matches.find((m) => m.package.name === 'lodash')!;
+  const marked = markInherited(result, new Set([packageKey(lodash.package)]));
+  assert.equal(result.matches.some((m) => m.inheritedFromBase !== undefined), false, 'the result marked is a copy');
+  const json = scanJson(marked) as { matches: { inherited_from_base: boolean }[] };
+  assert.deepEqual(json.matches.map((m) => m.inherited_from_base), result.matches.map((m) => packageKey(m.package) === packageKey(lodash.package)),
+    'only the matches of that one package (same name, version and path)');
+  const sarif = sarifDocument(marked) as { runs: { results: { ruleId: string; properties: { inherited_from_base: boolean } }[] }[] };
+  assert.deepEqual(sarif.runs[0]!.results.filter((r) => r.properties.inherited_from_base).map((r) => r.ruleId), marked.matches.filter((m) => m.inheritedFromBase).map((m) => m.vulnerability.id));
+  assert.deepEqual(validateSarif(sarif), []);
+  const cdx = scanCycloneDxDocument(marked, sbom) as { vulnerabilities: { id: string; properties?: { name: string; value: string }[] }[] };
+  const prop = (id: string) => cdx.vulnerabilities.find((v) => v.id === id)?.properties?.find((p) => p.name === 'lading:inherited_from_base')?.value;
+  const sameVuln = marked.matches.filter((m) => m.vulnerability.id === lodash.vulnerability.id);
+  assert.equal(prop(lodash.vulnerability.id), String(sameVuln.every((m) => m.inheritedFromBase)));
+  assert.equal(prop(result.matches.find((m) => m.package.name !== 'lodash')!.vulnerability.id), 'false');
+  assert.deepEqual(validateCycloneDx(cdx), []);
 });

@@ -1,7 +1,8 @@
 /**
  * `json`: the scan result as JSON. Top level: schema, createdAt, source, distro, `matches`,
  * `suppressed`, warnings, db. Each match is `{vulnerability, package, match}` (suppressed ones add
- * `reason`), with the fix as `vulnerability.fix: {state, versions}` as grype writes it.
+ * `reason`), with the fix as `vulnerability.fix: {state, versions}` as grype writes it, and
+ * `inherited_from_base` (Anchore Enterprise's name): the package came unchanged from the base image.
  */
 import type { Match, ScanResult, Suppressed } from '../model.js';
 
@@ -25,6 +26,7 @@ export function matchJson(m: Match): Record<string, unknown> {
     },
     package: m.package,
     match: m.match,
+    inherited_from_base: m.inheritedFromBase === true,
   };
 }
 

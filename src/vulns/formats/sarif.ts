@@ -118,6 +118,7 @@ function resultFor(m: Match, ruleIndex: number, input: string): Record<string, u
       logicalLocations: [{ name: m.package.name, fullyQualifiedName: m.package.purl || `${m.package.type}:${m.package.name}@${m.package.version}`, kind: 'package' }],
     }],
     partialFingerprints: { 'ladingFinding/v1': fingerprint },
+    properties: { inherited_from_base: m.inheritedFromBase === true },
   };
 }
 

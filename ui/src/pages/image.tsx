@@ -65,6 +65,9 @@ function Overview({ d }: { d: ImageDetail }) {
           <dt>Platform</dt><dd>{s.platform ?? '—'}</dd>
           <dt>Size</dt><dd>{bytes(s.image_size)}</dd>
           <dt>Layers</dt><dd>{s.layer_count ?? '—'}</dd>
+          <dt>Base image</dt><dd class="break">{d.base_image
+            ? <a href={href(['images', d.base_image.digest, 'overview'])}>{d.base_image.tag ?? d.base_image.digest}</a>
+            : '—'}{d.base_image ? ` (${d.base_image.shared_layers} shared layer${d.base_image.shared_layers === 1 ? '' : 's'})` : ''}</dd>
           <dt>Packages</dt><dd>{s.package_count ?? '—'}</dd>
           <dt>Added</dt><dd>{when(s.created_at)}</dd>
           <dt>Analyzed</dt><dd>{when(s.analyzed_at)}</dd>
