@@ -12,7 +12,7 @@ import type { EvaluateCliOptions, EvaluateDeps } from './evaluate-run.js';
 export type { EvaluateDeps };
 
 export function evaluateCommand(deps: EvaluateDeps): Command {
-  const evaluate = addImageOptions(new Command('evaluate').argument('<ref>', 'image reference or source (registry:, docker-archive:, oci-dir:, oci-archive:), or an SBOM file'))
+  const evaluate = addImageOptions(new Command('evaluate').argument('<ref>', 'image reference or source (registry:, docker-archive:, oci-dir:, oci-archive:, dir:, rootfs:), or an SBOM file'))
     .description('evaluate an image against a policy bundle (Anchore format): exit 0 pass, 1 fail, 2 error')
     .option('--bundle <file>', 'policy bundle (JSON); default: Lading\'s default bundle')
     .option('--tag <registry/repo:tag>', 'the tag mappings are matched against (default: the image\'s own tag)')

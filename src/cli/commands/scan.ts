@@ -29,7 +29,7 @@ function failOnParser(value: string): Severity {
 const repeatable = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
 export function scanCommand(openLookup: OpenLookup): Command {
-  return addImageOptions(new Command('scan').argument('<ref>', 'image reference or source (registry:, docker-archive:, oci-dir:, oci-archive:), or an SBOM file (CycloneDX, SPDX, syft or Lading JSON)'))
+  return addImageOptions(new Command('scan').argument('<ref>', 'image reference or source (registry:, docker-archive:, oci-dir:, oci-archive:, dir:, rootfs:), or an SBOM file (CycloneDX, SPDX, syft or Lading JSON)'))
     .description('find the known vulnerabilities of an image or an SBOM')
     .addOption(new Option('-o, --output <format>', 'output format').choices(SCAN_FORMATS).default('table'))
     .addOption(new Option('--fail-on <severity>', `exit 1 when a finding at or above this severity remains (${FAIL_ON_NAMES.join(', ')})`).argParser(failOnParser))
