@@ -3,7 +3,8 @@
 # System packages: Debian's docker-registry (a real OCI registry), mmdebstrap (a real Debian root
 # filesystem for the end-to-end SBOM test), rpm and db5.3-util (real rpm databases), openssl (TLS tests),
 # postgresql (the vulnerability database on PostgreSQL; tests start throwaway servers on 127.0.0.1),
-# chromium (the web UI's end-to-end tests drive it headless through playwright-core).
+# chromium (the web UI's end-to-end tests drive it headless through playwright-core), libxml2-utils
+# (xmllint checks CycloneDX XML against the official XSD).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,7 @@ command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/bin/db5.3_load ] || need+=(db5.3-util)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v xmllint >/dev/null || need+=(libxml2-utils)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "test.sh: installing ${need[*]}" >&2

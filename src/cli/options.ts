@@ -45,3 +45,9 @@ export function platformOption(o: ImageCliOptions): Platform | undefined {
 export function outputOption(choices: string[], def: string): Option {
   return new Option('-o, --output <format>', 'output format').choices(choices).default(def);
 }
+
+/** `--base REF` (repeatable) for sbom, scan and evaluate: see commands/base.ts. */
+export function baseOption(): Option {
+  return new Option('--base <ref>', 'an image (or SBOM file) the image may be built on; the one whose layers are the longest prefix of the image\'s is its base (repeatable)')
+    .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+}

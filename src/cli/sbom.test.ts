@@ -90,3 +90,23 @@ test('an actual Dockerfile is recorded; bad input is one error line', async () =
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /argument 'xml' is invalid/);
 });
+
+test('sbom -o FORMAT=FILE, repeated: each format to its file, the one without a file to standard output; each valid', async () => {
+  const cdx = join(dir, 'multi.cdx.json');
+  const spdx = join(dir, 'multi.spdx.json');
+  const xml = join(dir, 'multi.cdx.xml');
+  const r = await lading(['sbom', `oci-dir:${layout}:v1`, '-o', `cyclonedx-json=${cdx}`, '-o', `spdx-json=${spdx}`, '-o', `cyclonedx-xml=${xml}`, '-o', 'syft-json', '--no-secrets']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(validateCycloneDx(JSON.parse(await readFile(cdx, 'utf8'))), []);
+  assert.deepEqual(validateSpdx(JSON.parse(await readFile(spdx, 'utf8'))), []);
+  assert.match(await readFile(xml, 'utf8'), /<bom xmlns="http:\/\/cyclonedx.org\/schema\/bom\/1.6"/);
+  const syft = JSON.parse(r.stdout);
+  assert.deepEqual(syft.artifacts.map((a: { name: string }) => a.name).sort(), ['libssl3', 'zlib1g']);
+
+  const two = await lading(['sbom', `oci-dir:${layout}:v1`, '-o', 'json', '-o', 'spdx-json']);
+  assert.equal(two.code, 2);
+  assert.match(two.stderr, /only one output can go to standard output/);
+  const bad = await lading(['sbom', `oci-dir:${layout}:v1`, '-o', 'cyclonedx=x.json']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown format "cyclonedx"; expected one of table, json, cyclonedx-json/);
+});

@@ -165,3 +165,60 @@ test('an image (docker-archive tar, not mistaken for an SBOM) is analysed and sc
   assert.deepEqual(doc.matches.map((m: { vulnerability: { id: string }; package: { name: string; locations: { path: string }[] } }) => [m.vulnerability.id, m.package.name, m.package.locations[0]!.path]), [['CVE-2024-0001', 'libssl3', '/var/lib/dpkg/status']]);
   assert.equal(doc.distro.id, 'debian');
 });
+
+/** Findings of three severities: openssl High and Medium, curl High and Low. */
+function mixed(): MemoryLookup {
+  return new MemoryLookup().add({
+    affected: [
+      affected({ vulnId: 'CVE-2024-0001', name: 'openssl', fixedVersions: ['3.0.15-1~deb12u1'], severity: 'High' }),
+      affected({ vulnId: 'CVE-2024-0002', name: 'curl', state: 'not-fixed', severity: 'High' }),
+      affected({ vulnId: 'CVE-2024-0004', name: 'curl', state: 'not-fixed', severity: 'Low' }),
+      affected({ vulnId: 'CVE-2024-0005', name: 'openssl', fixedVersions: ['3.0.13-1~deb12u1'], severity: 'Medium' }),
+    ],
+    vulnerabilities: [{ id: 'CVE-2024-0004', source: 'debian', aliases: [], description: 'a "quoted", comma\nline', cvss: [], references: [] }],
+  });
+}
+
+test('--severity keeps only the listed severities (trivy\'s syntax, any case), and --fail-on counts only those', async () => {
+  const r = await scan([sbomPath, '--severity', 'LOW,medium', '-o', 'csv', '--fail-on', 'high'], mixed());
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split('\r\n');
+  assert.equal(lines[0], 'Package,Version,Type,Purl,Path,Vulnerability,Severity,FixState,FixedIn,Epss,Kev,Namespace,Aliases,Description');
+  assert.deepEqual(lines.slice(1).map((l) => l.split(',').slice(5, 7).join(' ')), ['CVE-2024-0005 Medium', 'CVE-2024-0004 Low']);
+  assert.match(r.stdout, /,"a ""quoted"", comma\nline"\r\n$/);
+  const high = await scan([sbomPath, '--severity', 'high', '--fail-on', 'high', '-o', 'csv'], mixed());
+  assert.equal(high.code, 1);
+  assert.equal(high.stdout.trimEnd().split('\r\n').length, 3);
+  await assert.rejects(scan([sbomPath, '--severity', 'LOW,SEVERE'], mixed()), /"SEVERE" is not a severity; expected a comma-separated list of negligible, low, medium, high, critical, unknown/);
+});
+
+test('--quiet: the table\'s rows only, no warnings, no --fail-on message (the exit code stays)', async () => {
+  const r = await scan([sbomPath, '--quiet', '--fail-on', 'high'], mixed());
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, '');
+  assert.doesNotMatch(r.stdout, /NAME|vulnerabilities|suppressed/);
+  assert.equal(r.stdout.trimEnd().split('\n').length, 4);
+  assert.match(r.stdout.split('\n')[0]!, /^libcurl4 +7\.88\.1-10\+deb12u5 +deb +CVE-2024-0002 +High/);
+});
+
+test('-o template --template FILE: {{range .}}…{{end}} with {{.Field}} per finding; bad templates are named errors', async () => {
+  const tpl = join(dir, 'report.tpl');
+  await writeFile(tpl, 'findings:\n{{range .}}- {{.Vulnerability}} {{.severity}} in {{.Package}}@{{.Version}} fix: {{.FixedIn}}\n{{end}}end\n');
+  const r = await scan([sbomPath, '-o', 'template', '--template', tpl, '--severity', 'high,medium'], mixed());
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, [
+    'findings:',
+    '- CVE-2024-0002 High in libcurl4@7.88.1-10+deb12u5 fix: ',
+    '- CVE-2024-0001 High in libssl3@3.0.11-1~deb12u1 fix: 3.0.15-1~deb12u1',
+    '- CVE-2024-0005 Medium in libssl3@3.0.11-1~deb12u1 fix: 3.0.13-1~deb12u1',
+    'end', '',
+  ].join('\n'));
+  const bad = join(dir, 'bad.tpl');
+  await writeFile(bad, 'x\n{{range .}}{{.Packag}}{{end}}');
+  await assert.rejects(scan([sbomPath, '-o', 'template', '--template', bad], mixed()), /bad\.tpl line 2: unknown field \{\{\.Packag\}\}; a finding has \.Package, \.Version/);
+  await writeFile(bad, '{{range .}}{{ .Package | printf "%s" }}{{end}}');
+  await assert.rejects(scan([sbomPath, '-o', 'template', '--template', bad], mixed()), /is not supported; a template has \{\{range \.\}\}…\{\{end\}\} and \{\{\.Field\}\} only/);
+  await writeFile(bad, '{{range .}}{{.Package}}');
+  await assert.rejects(scan([sbomPath, '-o', 'template', '--template', bad], mixed()), /\{\{range \.\}\} has no \{\{end\}\}/);
+  await assert.rejects(scan([sbomPath, '-o', 'template'], mixed()), /-o template needs --template FILE/);
+});

@@ -88,11 +88,16 @@ export interface ImageConfig {
 /** A layer of the chosen image: its descriptor plus the uncompressed digest from the config. */
 export interface LayerDescriptor extends Descriptor {
   diffId: string;
+  /**
+   * Made on the fly from something that is not a blob (a directory): there is no digest or size to
+   * verify, and its digest and diffId only name it; nothing may be cached under them.
+   */
+  synthetic?: true;
 }
 
 /** Where an image came from, for display and records. */
 export interface ImageOrigin {
-  kind: 'registry' | 'docker-archive' | 'oci-dir' | 'oci-archive';
+  kind: 'registry' | 'docker-archive' | 'oci-dir' | 'oci-archive' | 'dir';
   /** What the user typed, without the scheme prefix. */
   input: string;
   registry?: string;
@@ -118,8 +123,8 @@ export interface ResolvedImage {
   config: ImageConfig;
   configDigest: string;
   layers: LayerDescriptor[];
-  /** The raw (possibly compressed) bytes of a blob named by this image's manifest. */
-  openBlob(desc: Descriptor): Promise<Readable>;
+  /** The raw (possibly compressed) bytes of a blob named by this image's manifest; a synthetic layer may warn as it is made. */
+  openBlob(desc: Descriptor, options?: { onWarning?(message: string): void }): Promise<Readable>;
 }
 
 export interface ResolveOptions {

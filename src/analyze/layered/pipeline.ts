@@ -149,6 +149,8 @@ async function layered(img: ResolvedImage, analyzers: Analyzer[], distro: Analyz
 
 export async function analyzeLayered(img: ResolvedImage, analyzers: Analyzer[], distro: Analyzer, options: LayeredOptions,
   reference: () => Promise<Sbom>): Promise<Sbom> {
+  // A synthetic layer (a directory) has no content digest to key anything by: nothing is cached.
+  if (img.layers.some((l) => l.synthetic === true)) options = { ...options, cache: null };
   const cache = options.cache ?? null;
   const key = cache ? imageKey(layerKeys(img, analyzers, withLimits(options.limits), options.fileDigests === true)) : '';
   if (cache) {

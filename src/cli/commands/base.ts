@@ -5,7 +5,6 @@
  * of its own (sbom/base.ts findBase), else the one its OCI base annotations name. The SBOM records
  * it as `source.base`; the packages inherited from it make findings `inherited_from_base`.
  */
-import { Option } from 'commander';
 import { analyzeImage } from '../../analyze/analyze.js';
 import { annotatedBase, candidateOf, findBase, inheritedPackages } from '../../sbom/base.js';
 import type { Sbom } from '../../sbom/model.js';
@@ -17,11 +16,6 @@ import { withImage } from './with-image.js';
 export interface BaseCliOptions extends ImageCliOptions {
   base?: string[];
   cache: boolean;
-}
-
-export function baseOption(): Option {
-  return new Option('--base <ref>', 'an image (or SBOM file) the image may be built on; the one whose layers are the longest prefix of the image\'s is its base (repeatable)')
-    .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
 }
 
 /**

@@ -4,7 +4,7 @@
  * given. Exit 0 on pass (GO or WARN), 1 on fail (STOP), 2 on error.
  */
 import { noCacheOption } from './cache.js';
-import { baseOption } from './base.js';
+import { baseOption } from '../options.js';
 import { Command, Option } from 'commander';
 import { addImageOptions, outputOption } from '../options.js';
 import { addServiceCheckCommand } from '../client/check-command.js';
@@ -13,7 +13,7 @@ import type { EvaluateCliOptions, EvaluateDeps } from './evaluate-run.js';
 export type { EvaluateDeps };
 
 export function evaluateCommand(deps: EvaluateDeps): Command {
-  const evaluate = addImageOptions(new Command('evaluate').argument('<ref>', 'image reference or source (registry:, docker-archive:, oci-dir:, oci-archive:), or an SBOM file'))
+  const evaluate = addImageOptions(new Command('evaluate').argument('<ref>', 'image reference or source (registry:, docker-archive:, oci-dir:, oci-archive:, dir:, rootfs:), or an SBOM file'))
     .description('evaluate an image against a policy bundle (Anchore format): exit 0 pass, 1 fail, 2 error')
     .option('--bundle <file>', 'policy bundle (JSON); default: Lading\'s default bundle')
     .option('--tag <registry/repo:tag>', 'the tag mappings are matched against (default: the image\'s own tag)')

@@ -2,16 +2,17 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { analyzeImage } from '../../analyze/analyze.js';
 import { imageCache } from './cache.js';
-import { writers, type SbomFormat } from '../../sbom/formats/index.js';
+import { writers } from '../../sbom/formats/index.js';
 import type { Sbom } from '../../sbom/model.js';
 import { withImage } from './with-image.js';
 import { progress } from '../progress.js';
 import { table } from '../render.js';
 import type { ImageCliOptions } from '../options.js';
 import { applyBase, type BaseCliOptions } from './base.js';
+import type { SbomOutput } from './sbom.js';
 
 export interface SbomCliOptions extends ImageCliOptions, BaseCliOptions {
-  output: SbomFormat | 'table';
+  output?: SbomOutput[];
   file?: string;
   dockerfile?: string;
   secrets: boolean;
@@ -58,7 +59,10 @@ export async function runSbom(ref: string, o: SbomCliOptions): Promise<void> {
   });
   await applyBase(sbom, o);
   for (const w of sbom.warnings) process.stderr.write(`warning: ${w}\n`);
-  const text = o.output === 'table' ? sbomTable(sbom) : writers[o.output].write(sbom);
-  if (o.file) await writeFile(o.file, text);
-  else process.stdout.write(text);
+  for (const out of o.output ?? [{ format: 'table' }]) {
+    const text = out.format === 'table' ? sbomTable(sbom) : writers[out.format].write(sbom);
+    const file = out.file ?? o.file;
+    if (file) await writeFile(file, text);
+    else process.stdout.write(text);
+  }
 }

@@ -8,7 +8,7 @@
  * its output the command sets `process.exitCode = 1`, and main() returns that code.
  */
 import { noCacheOption } from './cache.js';
-import { baseOption } from './base.js';
+import { baseOption } from '../options.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Severity } from '../../feeds/model.js';
 import { SCAN_FORMATS } from '../../vulns/formats/names.js';
@@ -29,12 +29,29 @@ function failOnParser(value: string): Severity {
 
 const repeatable = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
+const SEVERITY_NAMES = [...FAIL_ON_NAMES, 'unknown'];
+
+/** trivy's `--severity UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL` (any case; Negligible too); repeatable, the lists add up. */
+export function severityListParser(value: string, prev: Severity[] | undefined): Severity[] {
+  const out = new Set(prev ?? []);
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const s = parseSeverity(part);
+    if (!s) throw new InvalidArgumentError(`"${part}" is not a severity; expected a comma-separated list of ${SEVERITY_NAMES.join(', ')}`);
+    out.add(s);
+  }
+  if (out.size === 0) throw new InvalidArgumentError(`expected a comma-separated list of ${SEVERITY_NAMES.join(', ')}`);
+  return [...out];
+}
+
 export function scanCommand(openLookup: OpenLookup): Command {
-  return addImageOptions(new Command('scan').argument('<ref>', 'image reference or source (registry:, docker-archive:, oci-dir:, oci-archive:), or an SBOM file (CycloneDX, SPDX, syft or Lading JSON)'))
+  return addImageOptions(new Command('scan').argument('<ref>', 'image reference or source (registry:, docker-archive:, oci-dir:, oci-archive:, dir:, rootfs:), or an SBOM file (CycloneDX, SPDX, syft or Lading JSON)'))
     .description('find the known vulnerabilities of an image or an SBOM')
     .addOption(new Option('-o, --output <format>', 'output format').choices(SCAN_FORMATS).default('table'))
     .addOption(new Option('--fail-on <severity>', `exit 1 when a finding at or above this severity remains (${FAIL_ON_NAMES.join(', ')})`).argParser(failOnParser))
+    .addOption(new Option('--severity <list>', `report only findings of these severities, comma-separated (${SEVERITY_NAMES.join(', ')}); --fail-on counts only those`).argParser(severityListParser))
     .option('--only-fixed', 'report only vulnerabilities that have a fix')
+    .option('--template <file>', 'the template for -o template: {{range .}}…{{end}} around {{.Package}}, {{.Vulnerability}}, {{.Severity}}, {{.FixedIn}}...')
+    .option('-q, --quiet', 'no progress, warnings or summary lines: the report only (a table without its header)')
     .addOption(new Option('--vex <file>', 'OpenVEX document whose not_affected / fixed statements suppress findings (repeatable)').argParser(repeatable))
     .option('--ignore-file <file>', 'ignore rules (YAML or JSON: ignore: [{vulnerability, package, fix-state, reason, expires}])')
     .option('--file <path>', 'write the report to this file instead of standard output')

@@ -1,6 +1,6 @@
 /**
  * From what a user typed to an ImageSource: one entry per scheme (`registry:`, `docker-archive:`,
- * `oci-dir:`, `oci-archive:`), and detection for a bare path or reference.
+ * `oci-dir:`, `oci-archive:`, `dir:` and its alias `rootfs:`), and detection for a bare path or reference.
  */
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { OciLayoutSource } from './oci-layout.js';
 import { DockerArchiveSource } from './docker-archive.js';
 import { RegistrySource } from './registry.js';
 import { splitPathSelector } from './local-path.js';
+import { DirectorySource } from './directory.js';
 
 export interface SourceOptions {
   limits?: Partial<Limits>;
@@ -73,6 +74,8 @@ export const SOURCES: Record<string, Opener> = {
   'docker-archive': openDockerArchive,
   'oci-dir': openOciDir,
   'oci-archive': openOciArchive,
+  dir: async (rest) => new DirectorySource(rest, 'dir'),
+  rootfs: async (rest) => new DirectorySource(rest, 'rootfs'),
 };
 
 const DAEMON_SCHEMES = ['docker', 'podman', 'containerd', 'docker-daemon'];
@@ -85,7 +88,7 @@ async function detectLocal(path: string): Promise<string | undefined> {
     const layout = await stat(join(path, 'oci-layout')).catch(() => null);
     const index = await stat(join(path, 'index.json')).catch(() => null);
     if (layout || index) return 'oci-dir';
-    throw new LadingError('BAD_INPUT', `${path} is a directory but not an OCI image layout (no oci-layout or index.json)`);
+    throw new LadingError('BAD_INPUT', `${path} is a directory but not an OCI image layout (no oci-layout or index.json); to analyze the files in it, use dir:${path}`);
   }
   const fh = await open(path, 'r');
   try {
@@ -127,7 +130,7 @@ export async function classifyInput(input: string): Promise<{ scheme: string; re
   const m = /^([a-z][a-z-]*):(?!\/\/)(.*)$/s.exec(input);
   if (m && SOURCES[m[1]!]) return { scheme: m[1]!, rest: m[2]! };
   if (m && DAEMON_SCHEMES.includes(m[1]!)) {
-    throw new LadingError('UNSUPPORTED', `"${m[1]}:" images come from a container daemon, which Lading never talks to; use registry:, docker-archive: (after docker save), oci-dir: or oci-archive:`);
+    throw new LadingError('UNSUPPORTED', `"${m[1]}:" images come from a container daemon, which Lading never talks to; use registry:, docker-archive: (after docker save), oci-dir:, oci-archive:, or dir: for an unpacked filesystem`);
   }
   const local = await detectLocal(input);
   if (local) return { scheme: local, rest: input };

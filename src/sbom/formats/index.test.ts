@@ -7,11 +7,11 @@ import { exampleSbom } from './testing.js';
 const identities = (packages: { type: string; name: string; version: string; purl: string }[]) =>
   packages.map((p) => `${p.type}|${p.name}|${p.version}|${p.purl}`).sort();
 
-test('every writer writes JSON that readSbom reads back to the same packages', () => {
+test('every JSON writer writes JSON that readSbom reads back to the same packages', () => {
   const sbom = exampleSbom();
-  assert.deepEqual(sbomFormats, ['json', 'cyclonedx-json', 'spdx-json']);
-  const kinds = { json: 'lading', 'cyclonedx-json': 'cyclonedx', 'spdx-json': 'spdx' } as const;
-  for (const format of sbomFormats) {
+  assert.deepEqual(sbomFormats, ['json', 'cyclonedx-json', 'spdx-json', 'cyclonedx-xml', 'spdx-tag-value', 'syft-json']);
+  const kinds = { json: 'lading', 'cyclonedx-json': 'cyclonedx', 'spdx-json': 'spdx', 'syft-json': 'syft' } as const;
+  for (const format of ['json', 'cyclonedx-json', 'spdx-json', 'syft-json'] as const) {
     const w = writers[format];
     assert.ok(w.mediaType.startsWith('application/'));
     assert.ok(w.fileExtension.endsWith('.json'));

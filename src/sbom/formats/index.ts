@@ -10,6 +10,9 @@ import { detectCycloneDx, readCycloneDx } from './read-cyclonedx.js';
 import { detectSpdx, readSpdx } from './read-spdx.js';
 import { detectSyft, readSyft } from './read-syft.js';
 import { spdxMediaType, writeSpdxJson } from './spdx.js';
+import { cycloneDxXmlMediaType, writeCycloneDxXml } from './cyclonedx-xml.js';
+import { spdxTagMediaType, writeSpdxTagValue } from './spdx-tag.js';
+import { syftMediaType, writeSyftJson } from './syft-json.js';
 
 export interface SbomWriter {
   write(sbom: Sbom): string;
@@ -27,6 +30,9 @@ export const writers = {
   json: { write: writeNative, mediaType: 'application/vnd.lading.sbom+json', fileExtension: '.lading.json' },
   'cyclonedx-json': { write: writeCycloneDxJson, mediaType: cycloneDxMediaType, fileExtension: '.cdx.json' },
   'spdx-json': { write: writeSpdxJson, mediaType: spdxMediaType, fileExtension: '.spdx.json' },
+  'cyclonedx-xml': { write: writeCycloneDxXml, mediaType: cycloneDxXmlMediaType, fileExtension: '.cdx.xml' },
+  'spdx-tag-value': { write: writeSpdxTagValue, mediaType: spdxTagMediaType, fileExtension: '.spdx' },
+  'syft-json': { write: writeSyftJson, mediaType: syftMediaType, fileExtension: '.syft.json' },
 } as const satisfies Record<string, SbomWriter>;
 
 export type SbomFormat = keyof typeof writers;

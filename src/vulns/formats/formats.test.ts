@@ -188,8 +188,9 @@ test('cyclonedx-json: the SBOM plus vulnerabilities, valid CycloneDX 1.6, affect
 
 test('every format is in the map and writes', async () => {
   const { result, sbom } = await scenario();
-  assert.deepEqual(scanFormats, ['table', 'json', 'sarif', 'cyclonedx-json']);
-  for (const f of scanFormats) assert.ok(scanWriters[f].write(result, sbom).length > 0, f);
+  assert.deepEqual(scanFormats, ['table', 'json', 'sarif', 'cyclonedx-json', 'csv', 'template']);
+  const template = { text: '{{range .}}{{.Vulnerability}}\n{{end}}', name: 't' };
+  for (const f of scanFormats) assert.ok(scanWriters[f].write(result, sbom, { template }).length > 0, f);
 });
 
 /** Key paths of a documented shape such as `{a, b: {c}, d: [{e}]}` (`d[].e`). */

@@ -48,7 +48,9 @@ export function severitySummary(matches: readonly Match[]): string {
   return `${matches.length} vulnerabilit${matches.length === 1 ? 'y' : 'ies'} (${fixable} fixable): ${parts.join(', ')}`;
 }
 
-export function writeScanTable(result: ScanResult): string {
+const HEAD = ['NAME', 'INSTALLED', 'FIXED-IN', 'TYPE', 'VULNERABILITY', 'SEVERITY', 'EPSS', 'KEV'];
+
+export function writeScanTable(result: ScanResult, options: { quiet?: boolean } = {}): string {
   const rows = [...result.matches].sort(compareMatches).map((m) => [
     m.package.name,
     m.package.version,
@@ -59,8 +61,9 @@ export function writeScanTable(result: ScanResult): string {
     epssText(m),
     m.vulnerability.kev ? 'KEV' : '',
   ]);
+  if (options.quiet) return rows.length ? table(HEAD, rows).split('\n').slice(1).join('\n') : '';
   let out = rows.length
-    ? table(['NAME', 'INSTALLED', 'FIXED-IN', 'TYPE', 'VULNERABILITY', 'SEVERITY', 'EPSS', 'KEV'], rows)
+    ? table(HEAD, rows)
     : 'No vulnerabilities found\n';
   out += `\n${severitySummary(result.matches)}\n`;
   out += `suppressed: ${result.suppressed.length}\n`;
