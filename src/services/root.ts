@@ -27,7 +27,7 @@ import { AccountStore, type AccountStoreOptions } from '../store/accounts.js';
 import type { DatabaseHandle } from '../store/db.js';
 import { Lifecycle, type LifecycleEventName } from '../store/lifecycle.js';
 import { Announcer } from './announce.js';
-import { ArchiveStore } from './archive.js';
+import { ArchiveStore } from '../store/archive.js';
 import { CatalogStore, type CatalogQuotas } from '../store/catalog.js';
 import { EventStore } from '../store/events.js';
 import { ImportStore } from '../store/imports.js';
