@@ -33,23 +33,34 @@ export type {
   ApplyCounts, ApplyOptions, ApplyResult, SourceStatus, StateUpdate, SyncKind, SyncState, Validator, VulnDbHandle,
 } from './vulndb/types.js';
 
-export class VulnDb implements VulnLookup {
-  /** The open database, for the modules that keep their own tables in the same file; VulnDb's tables are read through the methods below. */
-  readonly db: Kysely<any>;
+/**
+ * `DB` is the whole schema of the database the tables live in (store/schema.ts `Database` in the
+ * service, VulnDbTables alone elsewhere); VulnDb sees only its own tables of it.
+ */
+export class VulnDb<DB extends VulnDbTables = VulnDbTables> implements VulnLookup {
+  /** Its tables, for tests to look at rows; code reads and writes them through the methods below. */
+  readonly db: Kysely<VulnDbTables>;
   readonly dialect: 'sqlite' | 'postgres';
   readonly location: string;
   private readonly handle: VulnDbHandle;
   private readonly ctx: VulnDbContext;
   private readonly writer: Writer;
 
-  constructor(handle: VulnDbHandle) {
-    this.handle = handle;
-    this.db = handle.kysely;
+  constructor(handle: VulnDbHandle<DB>) {
+    // Kysely<DB> is invariant in DB, so seeing a database through a subset of its tables is a
+    // cast; it is sound because VulnDb's queries name only those tables.
+    this.handle = handle as unknown as VulnDbHandle;
+    this.db = this.handle.kysely;
     this.dialect = handle.dialect;
     this.location = handle.location;
-    this.ctx = { db: handle.kysely as Kysely<VulnDbTables>, dialect: handle.dialect };
+    this.ctx = { db: this.db, dialect: handle.dialect };
     // Through the method, looked up at each apply: the last step inside the write transaction.
     this.writer = { ctx: this.ctx, insertSql: new Map(), writeState: (...args) => this.writeState(...args) };
+  }
+
+  /** Whether this database is the one `db` queries (the service keeps its tables and the vulnerability data in one database). */
+  sameDatabase<T>(db: Kysely<T>): boolean {
+    return (this.handle.kysely as object) === db;
   }
 
   async close(): Promise<void> {
@@ -64,6 +75,11 @@ export class VulnDb implements VulnLookup {
 
   affectedMany(keys: readonly AffectedKey[]): Promise<Map<string, Affected[]>> {
     return read.affectedMany(this.ctx, keys);
+  }
+
+  /** Every affected record of one vulnerability record, in every namespace. */
+  affectedOf(source: string, vulnId: string): Promise<Affected[]> {
+    return read.affectedOf(this.ctx, source, vulnId);
   }
 
   hasNamespace(namespace: string): Promise<boolean> {
@@ -123,7 +139,7 @@ export class VulnDb implements VulnLookup {
 
   /** Whether any affected record is stored. */
   async hasAffected(): Promise<boolean> {
-    return (await this.db.selectFrom('affected').select('vuln_id').limit(1).executeTakeFirst()) !== undefined;
+    return (await this.ctx.db.selectFrom('affected').select('vuln_id').limit(1).executeTakeFirst()) !== undefined;
   }
 
   // ---- writing (vulndb/write.ts, vulndb/dump.ts) -----------------------------------------------

@@ -19,7 +19,7 @@
  * Times come from an injectable clock (ms since the epoch) and are stored as ISO 8601 text.
  * Leases compare the clocks of different hosts: keep them in sync (NTP) when workers span hosts.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { Database, JobsTable } from '../store/schema.js';
 import { LadingError, describeError } from '../errors.js';
 
@@ -437,6 +437,38 @@ export class JobQueue {
       if ((JOB_STATES as readonly string[]).includes(r.state)) stats[r.state as JobState] = Number(r.n);
     }
     return stats;
+  }
+
+  /** The unfinished (queued or running) jobs of a kind that have a key: key, state and lease end (ISO). */
+  async unfinished(kind: string): Promise<{ key: string; state: JobState; leaseUntil: string | null }[]> {
+    const rows = await this.db.selectFrom('jobs').select(['key', 'state', 'lease_until'])
+      .where('kind', '=', kind).where('state', 'in', UNFINISHED_STATES).execute();
+    return rows.filter((r) => r.key !== null).map((r) => ({ key: r.key!, state: r.state as JobState, leaseUntil: r.lease_until }));
+  }
+
+  /** The newest job of (kind, key), whatever its state. */
+  async latest(kind: string, key: string): Promise<Job | undefined> {
+    const row = await this.db.selectFrom('jobs').selectAll().where('kind', '=', kind).where('key', '=', key).orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return row ? toJob(row) : undefined;
+  }
+
+  /** When the longest-waiting queued job that is due at `now` (ISO) became due, ISO; undefined when none waits. */
+  async oldestDue(now: string): Promise<string | undefined> {
+    const r = await this.db.selectFrom('jobs').select((eb) => eb.fn.min('run_at').as('oldest'))
+      .where('state', '=', 'queued').where('run_at', '<=', now).executeTakeFirst();
+    return r?.oldest ? String(r.oldest) : undefined;
+  }
+
+  /**
+   * A condition for another table's conditional statement (one statement, so concurrent callers
+   * agree): no job of (kind, key) is in one of `states`, counting a running one only while its
+   * lease lasts until at least `leaseFrom` (ISO) when that is given.
+   */
+  noJob(kind: string, key: string, states: readonly JobState[], leaseFrom?: string) {
+    let q = this.db.selectFrom('jobs').select('id').where('kind', '=', kind).where('key', '=', key).where('state', 'in', states);
+    if (leaseFrom !== undefined) q = q.where('lease_until', '>=', leaseFrom);
+    const jobs = q;
+    return <TB extends keyof Database>(eb: ExpressionBuilder<Database, TB>): Expression<SqlBool> => eb.not(eb.exists(jobs));
   }
 
   /** Delete finished (done and failed) jobs last changed before this time; returns how many. */

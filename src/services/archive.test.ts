@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeOnDatabases } from '../testkit/databases.js';
 import { deb, sbomOf } from '../vulns/testing.js';
-import { ArchiveStore, archiveCycle, globMatch, type NewRule } from './archive.js';
+import { archiveCycle } from './archive.js';
+import { ArchiveStore, globMatch, type NewRule } from '../store/archive.js';
 import { CatalogStore } from '../store/catalog.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;

@@ -16,7 +16,8 @@ import { buildImage, buildIndex, type BuiltImage } from '../testkit/images.js';
 import { memoryImage } from '../testkit/memory-image.js';
 import { ADMIN as admin, assertErrorBody, describeService, type ApiClient, seedOpensslAdvisory } from '../testkit/service.js';
 import { CatalogStore } from '../store/catalog.js';
-import { ImportStore, importImage, importedAnalysis, importTag } from './imports.js';
+import { importImage, importedAnalysis, importTag } from './imports.js';
+import { ImportStore } from '../store/imports.js';
 
 /** A Debian 12 image with libssl3 (source openssl), vulnerable to the seeded CVE. */
 function debianImage(marker: string): BuiltImage {

@@ -15,7 +15,8 @@ import type { JobQueue, QueueStats } from '../queue/queue.js';
 import type { VulnDb } from '../feeds/vulndb.js';
 import type { DatabaseHandle } from '../store/db.js';
 import { knownSchemas, latestSchema } from '../store/migrate.js';
-import { ANALYSIS_STATUSES } from '../store/catalog.js';
+import { ANALYSIS_STATUSES, type CatalogStore } from '../store/catalog.js';
+import type { Notifier } from './notify.js';
 import { describeError } from '../errors.js';
 import { VERSION } from '../version.js';
 
@@ -26,9 +27,10 @@ export const UNMATCHED_ROUTE = '<unmatched>';
 export const DELIVERY_OUTCOMES = ['success', 'http_error', 'error'] as const;
 
 export interface MetricsSources {
-  db: DatabaseHandle;
+  catalog: CatalogStore;
   queue: JobQueue;
   vulndb: VulnDb;
+  notifier: Notifier;
 }
 
 export interface MetricsOptions {
@@ -174,27 +176,21 @@ export class ServiceMetrics {
 
   /** The database-derived values: small grouped counts over indexed columns, and sync_state. */
   private async query(): Promise<Snapshot> {
-    const db = this.sources.db.kysely;
     const now = new Date(this.clock()).toISOString();
     const [images, queue, oldest, states, deliveries] = await Promise.all([
-      db.selectFrom('catalog_images').select((eb) => ['analysis_status', eb.fn.countAll().as('n')]).groupBy('analysis_status').execute(),
+      this.sources.catalog.countByStatus(),
       this.sources.queue.stats(),
-      db.selectFrom('jobs').select((eb) => eb.fn.min('run_at').as('oldest')).where('state', '=', 'queued').where('run_at', '<=', now).executeTakeFirst(),
+      this.sources.queue.oldestDue(now),
       this.sources.vulndb.syncStates(),
-      sql<{ type: string; outcome: string; n: number | string }>`
-        select n.type as type,
-          case when d.status_code between 200 and 299 then 'success' when d.status_code is not null then 'http_error' else 'error' end as outcome,
-          count(*) as n
-        from notification_deliveries d join notifications n on n.id = d.notification_id
-        group by 1, 2`.execute(db),
+      this.sources.notifier.deliveryOutcomes(),
     ]);
-    const oldestAt = oldest?.oldest ? Date.parse(String(oldest.oldest)) : undefined;
+    const oldestAt = oldest ? Date.parse(oldest) : undefined;
     return {
-      images: new Map(images.map((r) => [String(r.analysis_status), Number(r.n)])),
+      images,
       queue,
       oldestWaitSeconds: oldestAt === undefined ? 0 : Math.max(0, (this.clock() - oldestAt) / 1000),
       feeds: states.filter((s) => s.lastSuccess).map((s) => ({ source: s.source, lastSuccess: Date.parse(s.lastSuccess!) })),
-      deliveries: deliveries.rows.map((r) => ({ type: r.type, outcome: r.outcome, n: Number(r.n) })),
+      deliveries,
     };
   }
 }

@@ -241,6 +241,17 @@ export class Notifier {
     return { notification: toNotification(row), attempts: log.map(toAttempt) };
   }
 
+  /** Every delivery attempt (all accounts), counted by notification type and outcome: a 2xx answer (`success`), another status (`http_error`) or none (`error`). */
+  async deliveryOutcomes(): Promise<{ type: string; outcome: string; n: number }[]> {
+    const r = await sql<{ type: string; outcome: string; n: number | string }>`
+        select n.type as type,
+          case when d.status_code between 200 and 299 then 'success' when d.status_code is not null then 'http_error' else 'error' end as outcome,
+          count(*) as n
+        from notification_deliveries d join notifications n on n.id = d.notification_id
+        group by 1, 2`.execute(this.db);
+    return r.rows.map((row) => ({ type: row.type, outcome: row.outcome, n: Number(row.n) }));
+  }
+
   /** The account's notifications, newest first; one page and whether another follows. */
   async list(account: string, filter: ListFilter = {}): Promise<{ items: Notification[]; nextPage: boolean }> {
     const limit = filter.limit ?? 100;

@@ -14,7 +14,6 @@ import type { VulnDb } from '../feeds/vulndb.js';
 import { isOsType } from '../sbom/ecosystems.js';
 import type { Package, PackageType } from '../sbom/model.js';
 import { getScheme } from '../versions/index.js';
-import type { SchemeId } from '../versions/types.js';
 import { judge } from '../vulns/match.js';
 import type { Match } from '../vulns/model.js';
 import { lookupKeys } from '../vulns/namespace.js';
@@ -185,18 +184,7 @@ export class PackageQueries {
   private async affectedOf(records: readonly Vulnerability[]): Promise<Affected[]> {
     const out: Affected[] = [];
     for (const r of records) {
-      const rows = await this.vulndb.db.selectFrom('affected')
-        .select(['source', 'vuln_id', 'namespace', 'name', 'name_kind', 'scheme', 'data'])
-        .where('source', '=', r.source).where('vuln_id', '=', r.id)
-        .orderBy('namespace').orderBy('name')
-        .execute();
-      for (const row of rows) {
-        out.push({
-          ...(JSON.parse(row.data as string) as Affected),
-          vulnId: row.vuln_id, source: row.source, namespace: row.namespace, name: row.name,
-          nameKind: row.name_kind === 'source' ? 'source' : 'binary', scheme: row.scheme as SchemeId,
-        });
-      }
+      out.push(...(await this.vulndb.affectedOf(r.source, r.id)));
     }
     return out;
   }

@@ -66,7 +66,7 @@ describeOnDatabases('reconcile', ({ db, openAnother }) => {
     return { digest, job };
   };
   const pass = async () => {
-    const r = await reconcileAnalyses(handle.kysely, queue, { maxAttempts: 3 });
+    const r = await reconcileAnalyses({ catalog, accounts }, queue, { maxAttempts: 3 });
     return { enqueued: new Set(r.enqueued), reset: new Set(r.reset), failed: new Set(r.failed) };
   };
 
@@ -90,7 +90,8 @@ describeOnDatabases('reconcile', ({ db, openAnother }) => {
     const other = await openAnother();
     try {
       const q2 = new JobQueue(other, { clock: () => now });
-      await Promise.all([reconcileAnalyses(handle.kysely, queue), reconcileAnalyses(other.kysely, q2), reconcileAnalyses(handle.kysely, queue)]);
+      const others = { catalog: new CatalogStore(other.kysely), accounts: new AccountStore(other.kysely, FAST_HASH) };
+      await Promise.all([reconcileAnalyses({ catalog, accounts }, queue), reconcileAnalyses(others, q2), reconcileAnalyses({ catalog, accounts }, queue)]);
     } finally {
       await other.close();
     }

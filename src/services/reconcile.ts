@@ -16,12 +16,12 @@
  * deleted are left alone; `analysis_failed` images stay as they are (adding them again retries).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kysely } from 'kysely';
 import { describeError } from '../errors.js';
-import type { JobQueue } from '../queue/queue.js';
+import { UNFINISHED_STATES, type JobQueue } from '../queue/queue.js';
 import { stderrLogger, type WorkerLogger } from '../queue/worker.js';
 import { ANALYZE_JOB, analysisJobKey, enqueueAnalysis } from './analyzer.js';
-import type { Database } from '../store/schema.js';
+import type { AccountStore } from '../store/accounts.js';
+import type { CatalogStore } from '../store/catalog.js';
 
 /** How often a worker process reconciles, by default (Anchore's analyzer_queue cycle is 1 to 5 s). */
 export const RECONCILE_INTERVAL_MS = 5000;
@@ -42,37 +42,31 @@ export interface ReconcileOptions {
   maxAttempts?: number;
 }
 
+/** The stores a pass reads and corrects (the composition root's). */
+export interface ReconcileStores {
+  catalog: CatalogStore;
+  accounts: AccountStore;
+}
+
 /** One reconciliation pass over every account's unfinished images. */
-export async function reconcileAnalyses(database: Kysely<Database>, queue: JobQueue, options: ReconcileOptions = {}): Promise<ReconcileOutcome> {
-  const db = database;
+export async function reconcileAnalyses(stores: ReconcileStores, queue: JobQueue, options: ReconcileOptions = {}): Promise<ReconcileOutcome> {
   const out: ReconcileOutcome = { enqueued: [], reset: [], failed: [] };
-  const images = await db.selectFrom('catalog_images as i')
-    .innerJoin('accounts as a', 'a.name', 'i.account')
-    .select(['i.account', 'i.image_digest', 'i.analysis_status'])
-    // the tag last added: analysis pulls the image by digest from its repository
-    .select((eb) => eb.selectFrom('catalog_image_tags as t').select('t.fulltag')
-      .whereRef('t.account', '=', 'i.account').whereRef('t.image_digest', '=', 'i.image_digest')
-      .orderBy('t.last_updated', 'desc').orderBy('t.fulltag').limit(1).as('fulltag'))
-    .where('i.analysis_status', 'in', ['not_analyzed', 'analyzing'])
-    .where('a.state', '<>', 'deleting')
-    .execute();
+  const deleting = (await stores.accounts.listAccounts({ state: 'deleting' })).map((a) => a.name);
+  const images = await stores.catalog.unfinishedAnalyses(deleting);
   if (images.length === 0) return out;
 
-  const unfinished = new Map<string, { state: string; lease_until: string | null }>();
-  const jobs = await db.selectFrom('jobs').select(['key', 'state', 'lease_until'])
-    .where('kind', '=', ANALYZE_JOB).where('state', 'in', ['queued', 'running']).execute();
-  for (const j of jobs) if (j.key !== null) unfinished.set(j.key, j);
+  const unfinished = new Map((await queue.unfinished(ANALYZE_JOB)).map((j) => [j.key, j]));
   const now = new Date(queue.now()).toISOString();
   const maxAttempts = options.maxAttempts;
 
   for (const img of images) {
-    const { account, image_digest: imageDigest, fulltag } = img;
+    const { account, imageDigest, fulltag } = img;
     if (!fulltag) continue; // nothing to pull it by (addImage always records a tag)
     const key = analysisJobKey(account, imageDigest);
     const job = unfinished.get(key);
     const enqueue = () => enqueueAnalysis(queue, { account, imageDigest, fulltag }, maxAttempts);
 
-    if (img.analysis_status === 'not_analyzed') {
+    if (img.status === 'not_analyzed') {
       if (job) continue;
       await enqueue();
       out.enqueued.push(key);
@@ -80,28 +74,20 @@ export async function reconcileAnalyses(database: Kysely<Database>, queue: JobQu
     }
 
     // analyzing: fine while a worker holds the job's lease
-    if (job?.state === 'running' && job.lease_until !== null && job.lease_until >= now) continue;
-    const stillAnalyzing = db.updateTable('catalog_images')
-      .where('account', '=', account).where('image_digest', '=', imageDigest).where('analysis_status', '=', 'analyzing');
+    if (job?.state === 'running' && job.leaseUntil !== null && job.leaseUntil >= now) continue;
 
     if (!job) {
-      const last = await db.selectFrom('jobs').select(['id', 'state', 'attempts', 'last_error'])
-        .where('kind', '=', ANALYZE_JOB).where('key', '=', key).orderBy('id', 'desc').limit(1).executeTakeFirst();
+      const last = await queue.latest(ANALYZE_JOB, key);
       if (last?.state === 'failed') {
-        const reason = `analysis job ${last.id} failed after ${last.attempts} attempt(s): ${last.last_error ?? 'no error recorded'}`;
-        const r = await stillAnalyzing.set({ analysis_status: 'analysis_failed', analysis_error: reason, last_updated: now })
-          .where((eb) => eb.not(eb.exists(eb.selectFrom('jobs').select('id').where('kind', '=', ANALYZE_JOB).where('key', '=', key).where('state', 'in', ['queued', 'running']))))
-          .executeTakeFirst();
-        if (Number(r.numUpdatedRows) > 0) out.failed.push(key);
+        const reason = `analysis job ${last.id} failed after ${last.attempts} attempt(s): ${last.lastError ?? 'no error recorded'}`;
+        if (await stores.catalog.leaveAnalyzing(account, imageDigest, 'analysis_failed', reason, now, queue.noJob(ANALYZE_JOB, key, UNFINISHED_STATES))) {
+          out.failed.push(key);
+        }
         continue;
       }
     }
 
-    const r = await stillAnalyzing.set({ analysis_status: 'not_analyzed', analysis_error: null, last_updated: now })
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('jobs').select('id')
-        .where('kind', '=', ANALYZE_JOB).where('key', '=', key).where('state', '=', 'running').where('lease_until', '>=', now))))
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) continue;
+    if (!(await stores.catalog.leaveAnalyzing(account, imageDigest, 'not_analyzed', null, now, queue.noJob(ANALYZE_JOB, key, ['running'], now)))) continue;
     // an unfinished job (queued, or running on an expired lease the queue will reap) is kept
     await enqueue();
     out.reset.push(key);
@@ -119,7 +105,7 @@ export interface ReconcilerOptions extends ReconcileOptions {
 }
 
 /** Reconcile now and then every intervalMs until the signal aborts; never throws. */
-export async function runReconciler(database: Kysely<Database>, queue: JobQueue, options: ReconcilerOptions): Promise<void> {
+export async function runReconciler(stores: ReconcileStores, queue: JobQueue, options: ReconcilerOptions): Promise<void> {
   const { signal } = options;
   const log = options.logger ?? stderrLogger;
   const intervalMs = options.intervalMs ?? RECONCILE_INTERVAL_MS;
@@ -128,7 +114,7 @@ export async function runReconciler(database: Kysely<Database>, queue: JobQueue,
   };
   while (!signal.aborted) {
     try {
-      const r = await reconcileAnalyses(database, queue, options);
+      const r = await reconcileAnalyses(stores, queue, options);
       report(r.enqueued, 'queued analysis of not_analyzed images that had no job');
       report(r.reset, 'reset images left analyzing by a job that is no longer running; queued again');
       report(r.failed, 'marked images analysis_failed: their analysis job failed for good');

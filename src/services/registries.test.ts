@@ -12,6 +12,7 @@ import { openDatabase, type DatabaseHandle } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { registryAvailable, registrySkipReason, startHttpServer, startRegistry, startTokenProxy, type RunningServer } from '../testkit/registry.js';
 import { RegistryStore, checkLogin, matchRegistry, registryHost, registryProblem, withRegistryAccess } from './registries.js';
+import { RegistryRows } from '../store/registries.js';
 
 const KEY = 'registry-test-key-0123456789';
 
@@ -79,7 +80,7 @@ describe('RegistryStore on SQLite', () => {
     dir = await mkdtemp(join(tmpdir(), 'lading-registries-'));
     db = await openDatabase(join(dir, 'lading.db'));
     await migrateToLatest(db.kysely);
-    store = new RegistryStore(db.kysely, config());
+    store = new RegistryStore(new RegistryRows(db.kysely), config());
   });
   after(async () => {
     await db.close();
@@ -121,11 +122,11 @@ describe('RegistryStore on SQLite', () => {
 
   test('with another key the stored passwords do not open; production mode without a key stores nothing', async () => {
     await store.add('keys', { registry: 'k.example.com', type: 'docker_v2', user: 'u', pass: 'p', verify: true });
-    const other = new RegistryStore(db.kysely, { ...config(), encryption_key: 'a-completely-different-key' });
+    const other = new RegistryStore(new RegistryRows(db.kysely), { ...config(), encryption_key: 'a-completely-different-key' });
     await assert.rejects(other.password('keys', 'k.example.com'), /encryption_key was changed/);
-    const rotated = new RegistryStore(db.kysely, { ...config(), encryption_key: 'a-completely-different-key', previous_encryption_keys: [KEY] });
+    const rotated = new RegistryStore(new RegistryRows(db.kysely), { ...config(), encryption_key: 'a-completely-different-key', previous_encryption_keys: [KEY] });
     assert.equal(await rotated.password('keys', 'k.example.com'), 'p');
-    const none = new RegistryStore(db.kysely, { previous_encryption_keys: [], production_mode: true, data_dir: dir });
+    const none = new RegistryStore(new RegistryRows(db.kysely), { previous_encryption_keys: [], production_mode: true, data_dir: dir });
     assert.throws(() => none.requireEncryption(), /encryption_key/);
     await assert.rejects(none.add('keys', { registry: 'n.example.com', type: 'docker_v2', user: 'u', pass: 'p', verify: true }), /encryption_key/);
   });
@@ -133,7 +134,7 @@ describe('RegistryStore on SQLite', () => {
   test('awsauto is refused unless allowed; awsecr needs an ECR host', () => {
     const ecrHost = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
     assert.deepEqual(store.usageProblem({ registry: ecrHost, type: 'awsecr', user: 'awsauto', pass: 'awsauto' })?.status, 'forbidden');
-    const allowed = new RegistryStore(db.kysely, config(), { allowAwsAuto: true });
+    const allowed = new RegistryStore(new RegistryRows(db.kysely), config(), { allowAwsAuto: true });
     assert.equal(allowed.usageProblem({ registry: ecrHost, type: 'awsecr', user: 'awsauto', pass: 'awsauto' }), undefined);
     assert.equal(allowed.usageProblem({ registry: 'r.example.com', type: 'docker_v2', user: 'awsauto', pass: 'x' })?.status, 'forbidden');
     assert.match(store.usageProblem({ registry: 'r.example.com', type: 'awsecr', user: 'AKIA', pass: 's' })!.message, /Amazon ECR host/);
@@ -148,7 +149,7 @@ describe('RegistryStore on SQLite', () => {
       res.end(JSON.stringify({ authorizationData: [{ authorizationToken: Buffer.from('AWS:ecr-token-pass').toString('base64'), expiresAt: Math.floor(Date.now() / 1000) + 3600 }] }));
     });
     try {
-      const ecrStore = new RegistryStore(db.kysely, config(), { ecr: { endpoint: `http://${srv.host}` } });
+      const ecrStore = new RegistryStore(new RegistryRows(db.kysely), config(), { ecr: { endpoint: `http://${srv.host}` } });
       const host = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
       await ecrStore.add('aws', { registry: host, type: 'awsecr', user: 'AKIAKEYOFACCOUNTAWS0', pass: 'aws-secret-key', verify: true });
       const access = await ecrStore.registryCredentialsFor('aws', { registry: host, repository: 'team/app' });

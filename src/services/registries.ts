@@ -12,7 +12,6 @@
  *   record matches if it ends with `*` and `registry/repo` starts with the rest, or contains `/`
  *   and equals `registry/repo`, or equals the registry host[:port].
  */
-import type { Kysely } from 'kysely';
 import type { LadingConfig } from '../config/schema.js';
 import { resolveEncryptionKeys } from '../config/keys.js';
 import { LadingError } from '../errors.js';
@@ -24,7 +23,7 @@ import { HttpClient, discard, readBody, type HttpOptions } from '../image/regist
 import { registryPortProblem, type ImageReference } from '../image/reference.js';
 import type { SourceOptions } from '../image/sources/index.js';
 import { SecretBox } from '../store/secrets.js';
-import type { Database, RegistriesTable } from '../store/schema.js';
+import type { RegistryRow, RegistryRows, RegistryWrite } from '../store/registries.js';
 
 export const REGISTRY_TYPES = ['docker_v2', 'awsecr'] as const;
 export type RegistryType = (typeof REGISTRY_TYPES)[number];
@@ -142,7 +141,7 @@ export interface RegistryStoreOptions {
 
 type KeyConfig = Pick<LadingConfig, 'encryption_key' | 'previous_encryption_keys' | 'production_mode' | 'data_dir'> & Partial<Pick<LadingConfig, 'allow_awsecr_iam_auto'>>;
 
-function toRecord(r: Omit<RegistriesTable, 'registry_pass'>): RegistryRecord {
+function toRecord(r: RegistryRow): RegistryRecord {
   return {
     account: r.account,
     registry: r.registry,
@@ -155,17 +154,16 @@ function toRecord(r: Omit<RegistriesTable, 'registry_pass'>): RegistryRecord {
   };
 }
 
-const SHOWN = ['account', 'registry', 'registry_name', 'registry_type', 'registry_user', 'registry_verify', 'created_at', 'last_updated'] as const;
-
+/** Registry credentials: sealed and opened here, validated, turned into pull credentials; the rows are store/registries.ts's. */
 export class RegistryStore {
-  private readonly db: Kysely<Database>;
+  private readonly rows: RegistryRows;
   private secretBox?: SecretBox;
 
   private readonly options: RegistryStoreOptions;
 
   /** `options.allowAwsAuto` defaults to the configuration's allow_awsecr_iam_auto. */
-  constructor(db: Kysely<Database>, private readonly config: KeyConfig, options: RegistryStoreOptions = {}) {
-    this.db = db;
+  constructor(rows: RegistryRows, private readonly config: KeyConfig, options: RegistryStoreOptions = {}) {
+    this.rows = rows;
     this.options = { allowAwsAuto: config.allow_awsecr_iam_auto ?? false, ...options };
   }
 
@@ -185,56 +183,45 @@ export class RegistryStore {
   }
 
   async list(account: string): Promise<RegistryRecord[]> {
-    const rows = await this.db.selectFrom('registries').select(SHOWN).where('account', '=', account).orderBy('registry').execute();
-    return rows.map(toRecord);
+    return (await this.rows.list(account)).map(toRecord);
   }
 
   async get(account: string, registry: string): Promise<RegistryRecord | undefined> {
-    const row = await this.db.selectFrom('registries').select(SHOWN).where('account', '=', account).where('registry', '=', registry).executeTakeFirst();
+    const row = await this.rows.get(account, registry);
     return row ? toRecord(row) : undefined;
   }
 
   /** The stored password, decrypted. */
   async password(account: string, registry: string): Promise<string | undefined> {
-    const row = await this.db.selectFrom('registries').select('registry_pass').where('account', '=', account).where('registry', '=', registry).executeTakeFirst();
-    return row ? this.box().decrypt(row.registry_pass, RegistryStore.context(account, registry)) : undefined;
+    const envelope = await this.rows.passwordEnvelope(account, registry);
+    return envelope === undefined ? undefined : this.box().decrypt(envelope, RegistryStore.context(account, registry));
   }
 
-  /** Store a new record; undefined when the account already has one for this registry. */
-  async add(account: string, input: RegistryInput): Promise<RegistryRecord | undefined> {
-    const now = new Date().toISOString();
-    const res = await this.db.insertInto('registries').values({
-      account,
-      registry: input.registry,
+  /** The row fields of an input, its password sealed. */
+  private sealed(account: string, input: RegistryInput): RegistryWrite {
+    return {
       registry_name: input.name ?? input.registry,
       registry_type: input.type,
       registry_user: input.user,
       registry_pass: this.box().encrypt(input.pass, RegistryStore.context(account, input.registry)),
       registry_verify: input.verify ? 1 : 0,
-      created_at: now,
-      last_updated: now,
-    }).onConflict((oc) => oc.columns(['account', 'registry']).doNothing()).executeTakeFirst();
-    if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return undefined;
+    };
+  }
+
+  /** Store a new record; undefined when the account already has one for this registry. */
+  async add(account: string, input: RegistryInput): Promise<RegistryRecord | undefined> {
+    if (!(await this.rows.insert(account, input.registry, this.sealed(account, input), new Date().toISOString()))) return undefined;
     return this.get(account, input.registry);
   }
 
   /** Replace a record's fields (its registry string stays); undefined when there is none. */
   async update(account: string, input: RegistryInput): Promise<RegistryRecord | undefined> {
-    const res = await this.db.updateTable('registries').set({
-      registry_name: input.name ?? input.registry,
-      registry_type: input.type,
-      registry_user: input.user,
-      registry_pass: this.box().encrypt(input.pass, RegistryStore.context(account, input.registry)),
-      registry_verify: input.verify ? 1 : 0,
-      last_updated: new Date().toISOString(),
-    }).where('account', '=', account).where('registry', '=', input.registry).executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) return undefined;
+    if (!(await this.rows.update(account, input.registry, this.sealed(account, input), new Date().toISOString()))) return undefined;
     return this.get(account, input.registry);
   }
 
-  async delete(account: string, registry: string): Promise<boolean> {
-    const res = await this.db.deleteFrom('registries').where('account', '=', account).where('registry', '=', registry).executeTakeFirst();
-    return Number(res.numDeletedRows) > 0;
+  delete(account: string, registry: string): Promise<boolean> {
+    return this.rows.delete(account, registry);
   }
 
   /** Refuse what can never be used: `awsauto` when not allowed, an awsecr record on a host that is not ECR. */
@@ -272,9 +259,7 @@ export class RegistryStore {
 
   /** The credentials and TLS setting an account's pull of `ref` uses, or undefined (anonymous). */
   async registryCredentialsFor(account: string, ref: Pick<ImageReference, 'registry' | 'repository'>): Promise<RegistryAccess | undefined> {
-    const rows = await this.db.selectFrom('registries').select(['registry', 'registry_type', 'registry_user', 'registry_pass', 'registry_verify'])
-      .where('account', '=', account).execute();
-    const row = matchRegistry(rows, ref.registry, ref.repository);
+    const row = matchRegistry(await this.rows.accessRows(account), ref.registry, ref.repository);
     if (!row) return undefined;
     const pass = this.box().decrypt(row.registry_pass, RegistryStore.context(account, row.registry));
     const credentials = await this.credentialsOf(ref.registry, row.registry_type as RegistryType, row.registry_user, pass);

@@ -10,7 +10,8 @@ import type { Affected, Vulnerability } from '../feeds/model.js';
 import { writeNative } from '../sbom/formats/native.js';
 import { describeOnDatabases } from '../testkit/databases.js';
 import { affected, deb, sbomOf, vuln } from '../vulns/testing.js';
-import { ImportStore, importImage } from './imports.js';
+import { importImage } from './imports.js';
+import { ImportStore } from '../store/imports.js';
 import { composeImageStores, type ImageStores } from './root.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;

@@ -27,14 +27,15 @@ import { AccountStore, type AccountStoreOptions } from '../store/accounts.js';
 import type { DatabaseHandle } from '../store/db.js';
 import { Lifecycle, type LifecycleEventName } from '../store/lifecycle.js';
 import { Announcer } from './announce.js';
-import { ArchiveStore } from './archive.js';
+import { ArchiveStore } from '../store/archive.js';
 import { CatalogStore, type CatalogQuotas } from '../store/catalog.js';
 import { EventStore } from '../store/events.js';
-import { ImportStore } from './imports.js';
+import { ImportStore } from '../store/imports.js';
 import { Notifier } from './notify.js';
 import { PackageQueries, indexImagePackages, removeImagePackages } from './packages.js';
 import { PolicyStore, removeEvaluations } from '../store/policies.js';
 import { RegistryStore } from './registries.js';
+import { RegistryRows } from '../store/registries.js';
 import { VulnReports } from './reports.js';
 import { ServiceRegistry } from '../store/service-registry.js';
 import { FindingsStore } from '../store/findings.js';
@@ -198,7 +199,7 @@ export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRo
     config,
     accounts,
     queue: new JobQueue(db, { backoff: { baseMs: 2000 } }),
-    registries: new RegistryStore(db.kysely, config, { http: { guard: outbound } }),
+    registries: new RegistryStore(new RegistryRows(db.kysely), config, { http: { guard: outbound } }),
     subscriptions,
     events,
     analyzerEvents: new EventStore(db.kysely, { source: { servicename: 'analyzer', hostid: hostId } }),

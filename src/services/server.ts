@@ -119,7 +119,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
         onError: (name, error) => log(`cycle ${name} failed: ${error}`),
       }),
       // Only where something serves them: the API port, or metrics.port.
-      metrics: config.metrics.enabled && (has('api') || config.metrics.port !== undefined) ? new ServiceMetrics({ db, queue: root.queue, vulndb: root.vulndb }) : undefined,
+      metrics: config.metrics.enabled && (has('api') || config.metrics.port !== undefined) ? new ServiceMetrics({ catalog: root.catalog, queue: root.queue, vulndb: root.vulndb, notifier: root.notifier }) : undefined,
       ...abortOnStop(stops),
     };
     root.lifecycle.afterCommit('vulnDataChanged', async () => p.cycles.trigger(REMATCH_CYCLE));
@@ -257,7 +257,7 @@ function startWorkers(p: ProcessParts, watchDeps: WatchDeps): void {
       signal,
     }));
   }
-  runs.push(runReconciler(root.db.kysely, queue, {
+  runs.push(runReconciler({ catalog: root.catalog, accounts: root.accounts }, queue, {
     signal,
     maxAttempts: config.analysis.max_attempts,
     intervalMs: options.reconcileMs ?? config.cycle_timers.analyzer_queue * 1000,

@@ -142,7 +142,7 @@ export class SummaryStore {
    * through the transaction too when it lives in the same database (SQLite has one connection).
    */
   async refreshIn(trx: Kysely<Database>, account: string, imageDigest: string, sbom?: Sbom): Promise<void> {
-    const vulndb = this.vulndb.db === this.db
+    const vulndb = this.vulndb.sameDatabase(this.db)
       ? new VulnData({ kysely: trx, dialect: this.vulndb.dialect, location: this.vulndb.location, close: async () => {} })
       : this.vulndb;
     await this.recompute({ db: trx, catalog: new CatalogReader(trx), reports: this.reports.through(vulndb) }, account, imageDigest, sbom);

@@ -29,6 +29,7 @@ import { EventStore } from '../store/events.js';
 import { Notifier } from './notify.js';
 import { PolicyStore } from '../store/policies.js';
 import { RegistryStore } from './registries.js';
+import { RegistryRows } from '../store/registries.js';
 import { SubscriptionStore, subscriptionId } from '../store/subscriptions.js';
 import { afterAnalysis, watcherCycles, type WatchDeps } from './watch.js';
 
@@ -115,7 +116,7 @@ describeOnDatabases('watchers', ({ db }) => {
     notifier = new Notifier(h, config.webhooks, accounts);
     deps = {
       config, catalog: new CatalogStore(h.kysely), queue: new JobQueue(h), subscriptions, policies: new PolicyStore(h.kysely),
-      vulndb: new VulnDb(h), registries: new RegistryStore(h.kysely, config), announcer: new Announcer(subscriptions, events, notifier), events,
+      vulndb: new VulnDb(h), registries: new RegistryStore(new RegistryRows(h.kysely), config), announcer: new Announcer(subscriptions, events, notifier), events,
       sourceOptions: { credentialLookup: false }, analysisMaxAttempts: 2,
     };
     cycles = Object.fromEntries(watcherCycles(deps).map((c) => [c.name, c]));

@@ -27,11 +27,11 @@ export interface BulkOptions {
 const BULK_ROWS = 5000;
 
 /** Whether a query builder (a transaction too) runs on SQLite. */
-export function onSqlite(db: Kysely<any>): boolean {
+export function onSqlite<DB>(db: Kysely<DB>): boolean {
   return db.getExecutor().adapter instanceof SqliteAdapter;
 }
 
-function statement(db: Kysely<any>, table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], options: BulkOptions): RawBuilder<Record<string, unknown>> {
+function statement<DB>(db: Kysely<DB>, table: keyof DB & string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], options: BulkOptions): RawBuilder<Record<string, unknown>> {
   const names = sql.join(columns.map((c) => sql.ref(c.name)));
   const source = onSqlite(db)
     ? sql`select ${sql.join(columns.map((_, i) => sql`value ->> ${sql.lit(i)}`))} from json_each(${JSON.stringify(rows)})`
@@ -44,9 +44,10 @@ function statement(db: Kysely<any>, table: string, columns: readonly BulkColumn[
 
 /**
  * Insert rows (each a list of values in `columns` order) with as few statements as their number
- * allows; the returned rows when `returning` is given.
+ * allows; the returned rows when `returning` is given. `table` is one of the schema's tables
+ * (`Database` for the stores).
  */
-export async function insertRows(db: Kysely<any>, table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], options: BulkOptions = {}): Promise<Record<string, unknown>[]> {
+export async function insertRows<DB>(db: Kysely<DB>, table: NoInfer<keyof DB & string>, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], options: BulkOptions = {}): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
   for (let i = 0; i < rows.length; i += BULK_ROWS) {
     const r = await statement(db, table, columns, rows.slice(i, i + BULK_ROWS), options).execute(db);

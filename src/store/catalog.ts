@@ -5,7 +5,7 @@
  * kept in the row or in an object store (store/objects/documents.ts). Policy bundles and
  * evaluations are in policies.ts. Every method takes the account it acts in.
  */
-import type { Kysely } from 'kysely';
+import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
 import { LadingError } from '../errors.js';
 import type { Sbom } from '../sbom/model.js';
 import { AnalysisDocuments, type DocumentRef, type PreparedDocument } from './objects/documents.js';
@@ -279,6 +279,43 @@ export class CatalogStore {
       await c.emit('imageStatusChanged', { account, imageDigest, status });
       return true;
     });
+  }
+
+  /** How many images (every account) are in each analysis status. */
+  async countByStatus(): Promise<Map<string, number>> {
+    const rows = await this.db.selectFrom('catalog_images').select((eb) => ['analysis_status', eb.fn.countAll().as('n')]).groupBy('analysis_status').execute();
+    return new Map(rows.map((r) => [String(r.analysis_status), Number(r.n)]));
+  }
+
+  /**
+   * The images still to be analyzed (`not_analyzed`) or being analyzed, of accounts not being
+   * deleted (`skipAccounts`), each with the tag added last (undefined when it has none).
+   */
+  async unfinishedAnalyses(skipAccounts: readonly string[] = []): Promise<{ account: string; imageDigest: string; status: 'not_analyzed' | 'analyzing'; fulltag?: string }[]> {
+    let q = this.db.selectFrom('catalog_images as i')
+      .select(['i.account', 'i.image_digest', 'i.analysis_status'])
+      .select((eb) => eb.selectFrom('catalog_image_tags as t').select('t.fulltag')
+        .whereRef('t.account', '=', 'i.account').whereRef('t.image_digest', '=', 'i.image_digest')
+        .orderBy('t.last_updated', 'desc').orderBy('t.fulltag').limit(1).as('fulltag'))
+      .where('i.analysis_status', 'in', ['not_analyzed', 'analyzing']);
+    if (skipAccounts.length) q = q.where('i.account', 'not in', skipAccounts);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      account: r.account, imageDigest: r.image_digest, status: r.analysis_status as 'not_analyzed' | 'analyzing', ...(r.fulltag ? { fulltag: r.fulltag } : {}),
+    }));
+  }
+
+  /**
+   * Move an `analyzing` image to `status` (with its error), in one conditional statement that
+   * also requires `unless` to hold (the queue's condition on the image's job); at `at` (ISO).
+   * True when the row changed. No lifecycle event: a reconciler's correction, as before.
+   */
+  async leaveAnalyzing(account: string, imageDigest: string, status: 'not_analyzed' | 'analysis_failed', error: string | null, at: string,
+    unless: (eb: ExpressionBuilder<Database, 'catalog_images'>) => Expression<SqlBool>): Promise<boolean> {
+    const r = await this.db.updateTable('catalog_images').set({ analysis_status: status, analysis_error: error, last_updated: at })
+      .where('account', '=', account).where('image_digest', '=', imageDigest).where('analysis_status', '=', 'analyzing')
+      .where(unless).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   /**

@@ -8,7 +8,7 @@
  * Owners (the only module that reads and writes each table):
  * - vulnerability data (meta, vulnerabilities, aliases, affected, kev, epss, sync_state,
  *   affected_digests, vuln_changes): feeds/vulndb.ts and feeds/changes.ts (types in feeds/tables.ts)
- * - jobs: queue/queue.ts
+ * - jobs: queue/queue.ts (other tables' statements that depend on a job use JobQueue.noJob)
  * - accounts, users, api_tokens: store/accounts.ts (tokens through store/tokens.ts)
  * - catalog_images, catalog_image_tags, catalog_analyses: store/catalog.ts
  * - policy_bundles, policy_evals: store/policies.ts
@@ -17,7 +17,7 @@
  * - image_packages: services/packages.ts (the package index)
  * - notifications, notification_deliveries: services/notify.ts
  * - service_cycles: services/cycles.ts; service_registry: store/service-registry.ts
- * - archive_rules, archived_images: services/archive.ts
+ * - archive_rules, archived_images: store/archive.ts
  * - image_summaries, image_summary_findings, vuln_trend: services/summaries.ts
  * - finding_tuples, finding_tuple_keys, tuple_findings, finding_images, finding_image_packages,
  *   finding_tuple_delta, finding_tuple_diff: store/findings.ts (with store/finding-sql.ts)

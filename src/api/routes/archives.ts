@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authorize } from '../../store/authorize.js';
-import { TRANSITIONS, type ArchiveRule, type ArchivedImage, type Selector } from '../../services/archive.js';
+import { TRANSITIONS, type ArchiveRule, type ArchivedImage, type Selector } from '../../store/archive.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
 import type { ApiDeps } from '../app.js';

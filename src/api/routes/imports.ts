@@ -7,7 +7,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { CatalogImage } from '../../store/catalog.js';
-import { IMPORT_CONTENT_TYPES, MAX_IMPORT_CONTENT_BYTES, importImage, type ImportOperation } from '../../services/imports.js';
+import { importImage } from '../../services/imports.js';
+import { IMPORT_CONTENT_TYPES, MAX_IMPORT_CONTENT_BYTES, type ImportOperation } from '../../store/imports.js';
 import { ApiError } from '../errors.js';
 import type { ApiDeps } from '../app.js';
 import { accountOf } from '../context.js';

@@ -34,7 +34,17 @@ export async function affected(ctx: VulnDbContext, namespace: string, name: stri
   return rows.map((r) => affectedFromRow(r, r.namespace));
 }
 
-/** Whether any affected record is stored in `namespace` (the (namespace, name) index answers it). */
+/** Every affected record of one vulnerability record (every namespace), by namespace and name. */
+export async function affectedOf(ctx: VulnDbContext, source: string, vulnId: string): Promise<Affected[]> {
+  const rows = await ctx.db.selectFrom('affected')
+    .select(['source', 'vuln_id', 'namespace', 'name', 'name_kind', 'scheme', 'data'])
+    .where('source', '=', source).where('vuln_id', '=', vulnId)
+    .orderBy('namespace').orderBy('name')
+    .execute();
+  return rows.map((r) => affectedFromRow(r, r.namespace));
+}
+
+/** Whether any affected record is stored (the (namespace, name) index answers it). */
 export async function hasNamespace(ctx: VulnDbContext, namespace: string): Promise<boolean> {
   const row = await ctx.db.selectFrom('affected').select('vuln_id').where('namespace', '=', namespace).limit(1).executeTakeFirst();
   return row !== undefined;

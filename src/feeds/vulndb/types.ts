@@ -1,9 +1,15 @@
 /** The vulnerability database's types, table layout and constants. */
 import type { Kysely } from 'kysely';
+import type { VulnDbTables } from '../tables.js';
 
-/** What VulnDb needs of an open database (store/db.ts DatabaseHandle satisfies it). */
-export interface VulnDbHandle {
-  kysely: Kysely<any>;
+export type { VulnDbTables } from '../tables.js';
+
+/**
+ * What VulnDb needs of an open database: one holding (at least) the vulnerability tables. store/db.ts
+ * DatabaseHandle satisfies it: its `Database` includes VulnDbTables.
+ */
+export interface VulnDbHandle<DB extends VulnDbTables = VulnDbTables> {
+  kysely: Kysely<DB>;
   dialect: 'sqlite' | 'postgres';
   location: string;
   close(): Promise<void>;
@@ -136,20 +142,6 @@ export const DATA_TABLES = ['vulnerabilities', 'aliases', 'affected', 'kev', 'ep
 
 /** The rows of the shared `meta` table that belong to the vulnerability database (dumped and restored). */
 export const VULNDB_META_KEYS = ['vulndb_schema', 'built'] as const;
-
-/** The rows of VulnDb's tables, as stored. */
-export interface VulnDbTables {
-  meta: { key: string; value: string };
-  vulnerabilities: { source: string; id: string; aliases: string; modified: string | null; data: string };
-  aliases: { source: string; vuln_id: string; alias: string };
-  affected: { source: string; vuln_id: string; namespace: string; name: string; name_kind: string; scheme: string; data: string };
-  kev: { cve: string; source: string; data: string };
-  epss: { cve: string; source: string; score: number; percentile: number; date: string };
-  sync_state: {
-    source: string; kind: string; last_sync: string | null; last_success: string | null; records: number; warnings: number;
-    status: string; error: string | null; cursor: string; validators: string;
-  };
-}
 
 /** What the functions under vulndb/ work with: the typed database and its dialect. */
 export interface VulnDbContext {
