@@ -13,8 +13,9 @@ import { ANALYSIS_STATUSES, type CatalogImage } from '../../store/catalog.js';
 import { SEVERITIES, SORTS, type ImageSummary } from '../../services/summaries.js';
 import { countedMatches } from '../../services/summary-counts.js';
 import {
-  compareImages, layersOf, packageViews, scanOf, vulnerabilityViews, type VulnerabilityView,
+  layersOf, packageViews, scanOf, vulnerabilityViews, type VulnerabilityView,
 } from '../../services/summary-views.js';
+import { diffImages } from '../../vulns/diff.js';
 import { severityRank } from '../../vulns/model.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
@@ -219,15 +220,18 @@ export function summariesRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const side = async (imageDigest: string) => {
       const img = await mustImage(deps, account, imageDigest);
       const sbom = await mustSbom(deps, img);
-      return { summary: await mustSummary(deps, account, imageDigest), sbom, matches: await scanOf(deps.reports, img, sbom) };
+      const summary = await mustSummary(deps, account, imageDigest);
+      return { summary, sbom, matches: await scanOf(deps.reports, img, sbom), verdict: summary.verdict };
     };
     const base = await side(q.base);
     const target = await side(q.target);
+    // The same comparison as `lading diff` (vulns/diff.ts); vulnerabilities are [] without data, never null here.
+    const diff = diffImages(base, target);
     return {
       base: summaryView(base.summary),
       target: summaryView(target.summary),
-      ...compareImages(base, target),
-      verdict: { base: base.summary.verdict, target: target.summary.verdict, changed: base.summary.verdict !== target.summary.verdict },
+      ...diff,
+      vulnerabilities: diff.vulnerabilities ?? { introduced: [], fixed: [] },
     };
   });
 }

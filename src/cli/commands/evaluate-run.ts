@@ -35,7 +35,7 @@ export interface EvaluateCliOptions extends ImageCliOptions {
   cache: boolean;
 }
 
-async function readBundle(path: string | undefined): Promise<CompiledBundle> {
+export async function readBundle(path: string | undefined): Promise<CompiledBundle> {
   if (!path) return loadBundle(DEFAULT_BUNDLE);
   const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
     throw new LadingError(e.code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT', `cannot read the bundle ${path}: ${e.message}`);
@@ -107,31 +107,32 @@ export function evaluationText(e: Evaluation): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** What the bundle's rules need (retrieved files, digests, content rules), from an SBOM file or an image analyzed now. */
+export async function sbomFor(ref: string, o: Omit<EvaluateCliOptions, 'output' | 'bundle' | 'tag'>, bundle: CompiledBundle): Promise<Sbom> {
+  if (await isSbomFile(ref)) return readSbom(await readFile(ref, 'utf8'));
+  const needs = analysisNeeds(bundle);
+  const dockerfile = o.dockerfile ? await readFile(o.dockerfile, 'utf8') : undefined;
+  return withImage(ref, o, async (img, signal) => {
+    const bar = progress(img);
+    try {
+      return await analyzeImage(img, {
+        retrieveFiles: [...new Set([...DEFAULT_RETRIEVED_FILES, ...needs.retrieveFiles])],
+        fileDigests: needs.fileDigests,
+        ...(o.contentRule ? { contentRules: o.contentRule } : {}),
+        ...(dockerfile !== undefined ? { dockerfile } : {}),
+        onProgress: bar.update,
+        cache: await imageCache(o),
+        signal,
+      });
+    } finally {
+      bar.done();
+    }
+  });
+}
+
 export async function runEvaluate(ref: string, o: EvaluateCliOptions, deps: EvaluateDeps): Promise<void> {
   const bundle = await readBundle(o.bundle);
-  let sbom: Sbom;
-  if (await isSbomFile(ref)) {
-    sbom = readSbom(await readFile(ref, 'utf8'));
-  } else {
-    const needs = analysisNeeds(bundle);
-    const dockerfile = o.dockerfile ? await readFile(o.dockerfile, 'utf8') : undefined;
-    sbom = await withImage(ref, o, async (img, signal) => {
-      const bar = progress(img);
-      try {
-        return await analyzeImage(img, {
-          retrieveFiles: [...new Set([...DEFAULT_RETRIEVED_FILES, ...needs.retrieveFiles])],
-          fileDigests: needs.fileDigests,
-          ...(o.contentRule ? { contentRules: o.contentRule } : {}),
-          ...(dockerfile !== undefined ? { dockerfile } : {}),
-          onProgress: bar.update,
-          cache: await imageCache(o),
-          signal,
-        });
-      } finally {
-        bar.done();
-      }
-    });
-  }
+  const sbom = await sbomFor(ref, o, bundle);
   for (const w of sbom.warnings) process.stderr.write(`warning: ${w}\n`);
   const scan = await deps.scan(sbom);
   if (!scan) process.stderr.write('warning: no vulnerability database is available: vulnerability rules report that their data is unavailable\n');
