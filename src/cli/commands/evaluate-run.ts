@@ -10,6 +10,8 @@ import { LadingError } from '../../errors.js';
 import { loadBundle } from '../../policy/bundle.js';
 import { DEFAULT_BUNDLE } from '../../policy/default-bundle.js';
 import { evaluateBundle, type Evaluation } from '../../policy/evaluate.js';
+import { adviseImage } from '../../policy/advice.js';
+import { adviceText } from './advice-view.js';
 import { evaluationDoc } from '../../policy/result.js';
 import { analysisNeeds } from '../../policy/needs.js';
 import { describeProblem } from '../../policy/problems.js';
@@ -33,6 +35,8 @@ export interface EvaluateCliOptions extends ImageCliOptions {
   dockerfile?: string;
   contentRule?: string[];
   cache: boolean;
+  /** Also say what would make a failing image pass (policy/advice.ts). */
+  advise?: boolean;
 }
 
 export async function readBundle(path: string | undefined): Promise<CompiledBundle> {
@@ -139,6 +143,9 @@ export async function runEvaluate(ref: string, o: EvaluateCliOptions, deps: Eval
   const evaluation = evaluateBundle(bundle, { sbom, scan }, { tag: o.tag ?? defaultTag(sbom) });
   const shown = new Set(evaluation.problems);
   for (const p of bundle.problems) if (!shown.has(p)) process.stderr.write(`warning: bundle ${p.severity === 'error' ? 'error (outside the mapping used)' : 'warning'}: ${describeProblem(p)}\n`);
-  process.stdout.write(o.output === 'json' ? json(evaluationDoc(evaluation)) : evaluationText(evaluation));
+  const tag = evaluation.tag;
+  const advice = o.advise ? await adviseImage(bundle, { sbom, scan }, { tag, now: evaluation.evaluatedAt }, scan ? deps.scan : undefined) : undefined;
+  if (o.output === 'json') process.stdout.write(json(advice ? { ...evaluationDoc(evaluation), advice } : evaluationDoc(evaluation)));
+  else process.stdout.write(evaluationText(evaluation) + (advice ? adviceText(advice) : ''));
   if (evaluation.status === 'fail') process.exitCode = 1;
 }
