@@ -1,9 +1,9 @@
 /** The work of `lading evaluate`, loaded only when the command runs. */
-import { readFile, stat, open } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { analyzeImage } from '../../analyze/analyze.js';
 import { imageCache } from './cache.js';
 import { DEFAULT_RETRIEVED_FILES } from '../../analyze/analyzers/secrets.js';
-import { readSbom } from '../../sbom/formats/index.js';
+import { sbomFromFile } from './sbom-file.js';
 import type { Sbom } from '../../sbom/model.js';
 import type { ScanResult } from '../../vulns/model.js';
 import { LadingError } from '../../errors.js';
@@ -56,20 +56,6 @@ export async function readBundle(path: string | undefined): Promise<CompiledBund
   return bundle;
 }
 
-/** A regular file holding JSON is an SBOM; anything else is an image reference or source. */
-async function isSbomFile(ref: string): Promise<boolean> {
-  const st = await stat(ref).catch(() => undefined);
-  if (!st?.isFile()) return false;
-  const fh = await open(ref, 'r');
-  try {
-    const head = Buffer.alloc(64);
-    const { bytesRead } = await fh.read(head, 0, 64, 0);
-    return head.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '').trimStart().startsWith('{');
-  } finally {
-    await fh.close();
-  }
-}
-
 /** The tag mappings are matched against: the given one, else the image's first tag in Anchore's form. */
 export function defaultTag(sbom: Sbom): string {
   const t = sbom.source.tags[0];
@@ -113,7 +99,8 @@ export function evaluationText(e: Evaluation): string {
 
 /** What the bundle's rules need (retrieved files, digests, content rules), from an SBOM file or an image analyzed now. */
 export async function sbomFor(ref: string, o: Omit<EvaluateCliOptions, 'output' | 'bundle' | 'tag'>, bundle: CompiledBundle): Promise<Sbom> {
-  if (await isSbomFile(ref)) return readSbom(await readFile(ref, 'utf8'));
+  const file = await sbomFromFile(ref);
+  if (file) return file;
   const needs = analysisNeeds(bundle);
   const dockerfile = o.dockerfile ? await readFile(o.dockerfile, 'utf8') : undefined;
   return withImage(ref, o, async (img, signal) => {
