@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   sbom: async () => (await import('./commands/sbom.js')).sbomCommand(),
   scan: async () => (await import('./commands/scan.js')).scanCommand(async (db) => (await vulnData()).openVulnData(db)),
   evaluate: async () => (await import('./commands/evaluate.js')).evaluateCommand({ scan: async (sbom) => (await vulnData()).scanIfData(sbom) }),
+  diff: async () => (await import('./commands/diff.js')).diffCommand({ openLookup: async (db) => (await vulnData()).openVulnDataIfAny(db) }),
   policy: async () => (await import('./commands/policy.js')).policyCommand(),
   serve: async () => (await import('./commands/serve.js')).serveCommand(),
   cache: async () => (await import('./commands/cache.js')).cacheCommand(),

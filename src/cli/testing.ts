@@ -22,3 +22,29 @@ export function runCli(script: string, args: string[], env: Record<string, strin
 export function lading(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return runCli(join(repoRoot, 'src', 'cli', 'main.ts'), args, env);
 }
+
+/** Run a command in this process (as main() would: the exit code from process.exitCode), capturing what it writes as strings. */
+export async function runCommand(cmd: import('commander').Command, args: string[]): Promise<Omit<CliRun, 'code'> & { code: number }> {
+  const out = { stdout: '', stderr: '' };
+  const write = { stdout: process.stdout.write, stderr: process.stderr.write };
+  // The test runner's own reports (bytes) pass through.
+  const capture = (key: 'stdout' | 'stderr') => ((chunk: unknown, ...rest: unknown[]) => {
+    if (typeof chunk === 'string') {
+      out[key] += chunk;
+      return true;
+    }
+    return (write[key] as (...a: unknown[]) => boolean).call(process[key], chunk, ...rest);
+  }) as typeof process.stdout.write;
+  process.stdout.write = capture('stdout');
+  process.stderr.write = capture('stderr');
+  const saved = process.exitCode;
+  process.exitCode = 0;
+  try {
+    await cmd.exitOverride().parseAsync(args, { from: 'user' });
+    return { code: Number(process.exitCode ?? 0), ...out };
+  } finally {
+    process.stdout.write = write.stdout;
+    process.stderr.write = write.stderr;
+    process.exitCode = saved;
+  }
+}

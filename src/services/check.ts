@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LadingError } from '../errors.js';
-import { describeProblem, evaluateBundle, evaluationDoc, loadBundle } from '../policy/index.js';
+import { adviseImage, describeProblem, evaluateBundle, evaluationDoc, loadBundle, type Advice, type CompiledBundle, type Rescan } from '../policy/index.js';
 import type { Sbom } from '../sbom/model.js';
 import type { NewEvaluation, PolicyStore, StoredEvaluation } from '../store/policies.js';
 import type { ScanResult } from '../vulns/model.js';
@@ -33,18 +33,30 @@ export async function checkImage(store: PolicyStore, account: string, input: Che
   return store.saveEvaluation(account, e);
 }
 
-/** The evaluation `checkImage` stores, not stored. */
-export async function evaluateCheck(store: Pick<PolicyStore, 'getBundle'>, account: string, input: Omit<CheckInput, 'save'>): Promise<NewEvaluation> {
-  const record = await store.getBundle(account, input.policyId);
-  if (!record) throw new LadingError('NOT_FOUND', input.policyId !== undefined ? `no policy bundle ${input.policyId}` : 'no active policy bundle');
+/** The account's bundle (the active one unless named), compiled; NOT_FOUND or BAD_INPUT when it cannot be used. */
+async function bundleOf(store: Pick<PolicyStore, 'getBundle'>, account: string, policyId: string | undefined): Promise<{ policyId: string; bundle: CompiledBundle }> {
+  const record = await store.getBundle(account, policyId);
+  if (!record) throw new LadingError('NOT_FOUND', policyId !== undefined ? `no policy bundle ${policyId}` : 'no active policy bundle');
   const bundle = loadBundle(record.bundle);
   const fatal = bundle.problems.filter((p) => p.fatal);
   if (fatal.length) throw new LadingError('BAD_INPUT', `policy bundle ${record.policyId}: ${fatal.map(describeProblem).join('; ')}`);
+  return { policyId: record.policyId, bundle };
+}
+
+/** The evaluation `checkImage` stores, not stored. */
+export async function evaluateCheck(store: Pick<PolicyStore, 'getBundle'>, account: string, input: Omit<CheckInput, 'save'>): Promise<NewEvaluation> {
+  const { policyId, bundle } = await bundleOf(store, account, input.policyId);
   const evaluation = evaluateBundle(bundle, { sbom: input.sbom, scan: input.scan }, { tag: input.tag });
   return {
-    imageDigest: input.imageDigest, tag: input.tag, policyId: record.policyId, finalAction: evaluation.finalAction, status: evaluation.status,
+    imageDigest: input.imageDigest, tag: input.tag, policyId, finalAction: evaluation.finalAction, status: evaluation.status,
     createdAt: evaluation.evaluatedAt, doc: evaluationDoc(evaluation, account),
   };
+}
+
+/** What would make the image pass under the same bundle (policy/advice.ts); `rescan` matches upgraded versions against the data. */
+export async function adviseCheck(store: Pick<PolicyStore, 'getBundle'>, account: string, input: Omit<CheckInput, 'save'>, rescan: Rescan): Promise<Advice> {
+  const { bundle } = await bundleOf(store, account, input.policyId);
+  return adviseImage(bundle, { sbom: input.sbom, scan: input.scan }, { tag: input.tag }, input.scan ? rescan : undefined);
 }
 
 /** The event type of a policy_eval change (user.checks.tag.policy_evaluation.update). */

@@ -15,7 +15,8 @@ import { VulnDb } from '../feeds/vulndb.js';
 import { bestCvss } from '../vulns/match.js';
 import { SummaryStore } from './summaries.js';
 import { countMatches } from './summary-counts.js';
-import { cleanInstruction, compareImages, layersOf, packageViews, vulnerabilityViews } from './summary-views.js';
+import { diffImages } from '../vulns/diff.js';
+import { cleanInstruction, layersOf, packageViews, vulnerabilityViews } from './summary-views.js';
 
 function match(id: string, pkg: ReturnType<typeof deb>, severity: Severity, over: Partial<Match['vulnerability']> = {}): Match {
   return {
@@ -82,15 +83,15 @@ describe('summaries: views of one image', () => {
   test('compare: versions in each ecosystem\'s order', () => {
     const base = sbomOf([deb('zlib1g', '2.0'), npm('lodash', '4.9.0'), npm('chalk', '5.0.0'), deb('gone', '1')]);
     const target = sbomOf([deb('zlib1g', '1:1.0'), npm('lodash', '4.10.0'), npm('chalk', '4.1.0'), deb('new', '1')]);
-    const r = compareImages({ sbom: base, matches: [match('CVE-1', deb('gone', '1'), 'High')] }, { sbom: target, matches: [match('CVE-2', deb('new', '1'), 'Low')] });
+    const r = diffImages({ sbom: base, matches: [match('CVE-1', deb('gone', '1'), 'High')] }, { sbom: target, matches: [match('CVE-2', deb('new', '1'), 'Low')] });
     assert.deepEqual(r.packages, {
       added: [{ name: 'new', type: 'deb', version: '1' }],
       removed: [{ name: 'gone', type: 'deb', version: '1' }],
       upgraded: [{ name: 'lodash', type: 'npm', from: '4.9.0', to: '4.10.0' }, { name: 'zlib1g', type: 'deb', from: '2.0', to: '1:1.0' }],
       downgraded: [{ name: 'chalk', type: 'npm', from: '5.0.0', to: '4.1.0' }],
     });
-    assert.deepEqual(r.vulnerabilities.introduced.map((f) => [f.id, f.package_name]), [['CVE-2', 'new']]);
-    assert.deepEqual(r.vulnerabilities.fixed.map((f) => [f.id, f.package_name]), [['CVE-1', 'gone']]);
+    assert.deepEqual(r.vulnerabilities!.introduced.map((f) => [f.id, f.package_name]), [['CVE-2', 'new']]);
+    assert.deepEqual(r.vulnerabilities!.fixed.map((f) => [f.id, f.package_name]), [['CVE-1', 'gone']]);
   });
 });
 

@@ -80,7 +80,26 @@ export interface Comparison {
     introduced: { id: string; severity: Severity; package_name: string; package_version: string; fixed_versions: string[] }[];
     fixed: { id: string; severity: Severity; package_name: string; package_version: string; fixed_versions: string[] }[];
   };
+  secrets: { added: SecretChange[]; removed: SecretChange[] };
+  setuid: { added: SetuidChange[]; removed: SetuidChange[] };
   verdict: { base: Verdict; target: Verdict; changed: boolean };
+}
+export interface SecretChange { rule_id: string; description: string; path: string; line: number; match: string; layer: number | null }
+export interface SetuidChange { path: string; mode: string; setuid: boolean; setgid: boolean; uid: number; gid: number; layer: number }
+
+/** `advice` of GET /images/{digest}/check?advise=true (a Lading extension; src/policy/advice.ts). */
+export interface Advice {
+  status: 'pass' | 'fail';
+  status_after: 'pass' | 'fail';
+  entries: {
+    kind: 'upgrade';
+    package: { name: string; type: string; version: string; path: string | null };
+    to: string; vulnerabilities: string[];
+    layer_index: number | null; layer_digest: string | null; instruction: string | null;
+    removes: { gate: string; trigger: string; trigger_id: string; message: string }[];
+  }[];
+  remaining: { gate: string; trigger: string; trigger_id: string; message: string; remedy: string }[];
+  verified_by: 'rescan' | 'estimate' | 'none';
 }
 
 /** Anchore's image record (GET /v1/images/{digest}), the fields the UI reads. */
@@ -235,11 +254,11 @@ export function saveBlob(blob: Blob, name: string): void {
 
 /** The policy check rows of GET /images/{d}/check?detail=true. */
 export interface CheckRow { triggerId: string; gate: string; trigger: string; output: string; action: string; allowlisted: unknown; policyId: string }
-export interface CheckResult { status: string; finalAction: string; reason: string; lastEvaluation: string; policyId: string; bundleName: string; rows: CheckRow[]; mapping: Record<string, unknown> | null }
+export interface CheckResult { advice: Advice | null; status: string; finalAction: string; reason: string; lastEvaluation: string; policyId: string; bundleName: string; rows: CheckRow[]; mapping: Record<string, unknown> | null }
 
-export async function checkImage(digest: string, tag: string): Promise<CheckResult> {
-  const body = await get<Record<string, Record<string, { detail?: { result?: any }; last_evaluation: string; policyId: string; status: string }[]>>[]>(
-    `/images/${digest}/check`, { tag, detail: true },
+export async function checkImage(digest: string, tag: string, advise = false): Promise<CheckResult> {
+  const body = await get<Record<string, Record<string, { detail?: { result?: any }; last_evaluation: string; policyId: string; status: string; advice?: Advice }[]>>[]>(
+    `/images/${digest}/check`, { tag, detail: true, ...(advise ? { advise: true } : {}) },
   );
   const byTag = Object.values(body[0] ?? {})[0] ?? {};
   const e = Object.values(byTag)[0]?.[0];
@@ -253,7 +272,7 @@ export async function checkImage(digest: string, tag: string): Promise<CheckResu
     output: String(r[col('Check_Output')] ?? ''), action: String(r[col('Gate_Action')] ?? ''), allowlisted: r[col('Whitelisted')], policyId: String(r[col('Policy_Id')] ?? ''),
   }));
   return {
-    status: e.status, finalAction: String(doc.final_action ?? ''), reason: String(doc.final_action_reason ?? ''), lastEvaluation: e.last_evaluation,
+    advice: e.advice ?? null, status: e.status, finalAction: String(doc.final_action ?? ''), reason: String(doc.final_action_reason ?? ''), lastEvaluation: e.last_evaluation,
     policyId: e.policyId, bundleName: String(doc.bundle?.name ?? e.policyId), rows,
     mapping: (doc.matched_mapping_rule as Record<string, unknown> | undefined) || null,
   };

@@ -14,6 +14,10 @@ const verdict: Schema = nullable({ type: 'string', enum: ['pass', 'warn', 'fail'
 const packageRef = obj({ name: str, type: str, version: str });
 const packageChange = obj({ name: str, type: str, from: str, to: str });
 const findingRef = obj({ id: str, severity, package_name: str, package_version: str, fixed_versions: arr(str) });
+const secretRef = obj({ rule_id: str, description: str, path: str, line: int, match: str, layer: nullable(int) });
+const specialFileRef = obj({ path: str, mode: str, setuid: bool, setgid: bool, uid: int, gid: int, layer: int });
+/** The image's base (issue 19): the analyzed image whose layers are the longest proper prefix of its own. */
+export const baseImage = obj({ digest: str, tag: nullable(str), shared_layers: int });
 
 const summaries: Record<string, Schema> = {
   LadingImageSummary: obj({
@@ -35,6 +39,7 @@ const summaries: Record<string, Schema> = {
   }),
   LadingImageSummaryDetail: obj({
     summary: ref('LadingImageSummary'),
+    base_image: nullable(baseImage),
     layers: arr(obj({ index: int, digest: str, size: int, instruction: nullable(str), created: nullable(dateTime), package_count: int })),
     verdicts: arr(obj({ evaluated_at: dateTime, final_action: str, verdict: str, bundle_id: str, tag: str })),
     vuln_changes: arr(obj({ at: dateTime, added: int, removed: int, updated: int, detail: anyObject }, ['detail'])),
@@ -56,6 +61,8 @@ const summaries: Record<string, Schema> = {
     packages: obj({ added: arr(packageRef), removed: arr(packageRef), upgraded: arr(packageChange), downgraded: arr(packageChange) }),
     vulnerabilities: obj({ introduced: arr(findingRef), fixed: arr(findingRef) }),
     verdict: obj({ base: verdict, target: verdict, changed: bool }),
+    secrets: obj({ added: arr(secretRef), removed: arr(secretRef) }),
+    setuid: obj({ added: arr(specialFileRef), removed: arr(specialFileRef) }),
   }),
 };
 

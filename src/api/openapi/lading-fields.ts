@@ -9,6 +9,7 @@
  */
 import type { Schema } from './anchore.js';
 import { anyObject, arr, bool, dateTime, int, nullable, str } from './schema.js';
+import { baseImage } from './lading-definitions.js';
 
 const statusEnum = (values: string[]): Schema => ({ type: 'string', enum: values });
 
@@ -23,6 +24,8 @@ export const DEFINITION_FIELDS: Record<string, Record<string, Schema>> = {
   'ContentJAVAPackageResponse.content[]': { license: str, licenses: arr(str) },
   EventCategory: { name: { ...str, description: 'The same as category' } },
   PolicyBundleRecord: { name: str, comment: str },
+  AnchoreImage: { base_image: { ...nullable(baseImage), description: 'The image\'s base: the analyzed image whose layers are the longest proper prefix of its own (null: none known)' } },
+  Vulnerability: { inherited_from_base: { ...bool, description: "Anchore Enterprise's field: the package came unchanged from the image's base image" } },
   User: { role: { ...str, description: "The user's role in its account (Lading's access control: read-only, read-write, admin)" } },
 };
 

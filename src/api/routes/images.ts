@@ -21,7 +21,8 @@ import type { ScanResult } from '../../vulns/model.js';
 import { ANALYSIS_STATUSES, type CatalogImage } from '../../store/catalog.js';
 import { addTaggedImage } from '../../services/add-image.js';
 import { addImportedImage, importSourceSchema } from './imports.js';
-import { checkImage } from '../../services/check.js';
+import { adviseCheck, checkImage } from '../../services/check.js';
+import { scanSbom } from '../../vulns/scan.js';
 import type { PolicyStore } from '../../store/policies.js';
 import type { VulnReports } from '../../services/reports.js';
 import { withRegistryAccess, type RegistryStore } from '../../services/registries.js';
@@ -369,11 +370,16 @@ function checkRoutes(app: FastifyInstance, { deps, policies, digestOf, mustAnaly
     const sbom = await sbomOf(img);
     const tag = anchoreTag(formatFull(q.tag));
     const policyId = q.policyId || undefined;
-    const current = await checkImage(policies, account, {
-      imageDigest, tag, sbom, scan: await scan(img, sbom), ...(policyId !== undefined ? { policyId } : {}), save: !boolQuery(q.interactive),
-    });
+    const input = { imageDigest, tag, sbom, scan: await scan(img, sbom), ...(policyId !== undefined ? { policyId } : {}) };
+    const current = await checkImage(policies, account, { ...input, save: !boolQuery(q.interactive) });
     const evals = boolQuery(q.history) ? await policies.listEvaluations(account, imageDigest, tag, policyId) : [current];
-    return checkResponseOf(imageDigest, tag, evals, boolQuery(q.detail));
+    const body = checkResponseOf(imageDigest, tag, evals, boolQuery(q.detail));
+    if (!boolQuery(q.advise)) return body;
+    // A Lading extension: the current evaluation's entry also carries `advice` (Anchore's shape otherwise unchanged).
+    const advice = await adviseCheck(policies, account, input, (upgraded) => scanSbom(upgraded, deps.vulndb, { input: imageDigest }));
+    const entry = body[0]?.[imageDigest]?.[tag]?.[Math.max(0, evals.findIndex((e) => e.evalId === current.evalId))];
+    if (entry) (entry as Record<string, unknown>).advice = advice;
+    return body;
   });
 }
 

@@ -15,7 +15,6 @@ import { VulnDb } from '../../feeds/vulndb.js';
 import { affected, vuln } from '../../vulns/testing.js';
 import { Notifier } from '../../services/notify.js';
 import { REMATCH_CYCLE } from '../../services/server.js';
-
 const OS_RELEASE = { type: 'file' as const, path: 'etc/os-release', content: 'ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n' };
 const dpkg = (...pkgs: [string, string, string][]) => ({
   type: 'file' as const, path: 'var/lib/dpkg/status',
@@ -306,9 +305,26 @@ describeService('summaries API', {
       { id: 'CVE-2024-0002', severity: 'Critical', package_name: 'left-pad', package_version: '1.1.0', fixed_versions: ['1.3.0'] },
       { id: 'CVE-2024-0001', severity: 'High', package_name: 'libssl3', package_version: '3.0.11-1~deb12u1', fixed_versions: ['3.0.15-1~deb12u1'] },
     ]);
+    assert.deepEqual([r.body.secrets, r.body.setuid, r.body.verdict], [{ added: [], removed: [] }, { added: [], removed: [] }, { base: null, target: null, changed: false }]);
     const back = await api('GET', `/v1/summaries/compare?base=${B}&target=${A}`, admin);
     assert.deepEqual(back.body.packages.downgraded, [{ name: 'libssl3', type: 'deb', from: '3.0.15-1~deb12u1', to: '3.0.11-1~deb12u1' }]);
     assert.equal(back.body.vulnerabilities.introduced.length, 2);
+  });
+
+  test('check?advise=true: the upgrades that make A pass, on the current evaluation\'s entry (Anchore\'s shape otherwise)', async () => {
+    const tagA = `${host}/team/app:1.0`;
+    const r = await api('GET', `/v1/images/${A}/check?tag=${encodeURIComponent(tagA)}&interactive=true&advise=true`, admin);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const entry = r.body[0][A][tagA][0];
+    assert.deepEqual(Object.keys(entry).sort(), ['advice', 'detail', 'last_evaluation', 'policyId', 'status']);
+    assert.equal(entry.status, 'fail');
+    const advice = entry.advice;
+    assert.deepEqual([advice.status, advice.status_after, advice.verified_by, advice.remaining], ['fail', 'pass', 'rescan', []]);
+    assert.deepEqual(advice.entries.map((e: any) => [e.kind, e.package.name, e.package.version, e.to, e.layer_index, e.instruction, e.vulnerabilities]), [
+      ['upgrade', 'left-pad', '1.1.0', '1.3.0', 1, 'RUN npm install -g left-pad', ['CVE-2024-0002']],
+      ['upgrade', 'libssl3', '3.0.11-1~deb12u1', '3.0.15-1~deb12u1', 0, 'ADD file:layer0 in /', ['CVE-2024-0001']],
+    ]);
+    assert.equal('advice' in (await api('GET', `/v1/images/${A}/check?tag=${encodeURIComponent(tagA)}&interactive=true`, admin)).body[0][A][tagA][0], false);
   });
 
   test('a stored policy evaluation shows as the verdict', async () => {

@@ -13,8 +13,9 @@ import { ANALYSIS_STATUSES, type CatalogImage } from '../../store/catalog.js';
 import { SEVERITIES, SORTS, type ImageSummary } from '../../services/summaries.js';
 import { countedMatches } from '../../services/summary-counts.js';
 import {
-  compareImages, layersOf, packageViews, scanOf, vulnerabilityViews, type VulnerabilityView,
+  layersOf, packageViews, scanOf, vulnerabilityViews, type VulnerabilityView,
 } from '../../services/summary-views.js';
+import { diffImages } from '../../vulns/diff.js';
 import { severityRank } from '../../vulns/model.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
@@ -148,6 +149,22 @@ async function dashboard(deps: ApiDeps, account: string) {
   };
 }
 
+/** One image's page: its summary, base, layers, verdicts and vulnerability changes. */
+async function imageDetail(deps: ApiDeps, account: string, imageDigest: string) {
+  const store = deps.summaries;
+  const summary = await mustSummary(deps, account, imageDigest);
+  const img = await mustImage(deps, account, imageDigest);
+  const sbom = img.analysisStatus === 'analyzed' ? await deps.catalog.getSbom(account, imageDigest) : undefined;
+  const base = await deps.bases.get(account, imageDigest);
+  return {
+    summary: summaryView(summary),
+    base_image: base ? { digest: base.digest, tag: base.tag ?? null, shared_layers: base.sharedLayers } : null,
+    layers: sbom ? layersOf(sbom).map((l) => ({ ...l, created: isoZ(l.created ?? undefined) })) : [],
+    verdicts: (await store.verdicts(account, imageDigest)).map((v) => ({ ...v, evaluated_at: isoZ(v.evaluated_at) })),
+    vuln_changes: (await store.vulnChanges(account, imageDigest)).map((c) => ({ ...c, at: isoZ(c.at) })),
+  };
+}
+
 export function summariesRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const store = deps.summaries;
 
@@ -163,21 +180,7 @@ export function summariesRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return dashboard(deps, account);
   });
 
-  app.get('/summaries/images/:imageDigest', async (req) => {
-    const account = await accountOf(req, deps, 'read');
-    const { imageDigest } = parseInput(digestParams, req.params, 'path');
-    const summary = await mustSummary(deps, account, imageDigest);
-    const img = await mustImage(deps, account, imageDigest);
-    const sbom = img.analysisStatus === 'analyzed' ? await deps.catalog.getSbom(account, imageDigest) : undefined;
-    const base = await deps.bases.get(account, imageDigest);
-    return {
-      summary: summaryView(summary),
-      base_image: base ? { digest: base.digest, tag: base.tag ?? null, shared_layers: base.sharedLayers } : null,
-      layers: sbom ? layersOf(sbom).map((l) => ({ ...l, created: isoZ(l.created ?? undefined) })) : [],
-      verdicts: (await store.verdicts(account, imageDigest)).map((v) => ({ ...v, evaluated_at: isoZ(v.evaluated_at) })),
-      vuln_changes: (await store.vulnChanges(account, imageDigest)).map((c) => ({ ...c, at: isoZ(c.at) })),
-    };
-  });
+  app.get('/summaries/images/:imageDigest', async (req) => imageDetail(deps, await accountOf(req, deps, 'read'), parseInput(digestParams, req.params, 'path').imageDigest));
 
   app.get('/summaries/images/:imageDigest/packages', async (req) => {
     const account = await accountOf(req, deps, 'read');
@@ -221,15 +224,18 @@ export function summariesRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const side = async (imageDigest: string) => {
       const img = await mustImage(deps, account, imageDigest);
       const sbom = await mustSbom(deps, img);
-      return { summary: await mustSummary(deps, account, imageDigest), sbom, matches: await scanOf(deps.reports, img, sbom) };
+      const summary = await mustSummary(deps, account, imageDigest);
+      return { summary, sbom, matches: await scanOf(deps.reports, img, sbom), verdict: summary.verdict };
     };
     const base = await side(q.base);
     const target = await side(q.target);
+    // The same comparison as `lading diff` (vulns/diff.ts); vulnerabilities are [] without data, never null here.
+    const diff = diffImages(base, target);
     return {
       base: summaryView(base.summary),
       target: summaryView(target.summary),
-      ...compareImages(base, target),
-      verdict: { base: base.summary.verdict, target: target.summary.verdict, changed: base.summary.verdict !== target.summary.verdict },
+      ...diff,
+      vulnerabilities: diff.vulnerabilities ?? { introduced: [], fixed: [] },
     };
   });
 }

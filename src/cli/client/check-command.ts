@@ -63,7 +63,8 @@ export function addServiceCheckCommand(evaluate: Command): void {
     .option('--policy <id>', 'policy bundle id (default: the active bundle)')
     .option('--detail', 'show every trigger that fired')
     .option('--show-history', 'every stored evaluation, not only the latest')
-    .action(async (input: string, o: { tag?: string; policy?: string; detail?: boolean; showHistory?: boolean }, cmd: Command) => {
+    .option('--advise', 'for a failing image, the package upgrades that make it pass and what they do not fix')
+    .action(async (input: string, o: { tag?: string; policy?: string; detail?: boolean; showHistory?: boolean; advise?: boolean }, cmd: Command) => {
       await withService(cmd, async (svc) => {
         const { digest, tag: given } = await resolveImage(svc.client, input);
         const tag = o.tag ?? given ?? (await getImage(svc.client, digest)).image_detail[0]?.fulltag;
@@ -72,9 +73,12 @@ export function addServiceCheckCommand(evaluate: Command): void {
           tag,
           detail: o.detail === true,
           history: o.showHistory === true,
+          ...(o.advise ? { advise: true } : {}),
           ...(o.policy ? { policyId: o.policy } : {}),
         });
-        svc.print(r, () => checkText(r, o.detail === true));
+        const advice = Object.values(Object.values(r[0] ?? {})[0] ?? {})[0]?.find((e) => e.advice)?.advice;
+        const { adviceText } = await import('../commands/advice-view.js');
+        svc.print(r, () => checkText(r, o.detail === true) + (advice ? adviceText(advice) : ''));
         process.exitCode = exitCodeOf(r);
       }, { errorExit: 2 });
     });

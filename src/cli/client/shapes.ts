@@ -41,6 +41,8 @@ export interface VulnItem {
 
 export interface CheckEntry {
   status: string;
+  /** With advise=true (a Lading extension): what would make the image pass. */
+  advice?: import('../../policy/advice.js').Advice;
   last_evaluation: string;
   policyId: string;
   detail?: {

@@ -1,15 +1,17 @@
 /** The work of `lading evaluate`, loaded only when the command runs. */
-import { readFile, stat, open } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { analyzeImage } from '../../analyze/analyze.js';
 import { imageCache } from './cache.js';
 import { DEFAULT_RETRIEVED_FILES } from '../../analyze/analyzers/secrets.js';
-import { readSbom } from '../../sbom/formats/index.js';
+import { sbomFromFile } from './sbom-file.js';
 import type { Sbom } from '../../sbom/model.js';
 import type { ScanResult } from '../../vulns/model.js';
 import { LadingError } from '../../errors.js';
 import { loadBundle } from '../../policy/bundle.js';
 import { DEFAULT_BUNDLE } from '../../policy/default-bundle.js';
 import { evaluateBundle, type Evaluation } from '../../policy/evaluate.js';
+import { adviseImage } from '../../policy/advice.js';
+import { adviceText } from './advice-view.js';
 import { evaluationDoc } from '../../policy/result.js';
 import { analysisNeeds } from '../../policy/needs.js';
 import { describeProblem } from '../../policy/problems.js';
@@ -35,9 +37,11 @@ export interface EvaluateCliOptions extends ImageCliOptions, BaseCliOptions {
   dockerfile?: string;
   contentRule?: string[];
   cache: boolean;
+  /** Also say what would make a failing image pass (policy/advice.ts). */
+  advise?: boolean;
 }
 
-async function readBundle(path: string | undefined): Promise<CompiledBundle> {
+export async function readBundle(path: string | undefined): Promise<CompiledBundle> {
   if (!path) return loadBundle(DEFAULT_BUNDLE);
   const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
     throw new LadingError(e.code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT', `cannot read the bundle ${path}: ${e.message}`);
@@ -52,20 +56,6 @@ async function readBundle(path: string | undefined): Promise<CompiledBundle> {
   const fatal = bundle.problems.filter((p) => p.fatal);
   if (fatal.length) throw new LadingError('BAD_INPUT', `${path}: ${fatal.map(describeProblem).join('; ')}`);
   return bundle;
-}
-
-/** A regular file holding JSON is an SBOM; anything else is an image reference or source. */
-async function isSbomFile(ref: string): Promise<boolean> {
-  const st = await stat(ref).catch(() => undefined);
-  if (!st?.isFile()) return false;
-  const fh = await open(ref, 'r');
-  try {
-    const head = Buffer.alloc(64);
-    const { bytesRead } = await fh.read(head, 0, 64, 0);
-    return head.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '').trimStart().startsWith('{');
-  } finally {
-    await fh.close();
-  }
 }
 
 /** The tag mappings are matched against: the given one, else the image's first tag in Anchore's form. */
@@ -109,31 +99,33 @@ export function evaluationText(e: Evaluation): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** What the bundle's rules need (retrieved files, digests, content rules), from an SBOM file or an image analyzed now. */
+export async function sbomFor(ref: string, o: Omit<EvaluateCliOptions, 'output' | 'bundle' | 'tag'>, bundle: CompiledBundle): Promise<Sbom> {
+  const file = await sbomFromFile(ref);
+  if (file) return file;
+  const needs = analysisNeeds(bundle);
+  const dockerfile = o.dockerfile ? await readFile(o.dockerfile, 'utf8') : undefined;
+  return withImage(ref, o, async (img, signal) => {
+    const bar = progress(img);
+    try {
+      return await analyzeImage(img, {
+        retrieveFiles: [...new Set([...DEFAULT_RETRIEVED_FILES, ...needs.retrieveFiles])],
+        fileDigests: needs.fileDigests,
+        ...(o.contentRule ? { contentRules: o.contentRule } : {}),
+        ...(dockerfile !== undefined ? { dockerfile } : {}),
+        onProgress: bar.update,
+        cache: await imageCache(o),
+        signal,
+      });
+    } finally {
+      bar.done();
+    }
+  });
+}
+
 export async function runEvaluate(ref: string, o: EvaluateCliOptions, deps: EvaluateDeps): Promise<void> {
   const bundle = await readBundle(o.bundle);
-  let sbom: Sbom;
-  if (await isSbomFile(ref)) {
-    sbom = readSbom(await readFile(ref, 'utf8'));
-  } else {
-    const needs = analysisNeeds(bundle);
-    const dockerfile = o.dockerfile ? await readFile(o.dockerfile, 'utf8') : undefined;
-    sbom = await withImage(ref, o, async (img, signal) => {
-      const bar = progress(img);
-      try {
-        return await analyzeImage(img, {
-          retrieveFiles: [...new Set([...DEFAULT_RETRIEVED_FILES, ...needs.retrieveFiles])],
-          fileDigests: needs.fileDigests,
-          ...(o.contentRule ? { contentRules: o.contentRule } : {}),
-          ...(dockerfile !== undefined ? { dockerfile } : {}),
-          onProgress: bar.update,
-          cache: await imageCache(o),
-          signal,
-        });
-      } finally {
-        bar.done();
-      }
-    });
-  }
+  const sbom = await sbomFor(ref, o, bundle);
   for (const w of sbom.warnings) process.stderr.write(`warning: ${w}\n`);
   const inherited = await applyBase(sbom, o);
   const found = await deps.scan(sbom);
@@ -142,6 +134,9 @@ export async function runEvaluate(ref: string, o: EvaluateCliOptions, deps: Eval
   const evaluation = evaluateBundle(bundle, { sbom, scan }, { tag: o.tag ?? defaultTag(sbom) });
   const shown = new Set(evaluation.problems);
   for (const p of bundle.problems) if (!shown.has(p)) process.stderr.write(`warning: bundle ${p.severity === 'error' ? 'error (outside the mapping used)' : 'warning'}: ${describeProblem(p)}\n`);
-  process.stdout.write(o.output === 'json' ? json(evaluationDoc(evaluation)) : evaluationText(evaluation));
+  const tag = evaluation.tag;
+  const advice = o.advise ? await adviseImage(bundle, { sbom, scan }, { tag, now: evaluation.evaluatedAt }, scan ? deps.scan : undefined) : undefined;
+  if (o.output === 'json') process.stdout.write(json(advice ? { ...evaluationDoc(evaluation), advice } : evaluationDoc(evaluation)));
+  else process.stdout.write(evaluationText(evaluation) + (advice ? adviceText(advice) : ''));
   if (evaluation.status === 'fail') process.exitCode = 1;
 }

@@ -1,5 +1,5 @@
 /**
- * `lading evaluate REF|SBOM-FILE [--bundle FILE] [--tag REG/REPO:TAG] [-o table|json]`: judge an
+ * `lading evaluate REF|SBOM-FILE [--bundle FILE] [--tag REG/REPO:TAG] [--advise] [-o table|json]`: judge an
  * image (or an SBOM file) with an Anchore-format policy bundle, the default bundle when none is
  * given. Exit 0 on pass (GO or WARN), 1 on fail (STOP), 2 on error.
  */
@@ -20,6 +20,7 @@ export function evaluateCommand(deps: EvaluateDeps): Command {
     .option('--dockerfile <path>', 'the Dockerfile the image was built from (dockerfile gate: "actual" instead of guessed)')
     .addOption(new Option('--content-rule <NAME=regex>', 'content search rule for files/content_regex_match (repeatable)')
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
+    .option('--advise', 'for a failing image, the package upgrades that make it pass (verified by evaluating again) and what they do not fix')
     .addOption(outputOption(['table', 'json'], 'table'))
     .addOption(noCacheOption())
     .addOption(baseOption())

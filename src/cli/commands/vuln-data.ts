@@ -47,3 +47,20 @@ export async function scanIfData(sbom: Sbom, warn: (m: string) => void = (m) => 
     await vulndb.close();
   }
 }
+
+/** The database for commands where vulnerabilities are optional (`diff`): undefined, after a warning, when there is none or it is empty. */
+export async function openVulnDataIfAny(db?: string, warn: (m: string) => void = (m) => void process.stderr.write(`warning: ${m}\n`)) {
+  const location = resolveDbLocation(db);
+  const missing = missingFile(location);
+  if (missing) {
+    warn(`the vulnerability database ${missing} does not exist (${HOW_TO_CREATE}): vulnerabilities are left out`);
+    return undefined;
+  }
+  const vulndb = await openVulnDb(location, { create: false });
+  if (!(await vulndb.status()).some((s) => s.records > 0)) {
+    await vulndb.close();
+    warn(`the vulnerability database ${describeLocation(location)} has no data: vulnerabilities are left out`);
+    return undefined;
+  }
+  return vulndb;
+}

@@ -1,4 +1,4 @@
-/** Compare two images: packages added, removed, upgraded; vulnerabilities fixed and introduced; the verdict change. */
+/** Compare two images (GET /summaries/compare, src/vulns/diff.ts): packages added, removed, upgraded; vulnerabilities fixed and introduced; secrets and setuid files; the verdict change. */
 import { checkImage, get, type Comparison, type ImageSummary, type Page } from '../api';
 import { Async, ErrorBox, Select, SeverityBadge, SeverityCounts, TableWrap, VerdictBadge, useAction, useLoad } from '../components';
 import { imageName, shortDigest } from '../format';
@@ -66,8 +66,34 @@ function Result({ c, reload }: { c: Comparison; reload: () => void }) {
             </TableWrap>
           )}
         </div>
+        <div class="card span-2">
+          <h2>Secrets <span class="count-badge bad">{c.secrets.added.length}</span></h2>
+          <p class="muted">{c.secrets.added.length} added · {c.secrets.removed.length} removed</p>
+          <ChangeList label="Secret changes" head={['Change', 'Rule', 'Where']}
+            rows={[...c.secrets.added.map((x) => ['added', x.rule_id, `${x.path}:${x.line}`]), ...c.secrets.removed.map((x) => ['removed', x.rule_id, `${x.path}:${x.line}`])]} />
+        </div>
+        <div class="card span-2">
+          <h2>Setuid/setgid files <span class="count-badge bad">{c.setuid.added.length}</span></h2>
+          <p class="muted">{c.setuid.added.length} added · {c.setuid.removed.length} removed</p>
+          <ChangeList label="Setuid file changes" head={['Change', 'Path', 'Mode']}
+            rows={[...c.setuid.added.map((x) => ['added', x.path, x.mode]), ...c.setuid.removed.map((x) => ['removed', x.path, x.mode])]} />
+        </div>
       </div>
     </>
+  );
+}
+
+function ChangeList({ label, head, rows }: { label: string; head: string[]; rows: string[][] }) {
+  if (rows.length === 0) return null;
+  return (
+    <TableWrap label={label}>
+      <table>
+        <thead><tr>{head.map((h) => <th key={h}>{h}</th>)}</tr></thead>
+        <tbody>
+          {rows.map((r) => <tr key={r.join('\0')}><td><span class={`pill ${r[0] === 'added' ? 'info' : ''}`}>{r[0]}</span></td>{r.slice(1).map((x, i) => <td key={i} class="mono small break">{x}</td>)}</tr>)}
+        </tbody>
+      </table>
+    </TableWrap>
   );
 }
 

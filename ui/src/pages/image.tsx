@@ -7,6 +7,7 @@ import { allowlistFinding, dateIn, type AllowlistOutcome } from '../allowlist';
 import { Async, ErrorBox, Pager, SearchInput, Select, SeverityBadge, SeverityCounts, StatusBadge, TableWrap, Tabs, VerdictBadge, useLoad } from '../components';
 import { bytes, imageName, shortDigest, when } from '../format';
 import { href, replaceQuery, type Route } from '../router';
+import { AdvicePanel } from './advice';
 
 const TABS: [string, string][] = [
   ['overview', 'Overview'], ['vulnerabilities', 'Vulnerabilities'], ['policy', 'Policy'], ['packages', 'Packages'], ['files', 'Files & secrets'], ['history', 'History'],
@@ -207,7 +208,7 @@ function Vulnerabilities({ route, digest, tag, onChange }: { route: Route; diges
 const ACTION_ORDER = ['stop', 'warn', 'go'];
 
 function Policy({ digest, tag }: { digest: string; tag: string }) {
-  const state = useLoad<CheckResult>(() => checkImage(digest, tag), [digest, tag]);
+  const state = useLoad<CheckResult>(() => checkImage(digest, tag, true), [digest, tag]);
   return (
     <Async state={state}>{(c) => {
       const groups = ACTION_ORDER.map((a) => [a, c.rows.filter((r) => r.action.toLowerCase() === a)] as const).filter(([, rows]) => rows.length);
@@ -220,6 +221,7 @@ function Policy({ digest, tag }: { digest: string; tag: string }) {
             </div>
             <p class="verdict-line"><VerdictBadge verdict={c.status} /> final action <strong>{c.finalAction.toUpperCase()}</strong> ({c.reason.replace(/_/g, ' ')}) with bundle <strong>{c.bundleName}</strong>, {when(c.lastEvaluation)}</p>
           </div>
+          {c.advice ? <AdvicePanel advice={c.advice} /> : null}
           {groups.length === 0 ? <p class="muted">No rule fired.</p> : groups.map(([action, rows]) => (
             <div class="card" key={action}>
               <h2><span class={`action action-${action}`}>{action.toUpperCase()}</span> {rows.length} {rows.length === 1 ? 'finding' : 'findings'}</h2>
