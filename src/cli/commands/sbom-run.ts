@@ -6,7 +6,7 @@ import { writers, type SbomFormat } from '../../sbom/formats/index.js';
 import type { Sbom } from '../../sbom/model.js';
 import { withImage } from './with-image.js';
 import { progress } from '../progress.js';
-import { table } from '../render.js';
+import { digestText, table } from '../render.js';
 import type { ImageCliOptions } from '../options.js';
 
 export interface SbomCliOptions extends ImageCliOptions {
@@ -28,7 +28,7 @@ export function sbomTable(sbom: Sbom): string {
   const counts = new Map<string, number>();
   for (const p of sbom.packages) counts.set(p.type, (counts.get(p.type) ?? 0) + 1);
   const summary = [...counts].map(([t, n]) => `${n} ${t}`).join(', ');
-  let out = `Image:    ${sbom.source.tags[0] ?? sbom.source.imageId}\nDigest:   ${sbom.source.manifestDigest ?? sbom.source.imageId}\nDistro:   ${distro}\nPackages: ${sbom.packages.length}${summary ? ` (${summary})` : ''}\n`;
+  let out = `Image:    ${sbom.source.tags[0] ?? (sbom.source.imageId || '(none: SBOM input)')}\nDigest:   ${digestText(sbom.source.manifestDigest, sbom.source.imageId)}\nDistro:   ${distro}\nPackages: ${sbom.packages.length}${summary ? ` (${summary})` : ''}\n`;
   if (sbom.secrets.length) out += `Secrets:  ${sbom.secrets.length} finding(s): ${[...new Set(sbom.secrets.map((s) => s.ruleId))].join(', ')}\n`;
   out += '\n' + table(['NAME', 'VERSION', 'TYPE'], rows);
   return out;

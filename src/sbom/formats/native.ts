@@ -4,13 +4,13 @@
  * always gives the same bytes.
  */
 import { LadingError } from '../../errors.js';
-import type { Sbom } from '../model.js';
+import { octalMode, type Sbom } from '../model.js';
 import { isObject, sortPackages, type Json } from './common.js';
 
 /** Keys that come first, in this order, wherever they appear; all other keys follow alphabetically. */
 const firstKeys = [
   'schema', 'createdAt', 'tool', 'source', 'distro', 'packages', 'files', 'secrets', 'contentMatches', 'retrievedFiles', 'warnings',
-  'id', 'index', 'name', 'version', 'type', 'purl', 'cpes', 'licenses', 'locations', 'path', 'layer', 'layerDigest',
+  'id', 'index', 'name', 'version', 'type', 'purl', 'cpes', 'licenses', 'locations', 'path', 'layer', 'layerDigest', 'layerDiffId',
   'sourceName', 'sourceVersion', 'arch', 'epoch', 'foundBy',
 ];
 const rank = new Map(firstKeys.map((k, i) => [k, i]));
@@ -39,8 +39,17 @@ function ordered(value: unknown, shapes: ShapeCache): unknown {
   return out;
 }
 
+/** Files' modes are written as octal strings ("0644"), as `lading image files -o json` writes them. */
 export function writeNative(sbom: Sbom): string {
-  return `${JSON.stringify(ordered({ ...sbom, packages: sortPackages(sbom.packages) }, new Map()), null, 2)}\n`;
+  const files = sbom.files.map((f) => ({ ...f, mode: octalMode(f.mode) }));
+  return `${JSON.stringify(ordered({ ...sbom, packages: sortPackages(sbom.packages), files }, new Map()), null, 2)}\n`;
+}
+
+/** A file's mode as written: an octal string, or a number (what earlier Lading versions wrote). */
+function readMode(v: unknown, i: number): number {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+  if (typeof v === 'string' && /^[0-7]{1,6}$/.test(v)) return Number.parseInt(v, 8);
+  throw new LadingError('BAD_INPUT', `Lading SBOM: files[${i}].mode ${JSON.stringify(v)} is not an octal mode such as "0644"`);
 }
 
 export function detectNative(doc: unknown): boolean {
@@ -65,7 +74,7 @@ export function readNative(doc: unknown): Sbom {
   const sbom = d as unknown as Sbom;
   return {
     ...sbom,
-    files: sbom.files ?? [],
+    files: (sbom.files ?? []).map((f, i) => ({ ...f, mode: readMode((f as { mode: unknown }).mode, i) })),
     secrets: sbom.secrets ?? [],
     contentMatches: sbom.contentMatches ?? [],
     retrievedFiles: sbom.retrievedFiles ?? [],
