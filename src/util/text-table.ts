@@ -2,15 +2,15 @@
  * Borderless text tables (columns two spaces apart, a header row) that fit a given width: when
  * the natural widths do not fit, the widest prose columns are narrowed first and their cells
  * wrapped at spaces (a word longer than its column is cut). Columns of identifiers (no spaces:
- * names, ids, digests up to 40 characters) keep their width, so an id is never split unless even
+ * names, ids, digests up to 71 characters) keep their width, so an id is never split unless even
  * the narrowest layout is too wide.
  */
 
 const GAP = '  ';
 /** A prose column is not narrowed below this (nor below its header). */
 const MIN_PROSE = 16;
-/** Identifiers up to this long are never wrapped (a UUID is 36, a SHA-1 40). */
-const MAX_ID = 40;
+/** Identifiers up to this long are never wrapped (a UUID is 36, a sha256 digest with its prefix 71). */
+const MAX_ID = 71;
 
 /** Display width: code points, without terminal colour sequences. */
 function displayWidth(s: string): number {

@@ -47,7 +47,8 @@ describeService('lading CLI against the service', { registry: true, seed: seedOp
     await pushImage(h().registry!.host, 'team/app', 'v1', image);
     tag = `${h().registry!.host}/team/app:v1`;
     // The service URL without /v1: the client appends it.
-    env = { LADING_URL: h().svc.url!, LADING_USER: ADMIN.user, LADING_PASS: ADMIN.pass, LADING_ACCOUNT: '', ANCHORE_CLI_URL: '', ANCHORE_CLI_USER: '', ANCHORE_CLI_PASS: '' };
+    // COLUMNS: rows never wrap, the tests read them whole
+    env = { COLUMNS: '1000', LADING_URL: h().svc.url!, LADING_USER: ADMIN.user, LADING_PASS: ADMIN.pass, LADING_ACCOUNT: '', ANCHORE_CLI_URL: '', ANCHORE_CLI_USER: '', ANCHORE_CLI_PASS: '' };
   });
 
   test('image add, wait, list, get, vuln, content, metadata', async () => {
@@ -137,7 +138,7 @@ describeService('lading CLI against the service', { registry: true, seed: seedOp
     assert.ok(lines.slice(1).every((l) => /^ {2}(error|warn): /.test(l)), refused.stderr);
     assert.ok(lines.some((l) => /^ {2}error: policies\[0\]\.rules\[0\]\.gate: .*nosuchgate/.test(l)), refused.stderr);
     assert.ok(lines.some((l) => /^ {2}error: policies\[0\]\.rules\[1\]\.action: .*HALT/.test(l)), refused.stderr);
-    assert.doesNotMatch(refused.stderr, /; /);
+    assert.equal(lines.length, 3, refused.stderr);
 
     const added = ok(await cli('policy', 'add', file));
     assert.match(added.stdout, /^Policy ID: warn-only$/m);
