@@ -143,7 +143,10 @@ export async function buildSbom(img: ResolvedImage, view: AnalysisView, all: Ana
   const results = await Promise.all(all.filter((a) => a !== distroAnalyzer).map((a) => run(a, distro)));
   const packages = dedupe(results.flatMap((r) => r.packages ?? []));
   for (const p of packages) {
-    for (const l of p.locations) if (l.layer !== undefined) l.layerDigest = img.layers[l.layer]?.diffId;
+    for (const l of p.locations) {
+      const layer = l.layer !== undefined ? img.layers[l.layer] : undefined;
+      if (layer) Object.assign(l, { layerDiffId: layer.diffId, layerDigest: layer.digest });
+    }
   }
   for (const p of packages) {
     for (const f of p.files ?? []) {

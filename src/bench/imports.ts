@@ -47,7 +47,7 @@ export function importDocument(n: number): string {
       ...p,
       licenses: LICENSES.slice(i % 3, (i % 3) + 2 + (i % 3)),
       cpes: [`cpe:2.3:a:libbench${i}:libbench${i}:${version.replace(/([+:])/g, '\\$1')}:*:*:*:*:*:*:*`],
-      locations: [{ path: '/var/lib/dpkg/status', layer: 1, layerDigest: `sha256:${'b'.repeat(64)}` }],
+      locations: [{ path: '/var/lib/dpkg/status', layer: 1, layerDiffId: `sha256:${'b'.repeat(64)}` }],
       metadata: { installedSize: 100 + i * 7, maintainer: `Debian bench${i % 20} team <bench${i % 20}@packages.debian.org>`, multiArch: i % 2 ? 'same' : 'foreign' },
     });
   }

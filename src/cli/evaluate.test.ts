@@ -19,7 +19,8 @@ const everyGate = join(here, '..', 'policy', 'testdata', 'every-gate.json');
 const anchoreDefault = join(here, '..', 'policy', 'testdata', 'anchore-default.json');
 const strict = join(root, 'docs', 'bundles', 'strict.json');
 
-const lading = (args: string[], env: Record<string, string> = {}) => runCli(driver, args, env);
+// Wide enough that no row wraps: these tests read the rows (fitting a terminal is tested on its own).
+const lading = (args: string[], env: Record<string, string> = {}) => runCli(driver, args, { COLUMNS: '1000', ...env });
 
 let dir: string;
 let layout: string;
@@ -146,6 +147,24 @@ test('policy describe: the catalogue, one gate, one trigger, as a table or as po
   const unknown = await lading(['policy', 'describe', '--gate', 'vulns']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown gate "vulns"/);
+});
+
+test('evaluate and policy describe fit 100 columns when standard output is no terminal (COLUMNS unset): long cells wrap', async () => {
+  const narrow = { COLUMNS: '' };
+  const runs = [
+    await lading(['evaluate', `oci-dir:${layout}:app`, '--bundle', everyGate, '--tag', 'docker.io/myorg/app:1.0'], { ...narrow, LADING_TEST_SCAN: 'app' }),
+    await lading(['policy', 'describe'], narrow),
+    await lading(['policy', 'describe', '--gate', 'dockerfile', '--trigger', 'exposed_ports'], narrow),
+  ];
+  for (const r of runs) {
+    // the tables' rows, not the one-line headings above them
+    const rows = r.stdout.split('\n').filter((l) => !/^(Trigger|Gate|Image ID|Digest|Tag|Bundle|Mapping|Status) /.test(l));
+    assert.deepEqual(rows.filter((l) => l.length > 100), [], r.stdout);
+  }
+  // the wrapped check output continues under its column
+  assert.match(runs[0]!.stdout, /^vulnerabilities +package +CVE-2024-0001\+openssl +CRITICAL Vulnerability\n {20,}found in os/m);
+  // one problem per item, continued further in
+  assert.match(runs[0]!.stdout, /^ {2}warn: policies\[0\]\.rules\[29\]\.gate: gate anchoresec is end-of-life.*\n {4}\S/m);
 });
 
 test('policy default prints a bundle that validates', async () => {

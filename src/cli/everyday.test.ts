@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { buildImage } from '../testkit/images.js';
+import { buildImage, dockerArchiveBuffer, writeOciLayout } from '../testkit/images.js';
 import { forward, opensslAvailable, pushImage, registryAvailable, registrySkipReason, selfSignedCert, startRegistry } from '../testkit/registry.js';
 import { deb, sbomOf } from '../vulns/testing.js';
 import { lading } from './testing.js';
@@ -78,4 +78,43 @@ test('--insecure is a boolean (as in grype and trivy); --insecure-registry HOST 
     await registry.stop();
     await rm(tls.dir, { recursive: true, force: true });
   }
+});
+
+test('the same details everywhere: octal modes, layer digest and diff_id, one wording for a missing digest, what an SBOM input lacks', async () => {
+  const image = buildImage({ layers: [
+    { entries: [{ type: 'file', path: 'etc/os-release', content: 'ID=debian\nVERSION_ID="12"\n' }] },
+    { entries: [{ type: 'file', path: 'var/lib/dpkg/status', content: 'Package: bash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 5.2.15-2\n', mode: 0o644 }] },
+  ] });
+  const layout = join(dir, 'details');
+  await writeOciLayout(layout, { v1: image });
+  const ref = `oci-dir:${layout}:v1`;
+  const files = JSON.parse((await lading(['image', 'files', ref, '-o', 'json'], env)).stdout) as { path: string; mode: unknown }[];
+  const sbom = JSON.parse((await lading(['sbom', ref, '-o', 'json', '--no-cache'], env)).stdout) as {
+    files: { path: string; mode: unknown }[]; packages: { name: string; locations: Record<string, unknown>[] }[] };
+  const mode = (list: { path: string; mode: unknown }[]) => list.find((f) => f.path === '/var/lib/dpkg/status')?.mode;
+  assert.equal(mode(files), '0644');
+  assert.equal(mode(sbom.files), '0644');
+  // the layer named both ways: its digest as the manifest (and `image inspect`) names it, and its diff_id
+  const layer = image.layers[1]!;
+  assert.notEqual(layer.desc.digest, layer.diffId);
+  assert.deepEqual(sbom.packages.find((p) => p.name === 'bash')?.locations,
+    [{ path: '/var/lib/dpkg/status', layer: 1, layerDigest: layer.desc.digest, layerDiffId: layer.diffId }]);
+
+  const tar = join(dir, 'details.tar');
+  await writeFile(tar, dockerArchiveBuffer(image, ['example.com/details:1']));
+  const inspect = await lading(['image', 'inspect', `docker-archive:${tar}`], env);
+  assert.match(inspect.stdout, /^Manifest digest: +\(none: legacy docker-archive\)$/m);
+  const wide = { ...env, COLUMNS: '400' };
+  const evaluated = await lading(['evaluate', `docker-archive:${tar}`], wide);
+  assert.match(evaluated.stdout, /^Digest: +\(none: legacy docker-archive\)$/m);
+
+  // an SBOM made elsewhere: no image, no distro
+  const cdx = join(dir, 'my.cdx.json');
+  await writeFile(cdx, JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.5', version: 1,
+    components: [{ type: 'library', name: 'lodash', version: '4.17.20', purl: 'pkg:npm/lodash@4.17.20' }] }));
+  const fromSbom = await lading(['evaluate', cdx], wide);
+  assert.match(fromSbom.stdout, /^Image ID: +\(none: SBOM input\)$/m);
+  assert.match(fromSbom.stdout, /^Digest: +\(none: SBOM input\)$/m);
+  assert.match(fromSbom.stdout, /distro namespace: \(no distro in SBOM\)/);
+  assert.doesNotMatch(fromSbom.stdout, /None/);
 });

@@ -93,9 +93,18 @@ test('errors: one line on stderr, exit 2', async () => {
     assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /^lading: error: /);
   }
-  const usage = await lading(['image', 'inspect']);
-  assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /missing required argument 'ref'/);
+  // usage errors too are one line, naming the help to read instead of printing it
+  const usageCases: [string[], string][] = [
+    [['image', 'inspect'], "lading: error: missing required argument 'ref' (run lading image inspect --help)"],
+    [['scan', 'x', '--fail-on'], "lading: error: option '--fail-on <severity>' argument missing (run lading scan --help)"],
+    [['sbon'], "lading: error: unknown command 'sbon' (Did you mean sbom?) (run lading --help)"],
+  ];
+  for (const [args, line] of usageCases) {
+    const usage = await lading(args);
+    assert.equal(usage.code, 2, args.join(' '));
+    assert.equal(usage.stdout, '');
+    assert.equal(usage.stderr, `${line}\n`);
+  }
 });
 
 test('image files from a real registry, with basic auth', { skip: registryAvailable() ? false : registrySkipReason }, async () => {

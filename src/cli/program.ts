@@ -41,7 +41,6 @@ export async function program(only?: string): Promise<Command> {
   const p = new Command('lading')
     .description('Inspect container images without running them: fetch, analyze, evaluate.')
     .version(VERSION, '-V, --version')
-    .showHelpAfterError()
     .exitOverride()
     // Service connection options before the command (`lading --url URL image list`), as anchore-cli;
     // positional, so commands keep their own options of the same names.
@@ -49,12 +48,23 @@ export async function program(only?: string): Promise<Command> {
   addConnectionOptions(p);
   const names = only ? [only] : Object.keys(COMMANDS);
   for (const c of await Promise.all(names.map((n) => COMMANDS[n]!()))) p.addCommand(c);
-  const inherit = (c: Command) => {
+  const inherit = (c: Command, path: string) => {
+    oneLineUsageErrors(c, path);
     for (const sub of c.commands) {
-      sub.exitOverride().showHelpAfterError();
-      inherit(sub);
+      sub.exitOverride();
+      inherit(sub, `${path} ${sub.name()}`);
     }
   };
-  inherit(p);
+  inherit(p, 'lading');
   return p;
+}
+
+/**
+ * A usage error is one line, as every other error: `lading: error: missing required argument
+ * 'ref' (run lading scan --help)`, not the whole help after it.
+ */
+function oneLineUsageErrors(c: Command, path: string): void {
+  c.configureOutput({
+    outputError: (message, write) => write(`lading: ${message.trim().replace(/\s*\n\s*/g, ' ')} (run ${path} --help)\n`),
+  });
 }

@@ -1,26 +1,33 @@
 /** Output helpers shared by commands: tables, key/value blocks, JSON. */
-import { createRequire } from 'node:module';
-import type TableType from 'cli-table3';
-
-/** cli-table3 is loaded on the first table, so that commands which print none start faster. */
-let loadedTable: typeof TableType | undefined;
-const tableClass = (): typeof TableType => (loadedTable ??= createRequire(import.meta.url)('cli-table3') as typeof TableType);
+import { textTable, wrapCell } from '../util/text-table.js';
 
 export type OutputFormat = 'table' | 'json' | 'text';
+
+/** How wide output may be: the terminal's columns, else $COLUMNS, else 100 (output to a file or pipe). */
+export function terminalWidth(stream: { isTTY?: boolean; columns?: number } = process.stdout): number {
+  if (stream.isTTY && stream.columns) return stream.columns;
+  const env = Number(process.env.COLUMNS);
+  return Number.isInteger(env) && env > 0 ? env : 100;
+}
+
+/** What a digest line says when there is none: an SBOM read from a file has no image, a legacy docker-archive no manifest. */
+export function digestText(digest: string | undefined, imageId: string): string {
+  return digest ?? (imageId ? '(none: legacy docker-archive)' : '(none: SBOM input)');
+}
 
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }
 
-export function table(head: string[], rows: (string | number)[][]): string {
-  const t = new (tableClass())({
-    head,
-    style: { head: [], border: [], compact: true },
-    chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-      left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
-  });
-  for (const r of rows) t.push(r.map(String));
-  return t.toString().split('\n').map((l) => l.trimEnd().replace(/^ /, '')).join('\n') + '\n';
+/** Columns four spaces apart under a header row, fitted to the terminal's width (long cells wrap). */
+export function table(head: string[], rows: (string | number)[][], width = terminalWidth()): string {
+  return textTable(head, rows, width);
+}
+
+/** One item (a problem, a reason) as lines that fit the width: the first at `indent`, the rest further in. */
+export function wrapItem(text: string, indent = 2, width = terminalWidth()): string[] {
+  const lines = wrapCell(text, Math.max(20, width - indent - 2));
+  return lines.map((l, i) => `${' '.repeat(indent + (i ? 2 : 0))}${l}`);
 }
 
 export function keyValues(pairs: [string, string | number | undefined][]): string {

@@ -188,7 +188,7 @@ describeService('admission webhook', {
     assert.equal(byImage.allowed, true, JSON.stringify(byImage));
     const unknown = await admit('Job', 'analysis-ns', { containers: [`${host}/team/absent:v1`] });
     assert.equal(unknown.allowed, false);
-    assert.match(unknown.status!.message, /team\/absent:v1 \(container app-0\): mode analysis \(admission\.rules\[2\]\): not analyzed by Lading \(not in the catalog of account admin\)\. Fix: Lading is adding it for analysis now/);
+    assert.match(unknown.status!.message, /team\/absent:v1 \(container app-0\): mode analysis \(admission\.rules\[2\]\): not analyzed by Lading \(not in the catalog of account admin\)\. Fix: it was queued for analysis/);
   });
 
   test('breakglass admits anything with a warning, by namespace or by object label', async () => {
@@ -205,7 +205,7 @@ describeService('admission webhook', {
     assert.equal(await catalogHas(h(), fulltag), undefined);
     const r = await admit('ReplicaSet', 'prod', { containers: [fulltag] });
     assert.equal(r.allowed, false);
-    assert.match(r.status!.message, /mode policy: not analyzed by Lading \(not in the catalog of account admin\)\. Fix: Lading is adding it for analysis now: deploy again once it is analyzed/);
+    assert.match(r.status!.message, /mode policy: not analyzed by Lading \(not in the catalog of account admin\)\. Fix: it was queued for analysis \(if the registry cannot supply it, GET \/v1\/events says why\): deploy again once it is analyzed/);
     const queued = await waitFor('the queued image', () => catalogHas(h(), fulltag));
     assert.equal(queued.imageDigest, good.manifestDigest);
     assert.deepEqual(queued.annotations, { requestor: 'lading-admission' });
@@ -228,6 +228,15 @@ describeService('admission webhook', {
     assert.match(dry.status!.message, /Fix: add it with `lading image add .*team\/dry:v1`/);
     const ghost = await admit('Pod', 'prod', { containers: [`${host}/team/ghost:v1`] });
     assert.equal(ghost.allowed, false);
+    assert.match(ghost.status!.message, /it was queued for analysis/);
+    // the add fails in the background: an event names the tag and the reason
+    const failure = await waitFor('the event of the failed add', async () => {
+      const events = await h().api('GET', '/v1/events?event_type=system.image_analysis.registry_lookup_failed', admin);
+      assert.equal(events.status, 200);
+      return (events.body.results as any[]).find((e) => e.event.resource.id === `${host}/team/ghost:v1`);
+    });
+    assert.match(failure.event.message, new RegExp(`^Admission queued ${host.replace(/\./g, '\\.')}/team/ghost:v1 for analysis, but it cannot be added: .*(not found|unknown|MANIFEST_UNKNOWN)`, 'i'));
+    assert.equal(failure.event.details.requestor, 'lading-admission');
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(await catalogHas(h(), `${host}/team/dry:v1`), undefined);
     assert.equal(await catalogHas(h(), `${host}/team/ghost:v1`), undefined);

@@ -157,7 +157,7 @@ export class AdmissionDecider {
     }
     if (!found) {
       const next = queued
-        ? `Lading is adding it for analysis now: deploy again once it is analyzed (lading image wait ${addable(ref)})`
+        ? `it was queued for analysis (if the registry cannot supply it, GET /v1/events says why): deploy again once it is analyzed (lading image wait ${addable(ref)})`
         : `add it with \`lading image add ${addable(ref)}\`, wait for the analysis (lading image wait ${addable(ref)}), then deploy again`;
       return unknown(
         sel,

@@ -14,6 +14,7 @@ import { LadingError, describeError } from '../errors.js';
 import type { SourceOptions } from '../image/sources/index.js';
 import type { JobQueue } from '../queue/queue.js';
 import type { CatalogStore } from '../store/catalog.js';
+import type { EventStore } from '../store/events.js';
 import type { PolicyStore } from '../store/policies.js';
 import type { RegistryStore } from '../services/registries.js';
 import type { VulnReports } from '../services/reports.js';
@@ -33,6 +34,7 @@ export interface AdmissionServerDeps {
   policies: PolicyStore;
   registries: RegistryStore;
   subscriptions: SubscriptionStore;
+  events: EventStore;
   queue: JobQueue;
   vulndb: VulnDb;
   reports: VulnReports;
@@ -94,7 +96,7 @@ export async function startAdmissionServer(deps: AdmissionServerDeps): Promise<A
   const keyFile = a.tls_key_file;
   // Images it adds and evaluations it stores reach the image summaries through the stores' lifecycle.
   const requester = new AnalysisRequester({
-    catalog: deps.catalog, registries: deps.registries, subscriptions: deps.subscriptions, queue: deps.queue, sourceOptions: deps.sourceOptions,
+    catalog: deps.catalog, registries: deps.registries, subscriptions: deps.subscriptions, events: deps.events, queue: deps.queue, sourceOptions: deps.sourceOptions,
     analysisMaxAttempts: deps.config.analysis.max_attempts, log: deps.log,
   });
   const decider = new AdmissionDecider({

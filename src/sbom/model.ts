@@ -13,7 +13,9 @@ export interface Location {
   path: string;
   /** Index of the layer that introduced the evidence file (0 = base). */
   layer?: number;
-  /** Digest (diff_id) of that layer, when known. */
+  /** That layer's diff_id (the digest of its uncompressed tar, as the image config lists it), when known. */
+  layerDiffId?: string;
+  /** That layer's digest as the manifest names it (compressed; what `lading image inspect` lists), when known. */
   layerDigest?: string;
 }
 
@@ -54,9 +56,15 @@ export interface Distro {
 
 export type { FileType };
 
+/** A file mode as JSON outputs write it: the permission and set-id bits in octal, at least four digits ("0644", "4755"). */
+export function octalMode(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
+}
+
 export interface FileEntry {
   path: string;
   type: FileType;
+  /** Permission and set-id bits (JSON outputs write them with octalMode). */
   mode: number;
   uid: number;
   gid: number;

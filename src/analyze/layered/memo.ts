@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { ResolvedImage } from '../../image/types.js';
 import type { Sbom } from '../../sbom/model.js';
-import { attachNativeBody, renderNativeBody } from '../../sbom/formats/native.js';
+import { attachNativeBody, readNativeFileModes, renderNativeBody } from '../../sbom/formats/native.js';
 import { sortPackages } from '../../sbom/formats/common.js';
 import { VERSION } from '../../version.js';
 import type { LayerCache } from '../cache/store.js';
@@ -19,7 +19,7 @@ import { imageMetadata } from '../metadata.js';
 export const IMAGE_BUCKET = 'images';
 
 /** Bump when what an image entry holds changes shape or meaning. */
-const MEMO_FORMAT = 2;
+const MEMO_FORMAT = 3;
 
 interface MemoMeta {
   /** Each layer's uncompressed size, null where it was not known. */
@@ -59,6 +59,7 @@ function lazySbom(head: Pick<Sbom, 'schema' | 'createdAt' | 'tool' | 'source'>, 
     const sorted = parsed.packages as unknown[];
     if (sorted.length !== meta.packageOrder.length) throw new Error('layer cache: image entry lists another number of packages than its order');
     parsed.packages = meta.packageOrder.map((i) => sorted[i]);
+    if (Array.isArray(parsed.files)) readNativeFileModes(parsed.files);
     for (const k of meta.keys) Object.defineProperty(sbom, k, { value: parsed[k], writable: true, enumerable: true, configurable: true });
     return parsed;
   };

@@ -47,7 +47,8 @@ describeService('lading CLI against the service', { registry: true, seed: seedOp
     await pushImage(h().registry!.host, 'team/app', 'v1', image);
     tag = `${h().registry!.host}/team/app:v1`;
     // The service URL without /v1: the client appends it.
-    env = { LADING_URL: h().svc.url!, LADING_USER: ADMIN.user, LADING_PASS: ADMIN.pass, LADING_ACCOUNT: '', ANCHORE_CLI_URL: '', ANCHORE_CLI_USER: '', ANCHORE_CLI_PASS: '' };
+    // COLUMNS: rows never wrap, the tests read them whole
+    env = { COLUMNS: '1000', LADING_URL: h().svc.url!, LADING_USER: ADMIN.user, LADING_PASS: ADMIN.pass, LADING_ACCOUNT: '', ANCHORE_CLI_URL: '', ANCHORE_CLI_USER: '', ANCHORE_CLI_PASS: '' };
   });
 
   test('image add, wait, list, get, vuln, content, metadata', async () => {
@@ -124,6 +125,21 @@ describeService('lading CLI against the service', { registry: true, seed: seedOp
     // A stored bundle that only warns, activated: the same image passes.
     const file = join(h().dir, 'warn-bundle.json');
     await writeFile(file, JSON.stringify(WARN_BUNDLE));
+    // A bundle the service refuses: every problem on a line of its own.
+    const broken = join(h().dir, 'broken-bundle.json');
+    await writeFile(broken, JSON.stringify({ ...WARN_BUNDLE, id: 'broken', policies: [{ id: 'p1', name: 'p1', version: '1_0', rules: [
+      { id: 'r1', gate: 'nosuchgate', trigger: 'x', action: 'STOP', params: [] },
+      { id: 'r2', gate: 'dockerfile', trigger: 'instruction', action: 'HALT', params: [{ name: 'instruction', value: 'HEALTHCHECK' }, { name: 'check', value: 'not_exists' }] },
+    ] }] }));
+    const refused = await cli('policy', 'add', broken);
+    assert.equal(refused.code, 1, refused.stderr);
+    const lines = refused.stderr.trimEnd().split('\n');
+    assert.match(lines[0]!, /^lading: error: the service refused the bundle \(\d+ problems\):$/);
+    assert.ok(lines.slice(1).every((l) => /^ {2}(error|warn): /.test(l)), refused.stderr);
+    assert.ok(lines.some((l) => /^ {2}error: policies\[0\]\.rules\[0\]\.gate: .*nosuchgate/.test(l)), refused.stderr);
+    assert.ok(lines.some((l) => /^ {2}error: policies\[0\]\.rules\[1\]\.action: .*HALT/.test(l)), refused.stderr);
+    assert.equal(lines.length, 3, refused.stderr);
+
     const added = ok(await cli('policy', 'add', file));
     assert.match(added.stdout, /^Policy ID: warn-only$/m);
     assert.match(added.stdout, /^Active: False$/m);

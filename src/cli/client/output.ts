@@ -23,8 +23,21 @@ export interface RunOptions extends ConnectionOptionSet {
 
 export function reportError(e: ServiceError, asJson: boolean, exitCode: 1 | 2 = e.exitCode): void {
   if (asJson && e.body && typeof e.body === 'object') process.stdout.write(json(e.body));
-  process.stderr.write(`lading: error: ${e.message}\n`);
+  process.stderr.write(errorText(e));
   process.exitCode = exitCode;
+}
+
+interface ValidationDetail { severity?: unknown; location?: unknown; details?: unknown }
+
+/**
+ * The error as printed: one line, or, when the API listed the problems of a refused bundle
+ * (`detail.validation_details`), a summary line and one problem per line under it.
+ */
+export function errorText(e: ServiceError): string {
+  const details = (e.body as { detail?: { validation_details?: unknown } } | undefined)?.detail?.validation_details;
+  if (!Array.isArray(details) || !details.length) return `lading: error: ${e.message}\n`;
+  const lines = (details as ValidationDetail[]).map((d) => `  ${String(d.severity ?? 'error')}: ${d.location ? `${String(d.location)}: ` : ''}${String(d.details ?? '')}`);
+  return `lading: error: the service refused the bundle (${details.length} problem${details.length === 1 ? '' : 's'}):\n${lines.join('\n')}\n`;
 }
 
 /** Run `fn` with a client for the command's connection; service errors end the command with their exit code. */

@@ -23,7 +23,7 @@ import { withImage } from './with-image.js';
 import { applyBase, type BaseCliOptions } from './base.js';
 import { markInherited } from '../../vulns/inherited.js';
 import { progress } from '../progress.js';
-import { json, table } from '../render.js';
+import { digestText, json, table, wrapItem } from '../render.js';
 
 export interface EvaluateDeps {
   /** Match the SBOM against the vulnerability database; undefined when no database is available. */
@@ -74,8 +74,8 @@ const GROUPS: Action[] = ['stop', 'warn', 'go'];
 /** The verdict, then the rows grouped STOP, WARN, GO, then any problems. */
 export function evaluationText(e: Evaluation): string {
   const pairs: [string, string][] = [
-    ['Image ID', e.image.id],
-    ['Digest', e.image.digest ?? '(unknown)'],
+    ['Image ID', e.image.id || '(none: SBOM input)'],
+    ['Digest', digestText(e.image.digest, e.image.id)],
     ['Tag', e.tag],
     ['Bundle', `${e.bundle.name ? `${e.bundle.name} ` : ''}(${e.bundle.id})`],
     ['Mapping', e.mapping ? `${e.mapping.name ?? `mappings[${e.mapping.index}]`} -> policy ${e.mapping.policyIds.join(', ')}` : 'none matched: no policy applied'],
@@ -85,16 +85,19 @@ export function evaluationText(e: Evaluation): string {
   pairs.push(['Status', `${e.status} (final action ${e.finalAction.toUpperCase()}, reason ${e.reason})`]);
   const width = Math.max(...pairs.map(([k]) => k.length)) + 2;
   const lines = pairs.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`);
+  // With one policy (the Mapping line names it), a POLICY column would repeat it on every row.
+  const onePolicy = new Set(e.decisions.map((d) => d.policyId)).size <= 1 && (e.mapping?.policyIds.length ?? 0) <= 1;
   for (const action of GROUPS) {
     const ds = e.decisions.filter((d) => d.action === action);
     if (!ds.length) continue;
-    const rows = ds.map((d) => [d.gate, d.trigger, d.triggerId, `${d.message}${d.allowlisted ? ` [${allowlistText(d.allowlisted)}]` : ''}`, d.policyId]);
-    lines.push('', `${action.toUpperCase()} (${ds.length})`, table(['GATE', 'TRIGGER', 'TRIGGER ID', 'CHECK OUTPUT', 'POLICY'], rows).trimEnd());
+    const rows = ds.map((d) => [d.gate, d.trigger, d.triggerId, `${d.message}${d.allowlisted ? ` [${allowlistText(d.allowlisted)}]` : ''}`, ...(onePolicy ? [] : [d.policyId])]);
+    const head = ['GATE', 'TRIGGER', 'TRIGGER ID', 'CHECK OUTPUT', ...(onePolicy ? [] : ['POLICY'])];
+    lines.push('', `${action.toUpperCase()} (${ds.length})`, table(head, rows).trimEnd());
   }
   if (!e.decisions.length) lines.push('', 'No trigger fired.');
   if (e.problems.length) {
     lines.push('', `Problems (${e.problems.length}):`);
-    for (const p of e.problems) lines.push(`  ${p.severity}: ${describeProblem(p)}`);
+    for (const p of e.problems) lines.push(...wrapItem(`${p.severity}: ${describeProblem(p)}`));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,7 @@
 /** The work of `lading image inspect|files`, loaded only when one of them runs. */
 import { squash } from '../../image/squash.js';
 import type { FileRecord } from '../../image/tree.js';
+import { octalMode } from '../../sbom/model.js';
 import type { ImageCliOptions } from '../options.js';
 import { progress } from '../progress.js';
 import { json } from '../render.js';
@@ -26,7 +27,7 @@ export async function runFiles(ref: string, o: ImageOutputOptions): Promise<void
       for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
       const files = result.files.list();
       if (o.output === 'json') {
-        process.stdout.write(json(files.map((f) => ({ ...f, mode: f.mode.toString(8).padStart(4, '0'), modeType: TYPE_CHAR[f.type] }))));
+        process.stdout.write(json(files.map((f) => ({ ...f, mode: octalMode(f.mode), modeType: TYPE_CHAR[f.type] }))));
       } else {
         const out: string[] = [];
         for (const f of files) out.push(f.path);

@@ -1,7 +1,7 @@
 /** The `lading image inspect` view of a resolved image: a plain object for JSON, text for a person. */
 import type { ResolvedImage } from '../../image/types.js';
 import { formatPlatform } from '../../image/platform.js';
-import { keyValues, table, humanBytes } from '../render.js';
+import { digestText, keyValues, table, humanBytes } from '../render.js';
 import { imageMetadata } from '../../analyze/metadata.js';
 
 export function inspectView(img: ResolvedImage) {
@@ -36,7 +36,7 @@ export function inspectText(img: ResolvedImage): string {
     ['Repository', repo],
     ['Tag', v.tag],
     ['Tags', v.tags.length > 1 ? v.tags.join(', ') : undefined],
-    ['Manifest digest', v.manifestDigest ?? '(none: legacy docker-archive)'],
+    ['Manifest digest', digestText(v.manifestDigest, v.configDigest)],
     ['Index digest', v.indexDigest],
     ['Media type', v.mediaType],
     ['Platform', v.platform],

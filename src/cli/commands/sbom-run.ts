@@ -6,7 +6,7 @@ import { writers } from '../../sbom/formats/index.js';
 import type { Sbom } from '../../sbom/model.js';
 import { withImage } from './with-image.js';
 import { progress } from '../progress.js';
-import { table } from '../render.js';
+import { digestText, table } from '../render.js';
 import type { ImageCliOptions } from '../options.js';
 import { applyBase, type BaseCliOptions } from './base.js';
 import type { SbomOutput } from './sbom.js';
@@ -31,7 +31,7 @@ export function sbomTable(sbom: Sbom): string {
   for (const p of sbom.packages) counts.set(p.type, (counts.get(p.type) ?? 0) + 1);
   const summary = [...counts].map(([t, n]) => `${n} ${t}`).join(', ');
   const base = sbom.source.base;
-  let out = `Image:    ${sbom.source.tags[0] ?? sbom.source.imageId}\nDigest:   ${sbom.source.manifestDigest ?? sbom.source.imageId}\n${base ? `Base:     ${base.tag ?? base.digest} (${base.sharedLayers} shared layer(s))\n` : ''}Distro:   ${distro}\nPackages: ${sbom.packages.length}${summary ? ` (${summary})` : ''}\n`;
+  let out = `Image:    ${sbom.source.tags[0] ?? (sbom.source.imageId || '(none: SBOM input)')}\nDigest:   ${digestText(sbom.source.manifestDigest, sbom.source.imageId)}\n${base ? `Base:     ${base.tag ?? base.digest} (${base.sharedLayers} shared layer(s))\n` : ''}Distro:   ${distro}\nPackages: ${sbom.packages.length}${summary ? ` (${summary})` : ''}\n`;
   if (sbom.secrets.length) out += `Secrets:  ${sbom.secrets.length} finding(s): ${[...new Set(sbom.secrets.map((s) => s.ruleId))].join(', ')}\n`;
   out += '\n' + table(['NAME', 'VERSION', 'TYPE'], rows);
   return out;

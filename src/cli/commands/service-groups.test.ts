@@ -37,7 +37,8 @@ describeService('lading CLI service groups', { registry: true, seed: seedOpenssl
     host = h().registry!.host;
     await pushImage(host, 'team/app', 'v1', image);
     tag = `${host}/team/app:v1`;
-    env = { LADING_URL: `${h().svc.url!}/v1`, LADING_USER: ADMIN.user, LADING_PASS: ADMIN.pass, LADING_ACCOUNT: '', ANCHORE_CLI_URL: '', ANCHORE_CLI_USER: '', ANCHORE_CLI_PASS: '' };
+    // COLUMNS: rows never wrap, the tests read them whole
+    env = { COLUMNS: '1000', LADING_URL: `${h().svc.url!}/v1`, LADING_USER: ADMIN.user, LADING_PASS: ADMIN.pass, LADING_ACCOUNT: '', ANCHORE_CLI_URL: '', ANCHORE_CLI_USER: '', ANCHORE_CLI_PASS: '' };
     ok(await cli('image', 'add', tag));
     ok(await cli('image', 'wait', tag, '--interval', '0.2', '--timeout', '60'));
   });

@@ -108,17 +108,20 @@ for (const c of staleCases) {
 }
 
 const unavailable = (ns: string) => `Distro-specific feed data not found for distro namespace: ${ns}. Cannot perform CVE scan OS/distro packages`;
-const dataCases: { name: string; distro?: { id: string; versionId?: string }; scan: ScanResult | undefined; want: string[] }[] = [
+const dataCases: { name: string; distro?: { id: string; versionId?: string }; scan: ScanResult | undefined; want: string[]; sbomFile?: boolean }[] = [
   { name: 'data for the release', scan: makeScan([]), want: [] },
   { name: 'the scan found no data for the release', scan: makeScan([], { warnings: ['no vulnerability data for debian:12 (unsupported or end-of-life release?)'] }), want: [unavailable('debian:12')] },
   { name: 'a warning about another release', distro: { id: 'debian', versionId: '1' }, scan: makeScan([], { warnings: ['no vulnerability data for debian:12 (unsupported or end-of-life release?)'] }), want: [] },
   { name: 'no database', scan: undefined, want: [unavailable('debian:12')] },
   { name: 'no distribution', distro: undefined, scan: makeScan([]), want: [unavailable('None')] },
+  { name: 'the release named as the scan names its namespace', distro: { id: 'rocky', versionId: '9.3' }, scan: makeScan([], { warnings: ['no vulnerability data for rocky:9 (unsupported or end-of-life release?)'] }), want: [unavailable('rocky:9')] },
+  { name: 'an SBOM file without a distribution', distro: undefined, scan: makeScan([]), sbomFile: true, want: [unavailable('(no distro in SBOM)')] },
 ];
 for (const c of dataCases) {
   test(`vulnerabilities/vulnerability_data_unavailable: ${c.name}`, () => {
     const distro = 'distro' in c ? (c.distro ? { ...c.distro, idLike: [], source: '/etc/os-release' } : undefined) : makeSbom().distro;
-    const sbom = { ...makeSbom(), distro };
+    const base = makeSbom();
+    const sbom = { ...base, distro, ...(c.sbomFile ? { source: { ...base.source, imageId: '' } } : {}) };
     assert.deepEqual(fire('vulnerabilities', 'vulnerability_data_unavailable', {}, { sbom, scan: c.scan }).map((f) => f.msg), c.want);
   });
 }

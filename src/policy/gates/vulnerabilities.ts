@@ -190,8 +190,9 @@ const dataUnavailable = defineTrigger({
   params: {},
   evaluate(subject, _p, ctx) {
     const d = subject.sbom.distro;
-    const shown = d ? `${d.id}:${d.versionId ?? '0'}` : 'None';
     const ns = distroNamespace(d);
+    // The namespace as the scan names it (rocky:9, not rocky:9.3); an SBOM file without a distro says so.
+    const shown = ns ?? (d ? `${d.id}:${d.versionId ?? '0'}` : subject.sbom.source.imageId ? 'None' : '(no distro in SBOM)');
     if (!subject.scan || !ns || subject.scan.warnings.some((w) => mentions(w, ns))) {
       ctx.fire(`Distro-specific feed data not found for distro namespace: ${shown}. Cannot perform CVE scan OS/distro packages`);
     }

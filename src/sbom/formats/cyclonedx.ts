@@ -75,6 +75,7 @@ function packageComponent(p: Package, ref: string): Json {
   p.locations.forEach((l, i) => {
     prop(properties, `lading:location:${i}:path`, l.path);
     prop(properties, `lading:location:${i}:layer`, l.layer);
+    prop(properties, `lading:location:${i}:layerDiffId`, l.layerDiffId);
     prop(properties, `lading:location:${i}:layerDigest`, l.layerDigest);
   });
   for (const k of Object.keys(p.metadata ?? {}).sort()) {

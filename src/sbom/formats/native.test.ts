@@ -35,3 +35,17 @@ test('Lading JSON with a broken package is refused with its index', () => {
   delete doc.packages[3]?.purl;
   assert.throws(() => readNative(doc), (e: unknown) => e instanceof LadingError && e.code === 'BAD_INPUT' && /packages\[3\]/.test(e.message));
 });
+
+test('Lading JSON writes file modes as octal strings, as `image files -o json` does, and reads both spellings back', () => {
+  const sbom = exampleSbom();
+  sbom.files = [
+    { path: '/etc/passwd', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 10, layer: 0 },
+    { path: '/usr/bin/passwd', type: 'file', mode: 0o4755, uid: 0, gid: 0, size: 10, layer: 0, setuid: true },
+  ];
+  const doc = JSON.parse(writeNative(sbom)) as { files: { path: string; mode: unknown }[] };
+  assert.deepEqual(doc.files.map((f) => f.mode), ['0644', '4755']);
+  assert.deepEqual(readNative(doc).files.map((f) => f.mode), [0o644, 0o4755]);
+  const older = { ...doc, files: doc.files.map((f) => ({ ...f, mode: f.path === '/etc/passwd' ? 420 : 2541 })) };
+  assert.deepEqual(readNative(older).files.map((f) => f.mode), [0o644, 0o4755]);
+  assert.throws(() => readNative({ ...doc, files: [{ ...doc.files[0], mode: 'rw-r--r--' }] }), /files\[0\]\.mode "rw-r--r--" is not an octal mode/);
+});

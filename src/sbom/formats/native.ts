@@ -4,13 +4,13 @@
  * always gives the same bytes.
  */
 import { LadingError } from '../../errors.js';
-import type { Sbom } from '../model.js';
+import { octalMode, type Sbom } from '../model.js';
 import { isObject, sortPackages, type Json } from './common.js';
 
 /** Keys that come first, in this order, wherever they appear; all other keys follow alphabetically. */
 const firstKeys = [
   'schema', 'createdAt', 'tool', 'source', 'distro', 'packages', 'files', 'secrets', 'contentMatches', 'retrievedFiles', 'warnings',
-  'id', 'index', 'name', 'version', 'type', 'purl', 'cpes', 'licenses', 'locations', 'path', 'layer', 'layerDigest',
+  'id', 'index', 'name', 'version', 'type', 'purl', 'cpes', 'licenses', 'locations', 'path', 'layer', 'layerDigest', 'layerDiffId',
   'sourceName', 'sourceVersion', 'arch', 'epoch', 'foundBy',
 ];
 const rank = new Map(firstKeys.map((k, i) => [k, i]));
@@ -48,7 +48,12 @@ export type SbomBody = Omit<Sbom, keyof SbomHead>;
  * (the layer cache's image entry) hands it back through attachNativeBody.
  */
 export function renderNativeBody(body: SbomBody): string {
-  return JSON.stringify(ordered({ ...body, packages: sortPackages(body.packages) }, new Map()), null, 2);
+  return JSON.stringify(ordered({ ...body, packages: sortPackages(body.packages), files: octalFiles(body.files) }, new Map()), null, 2);
+}
+
+/** Files' modes are written as octal strings ("0644"), as `lading image files -o json` writes them. */
+function octalFiles(files: Sbom['files']): unknown[] {
+  return files.map((f) => ({ ...f, mode: octalMode(f.mode) }));
 }
 
 /** SBOMs whose body is already rendered: the callback answers the text, or undefined once the body may have changed. */
@@ -66,7 +71,22 @@ export function writeNative(sbom: Sbom): string {
     const headText = JSON.stringify(ordered(head, new Map()), null, 2);
     return `${headText.slice(0, -2)},\n${body.slice(2)}\n`;
   }
-  return `${JSON.stringify(ordered({ ...sbom, packages: sortPackages(sbom.packages) }, new Map()), null, 2)}\n`;
+  return `${JSON.stringify(ordered({ ...sbom, packages: sortPackages(sbom.packages), files: octalFiles(sbom.files) }, new Map()), null, 2)}\n`;
+}
+
+/** The files of a parsed native body (renderNativeBody's), their modes back to numbers, in place. */
+export function readNativeFileModes(files: unknown[]): void {
+  files.forEach((f, i) => {
+    const file = f as { mode: unknown };
+    file.mode = readMode(file.mode, i);
+  });
+}
+
+/** A file's mode as written: an octal string, or a number (what earlier Lading versions wrote). */
+function readMode(v: unknown, i: number): number {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+  if (typeof v === 'string' && /^[0-7]{1,6}$/.test(v)) return Number.parseInt(v, 8);
+  throw new LadingError('BAD_INPUT', `Lading SBOM: files[${i}].mode ${JSON.stringify(v)} is not an octal mode such as "0644"`);
 }
 
 export function detectNative(doc: unknown): boolean {
@@ -91,7 +111,7 @@ export function readNative(doc: unknown): Sbom {
   const sbom = d as unknown as Sbom;
   return {
     ...sbom,
-    files: sbom.files ?? [],
+    files: (sbom.files ?? []).map((f, i) => ({ ...f, mode: readMode((f as { mode: unknown }).mode, i) })),
     secrets: sbom.secrets ?? [],
     contentMatches: sbom.contentMatches ?? [],
     retrievedFiles: sbom.retrievedFiles ?? [],

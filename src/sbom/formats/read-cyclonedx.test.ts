@@ -63,7 +63,7 @@ test('CycloneDX from another tool: nested components, purl types, syft propertie
     ['python', 'inner', '0.1'],
   ]);
   const busybox = sbom.packages[0];
-  assert.deepEqual(busybox?.locations, [{ path: '/lib/apk/db/installed', layerDigest: `sha256:${'a'.repeat(64)}` }]);
+  assert.deepEqual(busybox?.locations, [{ path: '/lib/apk/db/installed', layerDiffId: `sha256:${'a'.repeat(64)}` }]);
   assert.deepEqual(busybox?.cpes, ['cpe:2.3:a:busybox:busybox:1.36.1-r15:*:*:*:*:*:*:*']);
   assert.deepEqual([busybox?.foundBy, busybox?.sourceName, busybox?.arch, busybox?.licenses], ['apk-db-cataloger', 'busybox', 'x86_64', ['GPL-2.0-only']]);
   assert.deepEqual(sbom.packages.find((p) => p.name === 'inner')?.licenses, ['Custom']);

@@ -53,14 +53,16 @@ function licensesOf(c: Json): string[] {
 function locationsOf(props: Map<string, string[]>): Location[] {
   const byIndex = new Map<number, Location>();
   for (const [name, values] of props) {
-    const m = /^(?:lading|syft):location:(\d+):(path|layer|layerDigest|layerID)$/.exec(name);
+    const m = /^(?:lading|syft):location:(\d+):(path|layer|layerDigest|layerDiffId|layerID)$/.exec(name);
     const value = values[0];
     if (!m?.[1] || !m[2] || value === undefined) continue;
     const i = Number(m[1]);
     const loc = byIndex.get(i) ?? { path: '' };
     if (m[2] === 'path') loc.path = value;
     else if (m[2] === 'layer' && /^\d+$/.test(value)) loc.layer = Number(value);
-    else if (m[2] === 'layerDigest' || m[2] === 'layerID') loc.layerDigest = value;
+    // syft's layerID is the diff_id
+    else if (m[2] === 'layerDiffId' || m[2] === 'layerID') loc.layerDiffId = value;
+    else if (m[2] === 'layerDigest') loc.layerDigest = value;
     byIndex.set(i, loc);
   }
   return [...byIndex.entries()].sort(([a], [b]) => a - b).map(([, l]) => l).filter((l) => l.path !== '');

@@ -147,8 +147,8 @@ test('syft JSON: packages, types, locations with layer indexes', () => {
   ]);
   const libc = sbom.packages.find((p) => p.name === 'libc6');
   assert.deepEqual(libc?.locations, [
-    { path: '/var/lib/dpkg/status', layer: 0, layerDigest: layer0 },
-    { path: '/usr/share/doc/libc6/copyright', layer: 0, layerDigest: layer0 },
+    { path: '/var/lib/dpkg/status', layer: 0, layerDiffId: layer0 },
+    { path: '/usr/share/doc/libc6/copyright', layer: 0, layerDiffId: layer0 },
   ]);
   assert.deepEqual(libc?.licenses, ['GPL-2.0-or-later', 'public-domain']);
   assert.deepEqual(libc?.cpes, ['cpe:2.3:a:libc6:libc6:2.36-9\\+deb12u4:*:*:*:*:*:*:*']);
@@ -160,7 +160,7 @@ test('syft JSON: OS metadata names source packages and epochs', () => {
   const sbom = readSyft(syftDoc);
   const rpm = sbom.packages.find((p) => p.type === 'rpm');
   assert.deepEqual([rpm?.sourceName, rpm?.sourceVersion, rpm?.epoch, rpm?.arch, rpm?.licenses], ['openssl', '3.0.7-24.el9', 1, 'x86_64', ['Apache-2.0']]);
-  assert.deepEqual(rpm?.locations, [{ path: '/var/lib/rpm/rpmdb.sqlite', layer: 1, layerDigest: layer1 }]);
+  assert.deepEqual(rpm?.locations, [{ path: '/var/lib/rpm/rpmdb.sqlite', layer: 1, layerDiffId: layer1 }]);
   const apk = sbom.packages.find((p) => p.type === 'apk');
   assert.deepEqual([apk?.sourceName, apk?.licenses, apk?.cpes], ['openssl', ['Apache-2.0'], ['cpe:2.3:a:openssl:libcrypto3:3.1.4-r5:*:*:*:*:*:*:*']]);
 });
@@ -187,7 +187,7 @@ test('older syft JSON: source.target, no distro (taken from a purl)', () => {
   const sbom = readSyft(old);
   assert.deepEqual(sbom.source.tags, ['alpine:3.19']);
   assert.equal(sbom.source.imageId, `sha256:${'4'.repeat(64)}`);
-  assert.deepEqual(sbom.packages[0]?.locations, [{ path: '/lib/apk/db/installed', layer: 0, layerDigest: layer1 }]);
+  assert.deepEqual(sbom.packages[0]?.locations, [{ path: '/lib/apk/db/installed', layer: 0, layerDiffId: layer1 }]);
   assert.deepEqual([sbom.distro?.id, sbom.distro?.versionId], ['alpine', '3.19.1']);
 });
 

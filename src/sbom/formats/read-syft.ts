@@ -33,9 +33,10 @@ function locationsOf(a: Json, layerIndex: Map<string, number>): Location[] {
   return objects(a.locations).flatMap((l): Location[] => {
     const path = str(l.path) ?? str(l.realPath);
     if (!path) return [];
-    const layerDigest = str(l.layerID);
-    const layer = layerDigest ? layerIndex.get(layerDigest) : undefined;
-    return [{ path, ...(layer !== undefined ? { layer } : {}), ...(layerDigest ? { layerDigest } : {}) }];
+    // syft's layerID is the layer's diff_id
+    const layerDiffId = str(l.layerID);
+    const layer = layerDiffId ? layerIndex.get(layerDiffId) : undefined;
+    return [{ path, ...(layer !== undefined ? { layer } : {}), ...(layerDiffId ? { layerDiffId } : {}) }];
   });
 }
 

@@ -15,8 +15,8 @@ const layers = ['a1', 'b2', 'c3'].map((seed, index) => ({
   createdBy: `RUN step ${index}`,
 }));
 
-function at(path: string, layer: number): { path: string; layer: number; layerDigest: string } {
-  return { path, layer, layerDigest: layers[layer]?.diffId ?? '' };
+function at(path: string, layer: number): { path: string; layer: number; layerDigest: string; layerDiffId: string } {
+  return { path, layer, layerDigest: layers[layer]?.digest ?? '', layerDiffId: layers[layer]?.diffId ?? '' };
 }
 
 const debian = { distro: 'debian-12' };

@@ -2,24 +2,12 @@
  * `table`: one row per finding, most severe first (then by package), with EPSS and KEV columns;
  * then a summary line with the count per severity and a line with the number suppressed.
  */
-import Table from 'cli-table3';
+import { textTable as table } from '../../util/text-table.js';
 import type { Match, ScanResult } from '../model.js';
 import { SEVERITY_ORDER } from '../model.js';
 import { compareMatches } from '../scan.js';
 
 export const tableMediaType = 'text/plain; charset=utf-8';
-
-/** Borderless columns two spaces apart (the look of the CLI's other tables; formats sit below cli/, so not shared). */
-function table(head: string[], rows: string[][]): string {
-  const t = new Table({
-    head,
-    style: { head: [], border: [], compact: true },
-    chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-      left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
-  });
-  for (const r of rows) t.push(r);
-  return t.toString().split('\n').map((l) => l.trimEnd().replace(/^ /, '')).join('\n') + '\n';
-}
 
 export function fixedIn(m: Match): string {
   const v = m.vulnerability;
