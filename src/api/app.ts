@@ -17,6 +17,7 @@ import { ApiError, errorBody, sendError } from './errors.js';
 import { authHook } from './context.js';
 import { imageRoutes } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
+import { feedsRoutes } from './routes/feeds.js';
 import { policiesRoutes } from './routes/policies.js';
 import { registriesRoutes } from './routes/registries.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
@@ -125,6 +126,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   for (const prefix of API_PREFIXES) {
     await app.register(async (scope) => {
       systemRoutes(scope, deps);
+      feedsRoutes(scope, deps);
       imageRoutes(scope, deps);
       policiesRoutes(scope, deps);
       registriesRoutes(scope, deps);
