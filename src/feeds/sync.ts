@@ -74,10 +74,16 @@ async function statusError(res: Awaited<ReturnType<HttpClient['request']>>, what
   return new LadingError(res.status === 404 ? 'NOT_FOUND' : 'NETWORK', `${what}: HTTP ${res.status}${excerpt ? ` (${excerpt})` : ''}`);
 }
 
-/** The batches without the affected records of these namespaces. */
-async function* withoutNamespaces(batches: AsyncIterable<FeedBatch>, namespaces: Set<string>): AsyncIterable<FeedBatch> {
+/** The batches without the affected records of these namespaces (counted in `dropped`). */
+async function* withoutNamespaces(batches: AsyncIterable<FeedBatch>, namespaces: Set<string>, dropped: { affected: number }): AsyncIterable<FeedBatch> {
   for await (const batch of batches) {
-    yield Array.isArray(batch?.affected) ? { ...batch, affected: batch.affected.filter((a) => !namespaces.has(a?.namespace)) } : batch;
+    if (!Array.isArray(batch?.affected)) {
+      yield batch;
+      continue;
+    }
+    const affected = batch.affected.filter((a) => !namespaces.has(a?.namespace));
+    dropped.affected += batch.affected.length - affected.length;
+    yield { ...batch, affected };
   }
 }
 
@@ -141,12 +147,20 @@ export async function syncSource(db: VulnDb, driver: FeedDriver, options: SyncOp
     // Disabled groups (vulndb/settings.ts) are left out; their stored rows stay (a namespace-scoped apply).
     const off = new Set((await db.feedSettings()).disabledGroups);
     const synced = await driver.sync(ctx);
-    const feed = off.size ? { full: synced.full, batches: withoutNamespaces(synced.batches, off) } : synced;
+    const dropped = { affected: 0 };
+    const feed = off.size ? { full: synced.full, batches: withoutNamespaces(synced.batches, off, dropped) } : synced;
     const applied = await db.apply(source, feed, {
-      kind: 'sync', at: started, cursor,
+      kind: 'sync', at: started,
+      // Read when the apply commits: a sync that left out a disabled group's records keeps the
+      // previous cursor and validators, so the group's records come again once it is enabled.
+      get cursor() {
+        return dropped.affected ? previous?.cursor ?? {} : cursor;
+      },
       // Only the URLs this sync asked for: cursors in URLs (NVD dates) must not pile up.
-      validators: newValidators,
-    }, { warn, unchanged: () => requests > 0 && notModifiedCount === requests, ...(off.size ? { scope: 'namespace' as const } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) });
+      get validators() {
+        return dropped.affected ? oldValidators : newValidators;
+      },
+    }, { warn, unchanged: () => dropped.affected > 0 || (requests > 0 && notModifiedCount === requests), ...(off.size ? { scope: 'namespace' as const } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) });
     return result({ ok: true, applied });
   } catch (e) {
     const error = options.signal?.aborted ? `aborted (${describeError(options.signal.reason)})` : describeError(e);
