@@ -90,6 +90,8 @@ export interface ApiDeps {
   logger?: boolean | Record<string, unknown>;
   /** This process's metrics (/metrics, HTTP request counters); absent when metrics.enabled is false. */
   metrics?: ServiceMetrics;
+  /** Serve HTTPS with this certificate and key (listen.tls_*; the caller reloads them through app.server). */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 function reportToStderr(requestId: string, request: string, error: unknown): void {
@@ -100,7 +102,9 @@ function reportToStderr(requestId: string, request: string, error: unknown): voi
 export const API_PREFIXES = ['', '/v1'] as const;
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 16 * 1024 * 1024, genReqId: () => randomUUID() });
+  const options = { logger: deps.logger ?? false, bodyLimit: 16 * 1024 * 1024, genReqId: () => randomUUID() };
+  // One type for both: what the routes see does not depend on the transport.
+  const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
   if (deps.metrics) instrumentHttp(app, deps.metrics);
   app.decorate('reportServerError', deps.onServerError ?? reportToStderr);
   app.addHook('onRequest', async (request, reply) => {
