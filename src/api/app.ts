@@ -17,6 +17,7 @@ import { ApiError, errorBody, sendError } from './errors.js';
 import { authHook } from './context.js';
 import { imageRoutes } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
+import { feedsRoutes } from './routes/feeds.js';
 import { policiesRoutes } from './routes/policies.js';
 import { registriesRoutes } from './routes/registries.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
@@ -92,6 +93,8 @@ export interface ApiDeps {
   logger?: boolean | Record<string, unknown>;
   /** This process's metrics (/metrics, HTTP request counters); absent when metrics.enabled is false. */
   metrics?: ServiceMetrics;
+  /** Serve HTTPS with this certificate and key (listen.tls_*; the caller reloads them through app.server). */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 function reportToStderr(requestId: string, request: string, error: unknown): void {
@@ -102,7 +105,9 @@ function reportToStderr(requestId: string, request: string, error: unknown): voi
 export const API_PREFIXES = ['', '/v1'] as const;
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 16 * 1024 * 1024, genReqId: () => randomUUID() });
+  const options = { logger: deps.logger ?? false, bodyLimit: 16 * 1024 * 1024, genReqId: () => randomUUID() };
+  // One type for both: what the routes see does not depend on the transport.
+  const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
   if (deps.metrics) instrumentHttp(app, deps.metrics);
   app.decorate('reportServerError', deps.onServerError ?? reportToStderr);
   app.addHook('onRequest', async (request, reply) => {
@@ -128,6 +133,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   for (const prefix of API_PREFIXES) {
     await app.register(async (scope) => {
       systemRoutes(scope, deps);
+      feedsRoutes(scope, deps);
       imageRoutes(scope, deps);
       policiesRoutes(scope, deps);
       registriesRoutes(scope, deps);

@@ -90,7 +90,17 @@ describeService('every route answers as /swagger.json says', { registry: true, s
     await h().svc.root.services.stopped('old-host');
     await call('DELETE', '/v1/system/services/worker/old-host', 200);
     await call('POST', '/v1/system/feeds', 200);
-    await get('/v1/system/feeds');
+    const feeds = (await get('/v1/system/feeds')).body as { name: string; groups: { name: string }[] }[];
+    const feed = feeds.find((f) => f.groups.length) ?? feeds[0]!;
+    const path = `/v1/system/feeds/${encodeURIComponent(feed.name)}`;
+    const group = feed.groups[0] ? `${path}/${encodeURIComponent(feed.groups[0].name)}` : undefined;
+    if (group) {
+      await call('PUT', `${group}?enabled=false`, 200);
+      await call('DELETE', group, 200);
+    }
+    await call('PUT', `${path}?enabled=false`, 200);
+    await call('DELETE', path, 200);
+    await call('PUT', `${path}?enabled=true`, 200);
   });
 
   test('images: add, list, get, content, metadata, artifacts, SBOMs, vulnerabilities, check', async () => {

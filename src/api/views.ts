@@ -8,6 +8,8 @@ import { ruleText } from '../policy/gates/secret_scans.js';
 import { ANCHORE_TYPE, isOsType, typesOfAnchoreContent } from '../sbom/ecosystems.js';
 import type { Package, Sbom } from '../sbom/model.js';
 import type { Cvss } from '../feeds/model.js';
+import { cvssSubScores } from '../feeds/cvss.js';
+import { anchoreGroup } from '../feeds/groups.js';
 import type { Match } from '../vulns/model.js';
 
 /** ISO 8601 UTC without milliseconds, trailing Z (Anchore's form). */
@@ -70,10 +72,14 @@ export function anchoreImage(img: CatalogImage, base?: BaseImageView | null): Re
 export const VULN_TYPES = ['os', 'non-os', 'all'] as const;
 export type VulnType = (typeof VULN_TYPES)[number];
 
-function cvssDoc(list: Cvss[], id: string) {
+/** Anchore's `{id, cvss_v2, cvss_v3}` of a vulnerability's CVSS records (-1.0 where unknown). */
+export function cvssDoc(list: Cvss[], id: string) {
   const v2 = list.find((c) => c.version.startsWith('2'));
   const v3 = list.find((c) => c.version.startsWith('3'));
-  const score = (c: Cvss | undefined) => ({ base_score: c ? c.baseScore : -1.0, exploitability_score: -1.0, impact_score: -1.0 });
+  const score = (c: Cvss | undefined) => {
+    const sub = c ? cvssSubScores(c) : { exploitability: -1.0, impact: -1.0 };
+    return { base_score: c ? c.baseScore : -1.0, exploitability_score: sub.exploitability, impact_score: sub.impact };
+  };
   return { id, cvss_v2: score(v2), cvss_v3: score(v3) };
 }
 
@@ -96,7 +102,7 @@ export function vulnItem(m: Match): Record<string, unknown> {
     package_cpe23: 'None',
     package_path: p.locations[0]?.path ?? 'None',
     feed: 'vulnerabilities',
-    feed_group: m.match.namespace,
+    feed_group: anchoreGroup(m.match.namespace),
     will_not_fix: v.fixState === 'wont-fix',
     inherited_from_base: m.inheritedFromBase === true,
     nvd_data: nvd.length ? [cvssDoc(nvd, cveId)] : [],
@@ -156,6 +162,40 @@ function languageItem(p: Package): Record<string, unknown> {
   };
 }
 
+/** `JAVA-JAR`, `JAVA-WAR`...: the extension of the innermost archive of a virtual path (`/a.war:WEB-INF/lib/b.jar`). */
+function javaType(path: string): string {
+  const parts = path.split(':');
+  const ext = [...parts].reverse().map((x) => /\.([A-Za-z0-9]+)$/.exec(x)?.[1]).find(Boolean);
+  return `JAVA-${(ext ?? 'jar').toUpperCase()}`;
+}
+
+/** Anchore's java item: manifest and pom versions (`N/A` when absent), and the pom.properties it read. */
+function javaItem(p: Package): Record<string, unknown> {
+  const md = p.metadata ?? {};
+  const manifest = (md.manifest ?? {}) as Record<string, string>;
+  const location = str(md.virtualPath) ?? p.locations[0]?.path ?? 'N/A';
+  const mavenVersion = md.pomPath !== undefined ? p.version : 'N/A';
+  const groupId = str(md.groupId);
+  const license = p.licenses.join(' ');
+  return {
+    package: p.name,
+    type: javaType(location),
+    location,
+    'specification-version': manifest['Specification-Version'] ?? 'N/A',
+    'implementation-version': manifest['Implementation-Version'] ?? 'N/A',
+    'maven-version': mavenVersion,
+    version: p.version || 'N/A',
+    origin: groupId ?? manifest['Specification-Vendor'] ?? manifest['Implementation-Vendor'] ?? 'Unknown',
+    license: license || 'Unknown',
+    licenses: license ? license.split(/\s+/) : [],
+    cpes: p.cpes,
+    metadata: {
+      ...(md.pomPath !== undefined ? { 'pom.properties': `\ngroupId=${groupId ?? ''}\nartifactId=${str(md.artifactId) ?? p.name}\nversion=${p.version}\n` } : {}),
+      ...(Object.keys(manifest).length ? { manifest } : {}),
+    },
+  };
+}
+
 function fileItem(f: Sbom['files'][number]): Record<string, unknown> {
   return {
     filename: f.path,
@@ -175,7 +215,7 @@ export function contentItems(sbom: Sbom, type: ContentType): unknown[] {
   if (type === 'files') return sbom.files.map(fileItem);
   if (type === 'malware') return [];
   const types = typesOfAnchoreContent(type);
-  return sbom.packages.filter((p) => types.includes(p.type)).map(languageItem);
+  return sbom.packages.filter((p) => types.includes(p.type)).map(type === 'java' ? javaItem : languageItem);
 }
 
 // ---------------------------------------------------------------------------------------------

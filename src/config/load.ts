@@ -30,6 +30,8 @@ export const ENV_VARS: Record<string, string> = {
   LADING_DB_URL: 'db_url',
   LADING_HOST: 'listen.host',
   LADING_PORT: 'listen.port',
+  LADING_TLS_CERT_FILE: 'listen.tls_cert_file',
+  LADING_TLS_KEY_FILE: 'listen.tls_key_file',
   LADING_ROLES: 'roles',
   LADING_LOG_LEVEL: 'log_level',
   LADING_PRODUCTION_MODE: 'production_mode',

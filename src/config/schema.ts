@@ -42,6 +42,9 @@ const listenSchema = mapping({
   port: int(1, 65535, 'a number').default(8228),
   /** Browser origins besides the API's own allowed to send state-changing requests (POST, PUT, DELETE). */
   allowed_origins: list(origin, 'origins such as https://lading.example.com').default([]),
+  /** PEM certificate (chain) and key: the API serves HTTPS (both or neither); read again when they change or on SIGHUP. */
+  tls_cert_file: str('a file path', 1).optional(),
+  tls_key_file: str('a file path', 1).optional(),
 });
 
 /** Login throttling (per API process): failed password logins counted per user name and per client address. */
@@ -311,6 +314,9 @@ export const configSchema = mapping({
   }
   if ((c.object_store.s3.access_key === undefined) !== (c.object_store.s3.secret_key === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['object_store', 's3', c.object_store.s3.access_key === undefined ? 'access_key' : 'secret_key'], message: 'access_key and secret_key are given together (or neither, for AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)' });
+  }
+  if ((c.listen.tls_cert_file === undefined) !== (c.listen.tls_key_file === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['listen', c.listen.tls_cert_file === undefined ? 'tls_cert_file' : 'tls_key_file'], message: 'tls_cert_file and tls_key_file are given together (or neither, for plain HTTP)' });
   }
   if (c.admission.enabled) {
     for (const k of ['tls_cert_file', 'tls_key_file'] as const) {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { cvss2BaseScore, cvss3BaseScore, parseCvss, roundUp31, validCvss4 } from './cvss.js';
+import { cvss2BaseScore, cvss2Scores, cvss3BaseScore, cvssSubScores, parseCvss, roundUp31, validCvss4 } from './cvss.js';
 import { sample, haveSample as have, skipWithoutSample as skipWithout } from '../testkit/vulndata.js';
 
 
@@ -96,4 +96,14 @@ test('v4 vectors are validated and kept without a computed score', () => {
   const v = 'CVSS:4.0/AV:N/AC:L/AT:P/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N';
   assert.deepEqual(parseCvss(v), { version: '4.0', vector: v });
   assert.equal(validCvss4('CVSS:4.0/AV:N/AC:L/AT:P/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N'), false);
+});
+
+test('sub-scores as NVD publishes them: v2 exploitability and impact, v3 per scope, -1 when a vector cannot be scored', () => {
+  assert.deepEqual(cvss2Scores('AV:N/AC:L/Au:N/C:P/I:P/A:P'), { base: 7.5, exploitability: 10, impact: 6.4 });
+  assert.deepEqual(cvss2Scores('(AV:N/AC:M/Au:N/C:C/I:C/A:C)'), { base: 9.3, exploitability: 8.6, impact: 10 });
+  assert.deepEqual(cvssSubScores({ version: '2.0', vector: 'AV:L/AC:L/Au:N/C:C/I:N/A:N' }), { exploitability: 3.9, impact: 6.9 });
+  assert.deepEqual(cvssSubScores({ version: '3.1', vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' }), { exploitability: 3.9, impact: 5.9 });
+  assert.deepEqual(cvssSubScores({ version: '3.1', vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N' }), { exploitability: 2.8, impact: 2.7 });
+  assert.deepEqual(cvssSubScores({ version: '4.0', vector: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N' }), { exploitability: -1, impact: -1 });
+  assert.deepEqual(cvssSubScores({ version: '3.1', vector: 'CVSS:3.1/AV:X' }), { exploitability: -1, impact: -1 });
 });

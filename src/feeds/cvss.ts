@@ -109,6 +109,14 @@ export function cvss3Scores(vector: string): { base: number; exploitability: num
 
 /** The base score of a v2 vector (`AV:N/AC:L/Au:N/C:P/I:P/A:P`, optionally in parentheses or prefixed `CVSS:2.0/`). */
 export function cvss2BaseScore(vector: string): number | undefined {
+  return cvss2Scores(vector)?.base;
+}
+
+/**
+ * A v2 vector's base score and its exploitability and impact sub-scores (each rounded to one
+ * decimal, as NVD publishes them); undefined when the vector is not a valid v2 one.
+ */
+export function cvss2Scores(vector: string): { base: number; exploitability: number; impact: number } | undefined {
   const parts = v2Body(vector).split('/');
   const m = metrics(parts);
   if (!m) return undefined;
@@ -118,7 +126,17 @@ export function cvss2BaseScore(vector: string): number | undefined {
   const exploitability = 20 * w.AV! * w.AC! * w.Au!;
   const f = impact === 0 ? 0 : 1.176;
   const score = (0.6 * impact + 0.4 * exploitability - 1.5) * f;
-  return Math.round(score * 10 + 1e-9) / 10;
+  const round1 = (n: number) => Math.round(n * 10 + 1e-9) / 10;
+  return { base: round1(score), exploitability: round1(exploitability), impact: round1(impact) };
+}
+
+/**
+ * The exploitability and impact sub-scores of a stored CVSS record (v3.x or v2 vector), -1 each
+ * when the vector cannot be scored (v4, or malformed): Anchore's "no score".
+ */
+export function cvssSubScores(c: { version: string; vector: string }): { exploitability: number; impact: number } {
+  const s = c.version.startsWith('3') ? cvss3Scores(c.vector) : c.version.startsWith('2') ? cvss2Scores(c.vector) : undefined;
+  return s ? { exploitability: s.exploitability, impact: s.impact } : { exploitability: -1, impact: -1 };
 }
 
 function v2Body(vector: string): string {

@@ -9,6 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { describeError, LadingError } from '../errors.js';
 import { DEFAULT_HTTP_OPTIONS, HttpClient, discard, header, readBody, type HttpOptions } from '../image/registry/http.js';
 import type { FeedDriver, HttpResult, SyncContext } from './driver.js';
+import type { FeedBatch } from './model.js';
 import type { ApplyResult, Validator, VulnDb } from './vulndb.js';
 
 export interface SyncOptions {
@@ -73,6 +74,19 @@ async function statusError(res: Awaited<ReturnType<HttpClient['request']>>, what
   return new LadingError(res.status === 404 ? 'NOT_FOUND' : 'NETWORK', `${what}: HTTP ${res.status}${excerpt ? ` (${excerpt})` : ''}`);
 }
 
+/** The batches without the affected records of these namespaces (counted in `dropped`). */
+async function* withoutNamespaces(batches: AsyncIterable<FeedBatch>, namespaces: Set<string>, dropped: { affected: number }): AsyncIterable<FeedBatch> {
+  for await (const batch of batches) {
+    if (!Array.isArray(batch?.affected)) {
+      yield batch;
+      continue;
+    }
+    const affected = batch.affected.filter((a) => !namespaces.has(a?.namespace));
+    dropped.affected += batch.affected.length - affected.length;
+    yield { ...batch, affected };
+  }
+}
+
 /** Sync one source; never throws for a failed sync (see `ok` / `error`), only for a closed database. */
 export async function syncSource(db: VulnDb, driver: FeedDriver, options: SyncOptions = {}): Promise<SyncResult> {
   const started = new Date();
@@ -130,12 +144,23 @@ export async function syncSource(db: VulnDb, driver: FeedDriver, options: SyncOp
       },
     };
 
-    const feed = await driver.sync(ctx);
+    // Disabled groups (vulndb/settings.ts) are left out; their stored rows stay (a namespace-scoped apply).
+    const off = new Set((await db.feedSettings()).disabledGroups);
+    const synced = await driver.sync(ctx);
+    const dropped = { affected: 0 };
+    const feed = off.size ? { full: synced.full, batches: withoutNamespaces(synced.batches, off, dropped) } : synced;
     const applied = await db.apply(source, feed, {
-      kind: 'sync', at: started, cursor,
+      kind: 'sync', at: started,
+      // Read when the apply commits: a sync that left out a disabled group's records keeps the
+      // previous cursor and validators, so the group's records come again once it is enabled.
+      get cursor() {
+        return dropped.affected ? previous?.cursor ?? {} : cursor;
+      },
       // Only the URLs this sync asked for: cursors in URLs (NVD dates) must not pile up.
-      validators: newValidators,
-    }, { warn, unchanged: () => requests > 0 && notModifiedCount === requests, ...(options.signal ? { signal: options.signal } : {}), ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) });
+      get validators() {
+        return dropped.affected ? oldValidators : newValidators;
+      },
+    }, { warn, unchanged: () => dropped.affected > 0 || (requests > 0 && notModifiedCount === requests), ...(off.size ? { scope: 'namespace' as const } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) });
     return result({ ok: true, applied });
   } catch (e) {
     const error = options.signal?.aborted ? `aborted (${describeError(options.signal.reason)})` : describeError(e);

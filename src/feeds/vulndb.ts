@@ -23,10 +23,14 @@ import type { Affected, EpssEntry, FeedBatch, KevEntry, Vulnerability } from './
 import { dump, restore } from './vulndb/dump.js';
 import * as read from './vulndb/read.js';
 import * as state from './vulndb/state.js';
+import * as settings from './vulndb/settings.js';
+import type { FeedSettings } from './vulndb/settings.js';
+import { feedOfSource } from './groups.js';
 import type { ApplyOptions, ApplyResult, SourceStatus, StateUpdate, SyncKind, SyncState, VulnDbContext, VulnDbHandle, VulnDbTables } from './vulndb/types.js';
 import { apply, type Writer } from './vulndb/write.js';
 
 export { defaultDbPath } from './vulndb/path.js';
+export type { FeedSettings } from './vulndb/settings.js';
 export { checkAffected, checkEpss, checkKev, checkStoredRow, checkVulnerability } from './vulndb/checks.js';
 export { VULNDB_META_KEYS, VULNDB_SCHEMA, VULNDB_TABLES } from './vulndb/types.js';
 export type {
@@ -69,12 +73,18 @@ export class VulnDb<DB extends VulnDbTables = VulnDbTables> implements VulnLooku
 
   // ---- VulnLookup (vulndb/read.ts) -------------------------------------------------------------
 
-  affected(namespace: string, name: string): Promise<Affected[]> {
-    return read.affected(this.ctx, namespace, name);
+  async affected(namespace: string, name: string): Promise<Affected[]> {
+    const off = await this.disabled();
+    if (off?.groups.has(namespace)) return [];
+    const list = await read.affected(this.ctx, namespace, name);
+    return off ? list.filter((a) => !off.sources.has(a.source)) : list;
   }
 
-  affectedMany(keys: readonly AffectedKey[]): Promise<Map<string, Affected[]>> {
-    return read.affectedMany(this.ctx, keys);
+  async affectedMany(keys: readonly AffectedKey[]): Promise<Map<string, Affected[]>> {
+    const off = await this.disabled();
+    const all = await read.affectedMany(this.ctx, off ? keys.filter((k) => !off.groups.has(k.namespace)) : keys);
+    if (off?.sources.size) for (const [k, list] of all) all.set(k, list.filter((a) => !off.sources.has(a.source)));
+    return all;
   }
 
   /** Every affected record of one vulnerability record, in every namespace. */
@@ -82,20 +92,58 @@ export class VulnDb<DB extends VulnDbTables = VulnDbTables> implements VulnLooku
     return read.affectedOf(this.ctx, source, vulnId);
   }
 
-  hasNamespace(namespace: string): Promise<boolean> {
+  async hasNamespace(namespace: string): Promise<boolean> {
+    if ((await this.disabled())?.groups.has(namespace)) return false;
     return read.hasNamespace(this.ctx, namespace);
   }
 
-  vulnerabilities(ids: string[], options: { byAlias?: boolean } = {}): Promise<Vulnerability[]> {
-    return read.vulnerabilities(this.ctx, ids, options);
+  async vulnerabilities(ids: string[], options: { byAlias?: boolean } = {}): Promise<Vulnerability[]> {
+    const off = await this.disabled();
+    const list = await read.vulnerabilities(this.ctx, ids, options);
+    return off?.sources.size ? list.filter((v) => !off.sources.has(v.source)) : list;
   }
 
-  kev(cves: string[]): Promise<Map<string, KevEntry>> {
-    return read.kev(this.ctx, cves);
+  async kev(cves: string[]): Promise<Map<string, KevEntry>> {
+    return (await this.disabled())?.sources.has('kev') ? new Map() : read.kev(this.ctx, cves);
   }
 
-  epss(cves: string[]): Promise<Map<string, EpssEntry>> {
-    return read.epss(this.ctx, cves);
+  async epss(cves: string[]): Promise<Map<string, EpssEntry>> {
+    return (await this.disabled())?.sources.has('epss') ? new Map() : read.epss(this.ctx, cves);
+  }
+
+  // ---- disabled feeds and groups, deleting their data (vulndb/settings.ts) ----------------------
+
+  /** The disabled feeds (Anchore names) and groups (namespaces). */
+  feedSettings(): Promise<FeedSettings> {
+    return settings.readSettings(this.ctx);
+  }
+
+  /** Enable or disable a feed (`vulnerabilities`, `nvdv2`...) or a group (a namespace); stored images are re-matched. */
+  setFeedEnabled(kind: 'feed' | 'group', name: string, enabled: boolean): Promise<FeedSettings> {
+    return settings.setEnabled(this.ctx, kind, name, enabled);
+  }
+
+  /** Delete every row of these sources and their sync state; returns the rows deleted. */
+  deleteSources(sources: string[]): Promise<number> {
+    return settings.deleteSources(this.ctx, sources);
+  }
+
+  /** Delete a namespace's affected rows (and the records left without any); returns the rows deleted. */
+  deleteNamespace(namespace: string): Promise<number> {
+    return settings.deleteNamespace(this.ctx, namespace);
+  }
+
+  /** Per (namespace, source): the affected rows stored. */
+  namespaceCounts(): Promise<{ namespace: string; source: string; rows: number }[]> {
+    return settings.namespaceCounts(this.ctx);
+  }
+
+  /** What the matcher leaves out: the sources of disabled feeds, the disabled namespaces; undefined when nothing is disabled. */
+  private async disabled(): Promise<{ sources: { has(source: string): boolean; size: number }; groups: Set<string> } | undefined> {
+    const s = await settings.readSettings(this.ctx);
+    if (!s.disabledFeeds.length && !s.disabledGroups.length) return undefined;
+    const feeds = new Set(s.disabledFeeds);
+    return { sources: { has: (source) => feeds.has(feedOfSource(source)), size: feeds.size }, groups: new Set(s.disabledGroups) };
   }
 
   // ---- state, status and meta (vulndb/state.ts) ------------------------------------------------

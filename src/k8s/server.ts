@@ -5,7 +5,6 @@
  * certificate and key are read from the configured files, and read again when they change
  * (cert-manager and similar tools replace them in place).
  */
-import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LadingConfig } from '../config/schema.js';
@@ -22,6 +21,7 @@ import type { SubscriptionStore } from '../store/subscriptions.js';
 import { AdmissionDecider } from './decide.js';
 import { AnalysisRequester } from './request-analysis.js';
 import { ReviewError, parseReview, reviewResponse } from './review.js';
+import { readTls, reloadTls } from '../util/tls.js';
 
 export const VALIDATE_PATH = '/validate';
 /** Kubernetes objects are at most about 1.5 MiB; a review carries the object (and the old one). */
@@ -46,17 +46,6 @@ export interface AdmissionServer {
   /** https://host:port */
   url: string;
   close(): Promise<void>;
-}
-
-function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
-  const read = (file: string, what: string) => {
-    try {
-      return readFileSync(file);
-    } catch (e) {
-      throw new LadingError('BAD_INPUT', `admission: cannot read the TLS ${what} ${file}: ${describeError(e)}`, { cause: e });
-    }
-  };
-  return { cert: read(certFile, 'certificate (admission.tls_cert_file)'), key: read(keyFile, 'key (admission.tls_key_file)') };
 }
 
 class HttpError extends Error {
@@ -118,9 +107,8 @@ export async function startAdmissionServer(deps: AdmissionServerDeps): Promise<A
     send(res, 200, reviewResponse(await decider.review(review)));
   };
 
-  const tls = readTls(certFile, keyFile);
-  const mtimes = () => `${statSync(certFile).mtimeMs}:${statSync(keyFile).mtimeMs}`;
-  let stamp = mtimes();
+  const files = { certFile, keyFile, certKey: 'admission.tls_cert_file', keyKey: 'admission.tls_key_file' };
+  const tls = readTls(files, 'admission');
   let server: Server;
   try {
     server = createServer(tls, (req, res) => {
@@ -134,22 +122,11 @@ export async function startAdmissionServer(deps: AdmissionServerDeps): Promise<A
   } catch (e) {
     throw new LadingError('BAD_INPUT', `admission: the TLS certificate ${certFile} or key ${keyFile} cannot be used: ${describeError(e)}`, { cause: e });
   }
-  const reload = setInterval(() => {
-    try {
-      const now = mtimes();
-      if (now === stamp) return;
-      server.setSecureContext(readTls(certFile, keyFile));
-      stamp = now;
-      deps.log('admission: TLS certificate reloaded');
-    } catch (e) {
-      deps.log(`admission: cannot reload the TLS certificate: ${describeError(e)}`);
-    }
-  }, CERT_CHECK_MS);
-  reload.unref();
+  const reload = reloadTls(server, files, 'admission', { log: deps.log, intervalMs: CERT_CHECK_MS });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => {
-      clearInterval(reload);
+      reload.stop();
       reject(new LadingError('BAD_INPUT', `admission: cannot listen on ${a.listen.host}:${a.listen.port}: ${describeError(e)}`, { cause: e }));
     });
     server.listen(a.listen.port, a.listen.host, () => resolve());
@@ -160,7 +137,7 @@ export async function startAdmissionServer(deps: AdmissionServerDeps): Promise<A
   return {
     url: `https://${host}:${port}`,
     async close() {
-      clearInterval(reload);
+      reload.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

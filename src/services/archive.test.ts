@@ -114,4 +114,24 @@ describeOnDatabases('analysis archive', (t) => {
     assert.deepEqual(await store.archiveImage('d', digest('7')), { digest: digest('7'), status: 'archived' }, 'already archived');
     await store.deleteRule(g.ruleId);
   });
+
+  test('a system_global rule with max_images_per_account archives each account\'s oldest analyzed images beyond the count', async () => {
+    const db = t.db().kysely;
+    const catalog = new CatalogStore(db, { now });
+    const store = new ArchiveStore(db, catalog, { now });
+    await seed(catalog, 'm', digest('b'), 'one', 'team/x');
+    clock += DAY;
+    await seed(catalog, 'm', digest('c'), 'two', 'team/y');
+    clock += DAY;
+    await seed(catalog, 'm', digest('d'), 'three', 'team/z');
+    await seed(catalog, 'n', digest('e'), 'only');
+    // Its selector selects nothing and its age is far off: the count alone decides, as Anchore's archiver does.
+    const r = await store.addRule('admin', rule({ systemGlobal: true, maxImagesPerAccount: 1, analysisAgeDays: 10_000, selector: { registry: 'none', repository: 'none', tag: 'none' } }));
+    assert.equal((await store.applyRules()).failed, 0); // (the earlier tests' accounts are held to one image too)
+    assert.deepEqual((await catalog.listImages('m')).map((i) => i.imageDigest), [digest('d')], 'the newest analysis stays');
+    assert.deepEqual((await store.listArchived('m')).map((a) => a.imageDigest).sort(), [digest('b'), digest('c')]);
+    assert.ok(await catalog.getImage('n', digest('e')), 'an account within the count keeps its image');
+    assert.deepEqual(await store.applyRules(), { archived: 0, deleted: 0, failed: 0 }, 'a second run changes nothing');
+    await store.deleteRule(r.ruleId);
+  });
 });

@@ -35,10 +35,11 @@ describeOnDatabases('feed sync in the service', ({ db }) => {
     const aff = await vulndb.affected('alpine:3.19', 'openssl');
     assert.deepEqual(aff.map((a) => [a.vulnId, a.fixedVersions]), [['CVE-2024-0727', ['3.1.4-r4']]]);
     assert.deepEqual(events.map((e) => e.type), ['system.feeds.sync.started', 'system.feeds.sync.feed_started', 'system.feeds.sync.feed_completed', 'system.feeds.sync.completed']);
-    const [r] = anchoreSyncResults(report) as { feed: string; status: string; groups: { updated_record_count: number }[] }[];
-    assert.equal(r!.feed, 'alpine');
+    const [r] = anchoreSyncResults(report) as { feed: string; status: string; groups: { group: string; updated_record_count: number }[] }[];
+    assert.equal(r!.feed, 'vulnerabilities', 'Anchore\'s feed name');
     assert.equal(r!.status, 'success');
-    assert.ok(r!.groups[0]!.updated_record_count >= 2);
+    assert.equal(r!.groups[0]!.group, 'alpine:3.19');
+    assert.ok(r!.groups[0]!.updated_record_count >= 1);
   });
 
   test('a failing source is reported and the previous data stays; an unknown source is refused', async () => {
@@ -70,5 +71,30 @@ describeOnDatabases('feed sync in the service', ({ db }) => {
     assert.equal(state.lastStatus, 'ok');
     assert.match(state.lastSummary!, /^alpine: \d+ records$/);
     assert.deepEqual((await vulndb.affected('alpine:3.19', 'openssl'))[0]!.fixedVersions, ['3.1.4-r5']);
+  });
+
+  test('a disabled feed is not synced; a disabled group is left out of a sync and its stored rows stay', async () => {
+    const vulndb = new VulnDb(db());
+    await syncFeeds({ vulndb, config: config(), drivers: DRIVERS });
+    assert.deepEqual((await vulndb.affected('alpine:3.19', 'openssl'))[0]!.fixedVersions, ['3.1.4-r5']);
+    server.files.set('/v3.19/main.json', { body: secdb('3.1.4-r6'), headers: { 'content-type': 'application/json' } });
+    try {
+      await vulndb.setFeedEnabled('feed', 'vulnerabilities', false);
+      const skipped = await syncFeeds({ vulndb, config: config(), drivers: DRIVERS });
+      assert.deepEqual([skipped.results.length, skipped.skipped], [0, ['alpine']]);
+      assert.deepEqual(await vulndb.affected('alpine:3.19', 'openssl'), [], 'the matcher ignores a disabled feed');
+      await vulndb.setFeedEnabled('feed', 'vulnerabilities', true);
+
+      await vulndb.setFeedEnabled('group', 'alpine:3.19', false);
+      const report = await syncFeeds({ vulndb, config: config(), drivers: DRIVERS });
+      assert.equal(report.results[0]!.ok, true, report.results[0]!.error);
+      assert.deepEqual(await vulndb.affected('alpine:3.19', 'openssl'), [], 'nor a disabled group');
+      await vulndb.setFeedEnabled('group', 'alpine:3.19', true);
+      assert.deepEqual((await vulndb.affected('alpine:3.19', 'openssl'))[0]!.fixedVersions, ['3.1.4-r5'], 'the group was not synced while disabled; its rows stayed');
+      await syncFeeds({ vulndb, config: config(), drivers: DRIVERS });
+      assert.deepEqual((await vulndb.affected('alpine:3.19', 'openssl'))[0]!.fixedVersions, ['3.1.4-r6'], 'enabled again, it syncs');
+    } finally {
+      server.files.set('/v3.19/main.json', { body: secdb('3.1.4-r5'), headers: { 'content-type': 'application/json' } });
+    }
   });
 });

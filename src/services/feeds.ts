@@ -8,6 +8,7 @@ import type { LadingConfig } from '../config/schema.js';
 import type { FeedDriver } from '../feeds/driver.js';
 import { syncSource, type SyncResult } from '../feeds/sync.js';
 import type { VulnDb } from '../feeds/vulndb.js';
+import { anchoreGroup, feedOfSource, singleGroupOf } from '../feeds/groups.js';
 import { LadingError } from '../errors.js';
 import type { OutboundGuard } from '../image/registry/guard.js';
 import type { CycleSpec } from './cycles.js';
@@ -39,15 +40,21 @@ export interface FeedSyncDeps {
 export interface FeedSyncReport {
   started: string;
   results: SyncResult[];
+  /** Sources of disabled feeds, not synced. */
+  skipped?: string[];
   durationMs: number;
 }
 
 /** Sync the configured sources (or `only` these); one failing source does not stop the others. */
 export async function syncFeeds(deps: FeedSyncDeps, options: { only?: string[]; signal?: AbortSignal } = {}): Promise<FeedSyncReport> {
   const { config, drivers } = deps;
-  const wanted = options.only?.length ? options.only : config.feeds.sources;
+  let wanted = options.only?.length ? options.only : config.feeds.sources;
   const unknown = wanted.filter((s) => !drivers[s]);
   if (unknown.length) throw new LadingError('BAD_INPUT', `unknown feed source ${unknown.join(', ')} (known: ${Object.keys(drivers).sort().join(', ')})`);
+  // Disabled feeds (PUT /system/feeds/{feed}?enabled=false) are not synced.
+  const off = new Set((await deps.vulndb.feedSettings()).disabledFeeds);
+  const skipped = wanted.filter((s) => off.has(feedOfSource(s)));
+  wanted = wanted.filter((s) => !off.has(feedOfSource(s)));
   const emit = deps.emit ?? (async () => {});
   const started = new Date();
   const t0 = Date.now();
@@ -72,7 +79,7 @@ export async function syncFeeds(deps: FeedSyncDeps, options: { only?: string[]; 
   await emit(failed.length
     ? { type: 'system.feeds.sync.failed', level: 'error', message: `Feed sync failed for ${failed.join(', ')}`, resource: { type: 'feeds', id: 'all' }, details: { failed } }
     : { type: 'system.feeds.sync.completed', level: 'info', message: 'Feed sync completed', resource: { type: 'feeds', id: 'all' }, details: { sources: wanted } });
-  return { started: started.toISOString(), results, durationMs: Date.now() - t0 };
+  return { started: started.toISOString(), results, skipped, durationMs: Date.now() - t0 };
 }
 
 function detailsOf(r: SyncResult): Record<string, unknown> {
@@ -112,19 +119,34 @@ export function feedSyncCycle(deps: FeedSyncDeps, intervalMs: number, after?: ()
   return spec;
 }
 
-/** Anchore's FeedSyncResults (the answer of POST /system/feeds). */
+/** Anchore's FeedSyncResults (the answer of POST /system/feeds): per Anchore feed, its groups this sync brought. */
 export function anchoreSyncResults(report: FeedSyncReport): Record<string, unknown>[] {
-  return report.results.map((r) => ({
-    feed: r.source,
-    status: r.ok ? 'success' : 'failure',
-    total_time_seconds: r.durationMs / 1000,
-    groups: [{
-      group: r.source,
-      status: r.ok ? 'success' : 'failure',
-      total_time_seconds: r.durationMs / 1000,
-      updated_record_count: r.applied?.records ?? 0,
-      updated_image_count: 0,
-      ...(r.error ? { error: r.error } : {}),
-    }],
-  }));
+  const byFeed = new Map<string, SyncResult[]>();
+  for (const r of report.results) byFeed.set(feedOfSource(r.source), [...(byFeed.get(feedOfSource(r.source)) ?? []), r]);
+  return [...byFeed].map(([feed, results]) => {
+    const ok = results.every((r) => r.ok);
+    const seconds = results.reduce((n, r) => n + r.durationMs, 0) / 1000;
+    const groups = new Map<string, { count: number; seconds: number; errors: string[]; ok: boolean }>();
+    for (const r of results) {
+      const counts = r.applied ? Object.entries(r.applied.namespaces) : [];
+      const names = singleGroupOf(feed) ? [[singleGroupOf(feed)!, r.applied?.records ?? 0] as const]
+        : counts.length || r.ok ? counts.map(([ns, n]) => [anchoreGroup(ns), n] as const) : [[`${r.source} (all groups)`, 0] as const];
+      for (const [name, n] of names) {
+        const g = groups.get(name) ?? { count: 0, seconds: 0, errors: [], ok: true };
+        g.count += n;
+        g.seconds += r.durationMs / 1000;
+        g.ok &&= r.ok;
+        if (r.error) g.errors.push(`${r.source}: ${r.error}`);
+        groups.set(name, g);
+      }
+    }
+    return {
+      feed, status: ok ? 'success' : 'failure', total_time_seconds: seconds,
+      groups: [...groups].sort(([a], [b]) => a.localeCompare(b)).map(([group, g]) => ({
+        group, status: g.ok ? 'success' : 'failure', total_time_seconds: g.seconds, updated_record_count: g.count, updated_image_count: 0,
+        ...(g.errors.length ? { error: g.errors.join('; ') } : {}),
+      })),
+      sources: results.map((r) => r.source),
+    };
+  });
 }

@@ -38,11 +38,15 @@ import { describeError } from '../errors.js';
 import { startAdmissionServer } from '../k8s/server.js';
 import { ServiceMetrics } from './metrics.js';
 import { buildProbeApp } from '../api/routes/metrics.js';
+import type { Server as TlsServer } from 'node:tls';
+import { readTls, reloadTls } from '../util/tls.js';
 
 export const REMATCH_CYCLE = 'vulnerability_scan';
 /** The cycle that notices vulnerability data changed by another process, and how often it looks. */
 export const DATA_WATCH_CYCLE = 'vulnerability_changes';
 const DATA_WATCH_MS = 3000;
+/** How often the API's TLS files are checked for a new certificate (SIGHUP reloads at once). */
+const CERT_CHECK_MS = 60_000;
 
 /** `--role` values: a role of config ROLES, or `all`. */
 export const SERVE_ROLES = ['all', ...ROLES] as const;
@@ -304,6 +308,8 @@ function startCycles(p: ProcessParts, watchDeps: WatchDeps, feedSync: CycleSpec 
 async function startApi(p: ProcessParts, roles: Role[], feedSync: CycleSpec | undefined): Promise<Pick<RunningService, 'app' | 'url' | 'admissionUrl'>> {
   const { root, options, hostId, log, metrics, sourceOptions, cycles } = p;
   const { config, db } = root;
+  const { tls_cert_file: certFile, tls_key_file: keyFile } = config.listen;
+  const tlsFiles = certFile && keyFile ? { certFile, keyFile, certKey: 'listen.tls_cert_file', keyKey: 'listen.tls_key_file' } : undefined;
   const app = await buildApp({
     ...root,
     sourceOptions,
@@ -315,10 +321,15 @@ async function startApi(p: ProcessParts, roles: Role[], feedSync: CycleSpec | un
     onServerError: (id, request, e) => log(`request ${id} (${request}) failed: ${e instanceof Error && e.stack ? e.stack : describeError(e)}`),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(metrics ? { metrics } : {}),
+    ...(tlsFiles ? { https: readTls(tlsFiles, 'listen') } : {}),
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   p.stops.push(async () => app.close());
-  const url = listenUrl(app, config.listen.host);
+  if (tlsFiles) {
+    const reloader = reloadTls(app.server as unknown as TlsServer, tlsFiles, 'listen', { log, intervalMs: CERT_CHECK_MS });
+    p.stops.push(async () => reloader.stop());
+  }
+  const url = listenUrl(app, config.listen.host, tlsFiles ? 'https' : 'http');
   if (!config.admission.enabled) return { app, url };
   const admission = await startAdmissionServer({ ...root, sourceOptions, log });
   p.stops.push(async () => admission.close());
@@ -346,11 +357,11 @@ async function registerProcess({ root, hostId, stops }: ProcessParts, roles: Rol
   });
 }
 
-/** http://host:port a listening app answers on. */
-function listenUrl(app: FastifyInstance, listenHost: string): string {
+/** http(s)://host:port a listening app answers on. */
+function listenUrl(app: FastifyInstance, listenHost: string, scheme: 'http' | 'https' = 'http'): string {
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
-  return `http://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}`;
+  return `${scheme}://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}`;
 }
 
 /**

@@ -51,9 +51,9 @@ describeService('feed updates reach subscribers', {
     const { api } = h();
     const sync = await api('POST', '/v1/system/feeds', admin);
     assert.equal(sync.status, 200, JSON.stringify(sync.body));
-    assert.deepEqual(sync.body.map((r: { feed: string; status: string }) => [r.feed, r.status]), [['alpine', 'success']]);
+    assert.deepEqual(sync.body.map((r: { feed: string; status: string }) => [r.feed, r.status]), [['vulnerabilities', 'success']]);
     const feedList = await api('GET', '/v1/system/feeds', admin);
-    assert.ok(feedList.body.some((f: { name: string; groups: { record_count: number }[] }) => f.name === 'alpine' && f.groups[0]!.record_count > 0));
+    assert.ok(feedList.body.some((f: { name: string; groups: { record_count: number }[] }) => f.name === 'vulnerabilities' && f.groups[0]!.record_count > 0));
 
     const tag = `${h().registry!.host}/team/alpine:1`;
     const added = await api('POST', '/v1/images', { ...admin, body: { tag } });

@@ -14,6 +14,8 @@
  * - `delete` rules look at the archive the same way (age from archived_at) and delete records.
  * - An image moves only when every one of its tags is a candidate of some rule (Anchore's
  *   TagRuleMatchMerger). Archive rules run first, then delete rules.
+ * - A system_global archive rule with max_images_per_account selects by count alone: the
+ *   account's oldest analyzed images (by analysis time) beyond that many are archived.
  * The periodic run of the rules is services/archive.ts's archiveCycle.
  */
 import { randomUUID } from 'node:crypto';
@@ -236,7 +238,9 @@ export class ArchiveStore {
       if (archiveRules.length) {
         const live = (await this.catalog.listImages(account, { analysisStatus: 'analyzed' }))
           .map((i) => ({ digest: i.imageDigest, tags: i.tags, at: i.analyzedAt ?? i.lastUpdated }));
-        for (const digest of fullyMatched(live, archiveRules, nowMs)) {
+        const overCount = beyondMaxImages(live, archiveRules);
+        const selected = fullyMatched(live, archiveRules.filter((r) => !isCountRule(r)), nowMs);
+        for (const digest of [...new Set([...overCount, ...selected])]) {
           const r = await this.archiveImage(account, digest);
           if (r.status === 'archived') counts.archived++;
           else counts.failed++;
@@ -255,6 +259,23 @@ export class ArchiveStore {
 }
 
 interface Entry { digest: string; tags: ImageTag[]; at: string }
+
+/** A system_global rule with max_images_per_account: it selects by count alone (Anchore ignores its selector and ages). */
+function isCountRule(r: ArchiveRule): boolean {
+  return r.systemGlobal && r.maxImagesPerAccount !== undefined && r.maxImagesPerAccount > 0;
+}
+
+/**
+ * The account's oldest analyzed images (by analysis time) beyond the smallest max_images_per_account
+ * of its count rules, whatever their tags: what Anchore's archiver moves to keep the account under the limit.
+ */
+function beyondMaxImages(entries: Entry[], rules: ArchiveRule[]): string[] {
+  const limits = rules.filter(isCountRule).map((r) => r.maxImagesPerAccount!);
+  if (!limits.length) return [];
+  const excess = entries.length - Math.min(...limits);
+  if (excess <= 0) return [];
+  return [...entries].sort((a, b) => a.at.localeCompare(b.at) || a.digest.localeCompare(b.digest)).slice(0, excess).map((e) => e.digest);
+}
 
 /** Digests every one of whose tags is a candidate of some rule (an untagged image is never moved). */
 function fullyMatched(entries: Entry[], rules: ArchiveRule[], nowMs: number): string[] {

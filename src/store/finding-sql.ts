@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
+import { anchoreGroup } from '../feeds/groups.js';
 
 export const COUNTS = ['critical', 'high', 'medium', 'low', 'negligible', 'unknown', 'total', 'fixable', 'kev'] as const;
 export type Counts = Record<(typeof COUNTS)[number], number>;
@@ -29,7 +30,7 @@ export interface CountMismatch { account: string; imageDigest: string; stored: C
 export function findingSummary(r: { vuln_id: string; severity: string; fix: string; url: string; feed_group: string; name: string; version: string; type: string; path: string }): FindingSummary {
   return {
     CVE_ID: r.vuln_id, Severity: r.severity, Vulnerable_Package: `${r.name}-${r.version}`, Fix_Available: r.fix, URL: r.url,
-    Package_Name: r.name, Package_Version: r.version, Package_Type: r.type, Package_Path: r.path, Feed: 'vulnerabilities', Feed_Group: r.feed_group,
+    Package_Name: r.name, Package_Version: r.version, Package_Type: r.type, Package_Path: r.path, Feed: 'vulnerabilities', Feed_Group: anchoreGroup(r.feed_group),
   };
 }
 

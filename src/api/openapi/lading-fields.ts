@@ -11,11 +11,28 @@ import type { Schema } from './anchore.js';
 import { anyObject, arr, bool, dateTime, int, nullable, str } from './schema.js';
 import { baseImage } from './lading-definitions.js';
 
+const feedSource: Schema = {
+  type: 'object',
+  properties: {
+    name: str, synced: bool, status: str, kind: nullable(str), record_count: int,
+    last_sync: nullable(dateTime), last_attempt: nullable(dateTime), last_error: nullable(str),
+  },
+};
+
 const statusEnum = (values: string[]): Schema => ({ type: 'string', enum: values });
 
 export const DEFINITION_FIELDS: Record<string, Record<string, Schema>> = {
   Service: { last_heartbeat: { ...nullable(dateTime), description: "The process's last heartbeat" } },
+  FeedSyncResult: { sources: arr({ ...str, description: 'The Lading feed drivers synced for this feed' }) },
+  FeedMetadata: {
+    synced: { ...bool, description: 'Whether this service syncs the feed (enabled is true only when the feed is also not disabled)' },
+    disabled: { ...bool, description: 'Whether the feed was disabled with PUT /system/feeds/{feed}' },
+    sources: arr({ ...feedSource, description: "Lading's feed drivers behind this feed, each with its sync status" }),
+  },
   FeedGroupMetadata: {
+    synced: { ...bool, description: 'Whether this service syncs the group' },
+    disabled: { ...bool, description: 'Whether the group was disabled with PUT /system/feeds/{feed}/{group}' },
+    sources: arr({ ...str, description: "The Lading feed drivers that hold the group's records" }),
     status: { ...statusEnum(['ok', 'failed', 'never']), description: 'Outcome of the last sync or import' },
     kind: { ...nullable(statusEnum(['sync', 'import'])), description: 'How the data stored now arrived' },
     last_attempt: { ...nullable(dateTime), description: 'The last sync attempt, successful or not' },
@@ -34,7 +51,7 @@ export const ANCHORE_UNDECLARED_FIELDS: Record<string, Record<string, Schema>> =
   AnchoreImage: { parentDigest: str, image_type: str, analyzed_at: nullable(dateTime) },
   ImageDetail: { digest: str, tag: str, tag_detected_at: nullable(dateTime) },
   'ContentPackageResponse.content[]': { sourcepkg: str },
-  'ContentJAVAPackageResponse.content[]': { version: str },
+  'ContentJAVAPackageResponse.content[]': { version: str, metadata: anyObject },
   Vulnerability: { package_cpe23: str },
   PaginationProperties: { total_count: int },
   ImageReference: { imageDigest: str, imageId: nullable(str), tag_history: arr({ $ref: '#/definitions/TagEntry' }) },

@@ -4,5 +4,5 @@
  * tests accept their absence. Remove each from here once it is served.
  */
 export const PENDING_ANCHORE_OPERATIONS: readonly string[] = [
-  'toggle_feed_enabled', 'delete_feed', 'toggle_group_enabled', 'delete_feed_group', 'import_image_archive',
+  'import_image_archive',
 ];

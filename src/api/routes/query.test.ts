@@ -145,8 +145,9 @@ describeService('query API', { registry: true, seed: seedVulnDb }, (h) => {
     // By alias: the GHSA record names CVE-2024-0002.
     const alias = await api('GET', '/v1/query/images/by_vulnerability?vulnerability_id=CVE-2024-0002', admin);
     assert.deepEqual(digests(alias.body), [vulnerable.manifestDigest]);
-    assert.deepEqual(alias.body.images[0].vulnerable_packages, [{ name: 'left-pad', version: '1.1.0', type: 'npm', namespace: 'npm', severity: 'Medium' }]);
+    assert.deepEqual(alias.body.images[0].vulnerable_packages, [{ name: 'left-pad', version: '1.1.0', type: 'npm', namespace: 'github:npm', severity: 'Medium' }]);
     assert.equal((await api('GET', `/v1/query/images/by_vulnerability?vulnerability_id=${GHSA}`, admin)).body.total_count, 1);
+    assert.equal((await api('GET', '/v1/query/images/by_vulnerability?vulnerability_id=CVE-2024-0002&namespace=github:npm', admin)).body.total_count, 1, 'Anchore\'s group name selects the namespace');
 
     // Filters.
     const q = '/v1/query/images/by_vulnerability?vulnerability_id=CVE-2024-0001';
@@ -188,14 +189,14 @@ describeService('query API', { registry: true, seed: seedVulnDb }, (h) => {
       nvd_data: undefined,
       vendor_data: [],
     });
-    assert.deepEqual(deb.nvd_data, [{ id: 'CVE-2024-0001', cvss_v2: { base_score: -1, exploitability_score: -1, impact_score: -1 }, cvss_v3: { base_score: 9.8, exploitability_score: -1, impact_score: -1 } }]);
+    assert.deepEqual(deb.nvd_data, [{ id: 'CVE-2024-0001', cvss_v2: { base_score: -1, exploitability_score: -1, impact_score: -1 }, cvss_v3: { base_score: 9.8, exploitability_score: 3.9, impact_score: 5.9 } }]);
     assert.deepEqual([nvd.namespace, nvd.affected_packages, nvd.link], ['nvd', [], 'https://nvd.nist.gov/vuln/detail/CVE-2024-0001']);
 
     const wontFix = (await api('GET', '/v1/query/vulnerabilities?id=CVE-2024-0003', admin)).body.vulnerabilities;
     assert.deepEqual(wontFix[0].affected_packages, [{ name: 'openssl', version: '*', type: 'dpkg', will_not_fix: true }]);
 
     const ghsa = (await api('GET', '/v1/query/vulnerabilities?id=CVE-2024-0002', admin)).body.vulnerabilities;
-    assert.deepEqual(ghsa.map((v: { id: string; namespace: string }) => [v.id, v.namespace]), [[GHSA, 'npm']]);
+    assert.deepEqual(ghsa.map((v: { id: string; namespace: string }) => [v.id, v.namespace]), [[GHSA, 'github:npm']]);
     assert.deepEqual(ghsa[0].affected_packages, [{ name: 'left-pad', version: '< 1.2.0', type: 'semver', will_not_fix: false }]);
 
     // Several ids, a namespace, a package and a version it does or does not affect.

@@ -16,7 +16,8 @@ import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
 import type { ApiDeps } from '../app.js';
 import { accountOf } from '../context.js';
-import { isoZ } from '../views.js';
+import { cvssDoc, isoZ } from '../views.js';
+import { anchoreGroup, namespaceOfGroup } from '../../feeds/groups.js';
 
 const text = z.string().min(1);
 const paging = {
@@ -69,9 +70,7 @@ function imageReference(img: CatalogImage): Record<string, unknown> {
 }
 
 function cvssData(list: Cvss[], id: string): Record<string, unknown>[] {
-  if (!list.length) return [];
-  const score = (c: Cvss | undefined) => ({ base_score: c ? c.baseScore : -1.0, exploitability_score: -1.0, impact_score: -1.0 });
-  return [{ id, cvss_v2: score(list.find((c) => c.version.startsWith('2'))), cvss_v3: score(list.find((c) => c.version.startsWith('3'))) }];
+  return list.length ? [cvssDoc(list, id)] : [];
 }
 
 /** Anchore's StandaloneVulnerability. */
@@ -82,7 +81,7 @@ function vulnerabilityView(r: VulnerabilityRecord): Record<string, unknown> {
   const severity: Severity = r.affected.find((a) => a.severity)?.severity ?? record.severity ?? related.find((v) => v.severity)?.severity ?? 'Unknown';
   return {
     id: r.id,
-    namespace: r.namespace,
+    namespace: anchoreGroup(r.namespace),
     severity,
     link: record.references[0] ?? (cveId ? `https://nvd.nist.gov/vuln/detail/${cveId}` : null),
     affected_packages: r.affected.map((a) => {
@@ -127,13 +126,13 @@ export function queryRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const found = await queries.imagesByVulnerability(account, {
       vulnerabilityId: q.vulnerability_id,
       vendorOnly: q.vendor_only,
-      ...(q.namespace !== undefined ? { namespace: q.namespace } : {}),
+      ...(q.namespace !== undefined ? { namespace: namespaceOfGroup(q.namespace) } : {}),
       ...(q.affected_package !== undefined ? { affectedPackage: q.affected_package } : {}),
       ...(severity !== undefined ? { severity } : {}),
     });
     const images = found.map((f) => ({
       image: imageReference(f.image),
-      vulnerable_packages: f.packages.map((p) => ({ ...p, type: ANCHORE_TYPE[p.type] ?? p.type })),
+      vulnerable_packages: f.packages.map((p) => ({ ...p, namespace: anchoreGroup(p.namespace), type: ANCHORE_TYPE[p.type] ?? p.type })),
     }));
     return paginated('images', images, q.page, q.limit);
   });
@@ -147,7 +146,7 @@ export function queryRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (!q.id.length) throw new ApiError(400, 'invalid query: id: at least one vulnerability id is required');
     const records = await queries.vulnerabilities({
       ids: q.id,
-      ...(q.namespace?.length ? { namespaces: q.namespace } : {}),
+      ...(q.namespace?.length ? { namespaces: q.namespace.map(namespaceOfGroup) } : {}),
       ...(q.affected_package !== undefined ? { affectedPackage: q.affected_package } : {}),
       ...(q.affected_package_version !== undefined ? { affectedPackageVersion: q.affected_package_version } : {}),
     });

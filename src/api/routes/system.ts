@@ -1,18 +1,16 @@
 /**
  * `/`, `/health`, `/version` (no authentication), `/status`, `/system`, `/system/status`,
- * `/system/feeds` (GET, and POST to sync now), `/system/policy_spec` (the gates), `/system/error_codes`.
+ * `/system/policy_spec` (the gates), `/system/error_codes`.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ErrorCode } from '../../errors.js';
 import { policySpec } from '../../policy/index.js';
 import { VERSION } from '../../version.js';
 import { latestSchema } from '../../store/migrate.js';
 import type { ApiDeps } from '../app.js';
-import { accountOf, userOf } from '../context.js';
+import { userOf } from '../context.js';
 import { isoZ } from '../views.js';
 import { ApiError } from '../errors.js';
-import { ADMIN_ACCOUNT } from '../../store/accounts.js';
-import { anchoreSyncResults, lastReport, type FeedSyncReport } from '../../services/feeds.js';
 import type { CycleState } from '../../services/cycles.js';
 
 /** A cycle's last run, as /system shows it. */
@@ -79,31 +77,6 @@ async function serviceStates(deps: ApiDeps, filter: { servicename?: string; host
   }));
 }
 
-/** POST /system/feeds: sync now and answer with the results (admin only; a sync already running is a 409). */
-async function syncFeedsNow(deps: ApiDeps, req: FastifyRequest) {
-  const account = await accountOf(req, deps, 'write');
-  if (account !== ADMIN_ACCOUNT || userOf(req).accountType !== 'admin') throw new ApiError(403, 'only the admin account can sync feeds');
-  const q = req.query as Record<string, unknown>;
-  if (q.flush === 'true' || q.flush === 'True') throw new ApiError(400, 'flush is not supported: each sync replaces or updates a source\'s data as its feed says');
-  if (!deps.feedSync || !deps.cycles) throw new ApiError(409, 'feed sync is disabled in this service\'s configuration (feeds.enabled: false); load data with `lading db import`');
-  let report: FeedSyncReport | undefined;
-  const spec = deps.feedSync;
-  const outcome = await deps.cycles.runNow({
-    ...spec,
-    run: async (signal) => {
-      const summary = await spec.run(signal);
-      report = lastReport(spec);
-      return summary;
-    },
-  });
-  if (!outcome) {
-    const state = (await deps.cycles.states()).find((c) => c.name === spec.name);
-    throw new ApiError(409, `a feed sync is already running (started ${isoZ(state?.lastStarted) ?? 'recently'} by ${state?.leaseOwner ?? 'another process'})`);
-  }
-  if (outcome.status === 'failed' && !report) throw new ApiError(502, `feed sync failed: ${outcome.error}`);
-  return report ? anchoreSyncResults(report) : [];
-}
-
 export function systemRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const pub = { config: { public: true } };
   app.get('/', pub, async (req, reply) => {
@@ -148,27 +121,6 @@ export function systemRoutes(app: FastifyInstance, deps: ApiDeps): void {
     await deps.services!.remove(p.servicename, p.hostid);
     return null;
   });
-  app.get('/system/feeds', async (req) => {
-    await accountOf(req, deps, 'read');
-    const sources = await deps.vulndb.status();
-    // last_sync is the last successful sync or import (a failed attempt is last_attempt, with its error).
-    return sources.map((s) => ({
-      name: s.source,
-      created_at: isoZ(s.lastSuccess),
-      updated_at: isoZ(s.lastSync),
-      last_full_sync: isoZ(s.lastSuccess),
-      enabled: true,
-      groups: [{
-        name: s.source, created_at: isoZ(s.lastSuccess), last_sync: isoZ(s.lastSuccess), record_count: s.records, enabled: true,
-        status: s.status, kind: s.kind ?? null, last_attempt: isoZ(s.lastSync), last_error: s.error ?? null,
-      }],
-    }));
-  });
-
-  // Anchore's POST /system/feeds: sync now (and answer with the results). One sync runs at a time
-  // across every process: a sync already running is a 409, not a second one.
-  app.post('/system/feeds', async (req) => syncFeedsNow(deps, req));
-
   app.get('/system/policy_spec', async (req) => {
     userOf(req);
     return policySpec();
