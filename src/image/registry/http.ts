@@ -16,13 +16,18 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { isIP } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { LadingError } from '../../errors.js';
 import { deniedCause, type OutboundGuard } from './guard.js';
+import { dispatcherFor, proxyFor, proxySettings, type ProxySettings } from './proxy.js';
 
 export interface HttpOptions {
   /** A PEM file of extra certificate authorities, trusted on top of the system ones. */
   caFile?: string;
+  /** Extra certificate authorities as PEM text (a registry record's CA), trusted like `caFile`. */
+  caPem?: string;
+  /** Outbound proxies (proxy.ts); default: from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY); false: none. */
+  proxy?: ProxySettings | false;
   /** Hosts (`host` or `host:port`) reached without certificate checks, falling back to plain http. */
   insecureRegistries: string[];
   connectTimeoutMs: number;
@@ -239,12 +244,13 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 export class HttpClient {
   readonly options: HttpOptions;
-  private verifying?: Agent;
-  private unverified?: Agent;
+  private readonly dispatchers = new Map<string, Dispatcher>();
   private extraCa?: string;
+  private readonly proxies: ProxySettings;
 
   constructor(options: Partial<HttpOptions> = {}) {
     this.options = { ...DEFAULT_HTTP_OPTIONS, ...options };
+    this.proxies = this.options.proxy === false ? { noProxy: [] } : this.options.proxy ?? proxySettings();
     if (this.options.caFile) {
       try {
         this.extraCa = readFileSync(this.options.caFile, 'utf8');
@@ -252,29 +258,34 @@ export class HttpClient {
         throw new LadingError('BAD_INPUT', `cannot read the CA file ${this.options.caFile}: ${(e as Error).message}`);
       }
     }
+    if (this.options.caPem) this.extraCa = `${this.extraCa ?? ''}\n${this.options.caPem}`;
   }
 
-  private agent(url: URL): Agent {
-    const common = {
-      headersTimeout: this.options.headersTimeoutMs,
-      bodyTimeout: this.options.bodyIdleTimeoutMs,
-      keepAliveTimeout: 4_000,
-    };
-    const lookup = this.options.guard ? { lookup: this.options.guard.lookup() } : {};
-    if (url.protocol === 'https:' && isListedInsecure(url.host, this.options.insecureRegistries)) {
-      this.unverified ??= new Agent({ ...common, connect: { timeout: this.options.connectTimeoutMs, rejectUnauthorized: false, ...lookup } });
-      return this.unverified;
+  /** The proxy a request to `url` goes through (proxy.ts), or undefined. */
+  proxyFor(url: URL): URL | undefined {
+    return proxyFor(url, this.proxies);
+  }
+
+  private agent(url: URL): Dispatcher {
+    const unverified = url.protocol === 'https:' && isListedInsecure(url.host, this.options.insecureRegistries);
+    const proxy = this.proxyFor(url);
+    const key = `${unverified ? 'unverified' : 'verifying'} ${proxy?.href ?? ''}`;
+    let d = this.dispatchers.get(key);
+    if (!d) {
+      d = dispatcherFor(proxy, {
+        headersTimeout: this.options.headersTimeoutMs,
+        bodyTimeout: this.options.bodyIdleTimeoutMs,
+        keepAliveTimeout: 4_000,
+        ...(this.options.guard ? { lookup: this.options.guard.lookup() } : {}),
+        connect: {
+          timeout: this.options.connectTimeoutMs,
+          rejectUnauthorized: !unverified,
+          ...(this.extraCa && !unverified ? { ca: [...rootCertificates, this.extraCa] } : {}),
+        },
+      });
+      this.dispatchers.set(key, d);
     }
-    this.verifying ??= new Agent({
-      ...common,
-      connect: {
-        ...lookup,
-        timeout: this.options.connectTimeoutMs,
-        rejectUnauthorized: true,
-        ...(this.extraCa ? { ca: [...rootCertificates, this.extraCa] } : {}),
-      },
-    });
-    return this.verifying;
+    return d;
   }
 
   /**
@@ -298,6 +309,7 @@ export class HttpClient {
         headers[key] = v;
       }
       this.options.guard?.checkUrl(url);
+      if (this.options.guard && this.proxyFor(url)) await this.options.guard.checkProxied(url.hostname);
       const res = await this.send(url, method, headers, body, req, what);
       if (!REDIRECTS.has(res.status) || req.followRedirects === false) return res;
       const location = header(res, 'location');
@@ -350,7 +362,9 @@ export class HttpClient {
           await sleep(this.backoff(attempt), req.signal);
           continue;
         }
-        throw new LadingError('NETWORK', `${what}: cannot reach ${url.origin} (${describeNetworkError(e)})`, { cause: e });
+        const proxy = this.proxyFor(url);
+        const via = proxy ? ` through the proxy ${proxy.host}` : '';
+        throw new LadingError('NETWORK', `${what}: cannot reach ${url.origin}${via} (${describeNetworkError(e)})`, { cause: e });
       }
       if (attempt < attempts && RETRY_STATUS(res.status)) {
         const after = retryAfterMs(header(res, 'retry-after'));
@@ -369,6 +383,6 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.verifying?.close(), this.unverified?.close()]);
+    await Promise.all([...this.dispatchers.values()].map((d) => d.close()));
   }
 }
