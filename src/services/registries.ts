@@ -12,6 +12,7 @@
  *   record matches if it ends with `*` and `registry/repo` starts with the rest, or contains `/`
  *   and equals `registry/repo`, or equals the registry host[:port].
  */
+import { X509Certificate } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { LadingConfig } from '../config/schema.js';
 import { resolveEncryptionKeys } from '../config/keys.js';
@@ -40,6 +41,8 @@ export interface RegistryRecord {
   type: RegistryType;
   user: string;
   verify: boolean;
+  /** Extra CA certificates (PEM) this registry's certificate is checked against. */
+  caCert?: string;
   createdAt: string;
   lastUpdated: string;
 }
@@ -51,6 +54,8 @@ export interface RegistryInput {
   user: string;
   pass: string;
   verify: boolean;
+  /** Extra CA certificates (PEM) for this registry, on top of the system ones. */
+  caCert?: string;
 }
 
 /** What a pull needs from the matching record. */
@@ -60,6 +65,8 @@ export interface RegistryAccess {
   credentials: RegistryCredentials;
   /** The host, when the record says not to verify its certificate. */
   insecureRegistries: string[];
+  /** The record's CA certificates (PEM), if it has any. */
+  caCert?: string;
 }
 
 /** A reason the registry string cannot be stored, or undefined when it is fine. */
@@ -93,11 +100,35 @@ export function matchRegistry<T extends { registry: string }>(records: readonly 
 export function withRegistryAccess(base: SourceOptions, access: RegistryAccess | undefined): SourceOptions {
   if (!access) return base;
   const insecure = [...(base.insecureRegistries ?? []), ...access.insecureRegistries];
-  return { ...base, credentials: access.credentials, ...(insecure.length ? { insecureRegistries: insecure } : {}) };
+  return {
+    ...base, credentials: access.credentials, ...(insecure.length ? { insecureRegistries: insecure } : {}),
+    ...(access.caCert ? { caPem: access.caCert } : {}),
+  };
+}
+
+/** The most CA text a registry record may carry. */
+const MAX_CA_CERT = 64 * 1024;
+
+/** A reason `pem` is not one or more PEM certificates, or undefined when it is. */
+export function caCertProblem(pem: string): string | undefined {
+  if (pem.length > MAX_CA_CERT) return `registry_ca_cert is longer than ${MAX_CA_CERT} characters`;
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return 'registry_ca_cert holds no PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)';
+  for (const [i, b] of blocks.entries()) {
+    try {
+      new X509Certificate(b);
+    } catch (e) {
+      return `registry_ca_cert: certificate ${i + 1} of ${blocks.length} cannot be read (${(e as Error).message})`;
+    }
+  }
+  return undefined;
 }
 
 /** HTTP settings for a login check: a user is waiting for the answer. */
-const LOGIN_HTTP: Partial<HttpOptions> = { maxAttempts: 2, connectTimeoutMs: 10_000, headersTimeoutMs: 20_000 };
+const LOGIN_HTTP: Partial<HttpOptions> = {
+  maxAttempts: 2, connectTimeoutMs: 10_000, headersTimeoutMs: 20_000,
+  tlsHint: 'use --ca-cert FILE or --insecure; in the API, registry_ca_cert or registry_verify: false',
+};
 
 /**
  * Log in to a docker_v2 registry: probe `/v2/`, then ask it again with the credentials (Basic,
@@ -150,12 +181,13 @@ function toRecord(r: Omit<RegistriesTable, 'registry_pass'>): RegistryRecord {
     type: r.registry_type as RegistryType,
     user: r.registry_user,
     verify: Number(r.registry_verify) !== 0,
+    ...(r.registry_ca_cert ? { caCert: r.registry_ca_cert } : {}),
     createdAt: r.created_at,
     lastUpdated: r.last_updated,
   };
 }
 
-const SHOWN = ['account', 'registry', 'registry_name', 'registry_type', 'registry_user', 'registry_verify', 'created_at', 'last_updated'] as const;
+const SHOWN = ['account', 'registry', 'registry_name', 'registry_type', 'registry_user', 'registry_verify', 'registry_ca_cert', 'created_at', 'last_updated'] as const;
 
 export class RegistryStore {
   private readonly db: Kysely<Database>;
@@ -211,6 +243,7 @@ export class RegistryStore {
       registry_user: input.user,
       registry_pass: this.box().encrypt(input.pass, RegistryStore.context(account, input.registry)),
       registry_verify: input.verify ? 1 : 0,
+      registry_ca_cert: input.caCert ?? null,
       created_at: now,
       last_updated: now,
     }).onConflict((oc) => oc.columns(['account', 'registry']).doNothing()).executeTakeFirst();
@@ -226,6 +259,7 @@ export class RegistryStore {
       registry_user: input.user,
       registry_pass: this.box().encrypt(input.pass, RegistryStore.context(account, input.registry)),
       registry_verify: input.verify ? 1 : 0,
+      registry_ca_cert: input.caCert ?? null,
       last_updated: new Date().toISOString(),
     }).where('account', '=', account).where('registry', '=', input.registry).executeTakeFirst();
     if (Number(res.numUpdatedRows) === 0) return undefined;
@@ -257,7 +291,8 @@ export class RegistryStore {
       return;
     }
     if (!host || host.includes('*')) throw new LadingError('BAD_INPUT', `cannot validate ${input.registry}: it names no single host (add it with validate=false)`);
-    await checkLogin(host, { username: input.user, password: input.pass }, { insecure: !input.verify, ...(this.options.http ? { http: this.options.http } : {}) });
+    const http = { ...this.options.http, ...(input.caCert ? { caPem: input.caCert } : {}) };
+    await checkLogin(host, { username: input.user, password: input.pass }, { insecure: !input.verify, http });
   }
 
   private async credentialsOf(host: string, type: RegistryType, user: string, pass: string): Promise<RegistryCredentials> {
@@ -272,12 +307,15 @@ export class RegistryStore {
 
   /** The credentials and TLS setting an account's pull of `ref` uses, or undefined (anonymous). */
   async registryCredentialsFor(account: string, ref: Pick<ImageReference, 'registry' | 'repository'>): Promise<RegistryAccess | undefined> {
-    const rows = await this.db.selectFrom('registries').select(['registry', 'registry_type', 'registry_user', 'registry_pass', 'registry_verify'])
+    const rows = await this.db.selectFrom('registries').select(['registry', 'registry_type', 'registry_user', 'registry_pass', 'registry_verify', 'registry_ca_cert'])
       .where('account', '=', account).execute();
     const row = matchRegistry(rows, ref.registry, ref.repository);
     if (!row) return undefined;
     const pass = this.box().decrypt(row.registry_pass, RegistryStore.context(account, row.registry));
     const credentials = await this.credentialsOf(ref.registry, row.registry_type as RegistryType, row.registry_user, pass);
-    return { registry: row.registry, credentials, insecureRegistries: Number(row.registry_verify) === 0 ? [ref.registry] : [] };
+    return {
+      registry: row.registry, credentials, insecureRegistries: Number(row.registry_verify) === 0 ? [ref.registry] : [],
+      ...(row.registry_ca_cert ? { caCert: row.registry_ca_cert } : {}),
+    };
   }
 }

@@ -26,6 +26,8 @@ export interface HttpOptions {
   caFile?: string;
   /** Extra certificate authorities as PEM text (a registry record's CA), trusted like `caFile`. */
   caPem?: string;
+  /** What to do about an untrusted certificate, in TLS errors (default DEFAULT_TLS_HINT). */
+  tlsHint?: string;
   /** Outbound proxies (proxy.ts); default: from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY); false: none. */
   proxy?: ProxySettings | false;
   /** Hosts (`host` or `host:port`) reached without certificate checks, falling back to plain http. */
@@ -201,6 +203,23 @@ export function isNotTlsError(e: unknown): boolean {
 
 const CERT_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID/;
 
+/** What to do about an untrusted certificate, in the words of the CLI (registry add and the standalone commands). */
+export const DEFAULT_TLS_HINT = 'use --ca-cert FILE or --insecure';
+
+const UNKNOWN_AUTHORITY = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE']);
+
+/** The certificate problem of a failed connection to `host`, in plain words ("certificate signed by unknown authority for HOST"), or undefined. */
+export function tlsProblem(e: unknown, host: string): string | undefined {
+  const code = errorCode(e);
+  if (!code || !CERT_CODES.test(code)) return undefined;
+  if (UNKNOWN_AUTHORITY.has(code)) return `certificate signed by unknown authority for ${host} (${code})`;
+  if (code === 'CERT_HAS_EXPIRED') return `certificate for ${host} has expired`;
+  if (code === 'CERT_NOT_YET_VALID') return `certificate for ${host} is not yet valid`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `certificate is not valid for the name ${host}`;
+  return `certificate for ${host} not trusted (${code})`;
+}
+
 export function describeNetworkError(e: unknown): string {
   const code = errorCode(e);
   const reason = (e as { reason?: unknown }).reason;
@@ -362,6 +381,8 @@ export class HttpClient {
           await sleep(this.backoff(attempt), req.signal);
           continue;
         }
+        const tls = tlsProblem(e, url.hostname);
+        if (tls) throw new LadingError('TLS', `${what}: TLS: ${tls} (${this.options.tlsHint ?? DEFAULT_TLS_HINT})`, { cause: e });
         const proxy = this.proxyFor(url);
         const via = proxy ? ` through the proxy ${proxy.host}` : '';
         throw new LadingError('NETWORK', `${what}: cannot reach ${url.origin}${via} (${describeNetworkError(e)})`, { cause: e });

@@ -20,6 +20,7 @@ import * as dropRematchIndex from './0017-drop-rematch-index.js';
 import * as objectStore from './0018-object-store.js';
 import * as findingChanges from './0019-finding-changes.js';
 import * as imageListIndex from './0020-image-list-index.js';
+import * as registryCaCert from './0023-registry-ca-cert.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -42,4 +43,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0018-object-store': objectStore,
   '0019-finding-changes': findingChanges,
   '0020-image-list-index': imageListIndex,
+  '0023-registry-ca-cert': registryCaCert,
 };
