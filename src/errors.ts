@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'DIGEST_MISMATCH'
   | 'LIMIT_EXCEEDED'
   | 'NETWORK'
+  /** A TLS certificate that could not be verified (unknown authority, expired, wrong host). */
+  | 'TLS'
   | 'REGISTRY'
   | 'PLATFORM_NOT_FOUND'
   /** An outbound connection refused by the service's destination guard (image/registry/guard.ts). */

@@ -14,12 +14,15 @@ test('the README says how to put lading on the PATH, with the package\'s own bin
   assert.ok(readme.includes(`node $PWD/${bin}`), `the README names ${bin}`);
 });
 
-test('docs point only to what exists: no README figures, no per-registry CA setting', async () => {
+test('docs point only to what exists: no README figures; the per-registry CA they describe is the one the API takes', async () => {
   const [readme, service, deploy] = await Promise.all([read('README.md'), read('docs/service.md'), read('docs/deploy.md')]);
   const figures = /figures in the README/.test(service);
   assert.ok(!figures || /^#+ .*figures/im.test(readme), 'service.md points to figures the README does not have');
-  // a registry record (API /registries, `lading registry add`) carries no CA: deploy.md must not offer one
-  const registryRoute = await read('src/api/routes/registries.ts').catch(() => '');
-  assert.doesNotMatch(registryRoute, /\bca(_cert|_file|Cert|File)\b/, 'registry records gained a CA: update deploy.md');
-  assert.doesNotMatch(deploy, /registry record's (or `--ca-file` )?setting/);
+  // a registry record (API /registries, `lading registry add --ca-cert`) carries a CA: deploy.md names the real field and flag
+  const [registryRoute, registryCli] = await Promise.all([read('src/api/routes/registries.ts'), read('src/cli/commands/registry.ts')]);
+  assert.match(registryRoute, /registry_ca_cert:/);
+  assert.match(registryCli, /'--ca-cert <file>'/);
+  assert.match(deploy, /`registry_ca_cert`/);
+  assert.match(deploy, /registry add HOST USER PASS --ca-cert/);
+  assert.doesNotMatch(deploy, /record has no CA setting/);
 });

@@ -7,7 +7,8 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 
 export interface CliRun { code: number; stdout: string; stderr: string }
 
-export function runCli(script: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+/** With `input`, stdin gets it and is closed; without, stdin stays open. */
+export function runCli(script: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<CliRun> {
   return new Promise((done) => {
     const p = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repoRoot, env: { ...process.env, ...env } });
     let stdout = '';
@@ -15,12 +16,13 @@ export function runCli(script: string, args: string[], env: Record<string, strin
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
     p.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
+    if (input !== undefined) p.stdin.end(input);
   });
 }
 
 /** `lading ARGS...` through src/cli/main.ts. */
-export function lading(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return runCli(join(repoRoot, 'src', 'cli', 'main.ts'), args, env);
+export function lading(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliRun> {
+  return runCli(join(repoRoot, 'src', 'cli', 'main.ts'), args, env, input);
 }
 
 /** Run a command in this process (as main() would: the exit code from process.exitCode), capturing what it writes as strings. */

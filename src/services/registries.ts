@@ -12,6 +12,7 @@
  *   record matches if it ends with `*` and `registry/repo` starts with the rest, or contains `/`
  *   and equals `registry/repo`, or equals the registry host[:port].
  */
+import { X509Certificate } from 'node:crypto';
 import type { LadingConfig } from '../config/schema.js';
 import { resolveEncryptionKeys } from '../config/keys.js';
 import { LadingError } from '../errors.js';
@@ -39,6 +40,8 @@ export interface RegistryRecord {
   type: RegistryType;
   user: string;
   verify: boolean;
+  /** Extra CA certificates (PEM) this registry's certificate is checked against. */
+  caCert?: string;
   createdAt: string;
   lastUpdated: string;
 }
@@ -50,6 +53,8 @@ export interface RegistryInput {
   user: string;
   pass: string;
   verify: boolean;
+  /** Extra CA certificates (PEM) for this registry, on top of the system ones. */
+  caCert?: string;
 }
 
 /** What a pull needs from the matching record. */
@@ -59,6 +64,8 @@ export interface RegistryAccess {
   credentials: RegistryCredentials;
   /** The host, when the record says not to verify its certificate. */
   insecureRegistries: string[];
+  /** The record's CA certificates (PEM), if it has any. */
+  caCert?: string;
 }
 
 /** A reason the registry string cannot be stored, or undefined when it is fine. */
@@ -92,11 +99,35 @@ export function matchRegistry<T extends { registry: string }>(records: readonly 
 export function withRegistryAccess(base: SourceOptions, access: RegistryAccess | undefined): SourceOptions {
   if (!access) return base;
   const insecure = [...(base.insecureRegistries ?? []), ...access.insecureRegistries];
-  return { ...base, credentials: access.credentials, ...(insecure.length ? { insecureRegistries: insecure } : {}) };
+  return {
+    ...base, credentials: access.credentials, ...(insecure.length ? { insecureRegistries: insecure } : {}),
+    ...(access.caCert ? { caPem: access.caCert } : {}),
+  };
+}
+
+/** The most CA text a registry record may carry. */
+const MAX_CA_CERT = 64 * 1024;
+
+/** A reason `pem` is not one or more PEM certificates, or undefined when it is. */
+export function caCertProblem(pem: string): string | undefined {
+  if (pem.length > MAX_CA_CERT) return `registry_ca_cert is longer than ${MAX_CA_CERT} characters`;
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return 'registry_ca_cert holds no PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)';
+  for (const [i, b] of blocks.entries()) {
+    try {
+      new X509Certificate(b);
+    } catch (e) {
+      return `registry_ca_cert: certificate ${i + 1} of ${blocks.length} cannot be read (${(e as Error).message})`;
+    }
+  }
+  return undefined;
 }
 
 /** HTTP settings for a login check: a user is waiting for the answer. */
-const LOGIN_HTTP: Partial<HttpOptions> = { maxAttempts: 2, connectTimeoutMs: 10_000, headersTimeoutMs: 20_000 };
+const LOGIN_HTTP: Partial<HttpOptions> = {
+  maxAttempts: 2, connectTimeoutMs: 10_000, headersTimeoutMs: 20_000,
+  tlsHint: 'use --ca-cert FILE or --insecure; in the API, registry_ca_cert or registry_verify: false',
+};
 
 /**
  * Log in to a docker_v2 registry: probe `/v2/`, then ask it again with the credentials (Basic,
@@ -149,6 +180,7 @@ function toRecord(r: RegistryRow): RegistryRecord {
     type: r.registry_type as RegistryType,
     user: r.registry_user,
     verify: Number(r.registry_verify) !== 0,
+    ...(r.registry_ca_cert ? { caCert: r.registry_ca_cert } : {}),
     createdAt: r.created_at,
     lastUpdated: r.last_updated,
   };
@@ -205,6 +237,7 @@ export class RegistryStore {
       registry_user: input.user,
       registry_pass: this.box().encrypt(input.pass, RegistryStore.context(account, input.registry)),
       registry_verify: input.verify ? 1 : 0,
+      registry_ca_cert: input.caCert ?? null,
     };
   }
 
@@ -244,7 +277,8 @@ export class RegistryStore {
       return;
     }
     if (!host || host.includes('*')) throw new LadingError('BAD_INPUT', `cannot validate ${input.registry}: it names no single host (add it with validate=false)`);
-    await checkLogin(host, { username: input.user, password: input.pass }, { insecure: !input.verify, ...(this.options.http ? { http: this.options.http } : {}) });
+    const http = { ...this.options.http, ...(input.caCert ? { caPem: input.caCert } : {}) };
+    await checkLogin(host, { username: input.user, password: input.pass }, { insecure: !input.verify, http });
   }
 
   private async credentialsOf(host: string, type: RegistryType, user: string, pass: string): Promise<RegistryCredentials> {
@@ -263,6 +297,9 @@ export class RegistryStore {
     if (!row) return undefined;
     const pass = this.box().decrypt(row.registry_pass, RegistryStore.context(account, row.registry));
     const credentials = await this.credentialsOf(ref.registry, row.registry_type as RegistryType, row.registry_user, pass);
-    return { registry: row.registry, credentials, insecureRegistries: Number(row.registry_verify) === 0 ? [ref.registry] : [] };
+    return {
+      registry: row.registry, credentials, insecureRegistries: Number(row.registry_verify) === 0 ? [ref.registry] : [],
+      ...(row.registry_ca_cert ? { caCert: row.registry_ca_cert } : {}),
+    };
   }
 }

@@ -11,12 +11,12 @@ import type { Database, RegistriesTable } from './schema.js';
 export type RegistryRow = Omit<Selectable<RegistriesTable>, 'registry_pass'>;
 
 /** What a pull needs of a row: its registry pattern, type, user, password envelope and TLS setting. */
-export type RegistryAccessRow = Pick<Selectable<RegistriesTable>, 'registry' | 'registry_type' | 'registry_user' | 'registry_pass' | 'registry_verify'>;
+export type RegistryAccessRow = Pick<Selectable<RegistriesTable>, 'registry' | 'registry_type' | 'registry_user' | 'registry_pass' | 'registry_verify' | 'registry_ca_cert'>;
 
 /** The fields an add or update writes (the envelope already sealed). */
-export type RegistryWrite = Pick<RegistriesTable, 'registry_name' | 'registry_type' | 'registry_user' | 'registry_pass' | 'registry_verify'>;
+export type RegistryWrite = Pick<RegistriesTable, 'registry_name' | 'registry_type' | 'registry_user' | 'registry_pass' | 'registry_verify' | 'registry_ca_cert'>;
 
-const SHOWN = ['account', 'registry', 'registry_name', 'registry_type', 'registry_user', 'registry_verify', 'created_at', 'last_updated'] as const;
+const SHOWN = ['account', 'registry', 'registry_name', 'registry_type', 'registry_user', 'registry_verify', 'registry_ca_cert', 'created_at', 'last_updated'] as const;
 
 export class RegistryRows {
   constructor(private readonly db: Kysely<Database>) {}
@@ -57,7 +57,7 @@ export class RegistryRows {
 
   /** Every row of the account with what a pull needs (the caller picks the one matching its image). */
   accessRows(account: string): Promise<RegistryAccessRow[]> {
-    return this.db.selectFrom('registries').select(['registry', 'registry_type', 'registry_user', 'registry_pass', 'registry_verify'])
+    return this.db.selectFrom('registries').select(['registry', 'registry_type', 'registry_user', 'registry_pass', 'registry_verify', 'registry_ca_cert'])
       .where('account', '=', account).execute();
   }
 }

@@ -76,6 +76,8 @@ export interface RegistriesTable {
   /** A SecretBox envelope, never plaintext. */
   registry_pass: string;
   registry_verify: number; created_at: string; last_updated: string;
+  /** 0022: extra CA certificates (PEM) for this registry, or null. */
+  registry_ca_cert: string | null;
 }
 
 // 0007-subscriptions-events

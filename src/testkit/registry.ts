@@ -2,12 +2,14 @@
  * A real registry for tests and benchmarks: Debian's `docker-registry` (distribution 2.8) on
  * 127.0.0.1 with a throw-away config and storage, a pusher speaking the registry HTTP API, and
  * small Node servers in front of it: a token-auth front (Bearer realm, counted token requests)
- * and a programmable proxy for redirects, failures and tampering.
+ * a programmable proxy for redirects, failures and tampering, and an https front with a given
+ * certificate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -391,4 +393,20 @@ export async function selfSignedCert(): Promise<{ dir: string; certFile: string;
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`openssl failed: ${err}`))));
   });
   return { dir, certFile, keyFile, cert: await readFile(certFile), key: await readFile(keyFile) };
+}
+
+/** An https front (the given certificate) forwarding to a plain-http registry: a registry whose certificate a client may not trust. */
+export async function startTlsFront(upstream: string, tls: { cert: Buffer; key: Buffer }): Promise<RunningServer> {
+  const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => forward(req, res, upstream));
+  server.on('tlsClientError', () => { /* a client that refused the certificate */ });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    host: `127.0.0.1:${port}`,
+    port,
+    stop: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
 }

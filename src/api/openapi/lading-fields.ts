@@ -43,6 +43,8 @@ export const DEFINITION_FIELDS: Record<string, Record<string, Schema>> = {
   PolicyBundleRecord: { name: str, comment: str },
   AnchoreImage: { base_image: { ...nullable(baseImage), description: 'The image\'s base: the analyzed image whose layers are the longest proper prefix of its own (null: none known)' } },
   Vulnerability: { inherited_from_base: { ...bool, description: "Anchore Enterprise's field: the package came unchanged from the image's base image" } },
+  RegistryConfiguration: { registry_ca_cert: { ...nullable(str), description: "Extra CA certificates (PEM) this registry's certificate is checked against, on top of the system ones" } },
+  RegistryConfigurationRequest: { registry_ca_cert: { ...nullable(str), description: "Extra CA certificates (PEM) for this registry; null removes them" } },
   User: { role: { ...str, description: "The user's role in its account (Lading's access control: read-only, read-write, admin)" } },
 };
 

@@ -20,7 +20,7 @@ const image = buildImage({
   ] }],
 });
 
-const SHOWN_KEYS = ['created_at', 'last_updated', 'registry', 'registry_name', 'registry_type', 'registry_user', 'registry_verify', 'userId'];
+const SHOWN_KEYS = ['created_at', 'last_updated', 'registry', 'registry_ca_cert', 'registry_name', 'registry_type', 'registry_user', 'registry_verify', 'userId'];
 
 describeService('registries', {}, (h) => {
   let reg: RunningServer;
@@ -54,7 +54,7 @@ describeService('registries', {}, (h) => {
     const rec = ok.body[0];
     assert.deepEqual(Object.keys(rec).sort(), SHOWN_KEYS);
     assert.deepEqual({ ...rec, created_at: undefined, last_updated: undefined },
-      { registry: reg.host, userId: 'admin', registry_user: CREDS.user, registry_verify: true, registry_type: 'docker_v2', registry_name: 'team registry', created_at: undefined, last_updated: undefined });
+      { registry: reg.host, userId: 'admin', registry_user: CREDS.user, registry_verify: true, registry_type: 'docker_v2', registry_name: 'team registry', registry_ca_cert: null, created_at: undefined, last_updated: undefined });
     assert.match(rec.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.ok(!ok.text.includes(CREDS.pass));
 

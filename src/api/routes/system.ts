@@ -32,6 +32,7 @@ const ERROR_CODES: Record<ErrorCode, string> = {
   DIGEST_MISMATCH: 'Content did not match the digest that names it',
   LIMIT_EXCEEDED: 'A configured size or count limit was exceeded',
   NETWORK: 'A connection failed or timed out',
+  TLS: "A server's TLS certificate could not be verified (unknown authority, expired, or for another host); the message says which",
   REGISTRY: 'The registry answered with an error',
   PLATFORM_NOT_FOUND: 'The image index has no manifest for the requested platform',
   DESTINATION_DENIED: "An outbound connection (registry, webhook, feed) refused by the service's outbound rules; the message names the rule",

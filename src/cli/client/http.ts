@@ -25,6 +25,10 @@ export interface CallOptions {
   query?: Query;
   /** Sent as JSON. */
   body?: unknown;
+  /** Sent as it is, with this content type (uploads). */
+  raw?: { bytes: Buffer; contentType: string };
+  /** Answer with the response text as it is (downloads), not parsed JSON. */
+  text?: boolean;
 }
 
 function errorCode(status: number): ErrorCode {
@@ -50,7 +54,7 @@ export class ServiceClient {
   }
 
   /** undici is loaded on the first call, so that commands which never call the service start fast. */
-  private async send(url: string, options: { method: Dispatcher.HttpMethod; headers: Record<string, string>; body?: string }): Promise<Dispatcher.ResponseData> {
+  private async send(url: string, options: { method: Dispatcher.HttpMethod; headers: Record<string, string>; body?: string | Buffer }): Promise<Dispatcher.ResponseData> {
     const { Agent, request } = await import('undici');
     if (this.conn.insecure && !this.dispatcher) this.dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
     return request(url, { ...options, ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}) });
@@ -67,8 +71,11 @@ export class ServiceClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.conn.user !== undefined) headers.authorization = `Basic ${Buffer.from(`${this.conn.user}:${this.conn.pass ?? ''}`).toString('base64')}`;
     if (this.conn.account) headers['x-anchore-account'] = this.conn.account;
-    let body: string | undefined;
-    if (opts.body !== undefined) {
+    let body: string | Buffer | undefined;
+    if (opts.raw) {
+      body = opts.raw.bytes;
+      headers['content-type'] = opts.raw.contentType;
+    } else if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
       headers['content-type'] = 'application/json';
     }
@@ -86,7 +93,7 @@ export class ServiceClient {
         parsed = JSON.parse(text);
       } catch { /* not JSON: keep the text */ }
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) return (text ? parsed : null) as T;
+    if (res.statusCode >= 200 && res.statusCode < 300) return (opts.text ? text : text ? parsed : null) as T;
     const message = errorMessage(parsed, text, res.statusCode);
     if (res.statusCode === 401) {
       const who = this.conn.user === undefined ? 'no user given (use --user/--pass or LADING_USER/LADING_PASS)' : `user ${this.conn.user}`;
@@ -105,6 +112,16 @@ export class ServiceClient {
 
   put<T>(path: string, body?: unknown, query?: Query): Promise<T> {
     return this.call<T>('PUT', path, { ...(body !== undefined ? { body } : {}), ...(query ? { query } : {}) });
+  }
+
+  /** The body of a GET as text (an SBOM download). */
+  download(path: string, query?: Query): Promise<string> {
+    return this.call<string>('GET', path, { text: true, ...(query ? { query } : {}) });
+  }
+
+  /** POST bytes as they are (an SBOM upload). */
+  upload<T>(path: string, bytes: Buffer, contentType: string): Promise<T> {
+    return this.call<T>('POST', path, { raw: { bytes, contentType } });
   }
 
   delete<T>(path: string, query?: Query): Promise<T> {

@@ -1,5 +1,5 @@
 /**
- * `lading image add|wait|list|get|content|metadata|vuln|del`: the catalog of a running Lading
+ * `lading image add|wait|list|get|content|metadata|vuln|sbom|import|del`: the catalog of a running Lading
  * service, as anchore-cli's `image` group (reference §6.2).
  */
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
@@ -133,6 +133,10 @@ export function addServiceImageCommands(image: Command): void {
   addDeleteCommand(image);
 }
 
+interface AddOptions {
+  force?: boolean; dockerfile?: string; annotation?: Record<string, string>; noautosubscribe?: boolean; platform?: string; allPlatforms?: boolean;
+}
+
 /** `image add` and `image wait`: queue an analysis and wait for it. */
 function addAnalyzeCommands(image: Command): void {
   addConnectionOptions(image.command('add').argument('<image>', 'registry/repo:tag to analyze'))
@@ -141,11 +145,15 @@ function addAnalyzeCommands(image: Command): void {
     .option('--dockerfile <file>', 'the Dockerfile the image was built from')
     .option('--annotation <key=value>', 'annotation to store with the image (repeatable)', annotation)
     .option('--noautosubscribe', 'do not activate the tag_update subscription (watching the tag for new digests)')
-    .action(async (input: string, o: { force?: boolean; dockerfile?: string; annotation?: Record<string, string>; noautosubscribe?: boolean }, cmd: Command) => {
+    .option('--platform <os/arch[/variant]>', 'the platform to add from a multi-platform image (default linux/amd64)')
+    .option('--all-platforms', 'add every platform of a multi-platform image (one image each)')
+    .action(async (input: string, o: AddOptions, cmd: Command) => {
+      if (o.platform && o.allPlatforms) throw new LadingError('BAD_INPUT', '--platform and --all-platforms are exclusive');
       const dockerfile = o.dockerfile ? await readDockerfile(o.dockerfile) : undefined;
       await withService(cmd, async (svc) => {
         const body = { tag: input, ...(dockerfile ? { dockerfile } : {}), ...(o.annotation ? { annotations: o.annotation } : {}) };
-        const added = await svc.client.post<AnchoreImage[]>('/images', body, { autosubscribe: !o.noautosubscribe, ...(o.force ? { force: true } : {}) });
+        const query = { autosubscribe: !o.noautosubscribe, force: o.force ? true : undefined, platform: o.platform, all_platforms: o.allPlatforms ? true : undefined };
+        const added = await svc.client.post<AnchoreImage[]>('/images', body, query);
         svc.print(added, () => imageText(added));
       });
     });

@@ -82,6 +82,8 @@ export interface RegistryRecord {
   registry_user?: string;
   registry_type?: string;
   registry_verify?: boolean;
+  /** Lading's extension: the record's own CA certificates (PEM), or null. */
+  registry_ca_cert?: string | null;
   created_at?: string;
   last_updated?: string;
 }

@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { addImageOptions, outputOption } from '../options.js';
 import { addServiceImageCommands } from '../client/image-commands.js';
+import { addSbomCommands } from '../client/image-sbom-commands.js';
 import type { ImageOutputOptions } from './image-run.js';
 
 export function imageCommand(): Command {
@@ -24,5 +25,6 @@ export function imageCommand(): Command {
       await (await import('./image-run.js')).runFiles(ref, o);
     });
   addServiceImageCommands(image);
+  addSbomCommands(image);
   return image;
 }

@@ -1,8 +1,13 @@
 /**
  * `lading registry add|update|list|get|del`: registry credentials a Lading service uses to pull
- * images (`/registries`; the registry is URL-encoded in paths, `host:5000` included).
+ * images (`/registries`; the registry is URL-encoded in paths, `host:5000` included), with a CA
+ * certificate per registry (`--ca-cert FILE`, the API's `registry_ca_cert`). `login|logout`
+ * (registry-login.ts) are local: docker's config.json, for the standalone commands.
  */
+import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
+import { LadingError } from '../../errors.js';
+import { addLoginCommands } from './registry-login.js';
 import { addConnectionOptions } from '../client/connection.js';
 import { seg } from '../client/http.js';
 import { block, sortedTable, success, withService } from '../client/output.js';
@@ -13,13 +18,32 @@ interface RegistryOptions {
   registryType: string;
   skipValidate?: boolean;
   registryName?: string;
+  caCert?: string;
 }
 
 export function registriesText(records: RegistryRecord[]): string {
   return records.map((r) => block([
     ['Registry', r.registry], ['Name', r.registry_name ?? 'N/A'], ['User', r.registry_user], ['Type', r.registry_type],
-    ['Verify TLS', r.registry_verify], ['Created', r.created_at], ['Updated', r.last_updated],
+    ['Verify TLS', r.registry_verify], ['CA Certificate', caSummary(r.registry_ca_cert)], ['Created', r.created_at], ['Updated', r.last_updated],
   ])).join('');
+}
+
+function caSummary(pem: string | null | undefined): string {
+  if (!pem) return 'system';
+  const n = pem.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
+  return `${n} certificate${n === 1 ? '' : 's'} of its own`;
+}
+
+/** The PEM text of --ca-cert FILE. */
+async function caCertFile(file: string): Promise<string> {
+  let pem: string;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new LadingError('BAD_INPUT', `--ca-cert: cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new LadingError('BAD_INPUT', `--ca-cert: ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  return pem;
 }
 
 function registryOptions(cmd: Command): Command {
@@ -27,11 +51,13 @@ function registryOptions(cmd: Command): Command {
     .option('--insecure', 'do not verify the registry\'s TLS certificate')
     .option('--registry-type <type>', 'docker_v2 or awsecr', 'docker_v2')
     .option('--skip-validate', 'store the credentials without trying them against the registry')
-    .option('--registry-name <name>', 'a display name (default: the registry)');
+    .option('--registry-name <name>', 'a display name (default: the registry)')
+    .option('--ca-cert <file>', 'CA certificates (PEM) the registry\'s certificate is checked against, kept with the record');
 }
 
-function body(registry: string, user: string, pass: string, o: RegistryOptions): Record<string, unknown> {
+async function body(registry: string, user: string, pass: string, o: RegistryOptions): Promise<Record<string, unknown>> {
   return {
+    ...(o.caCert ? { registry_ca_cert: await caCertFile(o.caCert) } : {}),
     registry,
     registry_user: user,
     registry_pass: pass,
@@ -42,28 +68,29 @@ function body(registry: string, user: string, pass: string, o: RegistryOptions):
 }
 
 export function registryCommand(): Command {
-  const group = new Command('registry').description('registry credentials a Lading service pulls with');
+  const group = new Command('registry')
+    .description('registry credentials: add/update/list/get/del manage those a Lading service pulls with (they talk to the service); login/logout save local ones in docker\'s config.json for the standalone commands');
 
   registryOptions(group.command('add').argument('<registry>', 'host[:port] (or host/path prefix)').argument('<user>', 'user name').argument('<pass>', 'password or token'))
-    .description('add registry credentials (tried against the registry unless --skip-validate)')
+    .description('service: add registry credentials (tried against the registry unless --skip-validate)')
     .action(async (registry: string, user: string, pass: string, o: RegistryOptions, cmd: Command) => {
       await withService(cmd, async (svc) => {
-        const r = await svc.client.post<RegistryRecord[]>('/registries', body(registry, user, pass, o), { validate: !o.skipValidate });
+        const r = await svc.client.post<RegistryRecord[]>('/registries', await body(registry, user, pass, o), { validate: !o.skipValidate });
         svc.print(r, () => registriesText(r));
       }, { insecure: false });
     });
 
   registryOptions(group.command('update').argument('<registry>', 'host[:port]').argument('<user>', 'user name').argument('<pass>', 'password or token'))
-    .description('replace a registry\'s credentials and settings')
+    .description('service: replace a registry\'s credentials and settings')
     .action(async (registry: string, user: string, pass: string, o: RegistryOptions, cmd: Command) => {
       await withService(cmd, async (svc) => {
-        const r = await svc.client.put<RegistryRecord[]>(`/registries/${seg(registry)}`, body(registry, user, pass, o), { validate: !o.skipValidate });
+        const r = await svc.client.put<RegistryRecord[]>(`/registries/${seg(registry)}`, await body(registry, user, pass, o), { validate: !o.skipValidate });
         svc.print(r, () => registriesText(r));
       }, { insecure: false });
     });
 
   addConnectionOptions(group.command('list'))
-    .description('the registries with credentials')
+    .description('service: the registries with credentials')
     .action(async (_o: unknown, cmd: Command) => {
       await withService(cmd, async (svc) => {
         const r = await svc.client.get<RegistryRecord[]>('/registries');
@@ -72,7 +99,7 @@ export function registryCommand(): Command {
     });
 
   addConnectionOptions(group.command('get').argument('<registry>', 'host[:port]'))
-    .description('one registry\'s settings (never its password)')
+    .description('service: one registry\'s settings (never its password)')
     .action(async (registry: string, _o: unknown, cmd: Command) => {
       await withService(cmd, async (svc) => {
         const r = await svc.client.get<RegistryRecord[]>(`/registries/${seg(registry)}`);
@@ -81,12 +108,13 @@ export function registryCommand(): Command {
     });
 
   addConnectionOptions(group.command('del').argument('<registry>', 'host[:port]'))
-    .description('forget a registry\'s credentials')
+    .description('service: forget a registry\'s credentials')
     .action(async (registry: string, _o: unknown, cmd: Command) => {
       await withService(cmd, async (svc) => {
         const r = await svc.client.delete<unknown>(`/registries/${seg(registry)}`);
         svc.print(r, () => success());
       });
     });
+  addLoginCommands(group);
   return group;
 }

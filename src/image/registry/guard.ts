@@ -17,6 +17,7 @@
  * The standalone CLI has no guard: it connects where its user says.
  */
 import { lookup as dnsLookup } from 'node:dns';
+import { lookup as dnsLookupAll } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { LadingError } from '../../errors.js';
 
@@ -132,6 +133,25 @@ export class OutboundGuard {
       const reason = this.refusal(hostname, a.address);
       if (reason) throw new LadingError('DESTINATION_DENIED', reason);
     }
+  }
+
+  /**
+   * For a request that goes through a proxy (the proxy connects, so no `lookup` of ours runs): the
+   * destination's name, then every address it resolves to here. A name this host cannot resolve (a
+   * network where only the proxy resolves names) is judged by the name alone.
+   */
+  async checkProxied(hostname: string): Promise<void> {
+    const host = hostname.replace(/^\[(.*)\]$/, '$1');
+    const early = this.refusal(host);
+    if (early) throw new LadingError('DESTINATION_DENIED', early);
+    if (isIP(host)) return;
+    let addresses: { address: string }[];
+    try {
+      addresses = await dnsLookupAll(host, { all: true, verbatim: true });
+    } catch {
+      return;
+    }
+    this.checkAddresses(host, addresses);
   }
 
   /** A `lookup` for HTTP agents: resolves, then refuses the connection if any address is refused. */

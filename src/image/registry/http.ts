@@ -16,13 +16,20 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { isIP } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { LadingError } from '../../errors.js';
 import { deniedCause, type OutboundGuard } from './guard.js';
+import { dispatcherFor, proxyFor, proxySettings, type ProxySettings } from './proxy.js';
 
 export interface HttpOptions {
   /** A PEM file of extra certificate authorities, trusted on top of the system ones. */
   caFile?: string;
+  /** Extra certificate authorities as PEM text (a registry record's CA), trusted like `caFile`. */
+  caPem?: string;
+  /** What to do about an untrusted certificate, in TLS errors (default DEFAULT_TLS_HINT). */
+  tlsHint?: string;
+  /** Outbound proxies (proxy.ts); default: from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY); false: none. */
+  proxy?: ProxySettings | false;
   /** Hosts (`host` or `host:port`) reached without certificate checks, falling back to plain http. */
   insecureRegistries: string[];
   connectTimeoutMs: number;
@@ -196,6 +203,23 @@ export function isNotTlsError(e: unknown): boolean {
 
 const CERT_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID/;
 
+/** What to do about an untrusted certificate, in the words of the CLI (registry add and the standalone commands). */
+export const DEFAULT_TLS_HINT = 'use --ca-cert FILE or --insecure';
+
+const UNKNOWN_AUTHORITY = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE']);
+
+/** The certificate problem of a failed connection to `host`, in plain words ("certificate signed by unknown authority for HOST"), or undefined. */
+export function tlsProblem(e: unknown, host: string): string | undefined {
+  const code = errorCode(e);
+  if (!code || !CERT_CODES.test(code)) return undefined;
+  if (UNKNOWN_AUTHORITY.has(code)) return `certificate signed by unknown authority for ${host} (${code})`;
+  if (code === 'CERT_HAS_EXPIRED') return `certificate for ${host} has expired`;
+  if (code === 'CERT_NOT_YET_VALID') return `certificate for ${host} is not yet valid`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `certificate is not valid for the name ${host}`;
+  return `certificate for ${host} not trusted (${code})`;
+}
+
 export function describeNetworkError(e: unknown): string {
   const code = errorCode(e);
   const reason = (e as { reason?: unknown }).reason;
@@ -239,12 +263,13 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 export class HttpClient {
   readonly options: HttpOptions;
-  private verifying?: Agent;
-  private unverified?: Agent;
+  private readonly dispatchers = new Map<string, Dispatcher>();
   private extraCa?: string;
+  private readonly proxies: ProxySettings;
 
   constructor(options: Partial<HttpOptions> = {}) {
     this.options = { ...DEFAULT_HTTP_OPTIONS, ...options };
+    this.proxies = this.options.proxy === false ? { noProxy: [] } : this.options.proxy ?? proxySettings();
     if (this.options.caFile) {
       try {
         this.extraCa = readFileSync(this.options.caFile, 'utf8');
@@ -252,29 +277,34 @@ export class HttpClient {
         throw new LadingError('BAD_INPUT', `cannot read the CA file ${this.options.caFile}: ${(e as Error).message}`);
       }
     }
+    if (this.options.caPem) this.extraCa = `${this.extraCa ?? ''}\n${this.options.caPem}`;
   }
 
-  private agent(url: URL): Agent {
-    const common = {
-      headersTimeout: this.options.headersTimeoutMs,
-      bodyTimeout: this.options.bodyIdleTimeoutMs,
-      keepAliveTimeout: 4_000,
-    };
-    const lookup = this.options.guard ? { lookup: this.options.guard.lookup() } : {};
-    if (url.protocol === 'https:' && isListedInsecure(url.host, this.options.insecureRegistries)) {
-      this.unverified ??= new Agent({ ...common, connect: { timeout: this.options.connectTimeoutMs, rejectUnauthorized: false, ...lookup } });
-      return this.unverified;
+  /** The proxy a request to `url` goes through (proxy.ts), or undefined. */
+  proxyFor(url: URL): URL | undefined {
+    return proxyFor(url, this.proxies);
+  }
+
+  private agent(url: URL): Dispatcher {
+    const unverified = url.protocol === 'https:' && isListedInsecure(url.host, this.options.insecureRegistries);
+    const proxy = this.proxyFor(url);
+    const key = `${unverified ? 'unverified' : 'verifying'} ${proxy?.href ?? ''}`;
+    let d = this.dispatchers.get(key);
+    if (!d) {
+      d = dispatcherFor(proxy, {
+        headersTimeout: this.options.headersTimeoutMs,
+        bodyTimeout: this.options.bodyIdleTimeoutMs,
+        keepAliveTimeout: 4_000,
+        ...(this.options.guard ? { lookup: this.options.guard.lookup() } : {}),
+        connect: {
+          timeout: this.options.connectTimeoutMs,
+          rejectUnauthorized: !unverified,
+          ...(this.extraCa && !unverified ? { ca: [...rootCertificates, this.extraCa] } : {}),
+        },
+      });
+      this.dispatchers.set(key, d);
     }
-    this.verifying ??= new Agent({
-      ...common,
-      connect: {
-        ...lookup,
-        timeout: this.options.connectTimeoutMs,
-        rejectUnauthorized: true,
-        ...(this.extraCa ? { ca: [...rootCertificates, this.extraCa] } : {}),
-      },
-    });
-    return this.verifying;
+    return d;
   }
 
   /**
@@ -298,6 +328,7 @@ export class HttpClient {
         headers[key] = v;
       }
       this.options.guard?.checkUrl(url);
+      if (this.options.guard && this.proxyFor(url)) await this.options.guard.checkProxied(url.hostname);
       const res = await this.send(url, method, headers, body, req, what);
       if (!REDIRECTS.has(res.status) || req.followRedirects === false) return res;
       const location = header(res, 'location');
@@ -350,7 +381,11 @@ export class HttpClient {
           await sleep(this.backoff(attempt), req.signal);
           continue;
         }
-        throw new LadingError('NETWORK', `${what}: cannot reach ${url.origin} (${describeNetworkError(e)})`, { cause: e });
+        const tls = tlsProblem(e, url.hostname);
+        if (tls) throw new LadingError('TLS', `${what}: TLS: ${tls} (${this.options.tlsHint ?? DEFAULT_TLS_HINT})`, { cause: e });
+        const proxy = this.proxyFor(url);
+        const via = proxy ? ` through the proxy ${proxy.host}` : '';
+        throw new LadingError('NETWORK', `${what}: cannot reach ${url.origin}${via} (${describeNetworkError(e)})`, { cause: e });
       }
       if (attempt < attempts && RETRY_STATUS(res.status)) {
         const after = retryAfterMs(header(res, 'retry-after'));
@@ -369,6 +404,6 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.verifying?.close(), this.unverified?.close()]);
+    await Promise.all([...this.dispatchers.values()].map((d) => d.close()));
   }
 }

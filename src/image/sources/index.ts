@@ -24,8 +24,16 @@ export interface SourceOptions {
   credentialLookup?: CredentialLookupOptions | false;
   insecureRegistries?: string[];
   caFile?: string;
+  /** Extra CA certificates as PEM text (a registry record's `registry_ca_cert`). */
+  caPem?: string;
   /** The service's outbound guard (registry/guard.ts); the CLI has none. */
   guard?: OutboundGuard;
+}
+
+/** The HTTP settings of a source's options: the guard and a PEM CA. */
+function httpOf(options: SourceOptions): { http?: { guard?: OutboundGuard; caPem?: string } } {
+  if (!options.guard && !options.caPem) return {};
+  return { http: { ...(options.guard ? { guard: options.guard } : {}), ...(options.caPem ? { caPem: options.caPem } : {}) } };
 }
 
 /** A registry API client with the same options an image source gets (for tag lists and lookups). */
@@ -36,7 +44,7 @@ export function registryClient(registry: string, options: SourceOptions): Regist
     ...(options.credentialLookup !== undefined ? { credentialLookup: options.credentialLookup } : {}),
     ...(options.insecureRegistries ? { insecureRegistries: options.insecureRegistries } : {}),
     ...(options.caFile ? { caFile: options.caFile } : {}),
-    ...(options.guard ? { http: { guard: options.guard } } : {}),
+    ...httpOf(options),
   });
 }
 
@@ -50,7 +58,7 @@ async function openRegistry(rest: string, options: SourceOptions, limits: Limits
     ...(options.credentialLookup !== undefined ? { credentialLookup: options.credentialLookup } : {}),
     ...(options.insecureRegistries ? { insecureRegistries: options.insecureRegistries } : {}),
     ...(options.caFile ? { caFile: options.caFile } : {}),
-    ...(options.guard ? { http: { guard: options.guard } } : {}),
+    ...httpOf(options),
   });
 }
 

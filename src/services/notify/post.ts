@@ -3,13 +3,16 @@
  * destination's host is resolved once, every address it resolves to is checked, and the connection
  * goes to those checked addresses (undici Agent with a pinned `lookup`), so a DNS answer that
  * changes between check and connect (a rebind) cannot reach a refused address. Redirects are not
- * followed (a 3xx is a failed attempt). A refused destination is a failed attempt naming the rule.
+ * followed (a 3xx is a failed attempt). Through a proxy (image/registry/proxy.ts), the destination's
+ * name and addresses are checked here and the proxy connects.
+ * A refused destination is a failed attempt naming the rule.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { describeError } from '../../errors.js';
 import type { OutboundGuard } from '../../image/registry/guard.js';
+import { dispatcherFor, proxyFor, proxySettings, type ProxySettings } from '../../image/registry/proxy.js';
 
 export interface PostRequest {
   url: URL;
@@ -19,6 +22,8 @@ export interface PostRequest {
   verifyTls: boolean;
   timeoutMs: number;
   guard: OutboundGuard;
+  /** Default: from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). */
+  proxy?: ProxySettings;
 }
 
 export interface PostResult {
@@ -62,10 +67,28 @@ function pinnedLookup(addresses: Resolved[]): LookupFunction {
 
 /** POST the body; the status code, or the reason nothing was received. Never throws. */
 export async function postWebhook(req: PostRequest): Promise<PostResult> {
-  const resolved = await resolveChecked(req.url, req.guard);
-  if (typeof resolved === 'string') return { error: resolved };
-  const agent = new Agent({
-    connect: { lookup: pinnedLookup(resolved), rejectUnauthorized: req.verifyTls, timeout: req.timeoutMs },
+  // Through a proxy (HTTPS_PROXY etc., proxy.ts) the proxy connects: the destination is judged here first.
+  let proxy: URL | undefined;
+  try {
+    proxy = proxyFor(req.url, req.proxy ?? proxySettings());
+  } catch (e) {
+    return { error: describeError(e) };
+  }
+  let lookup: LookupFunction | undefined;
+  if (proxy) {
+    try {
+      await req.guard.checkProxied(req.url.hostname);
+    } catch (e) {
+      return { error: `refused: ${describeError(e)}` };
+    }
+  } else {
+    const resolved = await resolveChecked(req.url, req.guard);
+    if (typeof resolved === 'string') return { error: resolved };
+    lookup = pinnedLookup(resolved);
+  }
+  const agent = dispatcherFor(proxy, {
+    connect: { rejectUnauthorized: req.verifyTls, timeout: req.timeoutMs },
+    ...(lookup ? { lookup } : {}),
     headersTimeout: req.timeoutMs,
     bodyTimeout: req.timeoutMs,
   });

@@ -21,6 +21,7 @@ import * as objectStore from './0018-object-store.js';
 import * as findingChanges from './0019-finding-changes.js';
 import * as imageListIndex from './0020-image-list-index.js';
 import * as imageBases from './0021-image-bases.js';
+import * as registryCaCert from './0022-registry-ca-cert.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -44,4 +45,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0019-finding-changes': findingChanges,
   '0020-image-list-index': imageListIndex,
   '0021-image-bases': imageBases,
+  '0022-registry-ca-cert': registryCaCert,
 };
