@@ -167,6 +167,7 @@ const SETUPS: Setup[] = [
   { label: 'object_store db, gzip (as before)', env: { LADING_OBJECT_STORE__COMPRESSION: 'gzip' } },
   { label: 'object_store db, zstd (default)', env: {} },
   { label: 'object_store dir, zstd', env: { LADING_OBJECT_STORE__DRIVER: 'dir' } },
+  { label: 'object_store db, zstd, analysis.auto_evaluate false', env: { LADING_ANALYSIS__AUTO_EVALUATE: 'false' } },
 ];
 
 interface Run { dbUrl: string; dir: string; images: number; clients: number; setup: Setup }

@@ -114,6 +114,8 @@ const analysisSchema = mapping({
   /** Attempts per image before it is marked analysis_failed. */
   max_attempts: int(1, 100).default(3),
   file_digests: bool().default(true),
+  /** Evaluate each newly analyzed or imported image against its account's active bundle (issue 19); false leaves images "not evaluated" until checked. */
+  auto_evaluate: bool().default(true),
   secrets: bool().default(true),
   retrieve_files: list(str('an absolute path', 2).refine((v) => v.startsWith('/'), { error: 'expected an absolute path' }), 'absolute paths').default([...DEFAULT_RETRIEVED_FILES]),
   content_rules: list(contentRule, 'content rules NAME=regex').default([]),

@@ -70,6 +70,19 @@ describeOnDatabases('image lifecycle: index and summary follow the catalog', ({ 
     assert.deepEqual([Number(r?.high), Number(r?.total), Number(r?.package_count)], [1, 1, 2]);
   });
 
+  test('a stored analysis is evaluated with the active bundle, unless auto-evaluation is off', async () => {
+    const evals = async (d: string) => (await db().kysely.selectFrom('policy_evals').select('final_action').where('image_digest', '=', d).execute()).map((r) => r.final_action);
+    const on = digest('5');
+    await s.catalog.addImage('a', { imageDigest: on, tag: tag('evaluated') });
+    await s.catalog.saveAnalysis('a', on, sbomOf(SBOM_PACKAGES(), undefined, on));
+    assert.deepEqual(await evals(on), ['stop'], 'the default bundle stops a High finding with a fix');
+    const off = composeImageStores(db(), { autoEvaluate: false });
+    const d = digest('6');
+    await off.catalog.addImage('a', { imageDigest: d, tag: tag('not-evaluated') });
+    await off.catalog.saveAnalysis('a', d, sbomOf(SBOM_PACKAGES(), undefined, d));
+    assert.deepEqual(await evals(d), [], 'analysis.auto_evaluate false: no evaluation until a check');
+  });
+
   test('the index and the row are written in the storing transaction: a failing subscriber stores nothing', async () => {
     const d = digest('3');
     const stores = composeImageStores(db());

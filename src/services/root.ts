@@ -46,7 +46,8 @@ import { SubscriptionStore } from '../store/subscriptions.js';
 import { OutboundGuard, outboundPolicy } from '../image/registry/guard.js';
 import { SummaryStore, removeImageSummary } from './summaries.js';
 import { BaseStore, recordLayerChains, removeImageBase } from '../store/bases.js';
-import { evaluateAnalyzed } from './auto-evaluate.js';
+import type { Sbom } from '../sbom/model.js';
+import { evaluateAnalyzed as evaluateImage } from './auto-evaluate.js';
 
 /** The stores every image change goes through, wired to each other by the lifecycle. */
 export interface ImageStores {
@@ -79,6 +80,8 @@ export interface ImageStoreOptions {
   announcer?: Announcer;
   /** Tags the automatic evaluation after analysis leaves alone (composeRoot's: those with an active policy_eval subscription). */
   evaluatedElsewhere?: (account: string, fulltag: string) => Promise<boolean>;
+  /** Evaluate each stored analysis with the account's active bundle (config analysis.auto_evaluate; default true). */
+  autoEvaluate?: boolean;
 }
 
 /** The analysis documents of a configuration (object_store; dir's default path is in data_dir). */
@@ -102,7 +105,7 @@ export function composeImageStores(db: DatabaseHandle, options: ImageStoreOption
   const changes = new FindingChanges({ db: db.kysely, lifecycle, catalog, policies, reports, ...(options.announcer ? { announcer: options.announcer } : {}) });
   const stores: ImageStores = { db, lifecycle, vulndb, reports, catalog, policies, summaries, packages: new PackageQueries(db.kysely, catalog, vulndb), findings, changes, bases };
   subscribeImageStores(stores);
-  subscribeBases(stores, options.evaluatedElsewhere);
+  subscribeBases(stores, options.autoEvaluate === false ? undefined : { ...(options.evaluatedElsewhere ? { evaluatedElsewhere: options.evaluatedElsewhere } : {}) });
   return stores;
 }
 
@@ -112,19 +115,22 @@ export function composeImageStores(db: DatabaseHandle, options: ImageStoreOption
  * base of the stored images built on it), then it is evaluated (and so are the images it became
  * the base of: their inherited findings changed). A deleted image's children get their next base.
  */
-function subscribeBases(stores: ImageStores, evaluatedElsewhere?: (account: string, fulltag: string) => Promise<boolean>): void {
+function subscribeBases(stores: ImageStores, auto?: { evaluatedElsewhere?: (account: string, fulltag: string) => Promise<boolean> }): void {
   const { lifecycle, bases, catalog, policies, reports } = stores;
-  const evaluation = { catalog, policies, reports, ...(evaluatedElsewhere ? { evaluatedElsewhere } : {}) };
+  const evaluation = { catalog, policies, reports, ...(auto?.evaluatedElsewhere ? { evaluatedElsewhere: auto.evaluatedElsewhere } : {}) };
+  const evaluate = async (account: string, imageDigest: string, sbom?: Sbom) => {
+    if (auto) await evaluateImage(evaluation, account, imageDigest, sbom);
+  };
   lifecycle
     .inTransaction('analysisStored', (trx, e) => recordLayerChains(trx, e.account, e.imageDigest, e.sbom))
     .inTransaction('imageDeleted', (trx, e) => removeImageBase(trx, e.account, e.imageDigest))
     .afterCommit('analysisStored', async (e) => {
       const adopted = await bases.analysisStored(e.account, e.imageDigest, e.sbom);
-      await evaluateAnalyzed(evaluation, e.account, e.imageDigest, e.sbom);
-      for (const child of adopted) await evaluateAnalyzed(evaluation, e.account, child);
+      await evaluate(e.account, e.imageDigest, e.sbom);
+      for (const child of adopted) await evaluate(e.account, child);
     })
     .afterCommit('imageDeleted', async (e) => {
-      for (const child of await bases.imageDeleted(e.account, e.imageDigest)) await evaluateAnalyzed(evaluation, e.account, child);
+      for (const child of await bases.imageDeleted(e.account, e.imageDigest)) await evaluate(e.account, child);
     });
 }
 
@@ -192,7 +198,7 @@ export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRo
   const evaluatedElsewhere = async (account: string, fulltag: string) =>
     (await subscriptions.list(account, { key: fulltag, type: 'policy_eval' })).some((s) => s.active);
   const image = composeImageStores(db, {
-    announcer, quotas, evaluatedElsewhere, documents: configuredDocuments(config), ...(options.onError ? { onError: options.onError } : {}),
+    announcer, quotas, evaluatedElsewhere, autoEvaluate: config.analysis.auto_evaluate, documents: configuredDocuments(config), ...(options.onError ? { onError: options.onError } : {}),
   });
   const root: ServiceRoot = {
     ...image,
