@@ -4,6 +4,8 @@ import { buildImage } from '../../testkit/images.js';
 import { memoryImage } from '../../testkit/memory-image.js';
 import { analyzeImage } from '../analyze.js';
 import { DiskCache } from './store.js';
+import type { Sbom } from '../../sbom/model.js';
+import { writeNative } from '../../sbom/formats/native.js';
 
 export function fixtureImage(seed: number) {
   const files = Array.from({ length: 200 }, (_, i) => ({ type: 'file' as const, path: `data/${seed}/f${i}.txt`, content: `file ${i} of ${seed}\napi_key = "${'k'.repeat(24)}${i}"\n` }));
@@ -13,8 +15,9 @@ export function fixtureImage(seed: number) {
   ] }));
 }
 
-export function sbomDigest(s: { createdAt: string }): string {
-  return createHash('sha256').update(JSON.stringify({ ...s, createdAt: '' })).digest('hex');
+/** A digest of the SBOM's canonical document (writeNative: keys in a fixed order), its creation time blanked. */
+export function sbomDigest(s: Sbom): string {
+  return createHash('sha256').update(writeNative({ ...s, createdAt: '' })).digest('hex');
 }
 
 if (process.argv[1]?.endsWith('testing-writer-child.ts')) {

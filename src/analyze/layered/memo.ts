@@ -19,12 +19,12 @@ import { imageMetadata } from '../metadata.js';
 export const IMAGE_BUCKET = 'images';
 
 /** Bump when what an image entry holds changes shape or meaning. */
-const MEMO_FORMAT = 3;
+const MEMO_FORMAT = 4;
 
 interface MemoMeta {
   /** Each layer's uncompressed size, null where it was not known. */
   sizes: (number | null)[];
-  /** The body's keys (see SbomBody), parsed from the blob when first read. */
+  /** The body's keys (see SbomBody) in the analysis's order; all but warnings are parsed from the blob when first read. */
   keys: string[];
   /** The body's warnings, kept apart: every run prints them, and reading them must not parse the body. */
   warnings: string[];
@@ -40,7 +40,7 @@ export function imageKey(layerKeys: string[][]): string {
 function isMemoMeta(m: unknown): m is MemoMeta {
   const e = m as MemoMeta | undefined;
   return typeof e === 'object' && e !== null && Array.isArray(e.sizes) && Array.isArray(e.keys) && Array.isArray(e.warnings) && Array.isArray(e.packageOrder)
-    && e.keys.every((k) => typeof k === 'string' && k !== 'warnings');
+    && e.keys.every((k) => typeof k === 'string');
 }
 
 /**
@@ -50,8 +50,9 @@ function isMemoMeta(m: unknown): m is MemoMeta {
  * afresh, as the fields may change); changed warnings also make writeNative render afresh.
  */
 function lazySbom(head: Pick<Sbom, 'schema' | 'createdAt' | 'tool' | 'source'>, meta: MemoMeta, text: string): Sbom {
-  const sbom = { ...head, warnings: meta.warnings } as Sbom;
+  const sbom = { ...head } as Sbom;
   const fields = sbom as unknown as Record<string, unknown>;
+  const lazy = meta.keys.filter((k) => k !== 'warnings');
   let parsed: Record<string, unknown> | undefined;
   const materialize = (): Record<string, unknown> => {
     if (parsed) return parsed;
@@ -60,10 +61,15 @@ function lazySbom(head: Pick<Sbom, 'schema' | 'createdAt' | 'tool' | 'source'>, 
     if (sorted.length !== meta.packageOrder.length) throw new Error('layer cache: image entry lists another number of packages than its order');
     parsed.packages = meta.packageOrder.map((i) => sorted[i]);
     if (Array.isArray(parsed.files)) readNativeFileModes(parsed.files);
-    for (const k of meta.keys) Object.defineProperty(sbom, k, { value: parsed[k], writable: true, enumerable: true, configurable: true });
+    for (const k of lazy) Object.defineProperty(sbom, k, { value: parsed[k], writable: true, enumerable: true, configurable: true });
     return parsed;
   };
+  // The analysis's key order (warnings in its place, a plain field), so JSON.stringify keeps it.
   for (const k of meta.keys) {
+    if (k === 'warnings') {
+      fields.warnings = meta.warnings;
+      continue;
+    }
     Object.defineProperty(sbom, k, {
       get: () => materialize()[k],
       set: (v: unknown) => {
@@ -97,7 +103,7 @@ export async function writeMemo(cache: LayerCache, key: string, sbom: Sbom): Pro
   const at = new Map(sorted.map((p, i) => [p, i]));
   const meta: MemoMeta = {
     sizes: source.layers.map((l) => l.uncompressedSize ?? null),
-    keys: Object.keys(body).filter((k) => k !== 'warnings'),
+    keys: Object.keys(body),
     warnings: body.warnings,
     packageOrder: body.packages.map((p) => at.get(p)!),
   };
