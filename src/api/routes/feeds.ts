@@ -47,6 +47,15 @@ function sourceView(s: SourceStatus, synced: boolean): Record<string, unknown> {
   };
 }
 
+/** How a group's sources fared: failed when one failed, else ok when one has data, else never; the latest attempt and the first error. */
+function health(sources: SourceStatus[]): Record<string, unknown> {
+  const status = sources.some((s) => s.status === 'failed') ? 'failed' : sources.some((s) => s.status === 'ok') ? 'ok' : 'never';
+  return {
+    status, kind: sources.find((s) => s.status === 'ok')?.kind ?? null,
+    last_attempt: isoZ(latest(sources.map((s) => s.lastSync))), last_error: sources.find((s) => s.error)?.error ?? null,
+  };
+}
+
 /** The groups of one feed: a namespace each (vulnerabilities), or the feed's one group. */
 function groupsOf(feed: string, sources: SourceStatus[], d: FeedData, feedOn: boolean): Record<string, unknown>[] {
   const single = singleGroupOf(feed);
@@ -54,7 +63,7 @@ function groupsOf(feed: string, sources: SourceStatus[], d: FeedData, feedOn: bo
     const synced = sources.some((s) => d.synced.has(s.source));
     return [{
       name: single, created_at: isoZ(earliest(sources.map((s) => s.lastSuccess))), last_sync: isoZ(latest(sources.map((s) => s.lastSuccess))),
-      record_count: sources.reduce((n, s) => n + s.records, 0), enabled: feedOn && synced, synced,
+      record_count: sources.reduce((n, s) => n + s.records, 0), enabled: feedOn && synced, synced, ...health(sources),
     }];
   }
   const bySource = new Map(sources.map((s) => [s.source, s]));
@@ -67,7 +76,7 @@ function groupsOf(feed: string, sources: SourceStatus[], d: FeedData, feedOn: bo
     return {
       name: anchoreGroup(ns), created_at: isoZ(earliest(from.map((s) => s.lastSuccess))), last_sync: isoZ(latest(from.map((s) => s.lastSuccess))),
       record_count: rows.reduce((n, r) => n + r.rows, 0), enabled: feedOn && on && synced, synced, disabled: !on,
-      sources: rows.map((r) => r.source),
+      sources: rows.map((r) => r.source), ...health(from),
     };
   }).sort((a, b) => a.name.localeCompare(b.name));
 }

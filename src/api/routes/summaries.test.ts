@@ -304,7 +304,7 @@ describeService('summaries API', {
       { id: 'CVE-2024-0002', severity: 'Critical', package_name: 'left-pad', package_version: '1.1.0', fixed_versions: ['1.3.0'] },
       { id: 'CVE-2024-0001', severity: 'High', package_name: 'libssl3', package_version: '3.0.11-1~deb12u1', fixed_versions: ['3.0.15-1~deb12u1'] },
     ]);
-    assert.deepEqual([r.body.secrets, r.body.setuid, r.body.verdict], [{ added: [], removed: [] }, { added: [], removed: [] }, { base: null, target: null, changed: false }]);
+    assert.deepEqual([r.body.secrets, r.body.setuid, r.body.verdict], [{ added: [], removed: [] }, { added: [], removed: [] }, { base: 'fail', target: 'warn', changed: true }], 'both images evaluated when analyzed');
     const back = await api('GET', `/v1/summaries/compare?base=${B}&target=${A}`, admin);
     assert.deepEqual(back.body.packages.downgraded, [{ name: 'libssl3', type: 'deb', from: '3.0.15-1~deb12u1', to: '3.0.11-1~deb12u1' }]);
     assert.equal(back.body.vulnerabilities.introduced.length, 2);

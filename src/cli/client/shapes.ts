@@ -123,13 +123,15 @@ export interface FeedGroup {
   last_sync?: string | null;
   record_count?: number;
   enabled?: boolean;
+  /** Lading: turned off with PUT /system/feeds/{feed}/{group} (enabled is also false when this service does not sync it). */
+  disabled?: boolean;
   /** Lading: ok, failed or never; the kind of the last success (sync or import); the last attempt and its error. */
   status?: string;
   kind?: string | null;
   last_attempt?: string | null;
   last_error?: string | null;
 }
-export interface Feed { name: string; enabled?: boolean; groups: FeedGroup[] }
+export interface Feed { name: string; enabled?: boolean; disabled?: boolean; groups: FeedGroup[] }
 
 export interface FeedSyncResult {
   feed: string;

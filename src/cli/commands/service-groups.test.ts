@@ -53,12 +53,13 @@ describeService('lading CLI service groups', { registry: true, seed: seedOpenssl
     assert.match(ok(status).stdout, /^Service worker \(.+, http:\/\/127\.0\.0\.1:\d+\/v1\): up$/m);
     assert.match(ok(wait).stdout, /^Engine DB Version: \S+$/m);
     assert.match(ok(feeds).stdout, /^Feed\s+Group\s+LastSync\s+Status\s+RecordCount$/m);
-    const debian = rows(feeds).find((r) => r[0] === 'debian');
+    const debian = rows(feeds).find((r) => r[0] === 'vulnerabilities' && r[1] === 'debian:12');
     assert.ok(debian, feeds.stdout);
     assert.match(debian[2]!, /^\d{4}-\d\d-\d\dT/);
     assert.equal(debian[3], 'ok');
     assert.ok(Number(debian[4]) > 0);
-    assert.equal(JSON.parse(ok(feedsJson).stdout).find((f: { name: string }) => f.name === 'debian').groups[0].record_count, Number(debian[4]));
+    const json = JSON.parse(ok(feedsJson).stdout) as { name: string; groups: { name: string; record_count: number }[] }[];
+    assert.equal(json.find((f) => f.name === 'vulnerabilities')!.groups.find((g) => g.name === 'debian:12')!.record_count, Number(debian[4]));
 
     const never = await cli('system', 'wait', '--feedsready', 'no-such-feed', '--timeout', '0.5', '--interval', '0.1');
     assert.equal(never.code, 2);

@@ -23,9 +23,11 @@ function groupStatus(g: Feed['groups'][number], on: boolean): string {
 
 /** LastSync is the last successful sync or import; a failed attempt shows in Status (and its error below the table). */
 export function feedsText(feeds: Feed[]): string {
+  // Disabled: turned off (`disabled`, Lading's field); a server without it says so through `enabled`.
+  const off = (x: { enabled?: boolean; disabled?: boolean }) => x.disabled ?? x.enabled === false;
   const rows = feeds.flatMap((f) => f.groups.map((g) => {
-    const on = f.enabled !== false && g.enabled !== false;
-    return [f.enabled === false ? `${f.name}(disabled)` : f.name, g.enabled === false ? `${g.name}(disabled)` : g.name, g.last_sync || (on ? 'pending' : '-'),
+    const on = !off(f) && !off(g);
+    return [off(f) ? `${f.name}(disabled)` : f.name, off(g) ? `${g.name}(disabled)` : g.name, g.last_sync || (on ? 'pending' : '-'),
       groupStatus(g, on), g.record_count ?? 'N/A'];
   }));
   const errors = feeds.flatMap((f) => f.groups.filter((g) => g.last_error).map((g) => `${f.name}/${g.name}: last attempt${g.last_attempt ? ` ${g.last_attempt}` : ''} failed: ${g.last_error}`));
