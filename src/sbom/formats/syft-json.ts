@@ -41,7 +41,7 @@ function artifact(p: Package, layerDiffIds: readonly string[]): Json {
     type: p.type,
     foundBy: p.foundBy,
     locations: p.locations.map((l) => {
-      const layerID = l.layerDigest ?? (l.layer !== undefined ? layerDiffIds[l.layer] : undefined);
+      const layerID = l.layerDiffId ?? (l.layer !== undefined ? layerDiffIds[l.layer] : undefined);
       return { path: l.path, ...(layerID ? { layerID } : {}), accessPath: l.path, annotations: { evidence: 'primary' } };
     }),
     licenses: p.licenses.map((l) => ({ value: l, spdxExpression: isSpdxExpression(l) ? l : '', type: 'declared', urls: [], locations: [] })),
