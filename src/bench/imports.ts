@@ -222,7 +222,7 @@ export async function importFigures(images = 200, clientCounts = [1, 4, 8]): Pro
         const dir = join(work, `svc-${++n}`);
         out.push(await runOne({ dbUrl: await d.next(work, n), dir, images, clients, setup: SETUPS[1]! }, docs));
       }
-      for (const setup of [SETUPS[0]!, SETUPS[2]!]) {
+      for (const setup of [SETUPS[0]!, SETUPS[2]!, SETUPS[3]!]) {
         const dir = join(work, `svc-${++n}`);
         out.push(await runOne({ dbUrl: await d.next(work, n), dir, images, clients: clientCounts.at(-1)!, setup }, docs));
       }
