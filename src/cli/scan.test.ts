@@ -12,6 +12,7 @@ import { buildImage, dockerArchiveBuffer } from '../testkit/images.js';
 import { MemoryLookup } from '../vulns/lookup.js';
 import { affected, deb, sbomOf } from '../vulns/testing.js';
 import { sbomFromFile, scanCommand } from './commands/scan.js';
+import { runCommand } from './testing.js';
 
 let dir: string;
 let sbomPath: string;
@@ -34,28 +35,7 @@ interface Run { code: number; stdout: string; stderr: string; closed: number }
 async function scan(args: string[], db: MemoryLookup = lookup()): Promise<Run> {
   let closed = 0;
   const cmd = scanCommand(async () => Object.assign(db, { close: async () => { closed++; } })).exitOverride();
-  const saved = process.exitCode;
-  const out = { stdout: '', stderr: '' };
-  const write = { stdout: process.stdout.write, stderr: process.stderr.write };
-  process.exitCode = 0;
-  // The command writes strings; the test runner's own reports (bytes) pass through.
-  const capture = (key: 'stdout' | 'stderr') => ((chunk: unknown, ...rest: unknown[]) => {
-    if (typeof chunk === 'string') {
-      out[key] += chunk;
-      return true;
-    }
-    return (write[key] as (...a: unknown[]) => boolean).call(process[key], chunk, ...rest);
-  }) as typeof process.stdout.write;
-  process.stdout.write = capture('stdout');
-  process.stderr.write = capture('stderr');
-  try {
-    await cmd.parseAsync(args, { from: 'user' });
-    return { code: Number(process.exitCode ?? 0), ...out, closed };
-  } finally {
-    process.stdout.write = write.stdout;
-    process.stderr.write = write.stderr;
-    process.exitCode = saved;
-  }
+  return { ...(await runCommand(cmd, args)), closed };
 }
 
 before(async () => {

@@ -216,3 +216,13 @@ export function licensesFrom(values: (string | undefined | null)[]): string[] {
   }
   return [...out];
 }
+
+/** Is `text` valid by the SPDX expression grammar (`MIT OR Apache-2.0`, `LicenseRef-x`, any listed id)? */
+export function isSpdxExpression(text: string): boolean {
+  try {
+    parse()(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -5,7 +5,7 @@
  * reads back.
  */
 import { randomUUID } from 'node:crypto';
-import parseSpdx from 'spdx-expression-parse';
+import { isSpdxExpression } from '../licenses.js';
 import type { Distro, Package, Sbom } from '../model.js';
 import { cycloneDxLicenseIds } from '../schema-files.js';
 import { imageName, imageVersion, ociPurl, sha256Hex, sortPackages, type Json } from './common.js';
@@ -17,16 +17,6 @@ interface Property { name: string; value: string }
 function prop(out: Property[], name: string, value: string | number | boolean | undefined): void {
   if (value === undefined || value === '') return;
   out.push({ name, value: String(value) });
-}
-
-/** Is `text` valid by the SPDX expression grammar (`MIT OR Apache-2.0`, `LicenseRef-x`, any listed id)? */
-function isSpdxExpression(text: string): boolean {
-  try {
-    parseSpdx(text);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

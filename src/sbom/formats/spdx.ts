@@ -5,7 +5,7 @@
  * hasExtractedLicensingInfos.
  */
 import { randomUUID } from 'node:crypto';
-import parseSpdx from 'spdx-expression-parse';
+import { isSpdxExpression } from '../licenses.js';
 import type { Distro, Package, Sbom } from '../model.js';
 import { imageName, imageVersion, ociPurl, sha256Hex, sortPackages, type Json } from './common.js';
 
@@ -14,15 +14,6 @@ export const spdxMediaType = 'application/spdx+json';
 /** Only [a-zA-Z0-9.-] may follow `SPDXRef-` and `LicenseRef-`. */
 export function spdxIdPart(text: string): string {
   return text.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '');
-}
-
-function isSpdxExpression(text: string): boolean {
-  try {
-    parseSpdx(text);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const NOASSERTION = 'NOASSERTION';

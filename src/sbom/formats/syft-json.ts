@@ -4,21 +4,12 @@
  * diff_id, as syft writes it), licences, CPEs, purl and the OS details in syft's metadata keys
  * (`source`, `sourceVersion`, `architecture`, `epoch`), so read-syft.ts reads back what was written.
  */
-import parseSpdx from 'spdx-expression-parse';
+import { isSpdxExpression } from '../licenses.js';
 import type { Distro, Package, Sbom } from '../model.js';
 import { imageName, imageVersion, sha256Hex, sortPackages, type Json } from './common.js';
 
 export const syftMediaType = 'application/vnd.syft+json';
 const SCHEMA_VERSION = '16.0.34';
-
-function isSpdxExpression(text: string): boolean {
-  try {
-    parseSpdx(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** syft's `language` for an artifact type. */
 const LANGUAGE: Record<string, string> = {
