@@ -230,16 +230,7 @@ export async function startHttpServer(handler: Handler): Promise<RunningServer> 
       res.end(String(e));
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    host: `127.0.0.1:${port}`,
-    port,
-    stop: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
-  };
+  return listening(server);
 }
 
 /** Forward a request to the upstream registry, streaming both ways. The Host header is kept, so upload locations point back here. */
@@ -399,6 +390,11 @@ export async function selfSignedCert(): Promise<{ dir: string; certFile: string;
 export async function startTlsFront(upstream: string, tls: { cert: Buffer; key: Buffer }): Promise<RunningServer> {
   const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => forward(req, res, upstream));
   server.on('tlsClientError', () => { /* a client that refused the certificate */ });
+  return listening(server);
+}
+
+/** Start `server` on a free loopback port: its host:port, and a stop that drops open connections. */
+async function listening(server: http.Server | https.Server): Promise<RunningServer> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
