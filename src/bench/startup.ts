@@ -1,11 +1,13 @@
 /**
- * Start-up figures for `npm run bench`: `lading --version`, `lading --help` and `lading sbom --help`
+ * Start-up figures for `npm run bench`: `lading --version`, `lading --help` and every top-level
+ * command's `--help` (defining the command loads its module, so this is each command's start)
  * next to bare `node -e 0`, each run alternately (so that a busy machine weighs on all alike),
  * median and best of the runs, and the difference to bare node. Run: node dist/bench/startup.js [RUNS]
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { COMMAND_NAMES } from '../cli/program.js';
 
 // The command users run: the package's bundled bin (npm run bench builds dist/ first).
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'bin', 'lading.js');
@@ -14,7 +16,7 @@ const CASES: [label: string, args: string[]][] = [
   ['node -e 0', ['-e', '0']],
   ['lading --version', [cli, '--version']],
   ['lading --help', [cli, '--help']],
-  ['lading sbom --help', [cli, 'sbom', '--help']],
+  ...COMMAND_NAMES.map((c): [string, string[]] => [`lading ${c} --help`, [cli, c, '--help']]),
 ];
 
 function wallMs(args: string[]): number {
@@ -35,7 +37,7 @@ export function startupFigures(runs = 15): string[] {
   CASES.forEach(([label], c) => {
     const m = median(times[c]!);
     const over = c === 0 ? '' : `  +${Math.round(m - base)} ms over node`;
-    out.push(`  ${label.padEnd(22)}${String(Math.round(m)).padStart(6)} ms  best ${String(Math.round(Math.min(...times[c]!))).padStart(5)} ms${over}`);
+    out.push(`  ${label.padEnd(28)}${String(Math.round(m)).padStart(6)} ms  best ${String(Math.round(Math.min(...times[c]!))).padStart(5)} ms${over}`);
   });
   return out;
 }

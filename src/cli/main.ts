@@ -1,8 +1,18 @@
 #!/usr/bin/env node
 /** The `lading` command line. Errors print one line to stderr and exit 2. */
+import { setFlagsFromString } from 'node:v8';
 import { describeError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { interruption } from './interrupt.js';
+
+/**
+ * undici parses HTTP with llhttp compiled to WebAssembly. V8 first compiles it with its baseline
+ * compiler (Liftoff) and then, once the parser runs hot, recompiles it with TurboFan on a
+ * background thread: about 0.25 s of CPU, and node waits for that job before it exits, so a warm
+ * `lading sbom` spent its last third waiting for a compilation nobody would use. A command that
+ * ends keeps the baseline code; `lading serve`, which runs for days, lets V8 optimize.
+ */
+if (process.argv[2] !== 'serve') setFlagsFromString('--liftoff-only');
 
 /** `lading --version` alone is answered before the command tree (and commander) is loaded: the cheapest start there is. */
 const VERSION_ONLY = new Set(['--version', '-V']);

@@ -27,6 +27,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   query: async () => (await import('./commands/query.js')).queryCommand(),
 };
 
+/** The top-level command names, in `lading --help`'s order (the start-up bench times each one's --help). */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
 /** The top-level command `argv` runs when it names one first (`lading sbom ...`); undefined otherwise (options first, help, unknown). */
 export function commandOf(argv: readonly string[]): string | undefined {
   const first = argv[2];

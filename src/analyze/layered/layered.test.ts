@@ -19,7 +19,7 @@ import type { Sbom } from '../../sbom/model.js';
 import type { Analyzer } from '../types.js';
 import { ANALYZERS } from '../analyzers/index.js';
 import { IMAGE_BUCKET } from './memo.js';
-import { writeNative } from '../../sbom/formats/native.js';
+import { writeNative, writeNativeBytes } from '../../sbom/formats/native.js';
 
 const file = (path: string, content: string | Buffer = '', extra: Partial<Extract<TarEntry, { type: 'file' }>> = {}): TarEntry =>
   ({ type: 'file', path, content, ...extra });
@@ -233,6 +233,7 @@ describe('layer cache', () => {
     assert.ok(lazy(warm), 'the body is not parsed on a hit');
     assert.deepEqual(warm.warnings, cold.warnings);
     assert.equal(writeNative(warm), writeNative(cold));
+    assert.ok(writeNativeBytes(warm).equals(Buffer.from(writeNative(cold))), 'the stored bytes make the same document');
     assert.ok(lazy(warm), 'writing the document did not parse the body');
 
     const changed = await analyzeImage(img, { cache });
@@ -241,6 +242,7 @@ describe('layer cache', () => {
     assert.ok(!lazy(changed));
     assert.match(writeNative(changed), /"added-later"/);
     assert.equal(JSON.parse(writeNative(changed)).packages.length, cold.packages.length + 1);
+    assert.ok(writeNativeBytes(changed).equals(Buffer.from(writeNative(changed))), 'a changed body is rendered afresh as bytes too');
 
     const warned = await analyzeImage(img, { cache });
     warned.warnings.push('a warning added after the analysis');

@@ -45,18 +45,18 @@ function isMemoMeta(m: unknown): m is MemoMeta {
 
 /**
  * The SBOM with its body parsed only when a body field is first read. Until then the body is the
- * stored text, which writeNative uses as it is: the warm `lading sbom -o json` neither parses nor
- * re-renders the analysis. Reading any body field parses it (and from then on writeNative renders
+ * stored bytes, which writeNative(Bytes) uses as they are: the warm `lading sbom -o json` neither
+ * decodes, parses nor re-renders the analysis. Reading any body field parses it (and from then on writeNative renders
  * afresh, as the fields may change); changed warnings also make writeNative render afresh.
  */
-function lazySbom(head: Pick<Sbom, 'schema' | 'createdAt' | 'tool' | 'source'>, meta: MemoMeta, text: string): Sbom {
+function lazySbom(head: Pick<Sbom, 'schema' | 'createdAt' | 'tool' | 'source'>, meta: MemoMeta, blob: Buffer): Sbom {
   const sbom = { ...head } as Sbom;
   const fields = sbom as unknown as Record<string, unknown>;
   const lazy = meta.keys.filter((k) => k !== 'warnings');
   let parsed: Record<string, unknown> | undefined;
   const materialize = (): Record<string, unknown> => {
     if (parsed) return parsed;
-    parsed = JSON.parse(text) as Record<string, unknown>;
+    parsed = JSON.parse(blob.toString('utf8')) as Record<string, unknown>;
     const sorted = parsed.packages as unknown[];
     if (sorted.length !== meta.packageOrder.length) throw new Error('layer cache: image entry lists another number of packages than its order');
     parsed.packages = meta.packageOrder.map((i) => sorted[i]);
@@ -81,7 +81,7 @@ function lazySbom(head: Pick<Sbom, 'schema' | 'createdAt' | 'tool' | 'source'>, 
     });
   }
   const warnings = JSON.stringify(meta.warnings);
-  attachNativeBody(sbom, () => (parsed === undefined && JSON.stringify(sbom.warnings) === warnings ? text : undefined));
+  attachNativeBody(sbom, () => (parsed === undefined && JSON.stringify(sbom.warnings) === warnings ? blob : undefined));
   return sbom;
 }
 
@@ -94,7 +94,7 @@ export async function readMemo(cache: LayerCache, key: string, img: ResolvedImag
     tool: { name: 'lading' as const, version: VERSION },
     source: imageMetadata(img, got.meta.sizes.map((n) => n ?? undefined) as number[], dockerfile),
   };
-  return lazySbom(head, got.meta, got.blobs[0]!.toString('utf8'));
+  return lazySbom(head, got.meta, got.blobs[0]!);
 }
 
 export async function writeMemo(cache: LayerCache, key: string, sbom: Sbom): Promise<void> {

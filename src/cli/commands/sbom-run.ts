@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { analyzeImage } from '../../analyze/analyze.js';
 import { imageCache } from './cache.js';
 import { writers } from '../../sbom/formats/index.js';
+import { writeNativeBytes } from '../../sbom/formats/native.js';
 import type { Sbom } from '../../sbom/model.js';
 import { withImage } from './with-image.js';
 import { progress } from '../progress.js';
@@ -60,7 +61,8 @@ export async function runSbom(ref: string, o: SbomCliOptions): Promise<void> {
   await applyBase(sbom, o);
   for (const w of sbom.warnings) process.stderr.write(`warning: ${w}\n`);
   for (const out of o.output ?? [{ format: 'table' }]) {
-    const text = out.format === 'table' ? sbomTable(sbom) : writers[out.format].write(sbom);
+    // json as bytes: a warm run writes the cache entry's stored body as it is.
+    const text = out.format === 'table' ? sbomTable(sbom) : out.format === 'json' ? writeNativeBytes(sbom) : writers[out.format].write(sbom);
     const file = out.file ?? o.file;
     if (file) await writeFile(file, text);
     else process.stdout.write(text);

@@ -13,7 +13,8 @@
  * the proxy itself, set by the operator, is not judged.
  */
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent, ProxyAgent } from './undici.js';
 import { LadingError } from '../../errors.js';
 
 export interface ProxySettings {

@@ -56,22 +56,35 @@ function octalFiles(files: Sbom['files']): unknown[] {
   return files.map((f) => ({ ...f, mode: octalMode(f.mode) }));
 }
 
-/** SBOMs whose body is already rendered: the callback answers the text, or undefined once the body may have changed. */
-const RENDERED = new WeakMap<Sbom, () => string | undefined>();
+/** SBOMs whose body is already rendered: the callback answers its UTF-8 bytes, or undefined once the body may have changed. */
+const RENDERED = new WeakMap<Sbom, () => Buffer | undefined>();
 
-export function attachNativeBody(sbom: Sbom, body: () => string | undefined): void {
+export function attachNativeBody(sbom: Sbom, body: () => Buffer | undefined): void {
   RENDERED.set(sbom, body);
+}
+
+/** The head's members as writeNative lays them out, up to the comma after the last: `{\n  "schema": ...,\n`. */
+function headMembers(sbom: Sbom): string {
+  // Head keys sort before every body key, so the document is the head's members, then the body's.
+  const head: SbomHead = { schema: sbom.schema, createdAt: sbom.createdAt, tool: sbom.tool, source: sbom.source };
+  return `${JSON.stringify(ordered(head, new Map()), null, 2).slice(0, -2)},\n`;
 }
 
 export function writeNative(sbom: Sbom): string {
   const body = RENDERED.get(sbom)?.();
-  if (body !== undefined) {
-    // Head keys sort before every body key, so the document is the head's members, then the body's.
-    const head: SbomHead = { schema: sbom.schema, createdAt: sbom.createdAt, tool: sbom.tool, source: sbom.source };
-    const headText = JSON.stringify(ordered(head, new Map()), null, 2);
-    return `${headText.slice(0, -2)},\n${body.slice(2)}\n`;
-  }
+  if (body !== undefined) return `${headMembers(sbom)}${body.toString('utf8', 2)}\n`;
   return `${JSON.stringify(ordered({ ...sbom, packages: sortPackages(sbom.packages), files: octalFiles(sbom.files) }, new Map()), null, 2)}\n`;
+}
+
+/**
+ * writeNative's document as UTF-8 bytes. With a rendered body (a warm run's cache entry) the
+ * stored bytes are written as they are: a body of a few MB is neither decoded into a string nor
+ * encoded back, which cost more than all the rest of the warm run's output.
+ */
+export function writeNativeBytes(sbom: Sbom): Buffer {
+  const body = RENDERED.get(sbom)?.();
+  if (body === undefined) return Buffer.from(writeNative(sbom));
+  return Buffer.concat([Buffer.from(headMembers(sbom)), body.subarray(2), Buffer.from('\n')]);
 }
 
 /** The files of a parsed native body (renderNativeBody's), their modes back to numbers, in place. */
