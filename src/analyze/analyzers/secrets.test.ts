@@ -88,6 +88,8 @@ test('the keyword-indexed scanner finds exactly what a line-by-line scan finds',
     'AKIAIOSFODNN7EXAMPLE', 'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"', 'API_KEY=TESTBEDFAKEAPIKEY0123456789ABCDEF',
     'postgres://app:s3cret-pw@db.example.invalid/app', '-----BEGIN RSA PRIVATE KEY-----', 'ghp_' + 'a'.repeat(36), 'plain words',
     'password = "hunter22xx"', 'through the night', '\r', '', 'x'.repeat(20_000) + ' AKIAIOSFODNN7EXAMPLE', 'ÅPI_KEY=é', 'xoxb-1234567890-abc',
+    // Letters whose lower case is ASCII (the Kelvin sign, dotted I) pass the lower-cased pre-filter but not the keyword regex.
+    's\u212a_live_' + 'b'.repeat(24), 'AP\u0130_KEY=' + 'c'.repeat(24), 'SK_LIVE_' + 'd'.repeat(24), 'sk_live_' + 'e'.repeat(24),
   ];
   let seed = 7;
   const rand = (n: number) => {

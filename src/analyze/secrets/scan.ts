@@ -34,6 +34,11 @@ interface Compiled {
   keyword: RegExp | null;
   /** The same pattern, global, to find the lines that hold a keyword. */
   keywordAll: RegExp | null;
+  /**
+   * The keywords lower-cased, when all are ASCII: `keyword` (case-insensitive, no `u` flag) can
+   * match a text only where its lower-cased copy holds one of them, so they make a cheap first test.
+   */
+  lower: string[] | null;
 }
 
 const compiledSets = new WeakMap<SecretRule[], Compiled[]>();
@@ -45,11 +50,31 @@ function compile(rules: SecretRule[]): Compiled[] {
   if (out === undefined) {
     out = rules.map((rule) => {
       const source = rule.keywords?.length ? rule.keywords.map(escapeRegExp).join('|') : null;
-      return { rule, keyword: source === null ? null : new RegExp(source, 'i'), keywordAll: source === null ? null : new RegExp(source, 'gi') };
+      const ascii = rule.keywords?.length && rule.keywords.every((k) => /^[\x20-\x7e]+$/.test(k));
+      return {
+        rule, keyword: source === null ? null : new RegExp(source, 'i'), keywordAll: source === null ? null : new RegExp(source, 'gi'),
+        lower: ascii ? rule.keywords!.map((k) => k.toLowerCase()) : null,
+      };
     });
     compiledSets.set(rules, out);
   }
   return out;
+}
+
+/**
+ * The rules that may match somewhere in `text`: those without keywords, and those with a keyword in
+ * it. The lower-cased text is made once and searched with indexOf (a case-insensitive regex per
+ * rule was a full pass each); it can only keep a rule too many (a non-ASCII letter whose lower
+ * case is ASCII), which the per-line keyword test then drops, never one too few.
+ */
+function rulesIn(text: string, rules: Compiled[]): Compiled[] {
+  let lower: string | null = null;
+  return rules.filter((c) => {
+    if (c.keyword === null) return true;
+    if (c.lower === null) return c.keyword.test(text);
+    lower ??= text.toLowerCase();
+    return c.lower.some((k) => lower!.includes(k));
+  });
 }
 
 /** Offsets where each line starts (text.split('\n') lines). */
@@ -94,7 +119,7 @@ function candidateLines(text: string, rules: Compiled[], starts: number[]): Iter
  */
 export function scanText(text: string, allRules: SecretRule[], doRedact = true, maxLineLength = 16 * 1024): LineMatch[] {
   const out: LineMatch[] = [];
-  const rules = compile(allRules).filter((c) => c.keyword === null || c.keyword.test(text));
+  const rules = rulesIn(text, compile(allRules));
   if (rules.length === 0) return out;
   const starts = lineStarts(text);
   for (const i of candidateLines(text, rules, starts)) {
