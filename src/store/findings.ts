@@ -199,7 +199,8 @@ export class FindingsStore {
       const { changed: changedTuples, pairTuples } = await this.replaceFindings(trx, fresh);
       const images = await applyDeltas(trx, options.summaries ?? false);
       const t0 = performance.now();
-      if (options.summaries) await refreshSummaryFindings(trx, this.postgres, pairTuples);
+      // Chunks may share a package name: each rebuilds all of that name's pairs, so the last one leaves them whole.
+      if (options.summaries) for (const part of chunks(pairTuples, 5000)) await refreshSummaryFindings(trx, this.postgres, part);
       const pairsMs = performance.now() - t0;
       if (options.onDiffs) await imageDiffs(trx, options.onDiffs);
       await trx.deleteFrom('finding_tuple_diff').execute();
