@@ -107,6 +107,32 @@ describeOnDatabases('re-matching stored images after feed updates', ({ db }) => 
     assert.deepEqual(await pairs(), after, 'a recomputation from each image\'s scan finds the same pairs');
     assert.deepEqual((await stores.summaries.list('acme', { vulnerability: 'cve-2024-9' })).items.map((i) => i.imageDigest), [A]);
   });
+  test('pairs follow a record whose aliases alone change, and stay when only its severity and fix change', async () => {
+    const pairs = async () => (await db().kysely.selectFrom('image_summary_findings').select(['account', 'image_digest', 'vuln_id', 'package_name']).execute())
+      .map((r) => `${r.account} ${r.image_digest.slice(7, 8)} ${r.vuln_id} ${r.package_name}`).sort();
+    const dsa = (aliases: string[], severity: Vulnerability['severity'], fixed: string) => ({
+      v: vuln({ id: 'DSA-9', source: 'debian', severity, aliases }),
+      a: affected({ vulnId: 'DSA-9', name: 'openssl', ranges: [{ introduced: '0', fixed }], fixedVersions: [fixed], severity }),
+    });
+    const apply = async (d: ReturnType<typeof dsa>) => {
+      await stores.vulndb.apply('debian', { full: false, batches: [{ vulnerabilities: [d.v], affected: [d.a] }] }, { kind: 'sync' });
+      await stores.findings.rematch({ summaries: true });
+    };
+    const recomputed = async () => {
+      const kept = await pairs();
+      for (const [account, d] of [['acme', A], ['acme', B], ['other', C]] as const) await stores.summaries.refresh(account, d);
+      return { kept, recomputed: await pairs() };
+    };
+    await apply(dsa(['cve-2024-9', 'CVE-2024-10'], 'Low', '3.0.99-1'));
+    const aliased = await recomputed();
+    assert.deepEqual(aliased.kept, aliased.recomputed);
+    assert.ok(aliased.kept.includes('acme a CVE-2024-10 libssl3'), aliased.kept.join(', '));
+    await apply(dsa(['cve-2024-9', 'CVE-2024-10'], 'Critical', '3.0.98-1'));
+    const moved = await recomputed();
+    assert.deepEqual(moved.kept, moved.recomputed);
+    assert.deepEqual(moved.kept, aliased.kept, 'a new severity and fix leave the pairs as they were');
+    assert.equal((await stores.summaries.list('acme', { vulnerability: 'cve-2024-10' })).total, 1);
+  });
   test('a CVE added to the KEV catalogue moves the KEV counts of the images with it, in the engine and the summary rows', async () => {
     const kev = async () => (await db().kysely.selectFrom('image_summaries').select(['image_digest', 'kev']).orderBy('image_digest').execute()).map((r) => Number(r.kev));
     const known = debianRecord('CVE-2024-0042', '3.0.99-1');

@@ -56,19 +56,29 @@ export async function applyDeltas(trx: Transaction<Database>, summaries: boolean
  * "images with CVE-…" reads; services/summaries.ts writes the same pairs from a scan), rebuilt from
  * the engine's findings for each (summarized image, package name) holding a tuple whose findings
  * changed in this transaction (finding_tuple_diff): a name's pairs depend only on the image's
- * tuples of that name, so the other pairs stay. One DELETE and one INSERT … SELECT per batch.
+ * tuples of that name, so the other pairs stay. With `tupleIds`, only the (image, name)s holding
+ * those tuples (the re-match passes the tuples whose pair set, vulnerability ids and aliases of
+ * findings not vendor_only, changed: a new severity or fix leaves the pairs as they are);
+ * without, those holding a tuple of finding_tuple_diff. One DELETE and one INSERT … SELECT per
+ * call; the changed (image, name) set is computed once per statement (a materialized CTE), and each
+ * (image, name) reaches its package rows through the few tuples of that name and the
+ * (tuple_id, image_id) index, not by reading all of the image's packages.
  */
-export async function refreshSummaryFindings(trx: Transaction<Database>, postgres: boolean): Promise<void> {
-  const changed = sql`select distinct i.account, i.image_digest, i.id, t.name from finding_tuple_diff d join finding_tuples t on t.id = d.tuple_id
-    join finding_image_packages p on p.tuple_id = d.tuple_id join finding_images i on i.id = p.image_id`;
-  await sql`delete from image_summary_findings where exists (select 1 from (${changed}) c where c.account = image_summary_findings.account
+export async function refreshSummaryFindings(trx: Transaction<Database>, postgres: boolean, tupleIds?: readonly number[]): Promise<void> {
+  if (tupleIds && !tupleIds.length) return;
+  const source = tupleIds ? sql`(select id as tuple_id from finding_tuples where id in (${sql.join(tupleIds.map((id) => sql.lit(id)))}))`
+    : sql`(select distinct tuple_id from finding_tuple_diff)`;
+  const changed = sql`with c as ${postgres ? sql`materialized ` : sql``}(select distinct i.account, i.image_digest, i.id, t.name from ${source} d
+    join finding_tuples t on t.id = d.tuple_id join finding_image_packages p on p.tuple_id = d.tuple_id join finding_images i on i.id = p.image_id)`;
+  await sql`${changed} delete from image_summary_findings where exists (select 1 from c where c.account = image_summary_findings.account
     and c.image_digest = image_summary_findings.image_digest and c.name = image_summary_findings.package_name)`.execute(trx);
   const aliases = postgres ? sql`cross join lateral jsonb_array_elements_text(f.aliases::jsonb) as j(value)` : sql`cross join json_each(f.aliases) as j`;
-  const from = sql`from (${changed}) c join image_summaries s on s.account = c.account and s.image_digest = c.image_digest
-    join finding_image_packages p on p.image_id = c.id join finding_tuples t on t.id = p.tuple_id and t.name = c.name join tuple_findings f on f.tuple_id = p.tuple_id`;
-  await sql`insert into image_summary_findings (account, image_digest, vuln_id, package_name)
-    select c.account, c.image_digest, upper(f.vuln_id), t.name ${from} where f.vendor_only = 0
-    union select c.account, c.image_digest, upper(j.value), t.name ${from} ${aliases} where f.vendor_only = 0`.execute(trx);
+  const from = sql`from c join image_summaries s on s.account = c.account and s.image_digest = c.image_digest
+    join finding_tuples t on t.name = c.name join finding_image_packages p on p.tuple_id = t.id and p.image_id = c.id
+    join tuple_findings f on f.tuple_id = t.id`;
+  await sql`${changed} insert into image_summary_findings (account, image_digest, vuln_id, package_name)
+    select c.account, c.image_digest, upper(f.vuln_id), c.name ${from} where f.vendor_only = 0
+    union select c.account, c.image_digest, upper(j.value), c.name ${from} ${aliases} where f.vendor_only = 0`.execute(trx);
 }
 
 /** Image ids per page of per-image diffs. */

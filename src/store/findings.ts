@@ -74,6 +74,18 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
+/** What a tuple's findings give the summary pairs: the ids and aliases of those not vendor_only (compared as written; the SQL upper-cases). */
+function pairKeys(findings: readonly TupleFinding[]): string {
+  const keys = new Set<string>();
+  for (const f of findings) {
+    if (f.vendor_only) continue;
+    keys.add(f.vuln_id);
+    const aliases: unknown = f.aliases ? JSON.parse(f.aliases) : [];
+    if (Array.isArray(aliases)) for (const a of aliases) keys.add(String(a));
+  }
+  return [...keys].sort().join('\0');
+}
+
 const same = (a: TupleFinding, b: TupleFinding) => a.severity === b.severity && a.fix === b.fix && a.url === b.url
   && a.fixable === b.fixable && a.vendor_only === b.vendor_only && a.kev === b.kev && a.aliases === b.aliases;
 
@@ -184,10 +196,11 @@ export class FindingsStore {
       if ((await this.lockCursor(trx)) !== cursor) return 'raced' as const;
       const ids = [...tuples.keys()];
       if (this.postgres) for (const part of chunks(ids)) await trx.selectFrom('finding_tuples').select('id').where('id', 'in', part).forUpdate().execute();
-      const changedTuples = await this.replaceFindings(trx, fresh);
+      const { changed: changedTuples, pairTuples } = await this.replaceFindings(trx, fresh);
       const images = await applyDeltas(trx, options.summaries ?? false);
       const t0 = performance.now();
-      if (options.summaries) await refreshSummaryFindings(trx, this.postgres);
+      // Chunks may share a package name: each rebuilds all of that name's pairs, so the last one leaves them whole.
+      if (options.summaries) for (const part of chunks(pairTuples, 5000)) await refreshSummaryFindings(trx, this.postgres, part);
       const pairsMs = performance.now() - t0;
       if (options.onDiffs) await imageDiffs(trx, options.onDiffs);
       await trx.deleteFrom('finding_tuple_diff').execute();
@@ -198,8 +211,8 @@ export class FindingsStore {
     });
   }
 
-  /** Store the new findings of tuples whose findings changed, with their count deltas and diffs. */
-  private async replaceFindings(trx: Transaction<Database>, fresh: Map<number, TupleFinding[]>): Promise<number> {
+  /** Store the new findings of tuples whose findings changed, with their count deltas and diffs; how many changed, and those whose summary pairs changed. */
+  private async replaceFindings(trx: Transaction<Database>, fresh: Map<number, TupleFinding[]>): Promise<{ changed: number; pairTuples: number[] }> {
     const old = new Map<number, TupleFinding[]>();
     for (const part of chunks([...fresh.keys()])) {
       const rows = await trx.selectFrom('tuple_findings').selectAll().where('tuple_id', 'in', part).execute();
@@ -209,6 +222,7 @@ export class FindingsStore {
     const diffs: { tuple_id: number; change: string; vuln_id: string; feed_group: string; severity: string; fix: string; url: string }[] = [];
     const findings: (TupleFinding & { tuple_id: number })[] = [];
     const changed: number[] = [];
+    const pairTuples: number[] = [];
     for (const [id, now] of fresh) {
       const before = old.get(id) ?? [];
       const key = (f: TupleFinding) => `${f.vuln_id}\0${f.feed_group}`;
@@ -225,6 +239,7 @@ export class FindingsStore {
       for (const [k, f] of was) if (!is.has(k)) diffs.push(row('removed', f));
       if (!differs) continue;
       changed.push(id);
+      if (pairKeys(before) !== pairKeys(now)) pairTuples.push(id);
       findings.push(...now.map((f) => ({ tuple_id: id, ...f })));
       const a = countsOf(now);
       const b = countsOf(before);
@@ -235,7 +250,7 @@ export class FindingsStore {
     for (const part of chunks(findings, 300)) await trx.insertInto('tuple_findings').values(part).execute();
     for (const part of chunks(deltas, 300)) await trx.insertInto('finding_tuple_delta').values(part).execute();
     for (const part of chunks(diffs, 300)) await trx.insertInto('finding_tuple_diff').values(part).execute();
-    return changed.length;
+    return { changed: changed.length, pairTuples };
   }
 
   /** The tuples under the changed keys (every tuple when the log says everything changed). */

@@ -22,6 +22,7 @@ import * as findingChanges from './0019-finding-changes.js';
 import * as imageListIndex from './0020-image-list-index.js';
 import * as imageBases from './0021-image-bases.js';
 import * as registryCaCert from './0022-registry-ca-cert.js';
+import * as summaryPairIndex from './0024-summary-pair-index.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -46,4 +47,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0020-image-list-index': imageListIndex,
   '0021-image-bases': imageBases,
   '0022-registry-ca-cert': registryCaCert,
+  '0024-summary-pair-index': summaryPairIndex,
 };
