@@ -12,6 +12,14 @@
  * Each line gives the CPU ms per image of the API processes (and of the PostgreSQL server), from
  * /proc. LADING_BENCH_IMPORTS_SETUPS=default runs only the default setup; LADING_BENCH_CPU_PROF=DIR
  * makes each API process write a CPU profile there (read it with a .cpuprofile aggregator).
+ *
+ * Where an API process's CPU went (profiles of 200 images, 4 clients, late 2026): no single cost
+ * dominates. About 47 statements per image (3 of them the per-request login-state read of the
+ * Basic-auth cache, which keeps a password change effective at once in every process); kysely's
+ * query building about 5 ms per image; reading the CycloneDX upload (JSON.parse, purls) about
+ * 4 ms; gzip of the upload and zstd plus JSON of the stored document about 1.5 ms each; GC about
+ * 3 ms. The automatic evaluation left the request (an `evaluate` job) without a measurable change
+ * in CPU per image; socket writes to PostgreSQL (writev) take the largest wall share under load.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
