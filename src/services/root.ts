@@ -9,7 +9,8 @@
  * - before the storing transaction: `analysisStored` → the image's package variants matched
  *   (store/findings.ts prepareImage), stored inside it (storeImage): its findings and counts;
  * - in the storing transaction: `analysisStored` → the package index rows and the summary row
- *   (with the counts just stored); `evaluationStored` → the summary row's verdict; `imageDeleted`
+ *   (with the counts just stored), the layer chains, and (composeRoot's) the `evaluate` job of the
+ *   automatic evaluation (services/auto-evaluate.ts); `evaluationStored` → the summary row's verdict; `imageDeleted`
  *   → the findings rows, the package index, stored evaluations, summary row
  * - after commit: `imageAdded`, `imageStatusChanged` → the summary row (not when the same
  *   transaction also stored that image's analysis: the row was written inside it, with every tag);
@@ -47,7 +48,7 @@ import { OutboundGuard, outboundPolicy } from '../image/registry/guard.js';
 import { SummaryStore, removeImageSummary } from './summaries.js';
 import { BaseStore, recordLayerChains, removeImageBase } from '../store/bases.js';
 import type { Sbom } from '../sbom/model.js';
-import { evaluateAnalyzed as evaluateImage } from './auto-evaluate.js';
+import { enqueueEvaluation, evaluateAnalyzed as evaluateImage, type AutoEvaluateDeps } from './auto-evaluate.js';
 
 /** The stores every image change goes through, wired to each other by the lifecycle. */
 export interface ImageStores {
@@ -66,6 +67,8 @@ export interface ImageStores {
   changes: FindingChanges;
   /** Each analyzed image's base and the packages it inherited from it. */
   bases: BaseStore;
+  /** What the automatic evaluation reads and writes (the `evaluate` job's handler takes it: services/auto-evaluate.ts). */
+  evaluation: AutoEvaluateDeps;
 }
 
 export interface ImageStoreOptions {
@@ -82,6 +85,11 @@ export interface ImageStoreOptions {
   evaluatedElsewhere?: (account: string, fulltag: string) => Promise<boolean>;
   /** Evaluate each stored analysis with the account's active bundle (config analysis.auto_evaluate; default true). */
   autoEvaluate?: boolean;
+  /**
+   * `queue`: the storing transaction enqueues an `evaluate` job that a worker runs (composeRoot's);
+   * default `inline`: evaluated once the analysis is committed, before the store call returns.
+   */
+  evaluateBy?: 'inline' | 'queue';
 }
 
 /** The analysis documents of a configuration (object_store; dir's default path is in data_dir). */
@@ -103,9 +111,10 @@ export function composeImageStores(db: DatabaseHandle, options: ImageStoreOption
   const summaries = new SummaryStore(db.kysely, catalog, vulndb, { ...now, reports });
   const findings = new FindingsStore(db.kysely, vulndb);
   const changes = new FindingChanges({ db: db.kysely, lifecycle, catalog, policies, reports, ...(options.announcer ? { announcer: options.announcer } : {}) });
-  const stores: ImageStores = { db, lifecycle, vulndb, reports, catalog, policies, summaries, packages: new PackageQueries(db.kysely, catalog, vulndb), findings, changes, bases };
+  const evaluation: AutoEvaluateDeps = { catalog, policies, reports, ...(options.evaluatedElsewhere ? { evaluatedElsewhere: options.evaluatedElsewhere } : {}) };
+  const stores: ImageStores = { db, lifecycle, vulndb, reports, catalog, policies, summaries, packages: new PackageQueries(db.kysely, catalog, vulndb), findings, changes, bases, evaluation };
   subscribeImageStores(stores);
-  subscribeBases(stores, options.autoEvaluate === false ? undefined : { ...(options.evaluatedElsewhere ? { evaluatedElsewhere: options.evaluatedElsewhere } : {}) });
+  subscribeBases(stores, options.autoEvaluate === false ? 'off' : options.evaluateBy ?? 'inline');
   return stores;
 }
 
@@ -114,24 +123,30 @@ export function composeImageStores(db: DatabaseHandle, options: ImageStoreOption
  * removed with the image; once the analysis is committed, its base is found (and it becomes the
  * base of the stored images built on it), then it is evaluated (and so are the images it became
  * the base of: their inherited findings changed). A deleted image's children get their next base.
+ * With `queue`, the evaluation of the stored image is a job enqueued in the storing transaction,
+ * and those of the children jobs enqueued after commit.
  */
-function subscribeBases(stores: ImageStores, auto?: { evaluatedElsewhere?: (account: string, fulltag: string) => Promise<boolean> }): void {
-  const { lifecycle, bases, catalog, policies, reports } = stores;
-  const evaluation = { catalog, policies, reports, ...(auto?.evaluatedElsewhere ? { evaluatedElsewhere: auto.evaluatedElsewhere } : {}) };
+function subscribeBases(stores: ImageStores, auto: 'off' | 'inline' | 'queue'): void {
+  const { lifecycle, bases, db } = stores;
+  const queue = new JobQueue(db);
   const evaluate = async (account: string, imageDigest: string, sbom?: Sbom) => {
-    if (auto) await evaluateImage(evaluation, account, imageDigest, sbom);
+    if (auto === 'inline') await evaluateImage(stores.evaluation, account, imageDigest, sbom);
+    else if (auto === 'queue') await enqueueEvaluation(queue, account, imageDigest);
   };
   lifecycle
     .inTransaction('analysisStored', (trx, e) => recordLayerChains(trx, e.account, e.imageDigest, e.sbom))
     .inTransaction('imageDeleted', (trx, e) => removeImageBase(trx, e.account, e.imageDigest))
     .afterCommit('analysisStored', async (e) => {
       const adopted = await bases.analysisStored(e.account, e.imageDigest, e.sbom);
-      await evaluate(e.account, e.imageDigest, e.sbom);
+      if (auto === 'inline') await evaluate(e.account, e.imageDigest, e.sbom);
       for (const child of adopted) await evaluate(e.account, child);
     })
     .afterCommit('imageDeleted', async (e) => {
       for (const child of await bases.imageDeleted(e.account, e.imageDigest)) await evaluate(e.account, child);
     });
+  if (auto === 'queue') {
+    lifecycle.inTransaction('analysisStored', (trx, e) => enqueueEvaluation(new JobQueue({ kysely: trx, dialect: db.dialect }), e.account, e.imageDigest));
+  }
 }
 
 function subscribeImageStores({ lifecycle, summaries, findings }: ImageStores): void {
@@ -198,7 +213,7 @@ export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRo
   const evaluatedElsewhere = async (account: string, fulltag: string) =>
     (await subscriptions.list(account, { key: fulltag, type: 'policy_eval' })).some((s) => s.active);
   const image = composeImageStores(db, {
-    announcer, quotas, evaluatedElsewhere, autoEvaluate: config.analysis.auto_evaluate, documents: configuredDocuments(config), ...(options.onError ? { onError: options.onError } : {}),
+    announcer, quotas, evaluatedElsewhere, autoEvaluate: config.analysis.auto_evaluate, evaluateBy: 'queue', documents: configuredDocuments(config), ...(options.onError ? { onError: options.onError } : {}),
   });
   const root: ServiceRoot = {
     ...image,

@@ -20,6 +20,7 @@ import type { AccountStore, AccountStoreOptions, BootstrapResult } from '../stor
 import { openDatabase, parseDatabaseUrl, restrictSqliteFiles, type DatabaseHandle } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { ANALYZE_JOB, analyzeHandler } from './analyzer.js';
+import { EVALUATE_JOB, evaluateHandler } from './auto-evaluate.js';
 import type { CatalogStore } from '../store/catalog.js';
 import { analysisUpdatePayload } from '../store/events.js';
 import { withRegistryAccess } from './registries.js';
@@ -225,7 +226,7 @@ function dataWatchCycleOf({ root, cycles }: ProcessParts): CycleSpec {
   };
 }
 
-/** Analyzer workers and the reconciler (role worker). */
+/** Analyzer workers, the evaluator of stored analyses and the reconciler (role worker). */
 function startWorkers(p: ProcessParts, watchDeps: WatchDeps): void {
   const { root, options, log, metrics, signal, sourceOptions } = p;
   const { config, catalog, queue, registries, announcer } = root;
@@ -261,6 +262,13 @@ function startWorkers(p: ProcessParts, watchDeps: WatchDeps): void {
       signal,
     }));
   }
+  // The automatic evaluations (services/auto-evaluate.ts), apart from the analyses so a long pull never holds them up.
+  runs.push(runWorker(queue, {
+    workerId: workerOwnerId('evaluator'),
+    handlers: { [EVALUATE_JOB]: evaluateHandler(root.evaluation) },
+    pollMs: options.pollMs ?? 1000,
+    signal,
+  }));
   runs.push(runReconciler({ catalog: root.catalog, accounts: root.accounts }, queue, {
     signal,
     maxAttempts: config.analysis.max_attempts,

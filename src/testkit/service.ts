@@ -16,6 +16,8 @@ import { startService, type RunningService, type StartOptions } from '../service
 import { registryAvailable, registrySkipReason, startRegistry, type RunningServer } from './registry.js';
 import { postgresAvailable, postgresSkipReason, startPostgres, type RunningPostgres } from './postgres.js';
 import { openVulnDb } from '../store/db.js';
+import { UNFINISHED_STATES, type JobQueue } from '../queue/queue.js';
+import { EVALUATE_JOB } from '../services/auto-evaluate.js';
 import { affected, vuln } from '../vulns/testing.js';
 
 export const ADMIN_PASSWORD = 'admin-secret';
@@ -81,14 +83,33 @@ export function assertErrorBody(r: ApiResponse, status: number, message?: RegExp
   if (message) assert.match(r.body.message, message);
 }
 
-/** Poll GET /images/{digest} until analyzed (fails on analysis_failed or after timeoutMs). */
+/** The services startTestService started in this process and not closed yet. */
+const started = new Set<RunningService>();
+
+/** Wait until no automatic evaluation (an `evaluate` job, services/auto-evaluate.ts) is queued or running. */
+export async function evaluationsSettled(queue: JobQueue, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const unfinished = async () => (await Promise.all(UNFINISHED_STATES.map((state) => queue.list({ kind: EVALUATE_JOB, state, limit: 1 })))).flat().length;
+  while (await unfinished()) {
+    if (Date.now() > deadline) assert.fail(`evaluate jobs still unfinished after ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+/**
+ * Poll GET /images/{digest} until analyzed (fails on analysis_failed or after timeoutMs), then
+ * until the automatic evaluations of the test services are done, so the verdict is there.
+ */
 export async function waitAnalyzed(api: ApiClient, digest: string, auth: RequestOptions = ADMIN, timeoutMs = 30_000): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = await api('GET', `/v1/images/${digest}`, auth);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const s = r.body[0].analysis_status;
-    if (s === 'analyzed') return r.body[0];
+    if (s === 'analyzed') {
+      for (const svc of started) await evaluationsSettled(svc.queue, Math.max(1000, deadline - Date.now()));
+      return r.body[0];
+    }
     if (s === 'analysis_failed') assert.fail(`analysis failed: ${r.body[0].analysis_error}`);
     if (Date.now() > deadline) assert.fail(`still ${s} after ${timeoutMs} ms`);
     await new Promise((res) => setTimeout(res, 100));
@@ -139,6 +160,12 @@ export async function startTestService(dbUrl: string, dir: string, options: Omit
   });
   const config = { ...loaded, listen: { ...loaded.listen, host: '127.0.0.1', port: 0 } } as LadingConfig;
   const svc = await startService({ config, workers: options.workers ?? 1, pollMs: 50, accountOptions: FAST_HASH, ...options.start });
+  started.add(svc);
+  const close = svc.close;
+  svc.close = async () => {
+    started.delete(svc);
+    await close();
+  };
   return { svc, config };
 }
 
