@@ -77,8 +77,11 @@ if (!registryAvailable()) {
   test('evaluate --advise while the tag names the base: no rebuild advice, only upgrades', async () => {
     const r = await evaluate([`${host}/app:1`, '--advise', '-o', 'json']);
     assert.equal(r.code, 1, r.stderr);
-    const kinds = (JSON.parse(r.stdout).advice.entries as { kind: string }[]).map((e) => e.kind);
-    assert.deepEqual(kinds, ['upgrade', 'upgrade']);
+    const entries = JSON.parse(r.stdout).advice.entries as { kind: string; package: { name: string }; layer_index: number; inherited_from_base: boolean }[];
+    assert.deepEqual(entries.map((e) => [e.kind, e.package.name, e.layer_index, e.inherited_from_base]), [['upgrade', 'libc6', 0, true], ['upgrade', 'zlib1g', 2, false]],
+      'libc6 was installed by the base\'s layer (its dpkg info list), not by the last layer that rewrote the dpkg status');
+    const text = await evaluate([`${host}/app:1`, '--advise']);
+    assert.match(text.stdout, /^ {2}1\. upgrade libc6 \(deb\) 2\.36-9 -> 2\.36-10\n {5}installed by layer 0 \(the base image\)/m);
   });
 
   test('the base\'s tag moves to a newer digest: evaluate --advise says to rebuild on it, and which inherited findings go away', async () => {

@@ -9,6 +9,7 @@
  * findings the fix versions remove dropped), marked inherited_from_base as the real scan is, the
  * bundle evaluated again. What still stops is reported with what would need to change.
  */
+import { installLayers, packageKey } from '../sbom/base.js';
 import { layersOf } from '../sbom/layers.js';
 import type { Package, PackageType, Sbom } from '../sbom/model.js';
 import { compareVersions } from '../vulns/diff.js';
@@ -31,8 +32,10 @@ export interface UpgradeAdvice {
   /** The version to upgrade to: the lowest that fixes every finding below. */
   to: string;
   vulnerabilities: string[];
-  /** Where the package came from: its layer and the Dockerfile instruction (history entry) that made it. */
+  /** Where the package came from: the layer that installed it and the Dockerfile instruction (history entry) that made it. */
   layer_index: number | null;
+  /** The package came unchanged from the image's base (a rebuild on a fixed base is the other way to upgrade it). */
+  inherited_from_base: boolean;
   layer_digest: string | null;
   instruction: string | null;
   /** The STOP rows this upgrade removes (verified by the hypothetical evaluation). */
@@ -63,7 +66,7 @@ export interface Advice {
 export type Rescan = (sbom: Sbom) => Promise<ScanResult | undefined>;
 
 interface Plan {
-  pkg: { name: string; type: PackageType; version: string; path: string | null; layer: number | undefined };
+  pkg: { name: string; type: PackageType; version: string; path: string | null; layer: number | undefined; inherited: boolean };
   to: string;
   vulnerabilities: Set<string>;
   triggerIds: Set<string>;
@@ -77,8 +80,15 @@ const ATTRIBUTION: Record<string, (d: Decision, m: Match) => boolean> = {
   'vulnerabilities/blacklist': (d, m) => [m.vulnerability.id, ...m.vulnerability.aliases].some((id) => d.message.includes(`'${id}'`)),
 };
 
+/** What planUpgrades reads of the image: its packages by pkgKey, the layer that installed each, the keys of those inherited from the base. */
+interface Origin {
+  packages: Map<string, Package>;
+  layerOf: (p: Package) => number | undefined;
+  inherited: ReadonlySet<string> | undefined;
+}
+
 /** Add (or raise) upgrades for the STOP rows' fixable findings; whether anything changed. */
-function planUpgrades(rows: Decision[], scan: ScanResult | undefined, plans: Map<string, Plan>, original: Map<string, Package>): boolean {
+function planUpgrades(rows: Decision[], scan: ScanResult | undefined, plans: Map<string, Plan>, origin: Origin): boolean {
   let changed = false;
   for (const d of rows) {
     const attributed = ATTRIBUTION[`${d.gate}/${d.trigger}`];
@@ -87,9 +97,10 @@ function planUpgrades(rows: Decision[], scan: ScanResult | undefined, plans: Map
       if (!attributed(d, m)) continue;
       const to = fixVersion(m);
       const key = pkgKey(m.package);
-      const p = original.get(key);
+      const p = origin.packages.get(key);
       if (!to || !p) continue;
-      const plan = plans.get(key) ?? { pkg: { name: p.name, type: p.type, version: p.version, path: p.locations[0]?.path ?? null, layer: p.locations[0]?.layer }, to, vulnerabilities: new Set(), triggerIds: new Set() };
+      const pkg = { name: p.name, type: p.type, version: p.version, path: p.locations[0]?.path ?? null, layer: origin.layerOf(p) ?? p.locations[0]?.layer, inherited: origin.inherited?.has(packageKey(p)) ?? false };
+      const plan = plans.get(key) ?? { pkg, to, vulnerabilities: new Set(), triggerIds: new Set() };
       if (!plans.has(key) || compareVersions(p.type, to, plan.to) > 0) changed = true;
       if (compareVersions(p.type, to, plan.to) > 0) plan.to = to;
       plan.vulnerabilities.add(m.vulnerability.id);
@@ -139,7 +150,7 @@ function entriesOf(sbom: Sbom, plans: Map<string, Plan>, before: Evaluation, aft
     const layer = plan.pkg.layer !== undefined ? layers.get(plan.pkg.layer) : undefined;
     out.push({
       kind: 'upgrade', package: { name: plan.pkg.name, type: plan.pkg.type, version: plan.pkg.version, path: plan.pkg.path }, to: plan.to,
-      vulnerabilities: [...plan.vulnerabilities].sort(), layer_index: plan.pkg.layer ?? null, layer_digest: layer?.digest ?? null, instruction: layer?.instruction ?? null, removes,
+      vulnerabilities: [...plan.vulnerabilities].sort(), layer_index: plan.pkg.layer ?? null, inherited_from_base: plan.pkg.inherited, layer_digest: layer?.digest ?? null, instruction: layer?.instruction ?? null, removes,
     });
   }
   return out.sort((a, b) => b.removes.length - a.removes.length || a.package.name.localeCompare(b.package.name));
@@ -159,12 +170,12 @@ export async function adviseImage(bundle: CompiledBundle, input: PolicyInput, op
     const found = await rescan(sbom);
     return found && start.inherited ? markInherited(found, start.inherited) : found;
   });
-  const original = new Map(start.sbom.packages.map((p) => [pkgKey(p), p]));
+  const origin: Origin = { packages: new Map(start.sbom.packages.map((p) => [pkgKey(p), p])), layerOf: installLayers(start.sbom), inherited: start.inherited };
   const plans = new Map<string, Plan>();
   let after = rebuild?.after ?? before;
   let scan = start.scan;
   // An upgraded version can match other findings; a few rounds raise the version past those too.
-  for (let round = 0; round < 3 && planUpgrades(stops(after), scan, plans, original); round++) {
+  for (let round = 0; round < 3 && planUpgrades(stops(after), scan, plans, origin); round++) {
     const sbom = upgradedSbom(start.sbom, plans);
     scan = marked ? await marked(sbom) : estimatedScan(start.scan, plans);
     after = evaluateBundle(bundle, { ...input, sbom, scan }, options);

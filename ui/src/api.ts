@@ -94,6 +94,7 @@ export interface UpgradeAdvice {
   package: { name: string; type: string; version: string; path: string | null };
   to: string; vulnerabilities: string[];
   layer_index: number | null; layer_digest: string | null; instruction: string | null;
+  inherited_from_base: boolean;
   removes: AdvisedFinding[];
 }
 /** Rebuild on a newer digest of the image's base (src/policy/rebuild.ts). */

@@ -27,7 +27,8 @@ const rows = (n: number) => `${n} STOP ${n === 1 ? 'row' : 'rows'}`;
 function upgradeLines(e: UpgradeAdvice, i: number): string[] {
   const lines = [`  ${i}. upgrade ${e.package.name} (${e.package.type}) ${e.package.version} -> ${e.to}`];
   if (e.package.path && e.package.type !== 'deb' && e.package.type !== 'rpm' && e.package.type !== 'apk') lines.push(`     at ${cut(e.package.path, 88)}`);
-  lines.push(`     installed by ${e.layer_index !== null ? `layer ${e.layer_index}` : 'an unknown layer'}${e.instruction ? `: ${cut(e.instruction, 72)}` : ''}`);
+  const from = e.inherited_from_base ? ' (the base image)' : '';
+  lines.push(`     installed by ${e.layer_index !== null ? `layer ${e.layer_index}` : 'an unknown layer'}${from}${e.instruction ? `: ${cut(e.instruction, 72 - from.length)}` : ''}`);
   lines.push(`     fixes ${cut(e.vulnerabilities.join(', '), 80)}; removes ${rows(e.removes.length)}`);
   return lines;
 }

@@ -44,7 +44,7 @@ function Upgrades({ entries }: { entries: UpgradeAdvice[] }) {
               <td>{e.package.name} <span class="muted small">{e.package.type}</span></td>
               <td class="mono small">{e.package.version}</td>
               <td class="mono small">{e.to}</td>
-              <td class="small break">{e.layer_index !== null ? `layer ${e.layer_index}` : '—'}{e.instruction ? <>: <code>{e.instruction}</code></> : null}</td>
+              <td class="small break">{e.layer_index !== null ? `layer ${e.layer_index}` : '—'}{e.inherited_from_base ? ' (base image)' : ''}{e.instruction ? <>: <code>{e.instruction}</code></> : null}</td>
               <td class="small">{e.vulnerabilities.join(', ')}</td>
             </tr>
           ))}
