@@ -18,6 +18,8 @@ const status = (...p: string[]) => p.join('\n');
 const npm = (name: string, version: string) => JSON.stringify({ name, version });
 
 const OS = [pkg('libc6', '2.36-9'), pkg('zlib1g', '1:1.2.13.dfsg-1'), pkg('bash', '5.2.15-2')];
+/** A newer build of the OS layer: libc6 and zlib1g fixed. */
+const OS_NEWER = [pkg('libc6', '2.36-10'), pkg('zlib1g', '1:1.2.13.dfsg-3'), pkg('bash', '5.2.15-2')];
 const TOOLS = [...OS, pkg('curl', '7.88.1-10')];
 const APP = [pkg('libc6', '2.36-9'), pkg('zlib1g', '1:1.2.13.dfsg-2'), pkg('bash', '5.2.15-2'), pkg('curl', '7.88.1-10')];
 
@@ -31,6 +33,7 @@ const osLayer: TarEntry[] = [
   dir('usr'), dir('usr/lib'), dir('usr/lib/node_modules'), dir('usr/lib/node_modules/lodash'),
   file('usr/lib/node_modules/lodash/package.json', npm('lodash', '4.17.20')),
 ];
+const osNewerLayer: TarEntry[] = osLayer.map((e) => ('path' in e && e.path === 'var/lib/dpkg/status' ? file(e.path, status(...OS_NEWER)) : e));
 const toolsLayer: TarEntry[] = [
   dir('var'), dir('var/lib'), dir('var/lib/dpkg'), dir('var/lib/dpkg/info'),
   file('var/lib/dpkg/status', status(...TOOLS)), file('var/lib/dpkg/info/curl.list', '/usr/bin/curl\n'),
@@ -47,6 +50,8 @@ export interface BaseFixtures {
   tools: BuiltImage;
   app: BuiltImage;
   other: BuiltImage;
+  /** A newer digest of `os` (its packages fixed), sharing no layer with the others. */
+  osNewer: BuiltImage;
 }
 
 /** The fixture images; `annotations` go on the app image's manifest. */
@@ -56,6 +61,7 @@ export function baseFixtures(annotations?: Record<string, string>): BaseFixtures
     tools: buildImage({ layers: [{ entries: osLayer }, { entries: toolsLayer }] }),
     app: buildImage({ layers: [{ entries: osLayer }, { entries: toolsLayer }, { entries: appLayer }], ...(annotations ? { annotations } : {}) }),
     other: buildImage({ layers: [{ entries: otherLayer }] }),
+    osNewer: buildImage({ layers: [{ entries: osNewerLayer }] }),
   };
 }
 

@@ -45,7 +45,7 @@ after(async () => rm(dir, { recursive: true, force: true }));
 test('evaluate --advise: the upgrade that makes the image pass, and the line that installed the package', async () => {
   const r = await evaluate([`oci-dir:${join(dir, 'layout')}:fixable`, '--advise']);
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stdout, /^Advice: 1 change; with it the image would pass \(verified by re-matching the upgraded versions and evaluating again\)$/m);
+  assert.match(r.stdout, /^Advice: 1 change; with it the image would pass \(verified by re-matching the changed versions and evaluating again\)$/m);
   assert.match(r.stdout, /^ {2}1\. upgrade libssl3 \(deb\) 3\.0\.11-1~deb12u1 -> 3\.0\.15-1~deb12u1$/m);
   assert.match(r.stdout, /^ {5}installed by layer 1: RUN apt-get install -y libssl3$/m);
   assert.match(r.stdout, /^ {5}fixes CVE-2024-0001; removes 1 STOP row$/m);

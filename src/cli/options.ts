@@ -72,3 +72,8 @@ export function baseOption(): Option {
   return new Option('--base <ref>', 'an image (or SBOM file) the image may be built on; the one whose layers are the longest prefix of the image\'s is its base (repeatable)')
     .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
 }
+
+/** `--no-base-lookup`: see commands/base.ts. */
+export function noBaseLookupOption(): Option {
+  return new Option('--no-base-lookup', 'do not fetch the base image the org.opencontainers.image.base.name/digest annotations name (nor, with --advise, a newer digest of the base\'s tag)');
+}

@@ -13,4 +13,4 @@ export { describeProblem, type Problem } from './problems.js';
 export { anchoreTag, parseTag } from './tag.js';
 export { DataUnavailableError, type MalwareScan, type PolicyInput } from './subject.js';
 export type { Action, CompiledBundle } from './model.js';
-export { adviseImage, type Advice, type AdviceEntry, type AdviceKind, type UpgradeAdvice, type RemainingFinding, type Rescan } from './advice.js';
+export { adviseImage, type Advice, type AdviceEntry, type AdviceKind, type BaseAdviceInput, type NewerBase, type RebuildAdvice, type UpgradeAdvice, type RemainingFinding, type Rescan } from './advice.js';

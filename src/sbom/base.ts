@@ -105,7 +105,7 @@ export function packageKey(p: Pick<Package, 'type' | 'name' | 'version' | 'purl'
 }
 
 /** Evidence files that record many packages (package databases), rewritten whenever any package changes. */
-function sharedEvidence(sbom: Sbom): Set<string> {
+function sharedEvidence(sbom: Pick<Sbom, 'packages'>): Set<string> {
   const count = new Map<string, number>();
   for (const p of sbom.packages) for (const l of p.locations) count.set(l.path, (count.get(l.path) ?? 0) + 1);
   return new Set([...count].filter(([, n]) => n > 1).map(([path]) => path));
@@ -134,6 +134,13 @@ export function installLayer(p: Package, layerOf: (path: string) => number | und
   return owned.length ? Math.max(...owned) : undefined;
 }
 
+/** installLayer for each package of one SBOM (its files and shared evidence read once). */
+export function installLayers(sbom: Pick<Sbom, 'files' | 'packages'>): (p: Package) => number | undefined {
+  const files = new Map(sbom.files.filter((f) => f.type !== 'dir').map((f) => [f.path, f.layer]));
+  const shared = sharedEvidence(sbom);
+  return (p) => installLayer(p, (path) => files.get(path), shared);
+}
+
 /**
  * The keys (packageKey) of the image's packages inherited from its base: the base SBOM holds the
  * same type, name and version, and the image installed the package within the first `sharedLayers`
@@ -143,11 +150,10 @@ export function inheritedPackages(image: Sbom, base: Pick<Sbom, 'packages'>, sha
   const out = new Set<string>();
   if (sharedLayers <= 0) return out;
   const inBase = new Set(base.packages.map((p) => JSON.stringify([p.type, p.name, p.version])));
-  const files = new Map(image.files.filter((f) => f.type !== 'dir').map((f) => [f.path, f.layer]));
-  const shared = sharedEvidence(image);
+  const layerOf = installLayers(image);
   for (const p of image.packages) {
     if (!inBase.has(JSON.stringify([p.type, p.name, p.version]))) continue;
-    const layer = installLayer(p, (path) => files.get(path), shared);
+    const layer = layerOf(p);
     if (layer === undefined || layer < sharedLayers) out.add(packageKey(p));
   }
   return out;

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LadingError } from '../errors.js';
-import { adviseImage, describeProblem, evaluateBundle, evaluationDoc, loadBundle, type Advice, type CompiledBundle, type Rescan } from '../policy/index.js';
+import { adviseImage, describeProblem, evaluateBundle, evaluationDoc, loadBundle, type Advice, type BaseAdviceInput, type CompiledBundle, type Rescan } from '../policy/index.js';
 import type { Sbom } from '../sbom/model.js';
 import type { NewEvaluation, PolicyStore, StoredEvaluation } from '../store/policies.js';
 import type { ScanResult } from '../vulns/model.js';
@@ -53,10 +53,23 @@ export async function evaluateCheck(store: Pick<PolicyStore, 'getBundle'>, accou
   };
 }
 
-/** What would make the image pass under the same bundle (policy/advice.ts); `rescan` matches upgraded versions against the data. */
-export async function adviseCheck(store: Pick<PolicyStore, 'getBundle'>, account: string, input: Omit<CheckInput, 'save'>, rescan: Rescan): Promise<Advice> {
+/**
+ * What would make the image pass under the same bundle (policy/advice.ts); `rescan` matches changed
+ * versions against the data; `base` (store/bases.ts withNewerDigests) adds the rebuild on a newer
+ * digest of the image's base.
+ */
+export async function adviseCheck(
+  store: Pick<PolicyStore, 'getBundle'>, account: string, input: Omit<CheckInput, 'save'>, rescan: Rescan, base?: BaseAdviceInput,
+): Promise<Advice> {
   const { bundle } = await bundleOf(store, account, input.policyId);
-  return adviseImage(bundle, { sbom: input.sbom, scan: input.scan }, { tag: input.tag }, input.scan ? rescan : undefined);
+  return adviseImage(bundle, { sbom: input.sbom, scan: input.scan }, { tag: input.tag }, input.scan ? rescan : undefined, base);
+}
+
+/** The advice's view of an image's base from store/bases.ts: its inherited packages and newer digests. */
+export function baseAdviceOf(found: { base: { digest: string; tag?: string; inherited: string[] }; newer: BaseAdviceInput['newer'] } | undefined): BaseAdviceInput | undefined {
+  if (!found) return undefined;
+  const { digest, tag, inherited } = found.base;
+  return { base: { digest, ...(tag ? { tag } : {}) }, inherited: new Set(inherited), newer: found.newer };
 }
 
 /** The event type of a policy_eval change (user.checks.tag.policy_evaluation.update). */

@@ -178,8 +178,8 @@ function abortOnStop(stops: (() => Promise<unknown>)[]): { signal: AbortSignal; 
 }
 
 function watchDepsOf({ root, sourceOptions }: ProcessParts): WatchDeps {
-  const { config, catalog, queue, subscriptions, policies, vulndb, registries, announcer, events } = root;
-  return { config, catalog, queue, subscriptions, policies, vulndb, registries, announcer, events, sourceOptions, analysisMaxAttempts: config.analysis.max_attempts };
+  const { config, catalog, queue, subscriptions, policies, reports, registries, announcer, events } = root;
+  return { config, catalog, queue, subscriptions, policies, reports, registries, announcer, events, sourceOptions, analysisMaxAttempts: config.analysis.max_attempts };
 }
 
 /** The feed sync cycle: a sync that changed data is a vulnDataChanged event. */

@@ -31,6 +31,7 @@ import { PolicyStore } from '../store/policies.js';
 import { RegistryStore } from './registries.js';
 import { RegistryRows } from '../store/registries.js';
 import { SubscriptionStore, subscriptionId } from '../store/subscriptions.js';
+import { VulnReports } from './reports.js';
 import { afterAnalysis, watcherCycles, type WatchDeps } from './watch.js';
 
 const CREDS = { user: 'watcher', pass: 'watch-pass-s3cret' };
@@ -116,7 +117,7 @@ describeOnDatabases('watchers', ({ db }) => {
     notifier = new Notifier(h, config.webhooks, accounts);
     deps = {
       config, catalog: new CatalogStore(h.kysely), queue: new JobQueue(h), subscriptions, policies: new PolicyStore(h.kysely),
-      vulndb: new VulnDb(h), registries: new RegistryStore(new RegistryRows(h.kysely), config), announcer: new Announcer(subscriptions, events, notifier), events,
+      reports: new VulnReports(new VulnDb(h)), registries: new RegistryStore(new RegistryRows(h.kysely), config), announcer: new Announcer(subscriptions, events, notifier), events,
       sourceOptions: { credentialLookup: false }, analysisMaxAttempts: 2,
     };
     cycles = Object.fromEntries(watcherCycles(deps).map((c) => [c.name, c]));

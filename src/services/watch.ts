@@ -15,12 +15,10 @@
  */
 import type { LadingConfig } from '../config/schema.js';
 import { LadingError, describeError } from '../errors.js';
-import type { VulnDb } from '../feeds/vulndb.js';
 import { parseReference } from '../image/reference.js';
 import { openSource, registryClient, type SourceOptions } from '../image/sources/index.js';
 import { anchoreTag, formatTag, parseTag } from '../policy/tag.js';
 import type { JobQueue } from '../queue/queue.js';
-import { scanSbom } from '../vulns/scan.js';
 import { addTaggedImage, type ResolvedTag } from './add-image.js';
 import type { Announcer } from './announce.js';
 import type { CatalogImage, CatalogStore } from '../store/catalog.js';
@@ -28,6 +26,7 @@ import type { CycleSpec } from './cycles.js';
 import type { EventStore } from '../store/events.js';
 import type { PolicyStore, StoredEvaluation } from '../store/policies.js';
 import { checkImage, policyEvalAnnouncement } from './check.js';
+import type { VulnReports } from './reports.js';
 import { withRegistryAccess, type RegistryStore } from './registries.js';
 import type { RepoUpdateValue, Subscription, SubscriptionStore } from '../store/subscriptions.js';
 import { isPlainObject } from '../util/objects.js';
@@ -38,7 +37,8 @@ export interface WatchDeps {
   queue: JobQueue;
   subscriptions: SubscriptionStore;
   policies: PolicyStore;
-  vulndb: VulnDb;
+  /** The vulnerability reports (services/reports.ts): the same scan, marked inherited_from_base, as every other evaluation. */
+  reports: VulnReports;
   registries: RegistryStore;
   announcer: Announcer;
   /** Where registry failures are recorded (error events, no notification). */
@@ -278,8 +278,7 @@ async function evaluateTag(deps: WatchDeps, account: string, fulltag: string, ex
   if (expectDigest !== undefined && image.imageDigest !== expectDigest) return 'skipped';
   const sbom = await deps.catalog.getSbom(account, image.imageDigest);
   if (!sbom) return 'skipped';
-  const hasData = (await deps.vulndb.status()).some((s) => s.records > 0);
-  const scan = hasData ? await scanSbom(sbom, deps.vulndb, { input: fulltag }) : undefined;
+  const scan = await deps.reports.scan({ account, imageDigest: image.imageDigest, ...(image.analyzedAt ? { analyzedAt: image.analyzedAt } : {}) }, async () => sbom);
   const previous = await previousEvaluation(deps, account, fulltag);
   const current = await checkImage(deps.policies, account, { imageDigest: image.imageDigest, tag: fulltag, sbom, scan, save: true });
   if (!previous || (previous.finalAction === current.finalAction && previous.imageDigest === current.imageDigest)) return 'same';

@@ -11,15 +11,18 @@ import { analyzed, baseFixtures } from '../analyze/testing-bases.js';
 import { BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION } from '../sbom/base.js';
 import type { Sbom } from '../sbom/model.js';
 import { composeImageStores, type ImageStores } from '../services/root.js';
+import { adviseCheck, baseAdviceOf } from '../services/check.js';
 import { describeOnDatabases } from '../testkit/databases.js';
+import type { RebuildAdvice } from '../policy/index.js';
+import { scanSbom } from '../vulns/scan.js';
 import { affected, vuln } from '../vulns/testing.js';
 
-let os: Sbom, tools: Sbom, app: Sbom, other: Sbom, annotated: Sbom;
+let os: Sbom, tools: Sbom, app: Sbom, other: Sbom, annotated: Sbom, osNewer: Sbom;
 const digest = (s: Sbom) => s.source.manifestDigest!;
 
 before(async () => {
   const f = baseFixtures();
-  [os, tools, app, other] = await Promise.all([analyzed(f.os, 'os'), analyzed(f.tools, 'tools'), analyzed(f.app, 'app'), analyzed(f.other, 'other')]);
+  [os, tools, app, other, osNewer] = await Promise.all([analyzed(f.os, 'os'), analyzed(f.tools, 'tools'), analyzed(f.app, 'app'), analyzed(f.other, 'other'), analyzed(f.osNewer, 'os')]);
   const named = baseFixtures({ [BASE_NAME_ANNOTATION]: 'reg.test/other:1', [BASE_DIGEST_ANNOTATION]: digest(other) });
   annotated = await analyzed(named.app, 'annotated');
 });
@@ -87,5 +90,33 @@ describeOnDatabases('base images of the catalog', ({ db }) => {
     assert.deepEqual(evaluations.map((e) => [e.image_digest, e.tag]), [[digest(app), 'reg.test/app:1']]);
     const row = await db().kysely.selectFrom('image_summaries').select('verdict').where('account', '=', 'e').where('image_digest', '=', digest(app)).executeTakeFirst();
     assert.ok(row?.verdict, `the summary row shows a verdict (${row?.verdict})`);
+  });
+
+  test('a newer digest of the base\'s tag in the catalog: check advice says to rebuild on it, listing the inherited findings it removes', async () => {
+    let t = Date.parse('2026-01-01T00:00:00Z');
+    const ticking = composeImageStores(db(), { now: () => new Date((t += 1000)) });
+    const add = async (sbom: Sbom, repo: string) => {
+      await ticking.catalog.addImage('f', { imageDigest: digest(sbom), tag: { registry: 'reg.test', repo, tag: '1' } });
+      assert.equal(await ticking.catalog.saveAnalysis('f', digest(sbom), sbom), true);
+    };
+    await add(os, 'os');
+    await add(app, 'app');
+    assert.deepEqual((await ticking.bases.withNewerDigests('f', digest(app)))?.newer, [], 'no newer digest of reg.test/os:1 yet');
+    await add(osNewer, 'os');
+    const found = await ticking.bases.withNewerDigests('f', digest(app));
+    assert.deepEqual(found?.newer.map((n) => [n.tag, n.digest]), [['reg.test/os:1', digest(osNewer)]]);
+    assert.equal(found?.base.digest, digest(os), 'the base is still the analyzed image whose layers app is built on');
+
+    await ticking.policies.ensureDefaultBundle('f');
+    const scan = await ticking.reports.scan({ account: 'f', imageDigest: digest(app) }, async () => app);
+    const rescan = (sbom: Sbom) => scanSbom(sbom, ticking.vulndb, { input: 'test' });
+    const advice = await adviseCheck(ticking.policies, 'f', { imageDigest: digest(app), tag: 'reg.test/app:1', sbom: app, scan }, rescan, baseAdviceOf(found));
+    assert.deepEqual(advice.entries.map((e) => e.kind), ['rebuild-base', 'upgrade'], JSON.stringify(advice.entries));
+    const r = advice.entries[0] as RebuildAdvice;
+    assert.deepEqual(r.to, { tag: 'reg.test/os:1', digest: digest(osNewer) });
+    assert.deepEqual(r.fixed, [{ vulnerability: 'CVE-2024-2', package: 'libc6', version: '2.36-9', to: '2.36-10' }], 'libc6 is inherited; zlib1g is the image\'s own');
+    assert.equal(r.inherited_findings, 1);
+    assert.equal(advice.entries[1]?.kind === 'upgrade' && advice.entries[1].package.name, 'zlib1g');
+    assert.equal(advice.status_after, 'pass');
   });
 });

@@ -56,6 +56,28 @@ export class BaseStore {
   }
 
   /**
+   * The image's base with the newer analyzed digests of the base's tag (the catalog saw the tag name
+   * them after the base; newest first, at most `max`), each with its stored analysis: what the
+   * "rebuild on a newer base digest" advice (policy/rebuild.ts) needs. Undefined without a base.
+   */
+  async withNewerDigests(account: string, imageDigest: string, max = 3): Promise<{ base: StoredBase; newer: { tag: string; digest: string; sbom: Sbom }[] } | undefined> {
+    const base = await this.get(account, imageDigest);
+    if (!base?.tag) return base && { base, newer: [] };
+    const fulltag = base.tag;
+    const seen = (img: { tags: { fulltag: string; lastUpdated: string }[] }) => img.tags.find((t) => t.fulltag === fulltag)?.lastUpdated ?? '';
+    const images = await this.catalog.listImages(account, { fulltag });
+    const since = seen(images.find((i) => i.imageDigest === base.digest) ?? { tags: [] });
+    const newer = images.filter((i) => i.imageDigest !== base.digest && i.imageDigest !== imageDigest && i.analysisStatus === 'analyzed' && seen(i) > since)
+      .sort((a, b) => seen(b).localeCompare(seen(a)) || a.imageDigest.localeCompare(b.imageDigest)).slice(0, max);
+    const out: { tag: string; digest: string; sbom: Sbom }[] = [];
+    for (const img of newer) {
+      const sbom = await this.catalog.getSbom(account, img.imageDigest);
+      if (sbom) out.push({ tag: fulltag, digest: img.imageDigest, sbom });
+    }
+    return { base, newer: out };
+  }
+
+  /**
    * After an analysis is stored: find the image's base among the account's analyzed images, and
    * become the base of the stored images built on it when it shares more layers with them than
    * their current base. Returns the digests of those images.

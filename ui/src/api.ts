@@ -88,16 +88,28 @@ export interface SecretChange { rule_id: string; description: string; path: stri
 export interface SetuidChange { path: string; mode: string; setuid: boolean; setgid: boolean; uid: number; gid: number; layer: number }
 
 /** `advice` of GET /images/{digest}/check?advise=true (a Lading extension; src/policy/advice.ts). */
+export interface AdvisedFinding { gate: string; trigger: string; trigger_id: string; message: string }
+export interface UpgradeAdvice {
+  kind: 'upgrade';
+  package: { name: string; type: string; version: string; path: string | null };
+  to: string; vulnerabilities: string[];
+  layer_index: number | null; layer_digest: string | null; instruction: string | null;
+  inherited_from_base: boolean;
+  removes: AdvisedFinding[];
+}
+/** Rebuild on a newer digest of the image's base (src/policy/rebuild.ts). */
+export interface RebuildAdvice {
+  kind: 'rebuild-base';
+  base: { tag: string | null; digest: string };
+  to: { tag: string; digest: string };
+  inherited_findings: number;
+  fixed: { vulnerability: string; package: string; version: string; to: string | null }[];
+  removes: AdvisedFinding[];
+}
 export interface Advice {
   status: 'pass' | 'fail';
   status_after: 'pass' | 'fail';
-  entries: {
-    kind: 'upgrade';
-    package: { name: string; type: string; version: string; path: string | null };
-    to: string; vulnerabilities: string[];
-    layer_index: number | null; layer_digest: string | null; instruction: string | null;
-    removes: { gate: string; trigger: string; trigger_id: string; message: string }[];
-  }[];
+  entries: (RebuildAdvice | UpgradeAdvice)[];
   remaining: { gate: string; trigger: string; trigger_id: string; message: string; remedy: string }[];
   verified_by: 'rescan' | 'estimate' | 'none';
 }

@@ -21,7 +21,7 @@ import type { ScanResult } from '../../vulns/model.js';
 import { ANALYSIS_STATUSES, type CatalogImage } from '../../store/catalog.js';
 import { addTaggedImage } from '../../services/add-image.js';
 import { addImportedImage, importSourceSchema } from './imports.js';
-import { adviseCheck, checkImage } from '../../services/check.js';
+import { adviseCheck, baseAdviceOf, checkImage } from '../../services/check.js';
 import { scanSbom } from '../../vulns/scan.js';
 import type { PolicyStore } from '../../store/policies.js';
 import type { VulnReports } from '../../services/reports.js';
@@ -376,7 +376,8 @@ function checkRoutes(app: FastifyInstance, { deps, policies, digestOf, mustAnaly
     const body = checkResponseOf(imageDigest, tag, evals, boolQuery(q.detail));
     if (!boolQuery(q.advise)) return body;
     // A Lading extension: the current evaluation's entry also carries `advice` (Anchore's shape otherwise unchanged).
-    const advice = await adviseCheck(policies, account, input, (upgraded) => scanSbom(upgraded, deps.vulndb, { input: imageDigest }));
+    const base = baseAdviceOf(await deps.bases.withNewerDigests(account, imageDigest));
+    const advice = await adviseCheck(policies, account, input, (changed) => scanSbom(changed, deps.vulndb, { input: imageDigest }), base);
     const entry = body[0]?.[imageDigest]?.[tag]?.[Math.max(0, evals.findIndex((e) => e.evalId === current.evalId))];
     if (entry) (entry as Record<string, unknown>).advice = advice;
     return body;

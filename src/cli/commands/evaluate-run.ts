@@ -9,8 +9,9 @@ import type { ScanResult } from '../../vulns/model.js';
 import { LadingError } from '../../errors.js';
 import { loadBundle } from '../../policy/bundle.js';
 import { DEFAULT_BUNDLE } from '../../policy/default-bundle.js';
-import { evaluateBundle, type Evaluation } from '../../policy/evaluate.js';
-import { adviseImage } from '../../policy/advice.js';
+import { evaluateBundle, type EvaluateOptions, type Evaluation } from '../../policy/evaluate.js';
+import { adviseImage, type Advice } from '../../policy/advice.js';
+import type { PolicyInput } from '../../policy/subject.js';
 import { adviceText } from './advice-view.js';
 import { evaluationDoc } from '../../policy/result.js';
 import { analysisNeeds } from '../../policy/needs.js';
@@ -20,7 +21,7 @@ import type { AllowlistMatch } from '../../policy/allowlist.js';
 import type { Action, CompiledBundle } from '../../policy/model.js';
 import type { ImageCliOptions } from '../options.js';
 import { withImage } from './with-image.js';
-import { applyBase, type BaseCliOptions } from './base.js';
+import { findImageBase, newerBaseDigests, type BaseCliOptions, type FoundBase } from './base.js';
 import { markInherited } from '../../vulns/inherited.js';
 import { progress } from '../progress.js';
 import { digestText, json, table, wrapItem } from '../render.js';
@@ -126,19 +127,26 @@ export async function sbomFor(ref: string, o: Omit<EvaluateCliOptions, 'output' 
   });
 }
 
+/** `--advise`: upgrades, and for a failing image with a known base, a rebuild on a newer digest of the base's tag. */
+async function advise(bundle: CompiledBundle, input: PolicyInput, options: EvaluateOptions, found: FoundBase, o: EvaluateCliOptions, deps: EvaluateDeps, status: string): Promise<Advice> {
+  const newer = status === 'fail' && found.base ? await newerBaseDigests(found, o) : [];
+  const base = found.base ? { base: { digest: found.base.digest, ...(found.base.tag ? { tag: found.base.tag } : {}) }, inherited: found.inherited, newer } : undefined;
+  return adviseImage(bundle, input, options, input.scan ? deps.scan : undefined, base);
+}
+
 export async function runEvaluate(ref: string, o: EvaluateCliOptions, deps: EvaluateDeps): Promise<void> {
   const bundle = await readBundle(o.bundle);
   const sbom = await sbomFor(ref, o, bundle);
   for (const w of sbom.warnings) process.stderr.write(`warning: ${w}\n`);
-  const inherited = await applyBase(sbom, o);
-  const found = await deps.scan(sbom);
-  const scan = found && markInherited(found, inherited);
+  const base = await findImageBase(sbom, o);
+  const matched = await deps.scan(sbom);
+  const scan = matched && markInherited(matched, base.inherited);
   if (!scan) process.stderr.write('warning: no vulnerability database is available: vulnerability rules report that their data is unavailable\n');
   const evaluation = evaluateBundle(bundle, { sbom, scan }, { tag: o.tag ?? defaultTag(sbom) });
   const shown = new Set(evaluation.problems);
   for (const p of bundle.problems) if (!shown.has(p)) process.stderr.write(`warning: bundle ${p.severity === 'error' ? 'error (outside the mapping used)' : 'warning'}: ${describeProblem(p)}\n`);
   const tag = evaluation.tag;
-  const advice = o.advise ? await adviseImage(bundle, { sbom, scan }, { tag, now: evaluation.evaluatedAt }, scan ? deps.scan : undefined) : undefined;
+  const advice = o.advise ? await advise(bundle, { sbom, scan }, { tag, now: evaluation.evaluatedAt }, base, o, deps, evaluation.status) : undefined;
   if (o.output === 'json') process.stdout.write(json(advice ? { ...evaluationDoc(evaluation), advice } : evaluationDoc(evaluation)));
   else process.stdout.write(evaluationText(evaluation) + (advice ? adviceText(advice) : ''));
   if (evaluation.status === 'fail') process.exitCode = 1;

@@ -4,7 +4,7 @@
  * given. Exit 0 on pass (GO or WARN), 1 on fail (STOP), 2 on error.
  */
 import { noCacheOption } from './cache.js';
-import { baseOption } from '../options.js';
+import { baseOption, noBaseLookupOption } from '../options.js';
 import { Command, Option } from 'commander';
 import { addImageOptions, outputOption } from '../options.js';
 import { addServiceCheckCommand } from '../client/check-command.js';
@@ -20,10 +20,11 @@ export function evaluateCommand(deps: EvaluateDeps): Command {
     .option('--dockerfile <path>', 'the Dockerfile the image was built from (dockerfile gate: "actual" instead of guessed)')
     .addOption(new Option('--content-rule <NAME=regex>', 'content search rule for files/content_regex_match (repeatable)')
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
-    .option('--advise', 'for a failing image, the package upgrades that make it pass (verified by evaluating again) and what they do not fix')
+    .option('--advise', 'for a failing image, the changes that make it pass: a rebuild on a newer digest of its base, package upgrades (verified by evaluating again), and what they do not fix')
     .addOption(outputOption(['table', 'json'], 'table'))
     .addOption(noCacheOption())
     .addOption(baseOption())
+    .addOption(noBaseLookupOption())
     .action(async (ref: string, o: EvaluateCliOptions) => {
       await (await import('./evaluate-run.js')).runEvaluate(ref, o, deps);
     });

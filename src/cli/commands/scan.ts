@@ -8,7 +8,7 @@
  * its output the command sets `process.exitCode = 1`, and main() returns that code.
  */
 import { noCacheOption } from './cache.js';
-import { baseOption } from '../options.js';
+import { baseOption, noBaseLookupOption } from '../options.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Severity } from '../../feeds/model.js';
 import { SCAN_FORMATS } from '../../vulns/formats/names.js';
@@ -58,6 +58,7 @@ export function scanCommand(openLookup: OpenLookup): Command {
     .option('--db <path>', 'the vulnerability database (default: see `lading db path`)')
     .addOption(noCacheOption())
     .addOption(baseOption())
+    .addOption(noBaseLookupOption())
     .action(async (ref: string, o: ScanCliOptions) => {
       await (await import('./scan-run.js')).runScan(ref, o, openLookup);
     });
