@@ -2,11 +2,14 @@
  * The CLI as a client of the service behind a proxy: with HTTPS_PROXY/HTTP_PROXY set, `lading`
  * reaches the service through a local CONNECT proxy that alone resolves the service's host name
  * (`lading.test`); NO_PROXY naming the host goes direct (and fails to resolve it, proving the proxy
- * was not used); a proxy variable that is not an http(s) URL is an error naming it (exit 2).
+ * was not used); a proxy variable that is not an http(s) URL is an error naming it (exit 2); over
+ * https (a TLS front with a self-signed certificate) --insecure is still honoured, through the proxy too.
  */
 import { after, before, test } from 'node:test';
+import { rm } from 'node:fs/promises';
 import assert from 'node:assert/strict';
 import { startConnectProxy, type ConnectProxy } from '../../image/registry/testing-proxy.js';
+import { opensslAvailable, selfSignedCert, startTlsFront } from '../../testkit/registry.js';
 import { ADMIN, describeService } from '../../testkit/service.js';
 import { lading } from '../testing.js';
 
@@ -51,5 +54,25 @@ describeService('lading CLI through a proxy', { dialects: ['sqlite'] }, (h) => {
     const bad = await lading(['system', 'status'], { ...env(), ...proxyEnv({ http: 'socks5://proxy:1080' }) });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /http_proxy: "socks5:\/\/proxy:1080" uses socks5; only http:\/\/ and https:\/\/ proxies are supported/);
+  });
+
+  test('https with a self-signed certificate: refused, then --insecure, direct and through the proxy', { skip: !opensslAvailable() && 'no openssl' }, async () => {
+    const tls = await selfSignedCert();
+    const front = await startTlsFront(new URL(h().svc.url!).host, tls);
+    try {
+      const base = { ...env(), LADING_URL: `https://127.0.0.1:${front.port}` };
+      const refused = await lading(['system', 'status'], { ...base, ...proxyEnv({}) });
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, /cannot reach the Lading service at https:\/\/127\.0\.0\.1:\d+\/v1: /);
+      const insecure = await lading(['system', 'status', '--insecure'], { ...base, ...proxyEnv({}) });
+      assert.equal(insecure.code, 0, insecure.stderr);
+      const before1 = proxy.tunnels.length;
+      const proxied = await lading(['system', 'status', '--insecure'], { ...base, LADING_URL: `https://lading.test:${front.port}`, ...proxyEnv({ https: proxy.url }) });
+      assert.equal(proxied.code, 0, proxied.stderr);
+      assert.deepEqual(proxy.tunnels.slice(before1), [`lading.test:${front.port}`]);
+    } finally {
+      await front.stop();
+      await rm(tls.dir, { recursive: true, force: true });
+    }
   });
 });
