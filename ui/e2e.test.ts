@@ -3,7 +3,7 @@
  * real service (SQLite), a real local registry and images built here: sign in, add an image through
  * the form and watch it get analyzed, filter its vulnerabilities, allowlist the finding from its row
  * (verdict fail → pass), compare it with a newer digest of the same tag; the phone-width layout and
- * keyboard navigation. Screenshots of each step go to LADING_TEST_ARTIFACTS (default ui/test-artifacts/).
+ * keyboard navigation, and switching a feed group off and on from the System page. Screenshots of each step go to LADING_TEST_ARTIFACTS (default ui/test-artifacts/).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -242,6 +242,31 @@ describe('web UI in a browser', { skip }, () => {
     await page.locator('.card', { hasText: 'Worst images' }).locator('table').waitFor();
     await page.locator('canvas').waitFor();
     await shot('18-dashboard');
+  });
+
+  test('system page: switch a feed group off and on again; the service agrees', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'System' }).click();
+    const group = page.getByRole('switch', { name: 'Group vulnerabilities/debian:12 enabled' });
+    await group.waitFor();
+    assert.equal(await group.isChecked(), true);
+    const groupOf = async () => {
+      const feeds = (await api('GET', '/v1/system/feeds', ADMIN)).body as { name: string; groups: { name: string; disabled?: boolean }[] }[];
+      return feeds.find((f) => f.name === 'vulnerabilities')!.groups.find((g) => g.name === 'debian:12')!;
+    };
+    await group.uncheck();
+    await page.getByRole('status').filter({ hasText: 'vulnerabilities/debian:12: disabled' }).waitFor();
+    assert.equal(await group.isChecked(), false);
+    assert.equal((await groupOf()).disabled, true);
+    await shot('19-feed-group-disabled');
+    await group.check();
+    await page.getByRole('status').filter({ hasText: 'vulnerabilities/debian:12: enabled' }).waitFor();
+    assert.equal((await groupOf()).disabled, false);
+    const feed = page.getByRole('switch', { name: 'Feed vulnerabilities enabled' });
+    await feed.uncheck();
+    await page.getByRole('status').filter({ hasText: 'vulnerabilities: disabled' }).waitFor();
+    assert.equal(((await api('GET', '/v1/system/feeds', ADMIN)).body as { name: string; disabled?: boolean }[]).find((f) => f.name === 'vulnerabilities')!.disabled, true);
+    await feed.check();
+    await page.getByRole('status').filter({ hasText: 'vulnerabilities: enabled' }).waitFor();
   });
 
   test('the keyboard reaches the main pages: Tab to a navigation link, Enter', async () => {

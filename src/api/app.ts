@@ -27,6 +27,7 @@ import { queryRoutes } from './routes/query.js';
 import { importsRoutes } from './routes/imports.js';
 import { webhooksRoutes } from './routes/webhooks.js';
 import { archivesRoutes } from './routes/archives.js';
+import { archiveFileRoutes } from './routes/archive-files.js';
 import { summariesRoutes } from './routes/summaries.js';
 import { instrumentHttp, metricsRoutes } from './routes/metrics.js';
 import type { ServiceMetrics } from '../services/metrics.js';
@@ -144,6 +145,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       importsRoutes(scope, deps);
       webhooksRoutes(scope, deps);
       archivesRoutes(scope, deps);
+      archiveFileRoutes(scope, deps);
       summariesRoutes(scope, deps);
       scope.get('/swagger.json', { config: { public: true } }, async () => catalog.document());
     }, { prefix });

@@ -208,7 +208,11 @@ describeService('every route answers as /swagger.json says', { registry: true, s
     await call('POST', '/v1/archives/images', 200, { ...admin, body: [digest] });
     await get('/v1/archives/images');
     await get(`/v1/archives/images/${digest}`);
+    await get(`/v1/archives/images/${digest}/export`);
+    const exported = await fetch(`${h().svc.url!}/v1/archives/images/${digest}/export`, { headers: { authorization: `Basic ${Buffer.from(`${admin.user}:${admin.pass}`).toString('base64')}` } });
+    const file = Buffer.from(await exported.arrayBuffer());
     await call('DELETE', `/v1/archives/images/${digest}`, 200);
+    await call('POST', '/v1/import/images', 200, { ...admin, body: file, headers: { 'content-type': 'application/gzip' } });
   });
 
   test('deletes', async () => {

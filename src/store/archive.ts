@@ -175,6 +175,12 @@ export class ArchiveStore {
     return r ? decodeDocument<Sbom>(Buffer.from(r.sbom_gz)) : undefined;
   }
 
+  /** The archived SBOM (decompressed) and the manifest text, for writing the archive file. */
+  async getArchivedDocument(account: string, imageDigest: string): Promise<{ sbom: Sbom; manifest: string | null } | undefined> {
+    const r = await this.db.selectFrom('archived_images').select(['sbom_gz', 'manifest']).where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+    return r ? { sbom: decodeDocument<Sbom>(Buffer.from(r.sbom_gz)), manifest: r.manifest } : undefined;
+  }
+
   async deleteArchived(account: string, imageDigest: string): Promise<boolean> {
     const r = await this.db.deleteFrom('archived_images').where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;

@@ -71,6 +71,12 @@ export const LADING_OPERATIONS: Record<string, Record<string, Op>> = {
       responses: ok('The comparison', ref('LadingComparison')),
     },
   },
+  '/archives/images/{imageDigest}/export': {
+    get: {
+      operationId: 'export_archived_analysis', summary: 'An archived analysis as the tar.gz analysis archive POST /import/images takes (a download)',
+      parameters: [digestParam], produces: ['application/gzip'], responses: ok('The archive file', { type: 'file' }),
+    },
+  },
   '/system/webhooks/notifications': {
     get: {
       operationId: 'list_notifications', summary: 'The webhook delivery log of the account',

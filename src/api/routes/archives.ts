@@ -2,7 +2,8 @@
  * The analysis archive (Anchore's /archives): transition rules (GET/POST /archives/rules, GET and
  * DELETE /archives/rules/{ruleId}; system_global rules only by admins, seen by everyone), archived
  * analyses (GET/POST /archives/images, GET and DELETE /archives/images/{digest}) and the summary
- * (GET /archives). Restoring from the archive (POST /images with source.archive) is not offered.
+ * (GET /archives). An archived analysis is exported as a file and restored from one by
+ * archive-files.ts; POST /images with source.archive is not offered.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';

@@ -5,7 +5,7 @@
  * error (5xx) or a service that cannot be reached.
  */
 import type { Dispatcher } from 'undici';
-import { LadingError, type ErrorCode } from '../../errors.js';
+import { LadingError, describeError, type ErrorCode } from '../../errors.js';
 import type { Connection } from './connection.js';
 
 export class ServiceError extends LadingError {
@@ -48,16 +48,33 @@ function errorMessage(body: unknown, text: string, status: number): string {
 export class ServiceClient {
   readonly conn: Connection;
   private dispatcher: Dispatcher | undefined;
+  /** The proxy the service is reached through (known after the first call). */
+  private proxy: URL | undefined;
 
   constructor(conn: Connection) {
     this.conn = conn;
   }
 
-  /** undici is loaded on the first call, so that commands which never call the service start fast. */
+  /**
+   * undici (and the proxy module, which loads it) on the first call, so that commands which never
+   * call the service start fast. The service is reached through HTTPS_PROXY/HTTP_PROXY unless
+   * NO_PROXY names it (image/registry/proxy.ts, as pulls, feeds and webhooks do); a bad proxy
+   * variable is an error naming it.
+   */
   private async send(url: string, options: { method: Dispatcher.HttpMethod; headers: Record<string, string>; body?: string | Buffer }): Promise<Dispatcher.ResponseData> {
-    const { Agent, request } = await import('undici');
-    if (this.conn.insecure && !this.dispatcher) this.dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
-    return request(url, { ...options, ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}) });
+    const { request } = await import('undici');
+    if (!this.dispatcher) {
+      const { dispatcherFor, proxyFor, proxySettings } = await import('../../image/registry/proxy.js');
+      let proxy: URL | undefined;
+      try {
+        proxy = proxyFor(new URL(url), proxySettings());
+      } catch (e) {
+        throw new ServiceError(2, 'BAD_INPUT', describeError(e));
+      }
+      this.proxy = proxy;
+      this.dispatcher = dispatcherFor(proxy, { connect: { timeout: 30_000, rejectUnauthorized: !this.conn.insecure }, headersTimeout: 300_000, bodyTimeout: 300_000 });
+    }
+    return request(url, { ...options, dispatcher: this.dispatcher });
   }
 
   url(path: string, query: Query = {}): string {
@@ -83,8 +100,10 @@ export class ServiceClient {
     try {
       res = await this.send(this.url(path, opts.query), { method, headers, ...(body !== undefined ? { body } : {}) });
     } catch (e) {
+      if (e instanceof ServiceError) throw e;
       const err = e as NodeJS.ErrnoException;
-      throw new ServiceError(2, 'NETWORK', `cannot reach the Lading service at ${this.conn.url}: ${err.code ?? err.message}${err.code && err.message && !err.message.includes(err.code) ? ` (${err.message})` : ''}`);
+      const via = this.proxy ? ` through proxy ${this.proxy.host}` : '';
+      throw new ServiceError(2, 'NETWORK', `cannot reach the Lading service at ${this.conn.url}${via}: ${err.code ?? err.message}${err.code && err.message && !err.message.includes(err.code) ? ` (${err.message})` : ''}`);
     }
     const text = await res.body.text();
     let parsed: unknown = text;

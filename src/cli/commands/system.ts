@@ -1,6 +1,8 @@
 /**
- * `lading system status|wait|feeds list|feeds sync`: the health of a Lading service and its
- * vulnerability feeds (`/system`, `/system/feeds`).
+ * `lading system status|wait|feeds list|feeds sync|feeds enable|feeds disable|feeds config|feeds
+ * delete`: the health of a Lading service and its vulnerability feeds (`/system`, `/system/feeds`).
+ * `feeds config FEED [--group G] --enable|--disable` and `feeds delete FEED [--group G]` are
+ * anchore-cli's; `feeds enable|disable FEED [GROUP]` say the same shorter.
  */
 import { Command } from 'commander';
 import { addConnectionOptions } from '../client/connection.js';
@@ -118,5 +120,48 @@ export function systemCommand(): Command {
         svc.print(r, () => (Array.isArray(r) ? syncText(r) : 'Success\n'));
       });
     });
+  feedToggleCommands(feeds);
   return group;
+}
+
+/** The feed path of a feed and optional group: /system/feeds/{feed}[/{group}]. */
+function feedPath(feed: string, group?: string): string {
+  return `/system/feeds/${encodeURIComponent(feed)}${group !== undefined ? `/${encodeURIComponent(group)}` : ''}`;
+}
+
+/** PUT /system/feeds/{feed}[/{group}] {enabled}, then the feed as the service now reports it. */
+async function setEnabled(cmd: Command, feed: string, group: string | undefined, enabled: boolean): Promise<void> {
+  await withService(cmd, async (svc) => {
+    const r = await svc.client.put<Feed | Feed[]>(feedPath(feed, group), { enabled });
+    svc.print(r, () => feedsText(Array.isArray(r) ? r : [r]));
+  });
+}
+
+function feedToggleCommands(feeds: Command): void {
+  for (const enabled of [true, false]) {
+    addConnectionOptions(feeds.command(`${enabled ? 'enable' : 'disable'} <feed> [group]`))
+      .description(`${enabled ? 'enable' : 'disable'} a feed, or one group of it (admin)${enabled ? '' : ': sync and matching skip it'}`)
+      .action(async (feed: string, group: string | undefined, _o: unknown, cmd: Command) => setEnabled(cmd, feed, group, enabled));
+  }
+
+  addConnectionOptions(feeds.command('config <feed>'))
+    .description("enable or disable a feed or one of its groups (admin; anchore-cli's form)")
+    .option('--group <group>', 'only this group of the feed')
+    .option('--enable', 'enable it')
+    .option('--disable', 'disable it: sync and matching skip it')
+    .action(async (feed: string, o: { group?: string; enable?: boolean; disable?: boolean }, cmd: Command) => {
+      if (o.enable === o.disable) throw new ServiceError(2, 'BAD_INPUT', 'give one of --enable or --disable');
+      await setEnabled(cmd, feed, o.group, o.enable === true);
+    });
+
+  addConnectionOptions(feeds.command('delete <feed> [group]'))
+    .description("delete a disabled feed's (or group's) stored vulnerability data (admin)")
+    .option('--group <group>', 'only this group of the feed (the same as the GROUP argument)')
+    .action(async (feed: string, positional: string | undefined, o: { group?: string }, cmd: Command) => {
+      if (positional !== undefined && o.group !== undefined && positional !== o.group) throw new ServiceError(2, 'BAD_INPUT', `two groups given: ${positional} and --group ${o.group}`);
+      await withService(cmd, async (svc) => {
+        const r = await svc.client.delete<Feed | Feed[]>(feedPath(feed, positional ?? o.group));
+        svc.print(r, () => feedsText(Array.isArray(r) ? r : [r]));
+      });
+    });
 }

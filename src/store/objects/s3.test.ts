@@ -1,13 +1,15 @@
 /**
  * The s3 driver against a local S3 server that checks every SigV4 signature (testing-s3.ts):
  * objects round-trip, absent ones read as undefined, and a wrong secret, a wrong bucket or an
- * unreachable endpoint fail with errors naming the request, never silently.
+ * unreachable endpoint fail with errors naming the request, never silently; HTTPS_PROXY/NO_PROXY
+ * are honoured through a local CONNECT proxy.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LadingError } from '../../errors.js';
 import { S3ObjectStore, s3Options } from './s3.js';
 import { startLocalS3, type LocalS3 } from './testing-s3.js';
+import { startConnectProxy } from '../../image/registry/testing-proxy.js';
 import type { S3Config } from './types.js';
 
 let s3: LocalS3;
@@ -67,4 +69,28 @@ test('s3: options from the configuration, else the AWS environment; a missing on
   assert.equal(s3Options({ ...base, bucket: 'b', access_key: 'A', secret_key: 'S' }, { AWS_SESSION_TOKEN: 'T' }).credentials.sessionToken, undefined, 'configured keys do not take a token from the environment');
   assert.throws(() => s3Options({ ...base, bucket: 'b' }, {}), /object_store\.s3\.access_key is required for the s3 object store \(or AWS_ACCESS_KEY_ID\)/);
   assert.throws(() => s3Options(base, { AWS_ACCESS_KEY_ID: 'AK', AWS_SECRET_ACCESS_KEY: 'SK' }), /object_store\.s3\.bucket is required/);
+});
+
+test('s3: through HTTPS_PROXY/HTTP_PROXY (a CONNECT proxy that alone resolves the endpoint); NO_PROXY goes direct', async () => {
+  const proxy = await startConnectProxy({ 's3.test': '127.0.0.1' });
+  try {
+    const url = `http://s3.test:${new URL(s3.url).port}`;
+    const proxied = new S3ObjectStore(s3Options(config({ url }), { http_proxy: proxy.url, https_proxy: proxy.url }));
+    assert.equal(proxied.proxy?.href, `${proxy.url}/`);
+    await proxied.check();
+    await proxied.put('via-proxy', Buffer.from('tunnelled'));
+    assert.equal((await proxied.get('via-proxy'))!.toString(), 'tunnelled');
+    assert.ok(proxy.tunnels.length > 0 && proxy.tunnels.every((t) => t === `s3.test:${new URL(s3.url).port}`), proxy.tunnels.join(', '));
+    assert.equal(s3.objects.get('lading/via-proxy')?.toString(), 'tunnelled', 'signed for s3.test and accepted');
+    await proxied.delete('via-proxy');
+
+    const tunnels = proxy.tunnels.length;
+    const direct = new S3ObjectStore(s3Options(config({ url }), { http_proxy: proxy.url, no_proxy: 'localhost,.test' }));
+    assert.equal(direct.proxy, undefined);
+    await assert.rejects(direct.get('k'), (e: LadingError) => e.code === 'NETWORK' && /S3 GET http:\/\/s3\.test:\d+\/lading-test\/lading\/k: .*ENOTFOUND/.test(e.message));
+    assert.equal(proxy.tunnels.length, tunnels, 'NO_PROXY: no tunnel');
+    assert.throws(() => s3Options(config({ url }), { https_proxy: 'socks5://p:1080' }), /https_proxy: "socks5:\/\/p:1080" uses socks5; only http:\/\/ and https:\/\/ proxies are supported/);
+  } finally {
+    await proxy.stop();
+  }
 });

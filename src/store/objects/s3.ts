@@ -4,9 +4,12 @@
  * (https://bucket.endpoint/key) by default, path-style (https://endpoint/bucket/key) with
  * `path_style: true`. Credentials: object_store.s3.access_key/secret_key (and session_token), else
  * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN); region: s3.region, else
- * AWS_REGION / AWS_DEFAULT_REGION, else us-east-1.
+ * AWS_REGION / AWS_DEFAULT_REGION, else us-east-1. Behind a proxy, HTTPS_PROXY/HTTP_PROXY/NO_PROXY
+ * of the environment are honoured as for registries, feeds and webhooks (image/registry/proxy.ts).
  */
+import { fetch, type Dispatcher, type Response } from 'undici';
 import { LadingError, describeError } from '../../errors.js';
+import { dispatcherFor, proxyFor, proxySettings, type ProxySettings } from '../../image/registry/proxy.js';
 import { EMPTY_SHA256, signRequest, uriEncode, type Credentials } from './sigv4.js';
 import { sha256Hex } from './codec.js';
 import type { DriverContext, DriverFactory, ObjectStore, S3Config } from './types.js';
@@ -19,6 +22,8 @@ export interface S3Options {
   pathStyle: boolean;
   credentials: Credentials;
   timeoutMs: number;
+  /** HTTPS_PROXY/HTTP_PROXY/NO_PROXY (proxy.ts); none when absent. */
+  proxy?: ProxySettings;
 }
 
 /** The `<Code>` and `<Message>` of an S3 XML error body, when it has them. */
@@ -32,9 +37,23 @@ export class S3ObjectStore implements ObjectStore {
   readonly name = 's3' as const;
   readonly inline = false;
   readonly location: string;
+  /** The proxy the bucket's URL goes through, if any. */
+  readonly proxy: URL | undefined;
+  private dispatcher: Dispatcher | undefined;
 
   constructor(private readonly o: S3Options) {
-    this.location = `${o.endpoint.origin} bucket ${o.bucket}${o.prefix ? ` prefix ${o.prefix}` : ''}`;
+    this.proxy = o.proxy ? proxyFor(this.url(''), o.proxy) : undefined;
+    this.location = `${o.endpoint.origin} bucket ${o.bucket}${o.prefix ? ` prefix ${o.prefix}` : ''}${this.proxy ? ` through proxy ${this.proxy.host}` : ''}`;
+  }
+
+  /** One connection pool for the store (every key shares the bucket's host), direct or through the proxy. */
+  private agent(): Dispatcher {
+    this.dispatcher ??= dispatcherFor(this.proxy, {
+      connect: { timeout: this.o.timeoutMs, rejectUnauthorized: true },
+      headersTimeout: this.o.timeoutMs,
+      bodyTimeout: this.o.timeoutMs,
+    });
+    return this.dispatcher;
   }
 
   /** The URL of a key (or of the bucket, for ''). */
@@ -55,9 +74,10 @@ export class S3ObjectStore implements ObjectStore {
     const headers = signRequest({ method, url, payloadHash: body ? sha256Hex(body) : EMPTY_SHA256, region: this.o.region }, this.o.credentials);
     delete headers.host;
     try {
-      return await fetch(url, { method, headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(this.o.timeoutMs) });
+      return await fetch(url, { method, headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(this.o.timeoutMs), dispatcher: this.agent() });
     } catch (e) {
-      throw new LadingError('NETWORK', `S3 ${method} ${url.href}: ${describeError(e)}`, { cause: e });
+      const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : '';
+      throw new LadingError('NETWORK', `S3 ${method} ${url.href}${this.proxy ? ` through proxy ${this.proxy.host}` : ''}: ${describeError(e)}${cause}`, { cause: e });
     }
   }
 
@@ -125,6 +145,7 @@ export function s3Options(c: S3Config, env: DriverContext['env']): S3Options {
     pathStyle: c.path_style,
     credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
     timeoutMs: c.timeout * 1000,
+    proxy: proxySettings(env),
   };
 }
 

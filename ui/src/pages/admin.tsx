@@ -4,6 +4,7 @@ import { api, get } from '../api';
 import { Async, ErrorBox, Select, TableWrap, useAction, useLoad } from '../components';
 import { ago, when } from '../format';
 import { replaceQuery, type Route } from '../router';
+import { FeedsCard } from './feeds';
 
 interface RegistryRecord { registry: string; registry_user: string; registry_type: string; registry_verify: boolean; registry_name: string | null; last_updated: string }
 
@@ -171,13 +172,9 @@ export function EventsPage({ route }: { route: Route }) {
 }
 
 interface ServiceState { hostid: string; servicename: string; status: boolean; status_message: string; version: string; last_heartbeat?: string; service_detail?: { detail?: { queue?: Record<string, number>; cycles?: { name: string; runs: number; last_status: string | null; last_finished: string | null; next_due: string | null; last_summary: string | null; last_error: string | null }[] } } }
-interface Feed { name: string; enabled: boolean; last_full_sync: string | null; groups: { name: string; last_sync: string | null; record_count: number }[] }
 
 export function SystemPage() {
   const system = useLoad(() => get<{ service_states: ServiceState[] }>('/system'), []);
-  const feeds = useLoad(() => get<Feed[]>('/system/feeds'), []);
-  const [error, busy, run] = useAction();
-  const [synced, setSynced] = useState<string>();
   return (
     <section>
       <div class="page-head"><h1>System</h1></div>
@@ -225,30 +222,7 @@ export function SystemPage() {
             );
           }}</Async>
         </div>
-        <div class="card span-4">
-          <div class="row-between">
-            <h2>Vulnerability feeds</h2>
-            <button type="button" class="btn" disabled={busy} onClick={() => run(async () => {
-              const r = await api<{ feed: string; status: string }[]>('POST', '/system/feeds');
-              setSynced(r.map((x) => `${x.feed}: ${x.status}`).join(', '));
-              feeds.reload();
-            })}>{busy ? 'Syncing…' : 'Sync now'}</button>
-          </div>
-          <ErrorBox error={error} />
-          {synced ? <div class="alert ok" role="status">{synced}</div> : null}
-          <Async state={feeds}>{(f) => f.length === 0 ? <p class="muted">No feeds.</p> : (
-            <TableWrap label="Feeds">
-              <table>
-                <thead><tr><th>Feed</th><th>Group</th><th>Records</th><th>Last sync</th></tr></thead>
-                <tbody>
-                  {f.flatMap((x) => x.groups.map((g) => (
-                    <tr key={`${x.name}/${g.name}`}><td>{x.name}</td><td>{g.name}</td><td>{g.record_count}</td><td class="nowrap" title={when(g.last_sync)}>{ago(g.last_sync)}</td></tr>
-                  )))}
-                </tbody>
-              </table>
-            </TableWrap>
-          )}</Async>
-        </div>
+        <FeedsCard />
       </div>
     </section>
   );
