@@ -22,7 +22,7 @@
  * - image_imports, image_import_contents: store/imports.ts
  * - image_packages: store/package-index.ts (the queries over it: services/packages.ts)
  * - notifications, notification_deliveries: store/notifications.ts (the notifier: services/notify.ts)
- * - service_cycles: services/cycles.ts
+ * - service_cycles: store/cycles.ts (run by services/cycles.ts)
  * - service_registry: store/service-registry.ts
  * - archive_rules, archived_images: store/archive.ts
  * - image_summaries, image_summary_findings, vuln_trend: store/summaries.ts, store/finding-sql.ts
