@@ -29,7 +29,7 @@
  *   (computed by services/summaries.ts; the re-match moves the counts and pairs set-based in its transaction)
  * - finding_tuples, finding_tuple_keys, tuple_findings, finding_images, finding_image_packages,
  *   finding_tuple_delta, finding_tuple_diff: store/findings.ts, store/finding-sql.ts
- * - finding_changes: services/finding-changes.ts (the re-match's outbox)
+ * - finding_changes: store/finding-changes.ts (the re-match's outbox, delivered by services/finding-changes.ts)
  * - image_layer_chains, image_bases: store/bases.ts
  */
 import type { Generated } from 'kysely';
