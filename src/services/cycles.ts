@@ -1,6 +1,6 @@
 /**
  * Periodic cycles that run once across every process (feed sync, watchers, notifications,
- * re-evaluation): each cycle is a row in `service_cycles` (store/migrations/0011-cycles.ts). A
+ * re-evaluation): each cycle is a row in `service_cycles` (store/migrations/0011-cycles.ts, read and written through store/cycles.ts). A
  * process runs a cycle only after claiming it with one conditional UPDATE (due, and no live lease),
  * renews the lease while it runs, then records the outcome and the next due time. A process that
  * dies mid-run leaves a lease that expires, and another process takes the cycle over. Due times
@@ -10,6 +10,7 @@
 import type { Kysely } from 'kysely';
 import { describeError } from '../errors.js';
 import type { Database, ServiceCyclesTable } from '../store/schema.js';
+import { CycleRows } from '../store/cycles.js';
 
 export interface CycleSpec {
   name: string;
@@ -57,13 +58,13 @@ export interface CycleRunnerOptions {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export class CycleRunner {
-  private readonly db: Kysely<Database>;
+  private readonly rows: CycleRows;
   private readonly owner: string;
   private readonly leaseMs: number;
   private readonly now: () => number;
 
   constructor(db: Kysely<Database>, private readonly options: CycleRunnerOptions) {
-    this.db = db;
+    this.rows = new CycleRows(db);
     this.owner = options.owner;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.now = options.now ?? Date.now;
@@ -77,47 +78,34 @@ export class CycleRunner {
    */
   private async ensure(spec: Pick<CycleSpec, 'name' | 'intervalMs'>): Promise<void> {
     const { name } = spec;
-    const row = await this.db.selectFrom('service_cycles').select(['next_due', 'last_finished', 'lease_owner']).where('name', '=', name).executeTakeFirst();
+    const row = await this.rows.get(name);
     if (!row) {
-      await this.db.insertInto('service_cycles').values({
-        name, lease_owner: null, lease_until: null, next_due: iso(this.now()), runs: 0, last_started: null, last_finished: null,
-        last_owner: null, last_status: null, last_error: null, last_summary: null, last_duration_ms: null,
-      }).onConflict((oc) => oc.column('name').doNothing()).execute();
+      await this.rows.create(name, iso(this.now()));
       return;
     }
     if (row.lease_owner !== null || row.last_finished === null || Date.parse(row.next_due) <= Date.parse(row.last_finished)) return;
     const due = iso(Date.parse(row.last_finished) + spec.intervalMs);
     if (due === row.next_due) return;
-    await this.db.updateTable('service_cycles').set({ next_due: due })
-      .where('name', '=', name).where('next_due', '=', row.next_due).where('lease_owner', 'is', null).execute();
+    await this.rows.moveDue(name, row.next_due, due);
   }
 
   /** Claim a cycle: when due (or `force`) and no live lease holds it. True if this process got it. */
   private async claim(name: string, force: boolean): Promise<boolean> {
     const now = iso(this.now());
-    let q = this.db.updateTable('service_cycles')
-      .set({ lease_owner: this.owner, lease_until: iso(this.now() + this.leaseMs), last_started: now })
-      .where('name', '=', name)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]));
-    if (!force) q = q.where('next_due', '<=', now);
-    const r = await q.executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    return this.rows.claim(name, this.owner, now, iso(this.now() + this.leaseMs), force);
   }
 
   /** Extend the lease; false when it was lost (another process took the cycle after it expired). */
   private async renew(name: string): Promise<boolean> {
-    const r = await this.db.updateTable('service_cycles').set({ lease_until: iso(this.now() + this.leaseMs) })
-      .where('name', '=', name).where('lease_owner', '=', this.owner).executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    return this.rows.renew(name, this.owner, iso(this.now() + this.leaseMs));
   }
 
   private async finish(spec: CycleSpec, outcome: RunOutcome): Promise<void> {
     const now = this.now();
-    await this.db.updateTable('service_cycles').set((eb) => ({
-      lease_owner: null, lease_until: null, next_due: iso(now + spec.intervalMs), runs: eb('runs', '+', 1),
-      last_finished: iso(now), last_owner: this.owner, last_status: outcome.status, last_error: outcome.error ?? null,
+    await this.rows.finish(spec.name, this.owner, {
+      next_due: iso(now + spec.intervalMs), last_finished: iso(now), last_status: outcome.status, last_error: outcome.error ?? null,
       last_summary: outcome.summary ?? null, last_duration_ms: outcome.durationMs,
-    })).where('name', '=', spec.name).where('lease_owner', '=', this.owner).execute();
+    });
   }
 
   /**
@@ -191,17 +179,16 @@ export class CycleRunner {
 
   /** Every cycle's state (for /system). */
   async states(): Promise<CycleState[]> {
-    const rows = await this.db.selectFrom('service_cycles').selectAll().orderBy('name').execute();
+    const rows = await this.rows.all();
     return rows.map(toState);
   }
 
   /** Make a cycle due now (the next poll of any process runs it): due at its last run's end, or now if it never ran. */
   async trigger(name: string): Promise<void> {
     await this.ensure({ name, intervalMs: 0 });
-    const row = await this.db.selectFrom('service_cycles').select('last_finished').where('name', '=', name).executeTakeFirst();
+    const row = await this.rows.get(name);
     const last = row?.last_finished ? Date.parse(row.last_finished) : Number.NaN;
-    await this.db.updateTable('service_cycles').set({ next_due: iso(Number.isNaN(last) ? this.now() : Math.min(last, this.now())) })
-      .where('name', '=', name).execute();
+    await this.rows.setDue(name, iso(Number.isNaN(last) ? this.now() : Math.min(last, this.now())));
   }
 }
 

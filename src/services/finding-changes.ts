@@ -17,6 +17,7 @@
  * A killed delivery rolls back whole, and its rows wait for the next run: events and notifications
  * are written once.
  */
+import { findingChangesAfter, hasFindingChanges, recordFindingChanges, takeFindingChanges } from '../store/finding-changes.js';
 import type { Kysely } from 'kysely';
 import type { CatalogImage, CatalogStore } from '../store/catalog.js';
 import type { FindingSummary, ImageFindingDiff } from '../store/findings.js';
@@ -65,7 +66,6 @@ interface Prepared {
   evaluations: Reevaluation[];
 }
 
-const ROW_CHUNK = 100;
 /** Outbox rows per delivery page (one transaction each). */
 const PAGE = 100;
 
@@ -77,12 +77,12 @@ export class FindingChanges {
     const at = new Date().toISOString();
     const rows = diffs.filter((d) => d.added.length + d.updated.length + d.removed.length > 0)
       .map((d) => ({ account: d.account, image_digest: d.imageDigest, diff: JSON.stringify({ added: d.added, updated: d.updated, removed: d.removed }), created_at: at }));
-    for (let i = 0; i < rows.length; i += ROW_CHUNK) await trx.insertInto('finding_changes').values(rows.slice(i, i + ROW_CHUNK)).execute();
+    await recordFindingChanges(trx, rows);
   }
 
   /** Whether rows wait for delivery (a run that died after its re-match committed). */
   async pending(): Promise<boolean> {
-    return !!(await this.deps.db.selectFrom('finding_changes').select('id').limit(1).executeTakeFirst());
+    return hasFindingChanges(this.deps.db);
   }
 
   /** Deliver every waiting row, a page (one transaction) at a time. */
@@ -90,7 +90,7 @@ export class FindingChanges {
     const total: DeliveryResult = { delivered: 0, evaluations: 0, flipped: 0 };
     let after = 0;
     while (!options.signal?.aborted) {
-      const rows = await this.deps.db.selectFrom('finding_changes').selectAll().where('id', '>', after).orderBy('id').limit(options.page ?? PAGE).execute();
+      const rows = await findingChangesAfter(this.deps.db, after, options.page ?? PAGE);
       if (!rows.length) break;
       after = Number(rows[rows.length - 1]!.id);
       const prepared = await this.prepare(rows.map((r) => ({ id: Number(r.id), account: r.account, imageDigest: r.image_digest, diff: JSON.parse(r.diff) as Diff })));
@@ -142,8 +142,7 @@ export class FindingChanges {
     const stored: LifecycleEvents['evaluationStored'][] = [];
     let flipped = 0;
     const taken = await db.transaction().execute(async (trx) => {
-      const ids = await trx.deleteFrom('finding_changes').where('id', 'in', page.map((p) => p.id)).returning('id').execute();
-      const mine = new Set(ids.map((r) => Number(r.id)));
+      const mine = await takeFindingChanges(trx, page.map((p) => p.id));
       const took = page.filter((p) => mine.has(p.id));
       for (const p of took) {
         await this.announceDiff(trx, p);

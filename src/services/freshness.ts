@@ -11,7 +11,7 @@
  * - `indexMissingImages`: images analyzed before the engine existed get their rows, page after
  *   page until none is left.
  */
-import { sql } from 'kysely';
+import { analyzedImagesAfter, sameAnalysis } from '../store/catalog-queries.js';
 import type { FindingsRematchResult } from '../store/findings.js';
 import type { DeliveryResult } from './finding-changes.js';
 import type { ImageStores } from './root.js';
@@ -37,21 +37,15 @@ export async function rematchFindings(stores: Stores, options: RematchFindingsOp
  * counts, `page` images per read, until none is left (or `signal` aborts); how many.
  */
 export async function indexMissingImages(stores: Stores, options: { page?: number; signal?: AbortSignal } = {}): Promise<number> {
-  const { db } = stores;
+  const { db, findings } = stores;
   const page = options.page ?? 500;
   let indexed = 0;
   let after: { account: string; digest: string } | undefined;
   while (!options.signal?.aborted) {
-    let q = db.kysely.selectFrom('catalog_images as i')
-      .leftJoin('finding_images as f', (j) => j.onRef('f.account', '=', 'i.account').onRef('f.image_digest', '=', 'i.image_digest'))
-      .select(['i.account', 'i.image_digest', 'i.analyzed_at']).where('i.analysis_status', '=', 'analyzed').where('f.id', 'is', null);
-    // Keyset paging: an image that cannot be indexed (no stored SBOM) is not read again.
-    if (after) {
-      const { account, digest } = after;
-      q = q.where((eb) => eb.or([eb('i.account', '>', account), eb.and([eb('i.account', '=', account), eb('i.image_digest', '>', digest)])]));
-    }
-    const rows = await q.orderBy('i.account').orderBy('i.image_digest').limit(page).execute();
-    for (const r of rows) indexed += await indexOne(stores, r);
+    // Keyset paging over the analyzed images; an image that cannot be indexed (no stored SBOM) is not read again.
+    const rows = await analyzedImagesAfter(db.kysely, after && { account: after.account, image_digest: after.digest }, page);
+    const indexedAlready = await findings.indexedImages(rows);
+    for (const r of rows) if (!indexedAlready.has(`${r.account}\0${r.image_digest}`)) indexed += await indexOne(stores, r);
     if (rows.length < page) break;
     const last = rows[rows.length - 1]!;
     after = { account: last.account, digest: last.image_digest };
@@ -65,9 +59,7 @@ async function indexOne({ db, catalog, findings, summaries }: Stores, r: { accou
   const prepared = await findings.prepareImage(sbom);
   return db.kysely.transaction().execute(async (trx) => {
     // Still the same analysis (not deleted or re-analyzed meanwhile: those store their own rows).
-    const same = await trx.selectFrom('catalog_images').select('image_digest').where('account', '=', r.account).where('image_digest', '=', r.image_digest)
-      .where((eb) => eb(eb.fn.coalesce('analyzed_at', sql.lit('')), '=', r.analyzed_at ?? '')).executeTakeFirst();
-    if (!same) return 0;
+    if (!(await sameAnalysis(trx, r.account, r.image_digest, r.analyzed_at))) return 0;
     await findings.storeImage(trx, r.account, r.image_digest, prepared);
     await summaries.refreshIn(trx, r.account, r.image_digest, sbom);
     return 1;

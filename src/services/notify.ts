@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { NOTIFICATION_TYPES, type NotificationType } from '../config/schema.js';
 import { LadingError, describeError } from '../errors.js';
 import type { AccountStore } from '../store/accounts.js';
@@ -22,6 +22,7 @@ import { destinationOf, envelope, substitute, targetsFor, testNotification, with
 import { postWebhook } from './notify/post.js';
 import { OutboundGuard } from '../image/registry/guard.js';
 import type { Database, NotificationDeliveriesTable, NotificationsTable } from '../store/schema.js';
+import { NotificationRows } from '../store/notifications.js';
 
 export const NOTIFICATION_STATUSES = ['pending', 'delivered', 'failed'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
@@ -85,6 +86,8 @@ export interface NotifierDatabase {
 }
 
 export interface NotifierOptions {
+  /** The notification rows' store (the composition root's); default one over the database. */
+  rows?: NotificationRows;
   /** ms since the epoch; default Date.now. */
   clock?: () => number;
   /** Delay after the first failed attempt, doubling per attempt, at most capMs. Default 10 s, 15 min. */
@@ -149,8 +152,7 @@ function requireType(type: string): NotificationType {
 }
 
 export class Notifier {
-  private readonly db: Kysely<Database>;
-  private readonly dialect: 'sqlite' | 'postgres';
+  private readonly rows: NotificationRows;
   private readonly clock: () => number;
   private readonly baseMs: number;
   private readonly capMs: number;
@@ -159,8 +161,7 @@ export class Notifier {
   private readonly guard: OutboundGuard;
 
   constructor(database: NotifierDatabase, private readonly webhooks: WebhooksConfig, private readonly accounts: Pick<AccountStore, 'getAccount'>, options: NotifierOptions = {}) {
-    this.db = database.kysely;
-    this.dialect = database.dialect;
+    this.rows = options.rows ?? new NotificationRows(database.kysely, database.dialect);
     this.clock = options.clock ?? Date.now;
     this.baseMs = options.backoff?.baseMs ?? 10_000;
     this.capMs = options.backoff?.capMs ?? 900_000;
@@ -188,7 +189,7 @@ export class Notifier {
     const now = this.clock();
     const deadline = now + Math.round((options.retryDeadlineSeconds ?? this.webhooks.retry_deadline) * 1000);
     const row = this.newRow(account, type, subscriptionKey, payload, targets, now, deadline);
-    await (options.db ?? this.db).insertInto('notifications').values(row).execute();
+    await this.rows.insert(row, options.db);
     return toNotification(row);
   }
 
@@ -208,7 +209,7 @@ export class Notifier {
       lease_owner: this.owner,
       lease_until: iso(now + this.leaseMs()),
     };
-    await this.db.insertInto('notifications').values(row).execute();
+    await this.rows.insert(row);
     await this.deliverClaimed(row);
     const stored = await this.get(account, row.id);
     if (!stored) throw new LadingError('INTERNAL', `test notification ${row.id} vanished`);
@@ -235,31 +236,20 @@ export class Notifier {
 
   /** One of the account's notifications with its delivery log (oldest attempt first). */
   async get(account: string, id: string): Promise<{ notification: Notification; attempts: DeliveryAttempt[] } | undefined> {
-    const row = await this.db.selectFrom('notifications').selectAll().where('id', '=', id).where('account', '=', account).executeTakeFirst();
-    if (!row) return undefined;
-    const log = await this.db.selectFrom('notification_deliveries').selectAll().where('notification_id', '=', id).orderBy('id').execute();
-    return { notification: toNotification(row), attempts: log.map(toAttempt) };
+    const found = await this.rows.get(account, id);
+    return found && { notification: toNotification(found.row), attempts: found.log.map(toAttempt) };
   }
 
   /** Every delivery attempt (all accounts), counted by notification type and outcome: a 2xx answer (`success`), another status (`http_error`) or none (`error`). */
   async deliveryOutcomes(): Promise<{ type: string; outcome: string; n: number }[]> {
-    const r = await sql<{ type: string; outcome: string; n: number | string }>`
-        select n.type as type,
-          case when d.status_code between 200 and 299 then 'success' when d.status_code is not null then 'http_error' else 'error' end as outcome,
-          count(*) as n
-        from notification_deliveries d join notifications n on n.id = d.notification_id
-        group by 1, 2`.execute(this.db);
-    return r.rows.map((row) => ({ type: row.type, outcome: row.outcome, n: Number(row.n) }));
+    return this.rows.deliveryOutcomes();
   }
 
   /** The account's notifications, newest first; one page and whether another follows. */
   async list(account: string, filter: ListFilter = {}): Promise<{ items: Notification[]; nextPage: boolean }> {
     const limit = filter.limit ?? 100;
     const page = filter.page ?? 1;
-    let q = this.db.selectFrom('notifications').selectAll().where('account', '=', account);
-    if (filter.status) q = q.where('status', '=', filter.status);
-    if (filter.type) q = q.where('type', '=', filter.type);
-    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).offset((page - 1) * limit).execute();
+    const rows = await this.rows.list(account, filter, limit, (page - 1) * limit);
     return { items: rows.slice(0, limit).map(toNotification), nextPage: rows.length > limit };
   }
 
@@ -317,23 +307,7 @@ export class Notifier {
 
   private async claim(): Promise<Row[]> {
     const now = this.clock();
-    const nowText = iso(now);
-    const lock = this.dialect === 'postgres' ? sql`for update skip locked` : sql``;
-    const result = await sql<Row>`
-      update notifications set
-        lease_owner = ${this.owner},
-        lease_until = ${iso(now + this.leaseMs())},
-        attempts = attempts + 1,
-        last_updated = ${nowText}
-      where id in (
-        select id from notifications
-        where status = 'pending' and next_attempt_at <= ${nowText} and (lease_until is null or lease_until < ${nowText})
-        order by next_attempt_at, id
-        limit ${this.batchSize}
-        ${lock}
-      )
-      returning *`.execute(this.db);
-    return result.rows;
+    return this.rows.claim(this.owner, iso(now), iso(now + this.leaseMs()), this.batchSize);
   }
 
   /** POST to every destination still owed the notification, log each, and record the outcome (if the lease still holds). */
@@ -352,38 +326,15 @@ export class Notifier {
       const delay = Math.min(this.capMs, this.baseMs * 2 ** Math.min(Math.max(n.attempts - 1, 0), 40));
       next = iso(Math.min(now + delay, Date.parse(row.deadline)));
     }
-    return this.db.transaction().execute(async (tx) => {
-      const updated = await tx.updateTable('notifications')
-        .set({
-          status,
-          targets: JSON.stringify(failedTargets.map((r) => r.target)),
-          next_attempt_at: next,
-          last_error: lastError ? clip(lastError) : null,
-          lease_owner: null,
-          lease_until: null,
-          last_updated: iso(now),
-        })
-        .where('id', '=', row.id)
-        .where('lease_owner', '=', this.owner)
-        .where('attempts', '=', n.attempts)
-        .executeTakeFirst();
-      // The lease expired and another deliverer took over: its attempt is the one that counts,
-      // but what this one sent is still logged.
-      const held = Number(updated.numUpdatedRows) === 1;
-      if (results.length) {
-        await tx.insertInto('notification_deliveries').values(results.map((r) => ({
-          notification_id: row.id,
-          attempt: n.attempts,
-          target: r.target,
-          url: r.url ?? null,
-          status_code: r.statusCode ?? null,
-          error: r.error ? clip(r.error) : null,
-          duration_ms: r.durationMs,
-          at: r.at,
-        }))).execute();
-      }
-      return held ? status : undefined;
-    });
+    const update = { status, targets: JSON.stringify(failedTargets.map((r) => r.target)), next_attempt_at: next, last_error: lastError ? clip(lastError) : null, last_updated: iso(now) };
+    const deliveries = results.map((r) => ({
+      notification_id: row.id, attempt: n.attempts, target: r.target, url: r.url ?? null, status_code: r.statusCode ?? null,
+      error: r.error ? clip(r.error) : null, duration_ms: r.durationMs, at: r.at,
+    }));
+    // The lease expired and another deliverer took over: its attempt is the one that counts,
+    // but what this one sent is still logged.
+    const held = await this.rows.record(row.id, this.owner, n.attempts, update, deliveries);
+    return held ? status : undefined;
   }
 
   private async postTo(n: Notification, target: TargetName, body: string): Promise<DeliveryAttempt> {

@@ -1,18 +1,16 @@
 /**
- * The package index (table image_packages, migrations/0009-image-packages.ts) and the queries
- * across an account's images built on it:
+ * The queries across an account's images built on the package index (store/package-index.ts):
  * - which images hold a package (by name, optionally type and version);
  * - which images a vulnerability affects: the vulnerability's affected package names (from the
  *   vulnerability database) narrow the candidates through the index, then the real matcher runs
  *   over each candidate's stored SBOM so version semantics are the scanner's own;
  * - the vulnerability records themselves, per namespace, with their affected packages.
- * The index is written by CatalogStore.saveAnalysis and removed by CatalogStore.deleteImage.
+ * The index is written with each stored analysis and removed with the image (services/root.ts).
  */
 import type { Kysely } from 'kysely';
 import type { Affected, Vulnerability } from '../feeds/model.js';
 import type { VulnDb } from '../feeds/vulndb.js';
-import { isOsType } from '../sbom/ecosystems.js';
-import type { Package, PackageType } from '../sbom/model.js';
+import type { PackageType } from '../sbom/model.js';
 import { getScheme } from '../versions/index.js';
 import { judge } from '../vulns/match.js';
 import type { Match } from '../vulns/model.js';
@@ -20,8 +18,7 @@ import { lookupKeys } from '../vulns/namespace.js';
 import { scanSbom } from '../vulns/scan.js';
 import type { CatalogImage, CatalogStore } from '../store/catalog.js';
 import type { Database } from '../store/schema.js';
-import { insertRows, type BulkColumn } from '../store/bulk.js';
-import { chunks } from '../util/arrays.js';
+import { PackageIndex } from '../store/package-index.js';
 
 
 /** One package of one image, as the index holds it. */
@@ -34,31 +31,7 @@ export interface IndexedPackage {
   path?: string;
 }
 
-/** Names per IN (...) list. */
-const IN_CHUNK = 500;
-
-/**
- * The other name vulnerability feeds key a package by, when it differs from its own: the source
- * package of an OS package, the normalised ecosystem name of a language package (PEP 503,
- * `group:artifact` for Maven).
- */
-function lookupName(p: Package): string | undefined {
-  const other = isOsType(p.type) ? p.sourceName : lookupKeys(p, undefined)[0]?.name;
-  return other !== undefined && other !== p.name ? other : undefined;
-}
-
-const INDEX_COLUMNS: BulkColumn[] = ['account', 'image_digest', 'name', 'version', 'type', 'purl', 'path', 'lookup_name'].map((name) => ({ name, type: 'text' }));
-
-/** Replace an image's rows in the index with these packages (inside the caller's transaction): one delete, one set-based insert. */
-export async function indexImagePackages(db: Kysely<Database>, account: string, imageDigest: string, packages: readonly Package[]): Promise<void> {
-  await removeImagePackages(db, account, imageDigest);
-  const rows = packages.map((p) => [account, imageDigest, p.name, p.version, p.type, p.purl, p.locations[0]?.path ?? null, lookupName(p) ?? null]);
-  await insertRows(db, 'image_packages', INDEX_COLUMNS, rows);
-}
-
-export async function removeImagePackages(db: Kysely<Database>, account: string, imageDigest: string): Promise<void> {
-  await db.deleteFrom('image_packages').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
-}
+export { indexImagePackages, removeImagePackages } from '../store/package-index.js';
 
 /** Images with the packages that made them match. */
 export interface ImagePackages<P> {
@@ -103,18 +76,16 @@ export interface VulnerabilitiesQuery {
 }
 
 export class PackageQueries {
-  private readonly db: Kysely<Database>;
+  private readonly index: PackageIndex;
 
-  constructor(db: Kysely<Database>, private readonly catalog: CatalogStore, private readonly vulndb: VulnDb) {
-    this.db = db;
+  /** `index`: the package index's store (the composition root's); default one over `db`. */
+  constructor(db: Kysely<Database>, private readonly catalog: CatalogStore, private readonly vulndb: VulnDb, index?: PackageIndex) {
+    this.index = index ?? new PackageIndex(db);
   }
 
   /** The account's images holding a package of this name (and type, version), by image digest. */
   async imagesByPackage(account: string, q: { name: string; types?: readonly string[]; version?: string }): Promise<ImagePackages<IndexedPackage>[]> {
-    let query = this.db.selectFrom('image_packages').selectAll().where('account', '=', account).where('name', '=', q.name);
-    if (q.version !== undefined) query = query.where('version', '=', q.version);
-    if (q.types) query = query.where('type', 'in', [...q.types]);
-    const rows = await query.orderBy('image_digest').orderBy('version').orderBy('type').execute();
+    const rows = await this.index.rows(account, q);
     const byImage = new Map<string, IndexedPackage[]>();
     for (const r of rows) {
       const list = byImage.get(r.image_digest) ?? [];
@@ -191,15 +162,7 @@ export class PackageQueries {
 
   /** Digests of the account's images holding a package by one of these names (own or lookup name). */
   private async imagesWithNames(account: string, names: string[]): Promise<string[]> {
-    const digests = new Set<string>();
-    for (const part of chunks(names, IN_CHUNK)) {
-      const rows = await this.db.selectFrom('image_packages').select('image_digest').distinct()
-        .where('account', '=', account)
-        .where((eb) => eb.or([eb('name', 'in', part), eb('lookup_name', 'in', part)]))
-        .execute();
-      for (const r of rows) digests.add(r.image_digest);
-    }
-    return [...digests].sort();
+    return this.index.imagesWithNames(account, names);
   }
 
   /** Attach the catalog records (images deleted meanwhile drop out), in digest order. */

@@ -1,5 +1,6 @@
 /**
- * Image summaries for the web UI (tables from store/migrations/0015-image-summaries.ts).
+ * Image summaries for the web UI: what computes them and reads them; their rows (image_summaries,
+ * image_summary_findings, vuln_trend) are read and written through store/summaries.ts.
  *
  * One row per image holds what lists filter and sort by: tags, severity counts, fixable and KEV
  * findings, the verdict of the newest stored policy evaluation, sizes, package count. `refresh`
@@ -9,9 +10,10 @@
  * verdict only), after commit for an added image and a status change; a deleted image's row goes
  * in its transaction. A re-match moves the counts and rebuilds the finding pairs itself, set-based
  * (store/finding-sql.ts). `backfill` builds missing or stale rows (images
- * from before the table, or a hook that failed) and drops rows of deleted images. Lists are one
- * indexed query over the summary table joined to catalog_images by primary key (the analysis
- * status is read live from there); no SBOM is decoded per list request.
+ * from before the table, or a hook that failed) and drops rows of deleted images. A list is one
+ * indexed query over the summary table for the count and the page's keys (filters on the catalog
+ * and the package index are their owners' subqueries), then the page's rows with their live
+ * catalog columns (the analysis status); no SBOM is decoded per list request.
  *
  * Counts are the findings `GET /images/{digest}/vuln/all` reports by default: every match except
  * those the vendor will not fix (vendor_only=true).
@@ -19,29 +21,30 @@
  * The per-image views (layers, packages, vulnerabilities, comparison) are functions of a stored
  * SBOM and its scan, below the store.
  */
-import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { VulnDb } from '../feeds/vulndb.js';
-import type { Severity } from '../feeds/model.js';
 import type { Action } from '../policy/model.js';
 import type { Sbom } from '../sbom/model.js';
-import { severityRank, type Match } from '../vulns/model.js';
+import type { Match } from '../vulns/model.js';
 import type { CatalogStore } from '../store/catalog.js';
 import { VulnReports } from './reports.js';
 import { CatalogStore as CatalogReader } from '../store/catalog.js';
 import { VulnDb as VulnData } from '../feeds/vulndb.js';
 import type { Database, ImageSummariesTable } from '../store/schema.js';
 import { storedFindingCounts } from '../store/findings.js';
-import { insertRows, type BulkColumn } from '../store/bulk.js';
+import { imageStatusCounts } from '../store/catalog-queries.js';
+import { eventsMentioning, recentEvents } from '../store/events.js';
+import { deliveryAttempts, failedNotifications } from '../store/notifications.js';
+import { evaluationsOf } from '../store/policies.js';
+import {
+  COUNT_COLUMNS, SEVERITIES, SummaryRows, inTransaction, removeImageSummary, setSummaryVerdict, summaryDescription, writeSummary,
+  type JoinedRow, type SummaryPair, type SummaryQuery, type Verdict,
+} from '../store/summaries.js';
 import { countedMatches, countMatches, zeroCounts, type SeverityCounts, type VulnCounts } from './summary-counts.js';
 import { describeSbom } from './summary-views.js';
 
-export const SEVERITIES = ['Critical', 'High', 'Medium', 'Low', 'Negligible', 'Unknown'] as const satisfies readonly Severity[];
-export const VERDICTS = ['pass', 'warn', 'fail'] as const;
-export type Verdict = (typeof VERDICTS)[number];
+export { SEVERITIES, SORTS, VERDICTS, removeImageSummary, type SummaryQuery, type SummarySort, type Verdict } from '../store/summaries.js';
 export const VERDICT_OF: Record<Action, Verdict> = { go: 'pass', warn: 'warn', stop: 'fail' };
-
-export const SORTS = ['created_at', 'analyzed_at', 'tag', 'risk', 'critical', 'high', 'total', 'packages', 'size'] as const;
-export type SummarySort = (typeof SORTS)[number];
 
 /** The contract's ImageSummary; timestamps as stored (the API formats them). */
 export interface ImageSummary {
@@ -65,39 +68,6 @@ export interface ImageSummary {
   last_updated: string;
 }
 
-export interface SummaryQuery {
-  q?: string;
-  registry?: string;
-  repository?: string;
-  analysisStatus?: string;
-  /** `none`: never evaluated. */
-  verdict?: Verdict | 'none';
-  severity?: Severity;
-  fixable?: boolean;
-  package?: string;
-  vulnerability?: string;
-  sort?: SummarySort;
-  order?: 'asc' | 'desc';
-  page?: number;
-  limit?: number;
-  /** Only images with at least one finding. */
-  withFindings?: boolean;
-}
-
-
-const COUNT_COLUMNS = { Critical: 'critical', High: 'high', Medium: 'medium', Low: 'low', Negligible: 'negligible', Unknown: 'unknown' } as const satisfies Record<Severity, string>;
-const SORT_COLUMNS: Record<SummarySort, (keyof ImageSummariesTable)[]> = {
-  created_at: ['created_at'], analyzed_at: ['analyzed_at'], tag: ['tag_sort'], risk: ['critical', 'high', 'medium', 'low'],
-  critical: ['critical'], high: ['high'], total: ['total'], packages: ['package_count'], size: ['image_size'],
-};
-const NULLABLE_SORTS: ReadonlySet<keyof ImageSummariesTable> = new Set(['analyzed_at', 'package_count', 'image_size']);
-/** Trend points kept per account. */
-const TREND_POINTS = 30;
-
-const SUMMARY_FINDING_COLUMNS: BulkColumn[] = ['account', 'image_digest', 'vuln_id', 'package_name'].map((name) => ({ name, type: 'text' }));
-
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
-
 /** Where a recomputation reads (and writes): the store's own connections, or a transaction. */
 interface SummarySource {
   db: Kysely<Database>;
@@ -105,19 +75,14 @@ interface SummarySource {
   reports: VulnReports;
 }
 
-/** fn in db's transaction when it is one, else in a new one. */
-function inTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
-}
-
 async function latestVerdict(db: Kysely<Database>, account: string, imageDigest: string): Promise<{ verdict: Verdict; at: string } | undefined> {
-  const r = await db.selectFrom('policy_evals').select(['final_action', 'created_at']).where('account', '=', account).where('image_digest', '=', imageDigest)
-    .orderBy('created_at', 'desc').orderBy('eval_id', 'desc').limit(1).executeTakeFirst();
+  const [r] = await evaluationsOf(db, account, imageDigest, 1);
   return r ? { verdict: VERDICT_OF[r.final_action as Action] ?? 'fail', at: r.created_at } : undefined;
 }
 
 export class SummaryStore {
   private readonly db: Kysely<Database>;
+  private readonly rows: SummaryRows;
   private readonly reports: VulnReports;
   private readonly now: () => Date;
   /** Accounts whose missing rows this process has already built. */
@@ -125,8 +90,10 @@ export class SummaryStore {
   /** Accounts known to have a trend point. */
   private readonly trending = new Set<string>();
 
-  constructor(db: Kysely<Database>, private readonly catalog: CatalogStore, private readonly vulndb: VulnDb, options: { now?: () => Date; reports?: VulnReports } = {}) {
+  /** `rows`: the summary rows' store (the composition root's); default one over `db`. */
+  constructor(db: Kysely<Database>, private readonly catalog: CatalogStore, private readonly vulndb: VulnDb, options: { now?: () => Date; reports?: VulnReports; rows?: SummaryRows } = {}) {
     this.db = db;
+    this.rows = options.rows ?? new SummaryRows(db);
     this.reports = options.reports ?? new VulnReports(vulndb);
     this.now = options.now ?? (() => new Date());
   }
@@ -151,9 +118,7 @@ export class SummaryStore {
   /** Inside an evaluation's transaction: the row's verdict from the newest stored evaluation (the whole row when there is none yet). */
   async verdictIn(trx: Kysely<Database>, account: string, imageDigest: string): Promise<void> {
     const v = await latestVerdict(trx, account, imageDigest);
-    const r = await trx.updateTable('image_summaries').set({ verdict: v?.verdict ?? null, evaluated_at: v?.at ?? null })
-      .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
-    if (!Number(r.numUpdatedRows)) await this.refreshIn(trx, account, imageDigest);
+    if (!(await setSummaryVerdict(trx, account, imageDigest, v?.verdict ?? null, v?.at ?? null))) await this.refreshIn(trx, account, imageDigest);
   }
 
   private async recompute(src: SummarySource, account: string, imageDigest: string, given?: Sbom): Promise<void> {
@@ -163,8 +128,7 @@ export class SummaryStore {
       return;
     }
     // The stored description is reused when the SBOM is not at hand (describing a given one is cheaper than reading it).
-    const prev = given ? undefined : await src.db.selectFrom('image_summaries').select(['sbom_at', 'package_count', 'distro', 'platform'])
-      .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+    const prev = given ? undefined : await summaryDescription(src.db, account, imageDigest);
     let sbom: Sbom | undefined = given;
     const loadSbom = async () => (sbom ??= await src.catalog.getSbom(account, imageDigest));
     let described: Pick<ImageSummariesTable, 'package_count' | 'distro' | 'platform' | 'sbom_at'> = { package_count: null, distro: null, platform: null, sbom_at: null };
@@ -200,19 +164,14 @@ export class SummaryStore {
       verdict: verdict?.verdict ?? null, evaluated_at: verdict?.at ?? null,
       created_at: image.createdAt, analyzed_at: analyzedAt ?? null, refreshed_at: this.now().toISOString(),
     };
-    const pairs = new Map<string, { vuln_id: string; package_name: string }>();
+    const pairs = new Map<string, SummaryPair>();
     for (const m of findings) {
       for (const id of [m.vulnerability.id, ...m.vulnerability.aliases]) {
         const vuln_id = id.toUpperCase();
         pairs.set(`${vuln_id}\0${m.package.name}`, { vuln_id, package_name: m.package.name });
       }
     }
-    const { account: _a, image_digest: _d, ...update } = row;
-    await inTransaction(src.db, async (trx) => {
-      await trx.insertInto('image_summaries').values(row).onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet(update)).execute();
-      await trx.deleteFrom('image_summary_findings').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
-      await insertRows(trx, 'image_summary_findings', SUMMARY_FINDING_COLUMNS, [...pairs.values()].map((p) => [account, imageDigest, p.vuln_id, p.package_name]));
-    });
+    await writeSummary(src.db, row, [...pairs.values()]);
   }
 
   /**
@@ -220,20 +179,9 @@ export class SummaryStore {
    * of one account when given), and drop rows of images that are gone. Returns how many were built.
    */
   async backfill(options: { account?: string; limit?: number } = {}): Promise<number> {
-    let q = this.db.selectFrom('catalog_images as i')
-      .leftJoin('image_summaries as s', (j) => j.onRef('s.account', '=', 'i.account').onRef('s.image_digest', '=', 'i.image_digest'))
-      .select(['i.account', 'i.image_digest'])
-      .where((eb) => eb.or([eb('s.image_digest', 'is', null), eb(eb.fn.coalesce('s.analyzed_at', sql.lit('')), '<>', eb.fn.coalesce('i.analyzed_at', sql.lit('')))]));
-    if (options.account !== undefined) q = q.where('i.account', '=', options.account);
-    if (options.limit !== undefined) q = q.limit(options.limit);
-    const rows = await q.execute();
+    const rows = await this.rows.stale(options);
     for (const r of rows) await this.refresh(r.account, r.image_digest);
-    for (const t of ['image_summaries', 'image_summary_findings'] as const) {
-      let d = this.db.deleteFrom(t).where(({ not, exists, selectFrom }) => not(exists(selectFrom('catalog_images as i').select('i.image_digest')
-        .whereRef('i.account', '=', `${t}.account`).whereRef('i.image_digest', '=', `${t}.image_digest`))));
-      if (options.account !== undefined) d = d.where(`${t}.account`, '=', options.account);
-      await d.execute();
-    }
+    await this.rows.removeOrphans(options.account);
     return rows.length;
   }
 
@@ -250,55 +198,8 @@ export class SummaryStore {
     await this.ensure(account);
     const page = query.page ?? 1;
     const limit = query.limit ?? 50;
-    // The count and the page's keys read image_summaries alone (its indexes) unless the filter is
-    // the live analysis status; the page's 50 rows are then joined for the wide columns.
-    const summaries = this.db.selectFrom('image_summaries as s');
-    const rooted = query.analysisStatus === undefined ? summaries
-      : summaries.innerJoin('catalog_images as i', (j) => j.onRef('i.account', '=', 's.account').onRef('i.image_digest', '=', 's.image_digest'))
-        .where('i.analysis_status', '=', query.analysisStatus);
-    const base = rooted.where('s.account', '=', account)
-      .where((eb) => {
-        const conds: Expression<SqlBool>[] = [];
-        if (query.q) conds.push(sql<SqlBool>`s.search like ${`%${escapeLike(query.q.toLowerCase())}%`} escape '\\'`);
-        const tagExists = (col: 'registry' | 'repo', value: string) => eb.exists(eb.selectFrom('catalog_image_tags as t').select('t.image_digest')
-          .whereRef('t.account', '=', 's.account').whereRef('t.image_digest', '=', 's.image_digest').where(`t.${col}`, '=', value));
-        if (query.registry !== undefined) conds.push(tagExists('registry', query.registry));
-        if (query.repository !== undefined) conds.push(tagExists('repo', query.repository));
-        if (query.verdict === 'none') conds.push(eb('s.verdict', 'is', null));
-        else if (query.verdict !== undefined) conds.push(eb('s.verdict', '=', query.verdict));
-        if (query.severity !== undefined) {
-          const worse = SEVERITIES.filter((s) => severityRank(s) >= severityRank(query.severity!));
-          conds.push(eb.or(worse.map((s) => eb(`s.${COUNT_COLUMNS[s]}`, '>', 0))));
-        }
-        if (query.fixable !== undefined) conds.push(eb('s.fixable', query.fixable ? '>' : '=', 0));
-        if (query.withFindings) conds.push(eb('s.total', '>', 0));
-        if (query.package !== undefined) {
-          conds.push(eb.exists(eb.selectFrom('image_packages as p').select('p.image_digest')
-            .whereRef('p.account', '=', 's.account').whereRef('p.image_digest', '=', 's.image_digest').where('p.name', '=', query.package)));
-        }
-        if (query.vulnerability !== undefined) {
-          conds.push(eb.exists(eb.selectFrom('image_summary_findings as f').select('f.image_digest')
-            .whereRef('f.account', '=', 's.account').whereRef('f.image_digest', '=', 's.image_digest').where('f.vuln_id', '=', query.vulnerability.toUpperCase())));
-        }
-        return eb.and(conds);
-      });
-    const counted = await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
-    const total = Number(counted?.n ?? 0);
-    const dir = query.order ?? 'desc';
-    let q = base.select(['s.image_digest']);
-    for (const col of [...SORT_COLUMNS[query.sort ?? 'created_at'], 'image_digest' as const]) {
-      // Nulls (not analyzed yet) first ascending, last descending, on both databases; the other columns have none.
-      q = NULLABLE_SORTS.has(col) ? q.orderBy(`s.${col}`, (ob) => (dir === 'asc' ? ob.asc().nullsFirst() : ob.desc().nullsLast())) : q.orderBy(`s.${col}`, dir);
-    }
-    const keys = total > (page - 1) * limit ? (await q.limit(limit).offset((page - 1) * limit).execute()).map((r) => r.image_digest) : [];
-    const fetch = async () => {
-      if (!keys.length) return [];
-      const rows = await this.db.selectFrom('image_summaries as s')
-        .innerJoin('catalog_images as i', (j) => j.onRef('i.account', '=', 's.account').onRef('i.image_digest', '=', 's.image_digest'))
-        .selectAll('s').select(LIVE_COLUMNS).where('s.account', '=', account).where('s.image_digest', 'in', keys).execute();
-      const byDigest = new Map(rows.map((r) => [r.image_digest, r]));
-      return keys.flatMap((k) => byDigest.get(k) ?? []);
-    };
+    const { total, keys } = await this.rows.page(account, query);
+    const fetch = async () => this.rows.joined(account, keys);
     let rows = await fetch();
     // An analysis stored a moment ago whose hook has not refreshed the row yet: refresh it now.
     const stale = rows.filter(isStale);
@@ -320,28 +221,17 @@ export class SummaryStore {
     return row ? toSummary(row) : undefined;
   }
 
-  private row(account: string, imageDigest: string) {
-    return this.db.selectFrom('image_summaries as s')
-      .innerJoin('catalog_images as i', (j) => j.onRef('i.account', '=', 's.account').onRef('i.image_digest', '=', 's.image_digest'))
-      .selectAll('s').select(LIVE_COLUMNS)
-      .where('s.account', '=', account).where('s.image_digest', '=', imageDigest).executeTakeFirst();
+  private async row(account: string, imageDigest: string): Promise<JoinedRow | undefined> {
+    return (await this.rows.joined(account, [imageDigest]))[0];
   }
 
   /** Image counts by status, finding totals, verdicts, the worst images (dashboard). */
   async overview(account: string): Promise<Overview> {
     await this.ensure(account);
-    const statuses = await this.db.selectFrom('catalog_images').select(['analysis_status', (eb) => eb.fn.countAll().as('n')])
-      .where('account', '=', account).groupBy('analysis_status').execute();
+    const statuses = await imageStatusCounts(this.db, account);
     const byStatus: Record<string, number> = { not_analyzed: 0, analyzing: 0, analyzed: 0, analysis_failed: 0 };
-    for (const r of statuses) byStatus[r.analysis_status] = Number(r.n);
-    const joined = this.db.selectFrom('image_summaries as s')
-      .innerJoin('catalog_images as i', (j) => j.onRef('i.account', '=', 's.account').onRef('i.image_digest', '=', 's.image_digest'))
-      .where('s.account', '=', account);
-    const sums = await joined.select((eb) => [
-      ...(['critical', 'high', 'medium', 'low', 'negligible', 'unknown', 'total', 'fixable', 'kev'] as const).map((c) => eb.fn.sum<number>(`s.${c}`).as(c)),
-      eb.fn.sum<number>(eb.case().when('s.total', '>', 0).then(1).else(0).end()).as('affected'),
-    ]).executeTakeFirst();
-    const verdictRows = await joined.select(['s.verdict', (eb) => eb.fn.countAll().as('n')]).groupBy('s.verdict').execute();
+    for (const r of statuses) byStatus[r.analysis_status] = r.n;
+    const { sums, verdicts: verdictRows } = await this.rows.totals(account);
     const verdicts: Record<Verdict | 'none', number> = { pass: 0, warn: 0, fail: 0, none: 0 };
     for (const r of verdictRows) verdicts[(r.verdict as Verdict | null) ?? 'none'] += Number(r.n);
     const n = (v: unknown) => Number(v ?? 0);
@@ -360,14 +250,12 @@ export class SummaryStore {
   /** Record a snapshot of the finding totals of an account (of every account with images when none is given). */
   async snapshotTrend(account?: string): Promise<void> {
     const accounts = account !== undefined ? [account]
-      : (await this.db.selectFrom('catalog_images').select('account').distinct().execute()).map((r) => r.account);
+      : await this.catalog.accounts();
     const at = this.now().toISOString();
     for (const a of accounts) {
       const { vulnerabilities } = await this.overview(a);
       const counts = { ...vulnerabilities.by_severity, total: vulnerabilities.total };
-      await this.db.insertInto('vuln_trend').values({ account: a, at, counts: JSON.stringify(counts) }).execute();
-      const keep = await this.db.selectFrom('vuln_trend').select('at').where('account', '=', a).orderBy('at', 'desc').offset(TREND_POINTS - 1).limit(1).executeTakeFirst();
-      if (keep) await this.db.deleteFrom('vuln_trend').where('account', '=', a).where('at', '<', keep.at).execute();
+      await this.rows.addTrendPoint(a, at, JSON.stringify(counts));
     }
   }
 
@@ -375,14 +263,13 @@ export class SummaryStore {
   async snapshotFirst(account: string): Promise<void> {
     // Trend points are pruned to the newest TREND_POINTS, never to none: once seen, an account keeps having one.
     if (this.trending.has(account)) return;
-    const any = await this.db.selectFrom('vuln_trend').select('at').where('account', '=', account).limit(1).executeTakeFirst();
-    if (!any) await this.snapshotTrend(account);
+    if (!(await this.rows.hasTrend(account))) await this.snapshotTrend(account);
     this.trending.add(account);
   }
 
   /** The newest snapshots, oldest first. */
   async trend(account: string): Promise<({ at: string; total: number } & SeverityCounts)[]> {
-    const rows = await this.db.selectFrom('vuln_trend').select(['at', 'counts']).where('account', '=', account).orderBy('at', 'desc').limit(TREND_POINTS).execute();
+    const rows = await this.rows.trendPoints(account);
     return rows.reverse().map((r) => ({ at: r.at, ...(JSON.parse(r.counts) as SeverityCounts & { total: number }) }));
   }
 
@@ -390,19 +277,15 @@ export class SummaryStore {
 
   /** The newest events of an account. */
   async recentEvents(account: string, limit = 10): Promise<{ type: string; level: string; message: string; timestamp: string; resource: string | null }[]> {
-    const rows = await this.db.selectFrom('events').select(['type', 'level', 'message', 'timestamp', 'resource_id'])
-      .where('account', '=', account).orderBy('timestamp', 'desc').limit(limit).execute();
+    const rows = await recentEvents(this.db, account, limit);
     return rows.map((r) => ({ type: r.type, level: r.level.toUpperCase(), message: r.message, timestamp: r.timestamp, resource: r.resource_id }));
   }
 
   /** The newest webhook notifications of an account whose delivery failed or whose last attempt errored. */
   async failedDeliveries(account: string, limit = 10): Promise<FailedDelivery[]> {
-    const rows = await this.db.selectFrom('notifications').select(['id', 'type', 'attempts', 'last_error', 'last_updated'])
-      .where('account', '=', account).where((eb) => eb.or([eb('status', '=', 'failed'), eb('last_error', 'is not', null)]))
-      .orderBy('last_updated', 'desc').limit(limit).execute();
+    const rows = await failedNotifications(this.db, account, limit);
     if (!rows.length) return [];
-    const attempts = await this.db.selectFrom('notification_deliveries').select(['notification_id', 'url', 'at'])
-      .where('notification_id', 'in', rows.map((r) => r.id)).orderBy('id').execute();
+    const attempts = await deliveryAttempts(this.db, rows.map((r) => r.id));
     const last = new Map(attempts.map((a) => [a.notification_id, a]));
     return rows.map((r) => ({
       notification_id: r.id, type: r.type, url: last.get(r.id)?.url ?? null, attempts: Number(r.attempts),
@@ -412,16 +295,13 @@ export class SummaryStore {
 
   /** An image's stored evaluations, newest first. */
   async verdicts(account: string, imageDigest: string, limit = 50): Promise<{ evaluated_at: string; final_action: string; verdict: Verdict; bundle_id: string; tag: string }[]> {
-    const rows = await this.db.selectFrom('policy_evals').select(['created_at', 'final_action', 'policy_id', 'tag'])
-      .where('account', '=', account).where('image_digest', '=', imageDigest).orderBy('created_at', 'desc').orderBy('eval_id', 'desc').limit(limit).execute();
+    const rows = await evaluationsOf(this.db, account, imageDigest, limit);
     return rows.map((r) => ({ evaluated_at: r.created_at, final_action: r.final_action, verdict: VERDICT_OF[r.final_action as Action] ?? 'fail', bundle_id: r.policy_id, tag: r.tag }));
   }
 
   /** Re-match changes of an image from its vuln_update events (one per change, not per tag), newest first. */
   async vulnChanges(account: string, imageDigest: string, limit = 50): Promise<{ at: string; added: number; removed: number; updated: number; detail: unknown }[]> {
-    const rows = await this.db.selectFrom('events').select(['timestamp', 'details'])
-      .where('account', '=', account).where('type', '=', 'user.checks.tag.vulnerabilities.update')
-      .where('details', 'like', `%${imageDigest}%`).orderBy('timestamp', 'desc').limit(limit * 4).execute();
+    const rows = await eventsMentioning(this.db, account, 'user.checks.tag.vulnerabilities.update', imageDigest, limit * 4);
     const seen = new Set<string>();
     const out: { at: string; added: number; removed: number; updated: number; detail: unknown }[] = [];
     for (const r of rows) {
@@ -454,10 +334,6 @@ export interface FailedDelivery {
   last_attempt_at: string;
 }
 
-/** What is read live from catalog_images beside a summary row. */
-const LIVE_COLUMNS = ['i.image_id', 'i.analysis_status', 'i.image_status', 'i.last_updated', 'i.analyzed_at as live_analyzed_at'] as const;
-type JoinedRow = ImageSummariesTable & { image_id: string | null; analysis_status: string; image_status: string; last_updated: string; live_analyzed_at: string | null };
-
 /** A row older than the image's stored analysis. */
 const isStale = (r: JoinedRow) => r.analysis_status === 'analyzed' && r.analyzed_at !== r.live_analyzed_at;
 
@@ -486,11 +362,4 @@ function toSummary(r: JoinedRow): ImageSummary {
     analyzed_at: r.analyzed_at,
     last_updated: r.last_updated,
   };
-}
-
-/** Remove an image's summary row and findings (CatalogStore.deleteImage, in its transaction). */
-export async function removeImageSummary(db: Kysely<Database>, account: string, imageDigest: string): Promise<void> {
-  for (const t of ['image_summaries', 'image_summary_findings'] as const) {
-    await db.deleteFrom(t).where('account', '=', account).where('image_digest', '=', imageDigest).execute();
-  }
 }

@@ -310,3 +310,16 @@ export async function recordAnalysisOutcome(
     });
   }
 }
+
+/** The newest events of an account (the dashboard's list), on the caller's connection. */
+export async function recentEvents(db: Kysely<Database>, account: string, limit: number): Promise<Pick<EventsTable, 'type' | 'level' | 'message' | 'timestamp' | 'resource_id'>[]> {
+  return db.selectFrom('events').select(['type', 'level', 'message', 'timestamp', 'resource_id'])
+    .where('account', '=', account).orderBy('timestamp', 'desc').limit(limit).execute();
+}
+
+/** The newest events of one type of an account whose details mention `text`, at most `limit`. */
+export async function eventsMentioning(db: Kysely<Database>, account: string, type: string, text: string, limit: number): Promise<Pick<EventsTable, 'timestamp' | 'details'>[]> {
+  return db.selectFrom('events').select(['timestamp', 'details'])
+    .where('account', '=', account).where('type', '=', type)
+    .where('details', 'like', `%${text}%`).orderBy('timestamp', 'desc').limit(limit).execute();
+}

@@ -21,6 +21,8 @@ import type { Database } from './schema.js';
 import type { VulnLookup } from '../vulns/lookup.js';
 import { matchTuples, tupleKeys, tupleOf, tupleText, type TupleFinding, type TuplePackage } from './finding-tuples.js';
 import { insertRows, type BulkColumn } from './bulk.js';
+import { EVERYTHING } from '../feeds/changes.js';
+import { changedKeysAfter, changesAfter, lockCursor, logChanges, moveCursor, newestChangeId, readCursor } from '../feeds/change-log.js';
 import { applyDeltas, COUNTS, countMismatches, findingSummary, imageDiffs, recountImage, refreshSummaryFindings, type CountMismatch, type Counts, type FindingSummary, type ImageFindingDiff } from './finding-sql.js';
 
 export type { CountMismatch, Counts, ImageFindingDiff, FindingSummary } from './finding-sql.js';
@@ -58,7 +60,6 @@ export interface FindingsRematchResult {
 }
 
 export const CURSOR_KEY = 'findings_seq';
-const EVERYTHING = '*';
 
 const col = (name: string, type: BulkColumn['type'] = 'text'): BulkColumn => ({ name, type });
 const PACKAGE_COLUMNS = [col('image_id', 'integer'), col('tuple_id', 'integer'), col('path')];
@@ -186,8 +187,7 @@ export class FindingsStore {
 
   private async rematchBatch(options: RematchOptions): Promise<Omit<FindingsRematchResult, 'batches'> | 'done' | 'raced'> {
     const cursor = await this.cursor(this.db);
-    const changes = await this.db.selectFrom('vuln_changes').select(['id', 'namespace', 'name']).where('id', '>', cursor)
-      .orderBy('id').limit(options.batchChanges ?? 20_000).execute();
+    const changes = await changesAfter(this.db, cursor, options.batchChanges ?? 20_000);
     if (!changes.length) return 'done';
     const last = Number(changes[changes.length - 1]!.id);
     const tuples = await this.tuplesUnder(changes);
@@ -205,7 +205,7 @@ export class FindingsStore {
       if (options.onDiffs) await imageDiffs(trx, options.onDiffs);
       await trx.deleteFrom('finding_tuple_diff').execute();
       await trx.deleteFrom('finding_tuple_delta').execute();
-      await trx.updateTable('meta').set({ value: String(last) }).where('key', '=', CURSOR_KEY).execute();
+      await moveCursor<Database>(trx, CURSOR_KEY, last);
       await options.beforeCommit?.();
       return { changes: changes.length, tuples: ids.length, changedTuples, images, pairsMs };
     });
@@ -298,11 +298,10 @@ export class FindingsStore {
     await insertRows(trx, 'finding_tuple_keys', KEY_COLUMNS, keys.map((k) => [k.namespace, k.name, k.tuple_id]));
     const findings = created.flatMap(([text, id]) => prepared.matched.get(text)!.map((f) => FINDING_COLUMNS.map((c) => (c.name === 'tuple_id' ? id : f[c.name as keyof TupleFinding]))));
     await insertRows(trx, 'tuple_findings', FINDING_COLUMNS, findings);
-    const later = await trx.selectFrom('vuln_changes').select(['namespace', 'name']).where('id', '>', prepared.seenChange).execute();
+    const later = await changedKeysAfter(trx, prepared.seenChange);
     const changed = new Set(later.map((c) => `${c.namespace}\0${c.name}`));
     const stale = later.some((c) => c.namespace === EVERYTHING) ? keys : keys.filter((k) => changed.has(`${k.namespace}\0${k.name}`));
-    const changeRows = stale.map((k) => ({ source: 'findings', namespace: k.namespace, name: k.name, created_at: new Date().toISOString() }));
-    for (const part of chunks(changeRows)) await trx.insertInto('vuln_changes').values(part).execute();
+    await logChanges(trx, 'findings', stale.map((k) => ({ namespace: k.namespace, name: k.name })));
     return ids;
   }
 
@@ -317,22 +316,30 @@ export class FindingsStore {
   }
 
   private async newestChange(db: Kysely<Database>): Promise<number> {
-    const r = await db.selectFrom('vuln_changes').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
-    return Number(r?.id ?? 0);
+    return newestChangeId(db);
   }
 
   private async cursor(db: Kysely<Database>): Promise<number> {
-    const r = await db.selectFrom('meta').select('value').where('key', '=', CURSOR_KEY).executeTakeFirst();
-    return r ? Number(r.value) : 0;
+    return readCursor(db, CURSOR_KEY);
   }
 
   /** The cursor, locked until the transaction ends (PostgreSQL; SQLite has one writer). */
   private async lockCursor(trx: Transaction<Database>): Promise<number> {
-    await trx.insertInto('meta').values({ key: CURSOR_KEY, value: '0' }).onConflict((oc) => oc.column('key').doNothing()).execute();
-    let q = trx.selectFrom('meta').select('value').where('key', '=', CURSOR_KEY);
-    if (this.postgres) q = q.forUpdate();
-    const r = await q.executeTakeFirstOrThrow();
-    return Number(r.value);
+    return lockCursor<Database>(trx, CURSOR_KEY, this.postgres);
+  }
+
+  /** Which of these images have rows in the engine (keys `account\0digest`). */
+  async indexedImages(images: { account: string; image_digest: string }[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    const byAccount = new Map<string, string[]>();
+    for (const i of images) byAccount.set(i.account, [...(byAccount.get(i.account) ?? []), i.image_digest]);
+    for (const [account, digests] of byAccount) {
+      for (const part of chunks(digests)) {
+        const rows = await this.db.selectFrom('finding_images').select('image_digest').where('account', '=', account).where('image_digest', 'in', part).execute();
+        for (const r of rows) out.add(`${account}\0${r.image_digest}`);
+      }
+    }
+    return out;
   }
 
   /** Images (of these ids, or all) whose stored counts differ from their findings' aggregate (should be none). */

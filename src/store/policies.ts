@@ -258,3 +258,9 @@ export class PolicyStore {
     return r ? toEvaluation(r) : undefined;
   }
 }
+
+/** An image's stored evaluations (final action, time, bundle, tag), newest first, at most `limit` (on the caller's connection or transaction). */
+export async function evaluationsOf(db: Kysely<Database>, account: string, imageDigest: string, limit: number): Promise<Pick<PolicyEvalsTable, 'created_at' | 'final_action' | 'policy_id' | 'tag'>[]> {
+  return db.selectFrom('policy_evals').select(['created_at', 'final_action', 'policy_id', 'tag'])
+    .where('account', '=', account).where('image_digest', '=', imageDigest).orderBy('created_at', 'desc').orderBy('eval_id', 'desc').limit(limit).execute();
+}

@@ -5,23 +5,31 @@
  * text); JSON is text; booleans are integers 0/1; blobs are gzip bytes (bytea on PostgreSQL, blob
  * on SQLite); identity ids and bigint columns come back as strings from PostgreSQL.
  *
- * Owners (the only module that reads and writes each table):
- * - vulnerability data (meta, vulnerabilities, aliases, affected, kev, epss, sync_state,
- *   affected_digests, vuln_changes): feeds/vulndb.ts and feeds/changes.ts (types in feeds/tables.ts)
+ * Owners (the only modules that read and write each table; store/ownership.test.ts checks every
+ * query in src/ against this list: `- tables: owner files or folders`, notes in parentheses):
+ * - meta, vulnerabilities, aliases, affected, kev, epss, sync_state, affected_digests, vuln_changes:
+ *   feeds/vulndb.ts, feeds/vulndb/, feeds/changes.ts, feeds/change-log.ts (types in feeds/tables.ts;
+ *   the re-match follows vuln_changes and keeps its cursor in meta through feeds/change-log.ts)
  * - jobs: queue/queue.ts (other tables' statements that depend on a job use JobQueue.noJob)
- * - accounts, users, api_tokens: store/accounts.ts (tokens through store/tokens.ts)
- * - catalog_images, catalog_image_tags, catalog_analyses: store/catalog.ts
+ * - accounts, users: store/accounts.ts, store/account-rows.ts, store/tokens.ts
+ * - api_tokens: store/tokens.ts
+ * - catalog_images, catalog_image_tags, catalog_analyses: store/catalog.ts, store/catalog-queries.ts,
+ *   store/catalog-analyses.ts (reads for the summaries, the backfill and the object-store tools)
  * - policy_bundles, policy_evals: store/policies.ts
- * - registries: store/registries.ts; subscriptions: store/subscriptions.ts; events: store/events.ts
+ * - registries: store/registries.ts
+ * - subscriptions: store/subscriptions.ts
+ * - events: store/events.ts
  * - image_imports, image_import_contents: store/imports.ts
- * - image_packages: services/packages.ts (the package index)
- * - notifications, notification_deliveries: services/notify.ts
- * - service_cycles: services/cycles.ts; service_registry: store/service-registry.ts
+ * - image_packages: store/package-index.ts (the queries over it: services/packages.ts)
+ * - notifications, notification_deliveries: store/notifications.ts (the notifier: services/notify.ts)
+ * - service_cycles: store/cycles.ts (run by services/cycles.ts)
+ * - service_registry: store/service-registry.ts
  * - archive_rules, archived_images: store/archive.ts
- * - image_summaries, image_summary_findings, vuln_trend: services/summaries.ts
+ * - image_summaries, image_summary_findings, vuln_trend: store/summaries.ts, store/finding-sql.ts
+ *   (computed by services/summaries.ts; the re-match moves the counts and pairs set-based in its transaction)
  * - finding_tuples, finding_tuple_keys, tuple_findings, finding_images, finding_image_packages,
- *   finding_tuple_delta, finding_tuple_diff: store/findings.ts (with store/finding-sql.ts)
- * - finding_changes (the re-match's outbox): services/finding-changes.ts
+ *   finding_tuple_delta, finding_tuple_diff: store/findings.ts, store/finding-sql.ts
+ * - finding_changes: store/finding-changes.ts (the re-match's outbox, delivered by services/finding-changes.ts)
  * - image_layer_chains, image_bases: store/bases.ts
  */
 import type { Generated } from 'kysely';

@@ -8,11 +8,12 @@
  * in the target are skipped, and a document put but not yet recorded is put again under the same
  * content-named key. At worst an interruption leaves one unused object in the old store.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { LadingError, describeError } from '../../errors.js';
 import type { Database } from '../schema.js';
+import { analysisCountsByStore, analysisKeysAfter, analysisRow, countAnalyses, documentNamed, switchAnalysisDocument, type AnalysisRow } from '../catalog-analyses.js';
 import { decodeDocumentText, encodeDocument, sha256Hex } from './codec.js';
-import type { AnalysisDocuments, DocumentRef } from './documents.js';
+import type { AnalysisDocuments } from './documents.js';
 import type { ObjectStore, ObjectStoreName } from './types.js';
 
 export interface DocumentFailure { account: string; imageDigest: string; error: string }
@@ -39,28 +40,17 @@ export interface MigrateOptions {
   pageSize?: number;
 }
 
-type Row = DocumentRef & { account: string; image_digest: string; created_at: string };
+type Row = AnalysisRow;
 
 /** Every analysis row (without its bytes) in key order, a page at a time, optionally only those not in one store. */
 async function* rows(db: Kysely<Database>, notIn: ObjectStoreName | undefined, pageSize: number): AsyncGenerator<{ account: string; image_digest: string }> {
   let after: { account: string; image_digest: string } | undefined;
   for (;;) {
-    let q = db.selectFrom('catalog_analyses').select(['account', 'image_digest']);
-    if (notIn) q = q.where('store', '<>', notIn);
-    if (after) {
-      const a = after;
-      q = q.where((eb) => eb.or([eb('account', '>', a.account), eb.and([eb('account', '=', a.account), eb('image_digest', '>', a.image_digest)])]));
-    }
-    const page = await q.orderBy('account').orderBy('image_digest').limit(pageSize).execute();
+    const page = await analysisKeysAfter(db, notIn, after, pageSize);
     yield* page;
     if (page.length < pageSize) return;
     after = page[page.length - 1];
   }
-}
-
-async function readRow(db: Kysely<Database>, account: string, imageDigest: string): Promise<Row | undefined> {
-  return db.selectFrom('catalog_analyses').select(['account', 'image_digest', 'created_at', 'sbom_gz', 'store', 'object_key', 'doc_sha256'])
-    .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
 }
 
 /** A row's document, read and checked: its stored bytes and its JSON text. */
@@ -79,7 +69,7 @@ type MoveOutcome = 'moved' | 'already' | 'changed' | 'gone';
 
 /** Move one row's document into `target`, as the module comment describes. */
 async function moveOne(db: Kysely<Database>, documents: AnalysisDocuments, target: ObjectStore, key: { account: string; image_digest: string }, recompress: boolean): Promise<{ outcome: MoveOutcome; bytes: number }> {
-  const row = await readRow(db, key.account, key.image_digest);
+  const row = await analysisRow(db, key.account, key.image_digest);
   if (!row) return { outcome: 'gone', bytes: 0 };
   if (row.store === target.name) return { outcome: 'already', bytes: 0 };
   const { bytes: stored, text } = await readChecked(documents, row);
@@ -92,13 +82,9 @@ async function moveOne(db: Kysely<Database>, documents: AnalysisDocuments, targe
       throw new LadingError('INTERNAL', `the analysis of image ${row.image_digest} (account ${row.account}) did not read back the same from the ${target.name} object store (key ${placed.object_key})`);
     }
   }
-  let q = db.updateTable('catalog_analyses').set(placed).where('account', '=', row.account).where('image_digest', '=', row.image_digest)
-    .where('store', '=', row.store).where('created_at', '=', row.created_at);
-  q = row.object_key === null ? q.where('object_key', 'is', null) : q.where('object_key', '=', row.object_key);
-  const switched = Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
+  const switched = await switchAnalysisDocument(db, row, placed);
   const unused = switched ? row : placed;
-  const stillNamed = unused.object_key && await db.selectFrom('catalog_analyses').select('image_digest')
-    .where('store', '=', unused.store).where('object_key', '=', unused.object_key).executeTakeFirst();
+  const stillNamed = unused.object_key && await documentNamed(db, unused.store, unused.object_key);
   if (!stillNamed) await documents.discard(unused);
   return { outcome: switched ? 'moved' : 'changed', bytes: bytes.length };
 }
@@ -107,8 +93,8 @@ async function moveOne(db: Kysely<Database>, documents: AnalysisDocuments, targe
 export async function migrateDocuments(db: Kysely<Database>, documents: AnalysisDocuments, to: ObjectStoreName, options: MigrateOptions = {}): Promise<MigrateResult> {
   const target = documents.stores.get(to);
   const result: MigrateResult = { moved: 0, already: 0, changed: 0, failed: [], bytes: 0 };
-  const total = Number((await db.selectFrom('catalog_analyses').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-  result.already = total - Number((await db.selectFrom('catalog_analyses').select((eb) => eb.fn.countAll().as('n')).where('store', '<>', to).executeTakeFirstOrThrow()).n);
+  const total = await countAnalyses(db);
+  result.already = total - await countAnalyses(db, to);
   let done = result.already;
   for await (const key of rows(db, to, options.pageSize ?? 200)) {
     try {
@@ -131,7 +117,7 @@ export async function verifyDocuments(db: Kysely<Database>, documents: AnalysisD
   const failed: DocumentFailure[] = [];
   let checked = 0;
   for await (const key of rows(db, undefined, 200)) {
-    const row = await readRow(db, key.account, key.image_digest);
+    const row = await analysisRow(db, key.account, key.image_digest);
     if (!row) continue;
     try {
       await readChecked(documents, row);
@@ -148,8 +134,5 @@ export interface StoreCount { store: string; documents: number; bytes: number }
 
 /** Documents and stored bytes per object store. */
 export async function documentCounts(db: Kysely<Database>): Promise<StoreCount[]> {
-  const r = await db.selectFrom('catalog_analyses')
-    .select((eb) => ['store', eb.fn.countAll().as('n'), sql<string | number>`sum(coalesce(doc_bytes, length(sbom_gz)))`.as('bytes')])
-    .groupBy('store').orderBy('store').execute();
-  return r.map((x) => ({ store: x.store, documents: Number(x.n), bytes: Number(x.bytes ?? 0) }));
+  return analysisCountsByStore(db);
 }

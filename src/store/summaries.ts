@@ -1,0 +1,208 @@
+/**
+ * The image summary rows (tables image_summaries, image_summary_findings and vuln_trend,
+ * migrations/0015-image-summaries.ts): what the web UI's lists filter and sort by, one row per
+ * image, its (vulnerability id or alias, package) pairs, and per account the trend of its finding
+ * totals. services/summaries.ts computes the rows (from the catalog, the vulnerability report and
+ * the stored evaluations) and reads them through here; the re-match moves their counts set-based
+ * (store/finding-sql.ts). Other owners' tables are filtered by through their subqueries
+ * (store/catalog-queries.ts, store/package-index.ts).
+ */
+import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import type { Severity } from '../feeds/model.js';
+import { severityRank } from '../vulns/model.js';
+import { insertRows, type BulkColumn } from './bulk.js';
+import { imageAnalysisTimes, imageDigests, liveImages, taggedImageDigests, type LiveImage } from './catalog-queries.js';
+import { imagesWithPackage } from './package-index.js';
+import type { Database, ImageSummariesTable } from './schema.js';
+import { chunks } from '../util/arrays.js';
+
+export const SEVERITIES = ['Critical', 'High', 'Medium', 'Low', 'Negligible', 'Unknown'] as const satisfies readonly Severity[];
+export const VERDICTS = ['pass', 'warn', 'fail'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+export const SORTS = ['created_at', 'analyzed_at', 'tag', 'risk', 'critical', 'high', 'total', 'packages', 'size'] as const;
+export type SummarySort = (typeof SORTS)[number];
+
+export interface SummaryQuery {
+  q?: string;
+  registry?: string;
+  repository?: string;
+  analysisStatus?: string;
+  /** `none`: never evaluated. */
+  verdict?: Verdict | 'none';
+  severity?: Severity;
+  fixable?: boolean;
+  package?: string;
+  vulnerability?: string;
+  sort?: SummarySort;
+  order?: 'asc' | 'desc';
+  page?: number;
+  limit?: number;
+  /** Only images with at least one finding. */
+  withFindings?: boolean;
+}
+
+/** A summary row with what is read live from the image row beside it. */
+export type JoinedRow = ImageSummariesTable & LiveImage;
+
+/** A (vulnerability id or alias, package name) pair of an image's findings. */
+export interface SummaryPair { vuln_id: string; package_name: string }
+
+export const COUNT_COLUMNS = { Critical: 'critical', High: 'high', Medium: 'medium', Low: 'low', Negligible: 'negligible', Unknown: 'unknown' } as const satisfies Record<Severity, string>;
+const SORT_COLUMNS: Record<SummarySort, (keyof ImageSummariesTable)[]> = {
+  created_at: ['created_at'], analyzed_at: ['analyzed_at'], tag: ['tag_sort'], risk: ['critical', 'high', 'medium', 'low'],
+  critical: ['critical'], high: ['high'], total: ['total'], packages: ['package_count'], size: ['image_size'],
+};
+const NULLABLE_SORTS: ReadonlySet<keyof ImageSummariesTable> = new Set(['analyzed_at', 'package_count', 'image_size']);
+const TOTAL_COLUMNS = ['critical', 'high', 'medium', 'low', 'negligible', 'unknown', 'total', 'fixable', 'kev'] as const;
+/** Trend points kept per account. */
+export const TREND_POINTS = 30;
+
+const SUMMARY_FINDING_COLUMNS: BulkColumn[] = ['account', 'image_digest', 'vuln_id', 'package_name'].map((name) => ({ name, type: 'text' }));
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** fn in db's transaction when it is one, else in a new one. */
+export function inTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
+}
+
+/** The stored description of an image's SBOM (reused while its analysis is the same). */
+export async function summaryDescription(db: Kysely<Database>, account: string, imageDigest: string): Promise<Pick<ImageSummariesTable, 'sbom_at' | 'package_count' | 'distro' | 'platform'> | undefined> {
+  return db.selectFrom('image_summaries').select(['sbom_at', 'package_count', 'distro', 'platform'])
+    .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+}
+
+/** Write an image's row and replace its finding pairs (in db's transaction, or a new one). */
+export async function writeSummary(db: Kysely<Database>, row: ImageSummariesTable, pairs: SummaryPair[]): Promise<void> {
+  const { account, image_digest: imageDigest, ...update } = row;
+  await inTransaction(db, async (trx) => {
+    await trx.insertInto('image_summaries').values(row).onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet(update)).execute();
+    await trx.deleteFrom('image_summary_findings').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
+    await insertRows(trx, 'image_summary_findings', SUMMARY_FINDING_COLUMNS, pairs.map((p) => [account, imageDigest, p.vuln_id, p.package_name]));
+  });
+}
+
+/** Set an image's verdict; false when it has no row. */
+export async function setSummaryVerdict(db: Kysely<Database>, account: string, imageDigest: string, verdict: Verdict | null, at: string | null): Promise<boolean> {
+  const r = await db.updateTable('image_summaries').set({ verdict, evaluated_at: at })
+    .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** Remove an image's summary row and findings (in the deleting transaction). */
+export async function removeImageSummary(db: Kysely<Database>, account: string, imageDigest: string): Promise<void> {
+  for (const t of ['image_summaries', 'image_summary_findings'] as const) {
+    await db.deleteFrom(t).where('account', '=', account).where('image_digest', '=', imageDigest).execute();
+  }
+}
+
+export class SummaryRows {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Images that have no row or whose row predates their analysis (of one account when given), at most `limit`. */
+  async stale(options: { account?: string; limit?: number } = {}): Promise<{ account: string; image_digest: string }[]> {
+    const images = await imageAnalysisTimes(this.db, options.account);
+    let q = this.db.selectFrom('image_summaries').select(['account', 'image_digest', 'analyzed_at']);
+    if (options.account !== undefined) q = q.where('account', '=', options.account);
+    const rows = new Map((await q.execute()).map((r) => [`${r.account}\0${r.image_digest}`, r.analyzed_at ?? '']));
+    const out = images.filter((i) => {
+      const at = rows.get(`${i.account}\0${i.image_digest}`);
+      return at === undefined || at !== (i.analyzed_at ?? '');
+    }).map((i) => ({ account: i.account, image_digest: i.image_digest }));
+    return options.limit !== undefined ? out.slice(0, options.limit) : out;
+  }
+
+  /** Drop rows and pairs of images that are gone (of one account when given). */
+  async removeOrphans(account?: string): Promise<void> {
+    const images = new Set((await imageAnalysisTimes(this.db, account)).map((i) => `${i.account}\0${i.image_digest}`));
+    for (const t of ['image_summaries', 'image_summary_findings'] as const) {
+      let q = this.db.selectFrom(t).select(['account', 'image_digest']).distinct();
+      if (account !== undefined) q = q.where('account', '=', account);
+      const gone = new Map<string, string[]>();
+      for (const r of await q.execute()) if (!images.has(`${r.account}\0${r.image_digest}`)) gone.set(r.account, [...(gone.get(r.account) ?? []), r.image_digest]);
+      // Deleted only when still gone now: an image added meanwhile keeps its row.
+      for (const [a, digests] of gone) {
+        for (const part of chunks(digests, 500)) {
+          await this.db.deleteFrom(t).where('account', '=', a).where('image_digest', 'in', part).where('image_digest', 'not in', imageDigests(this.db, a)).execute();
+        }
+      }
+    }
+  }
+
+  /** The number of an account's rows a query selects, and the keys of its page in its order. */
+  async page(account: string, query: SummaryQuery): Promise<{ total: number; keys: string[] }> {
+    const page = query.page ?? 1;
+    const limit = query.limit ?? 50;
+    const base = this.db.selectFrom('image_summaries as s').where('s.account', '=', account).where((eb) => {
+      const conds: Expression<SqlBool>[] = [];
+      if (query.analysisStatus !== undefined) conds.push(eb('s.image_digest', 'in', imageDigests(this.db, account, query.analysisStatus)));
+      if (query.q) conds.push(sql<SqlBool>`s.search like ${`%${escapeLike(query.q.toLowerCase())}%`} escape '\\'`);
+      if (query.registry !== undefined) conds.push(eb('s.image_digest', 'in', taggedImageDigests(this.db, account, 'registry', query.registry)));
+      if (query.repository !== undefined) conds.push(eb('s.image_digest', 'in', taggedImageDigests(this.db, account, 'repo', query.repository)));
+      if (query.verdict === 'none') conds.push(eb('s.verdict', 'is', null));
+      else if (query.verdict !== undefined) conds.push(eb('s.verdict', '=', query.verdict));
+      if (query.severity !== undefined) {
+        const worse = SEVERITIES.filter((s) => severityRank(s) >= severityRank(query.severity!));
+        conds.push(eb.or(worse.map((s) => eb(`s.${COUNT_COLUMNS[s]}`, '>', 0))));
+      }
+      if (query.fixable !== undefined) conds.push(eb('s.fixable', query.fixable ? '>' : '=', 0));
+      if (query.withFindings) conds.push(eb('s.total', '>', 0));
+      if (query.package !== undefined) conds.push(eb('s.image_digest', 'in', imagesWithPackage(this.db, account, query.package)));
+      if (query.vulnerability !== undefined) {
+        conds.push(eb.exists(eb.selectFrom('image_summary_findings as f').select('f.image_digest')
+          .whereRef('f.account', '=', 's.account').whereRef('f.image_digest', '=', 's.image_digest').where('f.vuln_id', '=', query.vulnerability.toUpperCase())));
+      }
+      return eb.and(conds);
+    });
+    const counted = await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+    const total = Number(counted?.n ?? 0);
+    const dir = query.order ?? 'desc';
+    let q = base.select(['s.image_digest']);
+    for (const col of [...SORT_COLUMNS[query.sort ?? 'created_at'], 'image_digest' as const]) {
+      // Nulls (not analyzed yet) first ascending, last descending, on both databases; the other columns have none.
+      q = NULLABLE_SORTS.has(col) ? q.orderBy(`s.${col}`, (ob) => (dir === 'asc' ? ob.asc().nullsFirst() : ob.desc().nullsLast())) : q.orderBy(`s.${col}`, dir);
+    }
+    const keys = total > (page - 1) * limit ? (await q.limit(limit).offset((page - 1) * limit).execute()).map((r) => r.image_digest) : [];
+    return { total, keys };
+  }
+
+  /** The rows of these images of an account that exist, with their live columns, in the keys' order. */
+  async joined(account: string, keys: string[]): Promise<JoinedRow[]> {
+    if (!keys.length) return [];
+    const rows = await this.db.selectFrom('image_summaries').selectAll().where('account', '=', account).where('image_digest', 'in', keys).execute();
+    const live = await liveImages(this.db, account, keys);
+    const byDigest = new Map(rows.flatMap((r) => {
+      const l = live.get(r.image_digest);
+      return l ? [[r.image_digest, { ...r, ...l }] as const] : [];
+    }));
+    return keys.flatMap((k) => byDigest.get(k) ?? []);
+  }
+
+  /** An account's finding totals over its images' rows, and how many rows per verdict. */
+  async totals(account: string): Promise<{ sums: Partial<Record<(typeof TOTAL_COLUMNS)[number] | 'affected', unknown>> | undefined; verdicts: { verdict: string | null; n: number }[] }> {
+    const rows = this.db.selectFrom('image_summaries as s').where('s.account', '=', account).where('s.image_digest', 'in', imageDigests(this.db, account));
+    const sums = await rows.select((eb) => [
+      ...TOTAL_COLUMNS.map((c) => eb.fn.sum<number>(`s.${c}`).as(c)),
+      eb.fn.sum<number>(eb.case().when('s.total', '>', 0).then(1).else(0).end()).as('affected'),
+    ]).executeTakeFirst();
+    const verdicts = await rows.select(['s.verdict', (eb) => eb.fn.countAll().as('n')]).groupBy('s.verdict').execute();
+    return { sums, verdicts: verdicts.map((r) => ({ verdict: r.verdict, n: Number(r.n) })) };
+  }
+
+  /** Add a trend point and keep the newest TREND_POINTS. */
+  async addTrendPoint(account: string, at: string, counts: string): Promise<void> {
+    await this.db.insertInto('vuln_trend').values({ account, at, counts }).execute();
+    const keep = await this.db.selectFrom('vuln_trend').select('at').where('account', '=', account).orderBy('at', 'desc').offset(TREND_POINTS - 1).limit(1).executeTakeFirst();
+    if (keep) await this.db.deleteFrom('vuln_trend').where('account', '=', account).where('at', '<', keep.at).execute();
+  }
+
+  async hasTrend(account: string): Promise<boolean> {
+    return !!(await this.db.selectFrom('vuln_trend').select('at').where('account', '=', account).limit(1).executeTakeFirst());
+  }
+
+  /** The newest trend points, newest first. */
+  async trendPoints(account: string): Promise<{ at: string; counts: string }[]> {
+    return this.db.selectFrom('vuln_trend').select(['at', 'counts']).where('account', '=', account).orderBy('at', 'desc').limit(TREND_POINTS).execute();
+  }
+}
