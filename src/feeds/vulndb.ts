@@ -83,7 +83,7 @@ export class VulnDb<DB extends VulnDbTables = VulnDbTables> implements VulnLooku
     return off ? list.filter((a) => !off.sources.has(a.source)) : list;
   }
 
-  /** The matcher's many-key read; the records are frozen (shared through the cache, vulndb/cache.ts). */
+  /** The matcher's many-key read; lists and records are shared through the cache (vulndb/cache.ts): read them, never change them. */
   async affectedMany(keys: readonly AffectedKey[]): Promise<Map<string, Affected[]>> {
     const off = await this.disabled();
     const all = await read.affectedMany(this.ctx, off ? keys.filter((k) => !off.groups.has(k.namespace)) : keys, this.cache);
@@ -101,7 +101,7 @@ export class VulnDb<DB extends VulnDbTables = VulnDbTables> implements VulnLooku
     return read.hasNamespace(this.ctx, namespace);
   }
 
-  /** Records by id or alias; they are frozen (shared through the cache). */
+  /** Records by id or alias; shared through the cache: read them, never change them. */
   async vulnerabilities(ids: string[], options: { byAlias?: boolean } = {}): Promise<Vulnerability[]> {
     const off = await this.disabled();
     const list = await read.vulnerabilities(this.ctx, ids, options, this.cache);

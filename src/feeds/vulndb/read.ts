@@ -8,7 +8,7 @@ import type { Affected, EpssEntry, KevEntry, Vulnerability } from '../model.js';
 import type { SchemeId } from '../../versions/types.js';
 import { affectedKeyId, type AffectedKey } from '../../vulns/lookup.js';
 import { isStr } from './checks.js';
-import { deepFreeze, type RecordCache } from './cache.js';
+import type { RecordCache } from './cache.js';
 import { chunks, IN_CHUNK, params, rawRows } from './sql.js';
 import type { VulnDbContext, VulnDbTables } from './types.js';
 
@@ -87,7 +87,7 @@ export async function affectedMany(ctx: VulnDbContext, keys: readonly AffectedKe
       const rows = await rawRows<Omit<AffectedRow, 'namespace'>>(ctx, text, [namespace, ...part]);
       cache.room(rows.length + part.length);
       for (const r of rows) {
-        const a = deepFreeze(affectedFromRow(r, namespace));
+        const a = affectedFromRow(r, namespace);
         const list = byName.get(r.name);
         if (list) list.push(a);
         else byName.set(r.name, [a]);
@@ -107,7 +107,7 @@ function vulnerabilityFromRow(r: VulnerabilityRow): Vulnerability {
   const v = JSON.parse(r.data) as Vulnerability;
   v.id = r.id;
   v.source = r.source;
-  return deepFreeze(v);
+  return v;
 }
 
 /** The statements of vulnerabilities(): by id, then (unless byAlias is false) by alias; `columns` of the vulnerabilities row `v`. */
@@ -199,7 +199,7 @@ async function byCve<E>(ctx: VulnDbContext, cves: string[], known: Map<string, E
     const rows = await rawRows<Record<string, unknown>>(ctx, statement(params(ctx.dialect, part.length)), part);
     cache.room(part.length);
     for (const r of rows) {
-      const e = deepFreeze(entry(r));
+      const e = entry(r);
       out.set(e.cve, e);
     }
     for (const c of part) known.set(c, out.get(c) ?? null);
