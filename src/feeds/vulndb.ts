@@ -20,6 +20,7 @@
 import type { Kysely } from 'kysely';
 import type { AffectedKey, VulnLookup } from '../vulns/lookup.js';
 import type { Affected, EpssEntry, FeedBatch, KevEntry, Vulnerability } from './model.js';
+import { RecordCache } from './vulndb/cache.js';
 import { dump, restore } from './vulndb/dump.js';
 import * as read from './vulndb/read.js';
 import * as state from './vulndb/state.js';
@@ -49,6 +50,8 @@ export class VulnDb<DB extends VulnDbTables = VulnDbTables> implements VulnLooku
   private readonly handle: VulnDbHandle;
   private readonly ctx: VulnDbContext;
   private readonly writer: Writer;
+  /** Parsed records of the matcher's reads, kept while the data's version stays the same. */
+  private readonly cache = new RecordCache();
 
   constructor(handle: VulnDbHandle<DB>) {
     // Kysely<DB> is invariant in DB, so seeing a database through a subset of its tables is a
@@ -80,9 +83,10 @@ export class VulnDb<DB extends VulnDbTables = VulnDbTables> implements VulnLooku
     return off ? list.filter((a) => !off.sources.has(a.source)) : list;
   }
 
+  /** The matcher's many-key read; lists and records are shared through the cache (vulndb/cache.ts): read them, never change them. */
   async affectedMany(keys: readonly AffectedKey[]): Promise<Map<string, Affected[]>> {
     const off = await this.disabled();
-    const all = await read.affectedMany(this.ctx, off ? keys.filter((k) => !off.groups.has(k.namespace)) : keys);
+    const all = await read.affectedMany(this.ctx, off ? keys.filter((k) => !off.groups.has(k.namespace)) : keys, this.cache);
     if (off?.sources.size) for (const [k, list] of all) all.set(k, list.filter((a) => !off.sources.has(a.source)));
     return all;
   }
@@ -97,18 +101,19 @@ export class VulnDb<DB extends VulnDbTables = VulnDbTables> implements VulnLooku
     return read.hasNamespace(this.ctx, namespace);
   }
 
+  /** Records by id or alias; shared through the cache: read them, never change them. */
   async vulnerabilities(ids: string[], options: { byAlias?: boolean } = {}): Promise<Vulnerability[]> {
     const off = await this.disabled();
-    const list = await read.vulnerabilities(this.ctx, ids, options);
+    const list = await read.vulnerabilities(this.ctx, ids, options, this.cache);
     return off?.sources.size ? list.filter((v) => !off.sources.has(v.source)) : list;
   }
 
   async kev(cves: string[]): Promise<Map<string, KevEntry>> {
-    return (await this.disabled())?.sources.has('kev') ? new Map() : read.kev(this.ctx, cves);
+    return (await this.disabled())?.sources.has('kev') ? new Map() : read.kev(this.ctx, cves, this.cache);
   }
 
   async epss(cves: string[]): Promise<Map<string, EpssEntry>> {
-    return (await this.disabled())?.sources.has('epss') ? new Map() : read.epss(this.ctx, cves);
+    return (await this.disabled())?.sources.has('epss') ? new Map() : read.epss(this.ctx, cves, this.cache);
   }
 
   // ---- disabled feeds and groups, deleting their data (vulndb/settings.ts) ----------------------
@@ -138,9 +143,14 @@ export class VulnDb<DB extends VulnDbTables = VulnDbTables> implements VulnLooku
     return settings.namespaceCounts(this.ctx);
   }
 
-  /** What the matcher leaves out: the sources of disabled feeds, the disabled namespaces; undefined when nothing is disabled. */
+  /**
+   * What the matcher leaves out: the sources of disabled feeds, the disabled namespaces; undefined
+   * when nothing is disabled. The same statement reads the data's version, and the record cache
+   * is emptied when it changed (another process's import, a restore...).
+   */
   private async disabled(): Promise<{ sources: { has(source: string): boolean; size: number }; groups: Set<string> } | undefined> {
-    const s = await settings.readSettings(this.ctx);
+    const { settings: s, version } = await settings.readSettingsAndVersion(this.ctx);
+    this.cache.check(version);
     if (!s.disabledFeeds.length && !s.disabledGroups.length) return undefined;
     const feeds = new Set(s.disabledFeeds);
     return { sources: { has: (source) => feeds.has(feedOfSource(source)), size: feeds.size }, groups: new Set(s.disabledGroups) };

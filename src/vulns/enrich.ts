@@ -43,16 +43,34 @@ export function cvssSeverity(c: Pick<Cvss, 'version' | 'baseScore'>): Severity {
 
 const versionRank = (c: Cvss): number => (c.version.startsWith('4') ? 4 : c.version.startsWith('3') ? 3 : c.version.startsWith('2') ? 2 : 0);
 
-/** The best CVSS to rate by: NVD primary v4/v3, any v4/v3, then v2 (NVD first at each step). */
+/** The tiers bestCvss picks from, best first (of a vector: the first tier it is in is its best). */
+function cvssTier(c: Cvss, rank: number): number {
+  if (rank >= 3) return c.source !== 'nvd' ? 2 : c.type !== 'Secondary' ? 0 : 1;
+  return c.source === 'nvd' ? 3 : 4;
+}
+
+/**
+ * The best CVSS to rate by: NVD primary v4/v3, any v4/v3, then v2 (NVD first at each step); in
+ * a step, the highest version, the first of equals. One pass, no copies (it runs once per match).
+ */
 export function bestCvss(cvss: readonly Cvss[]): Cvss | undefined {
   if (cvss.length === 0) return undefined;
-  const modern = cvss.filter((c) => versionRank(c) >= 3);
-  const pick = (list: Cvss[]) => [...list].sort((a, b) => versionRank(b) - versionRank(a))[0];
-  return pick(modern.filter((c) => c.source === 'nvd' && c.type !== 'Secondary'))
-    ?? pick(modern.filter((c) => c.source === 'nvd'))
-    ?? pick(modern)
-    ?? pick(cvss.filter((c) => c.source === 'nvd'))
-    ?? pick([...cvss]);
+  // best[t]: the pick among the vectors of tier t or better that tier t admits
+  const best: (Cvss | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
+  const bestRank = [-1, -1, -1, -1, -1];
+  for (const c of cvss) {
+    const rank = versionRank(c);
+    const tier = cvssTier(c, rank);
+    // tiers 0-2 nest (primary NVD ⊂ NVD ⊂ modern); tier 3 (NVD) also admits modern NVD vectors; tier 4 admits all
+    for (let t = 0; t < 5; t++) {
+      const admits = t <= 2 ? tier <= t : t === 3 ? c.source === 'nvd' : true;
+      if (admits && rank > bestRank[t]!) {
+        best[t] = c;
+        bestRank[t] = rank;
+      }
+    }
+  }
+  return best.find((c) => c !== undefined);
 }
 
 /** A rating that says something (set, and not `Unknown`). */
@@ -119,14 +137,10 @@ function recordsOf(group: Group, byId: ReadonlyMap<string, Vulnerability[]>): Vu
 /** The records' CVSS vectors, each (source, version, vector) once, in record order. */
 function cvssOf(records: readonly Vulnerability[]): Cvss[] {
   const cvss: Cvss[] = [];
-  if (!records.some((r) => r.cvss.length)) return cvss;
-  const seen = new Set<string>();
   for (const r of records) {
     for (const c of r.cvss) {
-      const k = `${c.source}\0${c.version}\0${c.vector}`;
-      if (seen.has(k)) continue;
-      seen.add(k);
-      cvss.push(c);
+      // lists are short: a scan, no keys to build
+      if (!cvss.some((x) => x.source === c.source && x.version === c.version && x.vector === c.vector)) cvss.push(c);
     }
   }
   return cvss;
@@ -177,10 +191,12 @@ export function enrich(group: Group, byId: ReadonlyMap<string, Vulnerability[]>)
   const firstState = first.verdict.fixState;
   const fixState: FixState = fixedVersions.length ? 'fixed' : firstState === 'fixed' ? 'not-fixed' : firstState;
 
-  const head = { id, aliases: aliases.items.filter((a) => a !== id).sort(), severity: severity.severity, severitySource: severity.source, cvss, fixState, fixedVersions };
+  const ids = aliases.items.filter((a) => a !== id).sort();
   const vulnerability: MatchedVulnerability = described
-    ? { ...head, description: (described.description ?? described.summary)!, references: references.items, sources: sources.items.sort() }
-    : { ...head, references: references.items, sources: sources.items.sort() };
+    ? { id, aliases: ids, severity: severity.severity, severitySource: severity.source, cvss, fixState, fixedVersions,
+      description: (described.description ?? described.summary)!, references: references.items, sources: sources.items.sort() }
+    : { id, aliases: ids, severity: severity.severity, severitySource: severity.source, cvss, fixState, fixedVersions,
+      references: references.items, sources: sources.items.sort() };
   return { vulnerability, package: matchedPackage(group.pkg), match: first.details };
 }
 

@@ -10,7 +10,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { EVERYTHING } from '../changes.js';
 import type { AffectedDigestsTable, VulnChangesTable } from '../tables.js';
-import { chunks, IN_CHUNK, lockForWrite } from './sql.js';
+import { chunks, DATA_VERSION_KEY, IN_CHUNK, lockForWrite } from './sql.js';
 import { DATA_TABLES, type VulnDbContext, type VulnDbTables } from './types.js';
 
 type Tables = VulnDbTables & { affected_digests: AffectedDigestsTable; vuln_changes: VulnChangesTable };
@@ -39,6 +39,18 @@ function parse(text: string | undefined): FeedSettings {
 export async function readSettings(ctx: VulnDbContext): Promise<FeedSettings> {
   const row = await ctx.db.selectFrom('meta').select('value').where('key', '=', FEED_SETTINGS_KEY).executeTakeFirst();
   return parse(row?.value);
+}
+
+const SETTINGS_AND_VERSION = [FEED_SETTINGS_KEY, DATA_VERSION_KEY, 'built'];
+
+/**
+ * The settings and the data's version in one statement: `data_version` (changed by every write,
+ * sql.ts lockForWrite) and `built` (which writers older than data_version stamp too).
+ */
+export async function readSettingsAndVersion(ctx: VulnDbContext): Promise<{ settings: FeedSettings; version: string }> {
+  const rows = await ctx.db.selectFrom('meta').select(['key', 'value']).where('key', 'in', SETTINGS_AND_VERSION).execute();
+  const value = (key: string) => rows.find((r) => r.key === key)?.value;
+  return { settings: parse(value(FEED_SETTINGS_KEY)), version: `${value(DATA_VERSION_KEY) ?? ''}\0${value('built') ?? ''}` };
 }
 
 async function everythingChanged(trx: Transaction<Tables>, at: Date): Promise<void> {

@@ -1,4 +1,5 @@
 /** Statement helpers shared by VulnDb's readers and writers: chunking, quoting, raw multi-row statements, the writer lock. */
+import { randomUUID } from 'node:crypto';
 import { CompiledQuery, sql, type Transaction } from 'kysely';
 import type { VulnDbContext, VulnDbTables } from './types.js';
 
@@ -58,7 +59,13 @@ export async function insertRows(trx: Transaction<VulnDbTables>, dialect: VulnDb
 /** pg_advisory_xact_lock key for VulnDb writers ("LADV"). */
 const LOCK_KEY = 0x4c414456;
 
-/** The first statement of every write transaction: takes the writer lock, and stamps meta `built`. */
+/** The meta key whose value every write transaction replaces with a fresh token: readers' caches compare it (cache.ts). */
+export const DATA_VERSION_KEY = 'data_version';
+
+/**
+ * The first statement of every write transaction: takes the writer lock, stamps meta `built`, and
+ * gives meta `data_version` a new random value (`built` alone may repeat: it is the caller's `at`).
+ */
 export async function lockForWrite(trx: Transaction<VulnDbTables>, dialect: VulnDbContext['dialect'], at: Date): Promise<void> {
   if (dialect === 'postgres') {
     // One writer at a time across processes (a transaction-scoped advisory lock).
@@ -68,4 +75,7 @@ export async function lockForWrite(trx: Transaction<VulnDbTables>, dialect: Vuln
   // could fail at its first write instead, with SQLITE_BUSY).
   await trx.insertInto('meta').values({ key: 'built', value: at.toISOString() })
     .onConflict((oc) => oc.column('key').doUpdateSet({ value: at.toISOString() })).execute();
+  const token = randomUUID();
+  await trx.insertInto('meta').values({ key: DATA_VERSION_KEY, value: token })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value: token })).execute();
 }
