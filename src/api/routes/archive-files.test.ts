@@ -90,13 +90,13 @@ describeService('analysis archive files', { registry: true, seed: seedOpensslAdv
     assert.equal(JSON.parse(manifest.metadata.image_record).image_detail[0].fulltag, fulltag);
     assert.equal((await api('DELETE', `/v1/archives/images/${digest}`, admin)).status, 200);
 
-    const jobsBefore = (await svc.queue.list({ limit: 1000 })).length;
+    const jobsBefore = (await svc.queue.list({ kind: 'analyze', limit: 1000 })).length;
     const form = multipart(file);
     const imported = await api('POST', '/v1/import/images', { ...admin, body: form.body, headers: form.headers });
     assert.equal(imported.status, 200, imported.text);
     assert.equal(imported.body[0].imageDigest, digest);
     assert.equal(imported.body[0].analysis_status, 'analyzed', 'restored analyzed, without a new analysis');
-    assert.equal((await svc.queue.list({ limit: 1000 })).length, jobsBefore, 'no analysis job was queued');
+    assert.equal((await svc.queue.list({ kind: 'analyze', limit: 1000 })).length, jobsBefore, 'no analysis job was queued');
     const after1 = await snapshot();
     assert.deepEqual(after1.vulns, before1.vulns);
     assert.deepEqual(after1.os, before1.os);
