@@ -17,6 +17,7 @@ import { checkImage } from './check.js';
 import { rematchFindings } from './freshness.js';
 import { composeRoot, type ServiceRoot } from './root.js';
 import { killChildAt } from '../testkit/kill-child.js';
+import { runQueuedEvaluations } from './testing-evaluate.js';
 
 const child = fileURLToPath(new URL('../testkit/finding-changes-child.ts', import.meta.url));
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -52,6 +53,7 @@ describeOnDatabases('changed findings: re-evaluation and announcements from the 
       await root.catalog.saveAnalysis(ACCOUNT, d, sbomOf([deb('libssl3', '3.0.11-1~deb12u1', 'openssl')], undefined, d));
     }
     for (const type of ['vuln_update', 'policy_eval'] as const) await root.subscriptions.add(ACCOUNT, { key: TAG, type, active: true });
+    assert.equal(await runQueuedEvaluations(db(), root.evaluation), 2, 'one evaluate job per stored analysis');
     // Both were evaluated as their own tags when analyzed; A is checked again as TAG (a Medium finding: the default bundle warns).
     assert.equal(await verdict(B), 'warn', 'a newly analyzed image has a verdict');
     const sbom = (await root.catalog.getSbom(ACCOUNT, A))!;
