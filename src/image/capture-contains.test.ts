@@ -101,6 +101,27 @@ describe('capture requests with contains', () => {
     });
   }
 
+  test('a large file is stored while it is searched: kept with a late marker, its spool file removed without one', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'lading-contains-'));
+    try {
+      const captures = new Captures([request], withLimits({ inMemoryCaptureBytes: 1024 }), scratch);
+      const tree = new Tree();
+      const chunks = (last: Buffer) => [ELF, ...Array.from({ length: 17 }, () => Buffer.alloc(1024 * 1024, 0x90)), last];
+      const late = chunks(MARK);
+      const whole = Buffer.concat(late);
+      feed(captures, tree, 'late', late);
+      feed(captures, tree, 'none', chunks(Buffer.from('end')));
+      await captures.settle();
+      const got = captures.collect(tree).captured.get('m')!;
+      assert.deepEqual(got.map((f) => f.path), ['/late']);
+      assert.ok((await got[0]!.read()).equals(whole));
+      assert.equal(readdirSync(scratch).flatMap((d) => readdirSync(join(scratch, d))).length, 1);
+      await captures.dispose();
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
   test('through the squash pass: hardlinks to a kept file resolve, those to an unmarked one are not kept', async () => {
     const marked = Buffer.concat([ELF, Buffer.alloc(300 * 1024, 0x90), MARK, Buffer.alloc(1024, 0)]);
     const unmarked = Buffer.concat([ELF, Buffer.alloc(300 * 1024, 0x90)]);

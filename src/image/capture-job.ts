@@ -8,6 +8,12 @@ import type { Content } from './content.js';
 import type { MarkerScan } from './markers.js';
 import type { Node } from './tree.js';
 
+/**
+ * How much of a file that only marker-waiting requests want is held as the chunks it came in (no
+ * copy, no spool file) before it is stored as a capture anyway while the search goes on.
+ */
+const HOLD_BYTES = 16 * 1024 * 1024;
+
 /** The stream surface of a tar entry that a job uses. */
 type EntryStream = Pick<ReadEntry, 'on' | 'pause' | 'resume'>;
 
@@ -38,7 +44,7 @@ export class Job {
     this.node.capture!.job = this;
     if (this.size > 0 && this.store.maxMagic > 0) return true;
     this.decide(this.store.maxMagic > 0 ? Buffer.alloc(0) : null);
-    if (this.content !== null && this.size > 0) return true;
+    if ((this.content !== null || this.scan !== null) && this.size > 0) return true;
     this.settle();
     return false;
   }
@@ -67,6 +73,7 @@ export class Job {
   private data(chunk: Buffer, entry: EntryStream): void {
     if (this.decided) {
       if (this.content) this.push(chunk, entry);
+      else if (this.scan) this.hold(chunk, entry);
       return;
     }
     this.held.push(chunk);
@@ -85,16 +92,43 @@ export class Job {
     this.decide(head);
     const held = this.held;
     this.held = [];
+    this.heldBytes = 0;
     if (this.content) for (const c of held) this.push(c, entry);
+    else if (this.scan) for (const c of held) this.hold(c, entry);
   }
 
   private push(chunk: Buffer, entry: EntryStream): void {
-    const content = this.content!;
     this.scan?.push(chunk);
-    if (!content.write(chunk)) {
+    this.write(chunk, entry);
+  }
+
+  private write(chunk: Buffer, entry: EntryStream | null): void {
+    const content = this.content!;
+    if (!content.write(chunk) && entry !== null) {
       entry.pause();
       content.out!.once('drain', () => entry.resume());
     }
+  }
+
+  /**
+   * While only requests waiting on markers want the content, its chunks are kept as they came,
+   * until a marker is seen or they grow past HOLD_BYTES: most such files have none and are then
+   * never copied.
+   */
+  private hold(chunk: Buffer, entry: EntryStream): void {
+    this.scan!.push(chunk);
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    if (this.heldBytes > HOLD_BYTES || this.scan!.found.includes(true)) this.materialize(entry);
+  }
+
+  /** Store the content as a capture from here on, the chunks held so far first. */
+  private materialize(entry: EntryStream | null): void {
+    this.content = this.store.newContent(this.size);
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    for (const c of held) this.write(c, entry);
   }
 
   /** Settle which requests get this content, for the node and for hardlinks waiting on it. */
@@ -105,10 +139,10 @@ export class Job {
     const own = this.store.judge(this.candidates, head, true, this.size, 'pending');
     const links = this.dependents.filter(([link]) => !link.removed)
       .map(([link, cands]) => [link, this.store.judge(cands, head, true, this.size, 'pending')] as const);
-    const takes = (j: Judgement) => j.hits.length > 0 || j.pending.length > 0;
-    const wanted = (takes(own) && !this.node.removed) || links.some(([, j]) => takes(j));
-    if (wanted) this.content = this.store.newContent(this.size);
-    if (this.content && (own.pending.length > 0 || links.some(([, j]) => j.pending.length > 0))) this.scan = this.store.markerScan();
+    // Requests that take the content whatever it holds have it stored at once; those waiting on a
+    // marker only have its chunks held (see hold).
+    if ((own.hits.length > 0 && !this.node.removed) || links.some(([, j]) => j.hits.length > 0)) this.content = this.store.newContent(this.size);
+    if ((own.pending.length > 0 && !this.node.removed) || links.some(([, j]) => j.pending.length > 0)) this.scan = this.store.markerScan();
     cap.skips = own.skips;
     this.sharers.push(this.node);
     if (own.hits.length > 0 && !this.node.removed && this.content) {
@@ -131,6 +165,7 @@ export class Job {
   }
 
   private linkJudged(link: Node, j: Judgement): void {
+    if (j.hits.length > 0 && this.content === null && this.scan !== null) this.materialize(null);
     this.store.assignLink(link, j, this.content, this.node.capture!.head, this.node);
     // Until settled, a hardlink to this link waits here too.
     link.capture!.job = this;
@@ -147,7 +182,10 @@ export class Job {
     if (scan === null) return;
     this.scan = null;
     for (const n of this.sharers) if (n.capture) n.capture.found = scan.found;
-    const content = this.content!;
+    this.held = [];
+    const content = this.content;
+    // No marker was seen in a content only marker-waiting requests wanted: nothing was stored.
+    if (content === null) return;
     for (const [n, pending] of this.waiting) {
       const cap = n.capture;
       const hits = pending.filter((i) => this.store.holdsMarker(i, scan.found));
