@@ -60,7 +60,12 @@ export function captureRequests(analyzers: Analyzer[]): CaptureRequest[] {
         ...(w.maxBytes !== undefined ? { maxBytes: w.maxBytes } : {}), ...(w.text ? { text: true } : {}),
       });
     }
-    if (w.magic?.length) out.push({ id: `${a.name}#magic`, magic: w.magic, ...(w.maxBytes !== undefined ? { maxBytes: w.maxBytes } : {}) });
+    if (w.magic?.length) {
+      out.push({
+        id: `${a.name}#magic`, magic: w.magic, ...(w.contains?.length ? { contains: w.contains } : {}),
+        ...(w.maxBytes !== undefined ? { maxBytes: w.maxBytes } : {}),
+      });
+    }
   }
   return out;
 }

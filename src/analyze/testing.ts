@@ -18,7 +18,8 @@ export function wanted(analyzer: Analyzer, path: string, content: Buffer): boole
   if (w.maxBytes !== undefined && content.length > w.maxBytes) return false;
   if (w.paths?.includes(path)) return true;
   if (w.match?.(path)) return true;
-  return !!w.magic?.some((m) => content.subarray(0, m.length).equals(m));
+  if (!w.magic?.some((m) => content.subarray(0, m.length).equals(m))) return false;
+  return !w.contains?.length || w.contains.some((m) => content.includes(m));
 }
 
 export async function runAnalyzer(analyzer: Analyzer, files: Record<string, string | Buffer | MemoryFile>, distro?: Distro):

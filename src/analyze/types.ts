@@ -13,6 +13,12 @@ export interface FileWants {
   match?: (path: string) => boolean;
   /** Files whose first bytes equal one of these, e.g. ELF `\x7fELF`. */
   magic?: Buffer[];
+  /**
+   * With `magic`: of the files it selects, only those that contain one of these byte strings
+   * somewhere (a build-info marker, a section name), searched as the layer streams by. For an
+   * analyzer that finds nothing in a file without them: the others are then never kept or read.
+   */
+  contains?: Buffer[];
   /** Do not capture files larger than this (bytes). */
   maxBytes?: number;
   /** Only text files: no NUL byte in the first 8 KiB (binaries are then never copied out of the layer). */

@@ -1,7 +1,7 @@
 /**
  * Captured file contents: analyzers name the files they want (exact paths, a predicate, leading
- * magic bytes) and get their final contents from the same pass that builds the tree. Small files
- * stay in memory; larger ones are spooled to a private scratch directory under names made from a
+ * magic bytes, marker bytes found anywhere in the content) and get their final contents from the
+ * same pass that builds the tree. Small files stay in memory; larger ones are spooled to a private scratch directory under names made from a
  * counter, never from image paths. Everything captured counts against maxCapturedBytes.
  */
 import { createReadStream, createWriteStream, mkdtempSync, type WriteStream } from 'node:fs';
@@ -9,9 +9,11 @@ import { readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { ReadEntry } from 'tar';
 import { LadingError } from '../errors.js';
+import { Content, ContentDropped } from './content.js';
 import type { Limits } from './limits.js';
+import { Job } from './capture-job.js';
+import { MarkerScan } from './markers.js';
 import { normalisePath, compareBytes } from './paths.js';
 import { recordOf, type FileRecord, type Node, type Tree } from './tree.js';
 
@@ -26,6 +28,12 @@ export interface CaptureRequest {
    * `match`, every regular file is looked at; otherwise only those the path selects.
    */
   magic?: Buffer[];
+  /**
+   * The content must contain one of these byte strings somewhere (a build-info marker, a section
+   * name). The file is searched as it streams by and kept only when one was seen. Judged after the
+   * other conditions and maxBytes, so a file they turn away is never searched.
+   */
+  contains?: Buffer[];
   /** Files larger than this are not captured; they are listed by `skipped()` instead. */
   maxBytes?: number;
   /** Only files with no NUL byte in their first TEXT_PROBE bytes (text, not binary). */
@@ -59,9 +67,14 @@ export interface NodeCapture {
   skips: [number, string][] | null;
   /** The first bytes of the content, when it was looked at (for hardlinks and magic). */
   head: Buffer | null;
-  /** The entry's content is being read and its head is not known yet. */
+  /** The entry's content is being read and its head, or whether it holds a marker, is not known yet. */
   job: Job | null;
+  /** Which of the Captures' markers the content holds (by index), when it was searched for them. */
+  found: readonly boolean[] | null;
 }
+
+/** What a judgement knows of the markers in a content: `pending` while it is still being read. */
+export type Found = readonly boolean[] | null | 'pending';
 
 interface CompiledRequest {
   index: number;
@@ -70,154 +83,18 @@ interface CompiledRequest {
   magic: Buffer[] | null;
   maxBytes: number;
   text: boolean;
+  /** Indices into Captures.markers: one of them must be in the content. */
+  contains: number[] | null;
 }
+
+export { Content, ContentDropped, Job };
 
 const EMPTY: readonly number[] = Object.freeze([]);
 
-/** A content freed after use was wanted again (a hardlink to it, a late read): the caller takes another way. */
-export class ContentDropped extends Error {}
-
-/** The content of one captured file, shared by the hardlinks that point to it. */
-export class Content {
-  readonly size: number;
-  refs = 0;
-  written = 0;
-  dead = false;
-  /** The bytes were freed after use while the node stays (Captures.dropBytes). */
-  dropped = false;
-  mem: Buffer | null = null;
-  file: string | null = null;
-  out: WriteStream | null = null;
-  /** Settles when the spool file is closed (immediately for memory). */
-  closed: Promise<void> = Promise.resolve();
-
-  constructor(size: number) {
-    this.size = size;
-  }
-
-  /** Store a chunk; false means wait for the spool file's 'drain'. */
-  write(chunk: Buffer): boolean {
-    const room = this.size - this.written;
-    if (room <= 0) return true;
-    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    this.written += part.length;
-    if (this.dead) return true;
-    if (this.mem) {
-      part.copy(this.mem, this.written - part.length);
-      return true;
-    }
-    return this.out ? this.out.write(part) : true;
-  }
-
-  finish(): void {
-    this.out?.end();
-  }
-}
-
-/** The stream surface of a tar entry that a job uses. */
-type EntryStream = Pick<ReadEntry, 'on' | 'pause' | 'resume'>;
-
-/** Reading one regular file's content from its tar entry. */
-export class Job {
-  private decided = false;
-  private held: Buffer[] = [];
-  private heldBytes = 0;
-  content: Content | null = null;
-  /** Hardlinks made while the head was unknown: [link node, its candidate requests]. */
-  readonly dependents: [Node, readonly number[]][] = [];
-
-  constructor(
-    private readonly store: Captures,
-    private readonly node: Node,
-    private readonly candidates: readonly number[],
-    private readonly size: number,
-  ) {}
-
-  /** At header time. Returns whether the entry's content must be read. */
-  start(): boolean {
-    if (this.size > 0 && this.store.maxMagic > 0) {
-      this.node.capture!.job = this;
-      return true;
-    }
-    this.decide(this.store.maxMagic > 0 ? Buffer.alloc(0) : null);
-    return this.content !== null && this.size > 0;
-  }
-
-  attach(entry: EntryStream): void {
-    entry.on('data', (chunk: Buffer) => {
-      try {
-        this.data(chunk, entry);
-      } catch (e) {
-        this.store.fail(e);
-      }
-    });
-    entry.on('end', () => {
-      try {
-        if (!this.decided) this.decideFromHeld(entry);
-        this.content?.finish();
-        if (this.content !== null && this.node.capture?.content === this.content && !this.node.removed) this.store.onComplete?.(this.node, this.content);
-      } catch (e) {
-        this.store.fail(e);
-      }
-    });
-    entry.resume();
-  }
-
-  private data(chunk: Buffer, entry: EntryStream): void {
-    if (this.decided) {
-      if (this.content) this.push(chunk, entry);
-      return;
-    }
-    this.held.push(chunk);
-    this.heldBytes += chunk.length;
-    if (this.heldBytes >= Math.min(this.size, this.store.maxMagic)) this.decideFromHeld(entry);
-  }
-
-  private decideFromHeld(entry: EntryStream): void {
-    const n = Math.min(this.heldBytes, this.store.maxMagic);
-    const head = Buffer.alloc(n);
-    let at = 0;
-    for (const c of this.held) {
-      if (at >= n) break;
-      at += c.copy(head, at, 0, Math.min(c.length, n - at));
-    }
-    this.decide(head);
-    const held = this.held;
-    this.held = [];
-    if (this.content) for (const c of held) this.push(c, entry);
-  }
-
-  private push(chunk: Buffer, entry: EntryStream): void {
-    const content = this.content!;
-    if (!content.write(chunk)) {
-      entry.pause();
-      content.out!.once('drain', () => entry.resume());
-    }
-  }
-
-  /** Settle which requests get this content, for the node and for hardlinks waiting on it. */
-  private decide(head: Buffer | null): void {
-    this.decided = true;
-    const cap = this.node.capture!;
-    cap.job = null;
-    cap.head = this.store.keepHead(head);
-    const own = this.store.judge(this.candidates, head, true, this.size);
-    const links = this.dependents.filter(([link]) => !link.removed)
-      .map(([link, cands]) => [link, this.store.judge(cands, head, true, this.size)] as const);
-    const wanted = (own.hits.length > 0 && !this.node.removed) || links.some(([, j]) => j.hits.length > 0);
-    if (wanted) this.content = this.store.newContent(this.size);
-    cap.skips = own.skips;
-    if (own.hits.length > 0 && !this.node.removed && this.content) {
-      cap.hits = own.hits;
-      cap.content = this.content;
-      this.content.refs++;
-    }
-    for (const [link, j] of links) this.store.assignLink(link, j, this.content, cap.head, this.node);
-  }
-}
-
-interface Judgement {
+export interface Judgement {
   hits: number[];
+  /** Requests that take the content if it holds one of their markers (known at its end). */
+  pending: number[];
   skips: [number, string][] | null;
 }
 
@@ -230,6 +107,8 @@ export class Captures {
   private readonly byPath = new Map<string, number[]>();
   private readonly matchers: CompiledRequest[] = [];
   private readonly unfiltered: number[] = [];
+  /** Every distinct `contains` marker of the requests. */
+  private readonly markers: Buffer[] = [];
   private live = 0;
   private counter = 0;
   private scratch: string | null = null;
@@ -254,6 +133,8 @@ export class Captures {
         magic: r.magic && r.magic.length > 0 && r.magic.every((m) => m.length > 0) ? r.magic : null,
         maxBytes: r.maxBytes ?? Number.POSITIVE_INFINITY,
         text: r.text === true,
+        // As with magic, an empty marker is in every file: then there is no condition.
+        contains: r.contains && r.contains.length > 0 && r.contains.every((m) => m.length > 0) ? r.contains.map((m) => this.markerIndex(m)) : null,
       };
       for (const p of r.paths ?? []) {
         const key = normalisePath(p);
@@ -267,6 +148,21 @@ export class Captures {
     });
     this.magicLength = Math.max(0, ...this.requests.flatMap((r) => (r.magic ?? []).map((m) => m.length)));
     this.maxMagic = Math.max(this.magicLength, ...this.requests.filter((r) => r.text === true).map(() => TEXT_PROBE));
+  }
+
+  private markerIndex(m: Buffer): number {
+    const i = this.markers.findIndex((x) => x.equals(m));
+    return i >= 0 ? i : this.markers.push(Buffer.from(m)) - 1;
+  }
+
+  /** A search for every marker, for one content. */
+  markerScan(): MarkerScan {
+    return new MarkerScan(this.markers);
+  }
+
+  /** Whether a content in which the search found `found` holds one of the request's markers. */
+  holdsMarker(index: number, found: readonly boolean[]): boolean {
+    return this.requests[index]!.contains?.some((m) => found[m] === true) ?? true;
   }
 
   get scratchDir(): string | null {
@@ -298,7 +194,7 @@ export class Captures {
   file(node: Node, path: string, size: number): Job | null {
     const cands = this.candidates(path);
     if (cands.length === 0) return null;
-    node.capture = { content: null, hits: [], skips: null, head: null, job: null };
+    node.capture = { content: null, hits: [], skips: null, head: null, job: null, found: null };
     const job = new Job(this, node, cands, size);
     return job.start() ? job : null;
   }
@@ -309,13 +205,15 @@ export class Captures {
     if (cands.length === 0) return;
     const tcap = target.capture;
     if (tcap?.job) {
-      tcap.job.dependents.push([link, cands]);
+      tcap.job.link(link, cands);
       return;
     }
     const headKnown = this.maxMagic === 0 || (tcap !== null && tcap.head !== null);
-    const j = this.judge(cands, tcap?.head ?? null, headKnown, link.size);
+    const j = this.judge(cands, tcap?.head ?? null, headKnown, link.size, tcap?.found ?? null);
     if (j.hits.length > 0 && tcap?.content?.dropped === true) throw new ContentDropped(`hardlink ${path}: its target's content was already analyzed and dropped`);
     this.assignLink(link, j, tcap?.content ?? null, tcap?.head ?? null, target);
+    // A hardlink to this link is judged on the same content.
+    link.capture!.found = tcap?.found ?? null;
   }
 
   assignLink(link: Node, j: Judgement, content: Content | null, head: Buffer | null, target: Node): void {
@@ -326,7 +224,7 @@ export class Captures {
       skips = [...(skips ?? []), ...hits.map((i): [number, string] => [i, why])];
       hits = [];
     }
-    link.capture = { content: null, hits, skips, head, job: null };
+    link.capture = { content: null, hits, skips, head, job: null, found: null };
     if (hits.length > 0) {
       link.capture.content = content;
       content!.refs++;
@@ -344,9 +242,14 @@ export class Captures {
     return kept.includes(0) || !head.includes(0) ? Buffer.from(kept) : Buffer.concat([kept, Buffer.alloc(1)]);
   }
 
-  /** Which candidates take content with this head and size. An unknown head fails magic with a reason. */
-  judge(cands: readonly number[], head: Buffer | null, headKnown: boolean, size: number): Judgement {
+  /**
+   * Which candidates take content with this head and size, and which wait for the markers found in
+   * it (`pending` while it is read). An unknown head fails magic, and an unsearched content its
+   * markers, with a reason.
+   */
+  judge(cands: readonly number[], head: Buffer | null, headKnown: boolean, size: number, found: Found): Judgement {
     const hits: number[] = [];
+    const pending: number[] = [];
     let skips: [number, string][] | null = null;
     for (const i of cands) {
       const r = this.requests[i]!;
@@ -364,10 +267,26 @@ export class Captures {
         }
         if (head.includes(0)) continue;
       }
-      if (size > r.maxBytes) (skips ??= []).push([i, `${size} bytes is larger than maxBytes (${r.maxBytes})`]);
-      else hits.push(i);
+      if (size > r.maxBytes) {
+        (skips ??= []).push([i, `${size} bytes is larger than maxBytes (${r.maxBytes})`]);
+        continue;
+      }
+      if (r.contains) {
+        // An empty content holds no (non-empty) marker.
+        if (size === 0) continue;
+        if (found === 'pending') {
+          pending.push(i);
+          continue;
+        }
+        if (found === null) {
+          (skips ??= []).push([i, 'hardlink target content was not searched for marker bytes']);
+          continue;
+        }
+        if (!this.holdsMarker(i, found)) continue;
+      }
+      hits.push(i);
     }
-    return { hits, skips };
+    return { hits, pending, skips };
   }
 
   newContent(size: number): Content {
@@ -431,6 +350,12 @@ export class Captures {
     const c = cap.content;
     cap.content = null;
     if (--c.refs > 0) return;
+    this.discard(c);
+  }
+
+  /** Free a content no node holds (its spool file, if any, is removed once closed). */
+  discard(c: Content): void {
+    if (c.dead) return;
     c.dead = true;
     this.live -= c.size;
     c.mem = null;

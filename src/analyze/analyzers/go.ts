@@ -301,6 +301,7 @@ async function analyze(ctx: AnalyzerContext) {
 export const goAnalyzer: Analyzer = {
   name: 'go',
   perFile: true,
-  wants: { magic: BINARY_MAGIC, maxBytes: MAX_BINARY_BYTES },
+  // readGoBuildInfo finds nothing in a binary without the header's magic.
+  wants: { magic: BINARY_MAGIC, contains: [MAGIC], maxBytes: MAX_BINARY_BYTES },
   analyze,
 };

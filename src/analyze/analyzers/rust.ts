@@ -12,6 +12,7 @@ import { BINARY_MAGIC, findSection, parseBinary, sectionData, type BinaryFile } 
 import { LadingError, describeError } from '../../errors.js';
 
 const MAX_BINARY_BYTES = 256 * 1024 * 1024;
+const DEP_SECTION = Buffer.from('.dep-v0', 'latin1');
 /** Largest inflated audit JSON accepted. */
 const MAX_AUDIT_JSON = 16 * 1024 * 1024;
 
@@ -316,6 +317,8 @@ async function analyze(ctx: AnalyzerContext) {
 export const rustAnalyzer: Analyzer = {
   name: 'rust',
   perFile: true,
-  wants: { match: isLock, magic: BINARY_MAGIC, maxBytes: MAX_BINARY_BYTES },
+  // A `.dep-v0` section's name is in the file (ELF section-name table, PE section header or string
+  // table, Mach-O section header); readCargoAuditable finds nothing in a binary without it.
+  wants: { match: isLock, magic: BINARY_MAGIC, contains: [DEP_SECTION], maxBytes: MAX_BINARY_BYTES },
   analyze,
 };

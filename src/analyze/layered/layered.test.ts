@@ -6,6 +6,7 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage, type LayerSpec } from '../../testkit/images.js';
@@ -37,6 +38,21 @@ const jar = writeZip([
   { name: 'META-INF/MANIFEST.MF', data: 'Manifest-Version: 1.0\nImplementation-Title: demo\nImplementation-Version: 1.2.3\n' },
   { name: 'META-INF/maven/org.example/demo/pom.properties', data: 'version=1.2.3\ngroupId=org.example\nartifactId=demo\n' },
 ]);
+// Go >= 1.18 build info, inline layout (see go.test.ts), and a cargo-auditable section: binaries
+// kept by their marker bytes, one large enough to be spooled, beside plain ones that are not kept.
+const goInfo = (version: string, mod: string) => {
+  const header = Buffer.alloc(32);
+  Buffer.from('\xff Go buildinf:', 'latin1').copy(header);
+  header[14] = 8;
+  header[15] = 2;
+  const modinfo = Buffer.concat([Buffer.alloc(16, 0xaa), Buffer.from(`path\t${mod}/cmd\nmod\t${mod}\tv1.0.0\t\ndep\tgolang.org/x/net\tv0.17.0\t\n`), Buffer.alloc(16, 0xbb)]);
+  return Buffer.concat([header, Buffer.from([version.length]), Buffer.from(version), Buffer.from([modinfo.length & 0x7f | 0x80, modinfo.length >> 7]), modinfo]);
+};
+const goBin = (mod: string, padding = 64) => buildElf({ sections: [
+  { name: '.text', addr: 0x401000, data: Buffer.alloc(padding, 0x90) }, { name: '.go.buildinfo', addr: 0x9000000, data: goInfo('go1.21.5', mod), writable: true }] });
+const rustBin = buildElf({ sections: [{ name: '.text', addr: 0x401000, data: Buffer.alloc(64, 0x90) },
+  { name: '.dep-v0', addr: 0x500000, data: deflateSync(JSON.stringify({ packages: [{ name: 'rg', version: '14.0.0', source: 'local', root: true }, { name: 'regex', version: '1.10.2', source: 'crates.io' }] })) }] });
+
 const cargoLock = 'version = 3\n\n[[package]]\nname = "serde"\nversion = "1.0.190"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n';
 
 const raw = (typeflag: string, name: string, body = Buffer.alloc(0)): TarEntry => ({
@@ -98,6 +114,12 @@ function fixtures(): Record<string, (TarEntry[] | LayerSpec)[]> {
         file('etc/motd', 'hi'),
       ], tarOptions: { noTrailer: true } },
     ],
+    'go and rust binaries found by their markers, plain binaries, hardlinks, a spooled one replaced': [
+      base,
+      [dir('app'), file('app/tool', goBin('github.com/acme/tool'), { mode: 0o755 }), hardlink('app/tool-link', 'app/tool'), file('app/rg', rustBin, { mode: 0o755 }),
+        file('app/big', goBin('github.com/acme/big', 3 * 1024 * 1024), { mode: 0o755 }), file('app/plain', elf, { mode: 0o755 }), hardlink('app/plain-link', 'app/plain')],
+      [file('app/big', goBin('github.com/acme/big2', 2 * 1024 * 1024), { mode: 0o755 }), whiteout('app/plain')],
+    ],
     'the same layer twice and a gzip/zstd/plain mix': [
       { entries: base, compression: 'zstd' },
       { entries: [file('etc/passwd', 'root:x:0:0::/:/bin/sh\nuser:x:1000:1000::/home/u:/bin/sh\n')], compression: 'none' },
@@ -123,6 +145,20 @@ const VARIANTS: [string, AnalyzeOptions][] = [
   ['defaults', {}],
   ['file digests and content rules', { fileDigests: true, contentRules: ['BASHRC=#\\s*(bashrc|changed)'], retrieveFiles: ['/etc/passwd', '/etc/bash.bashrc'] }],
 ];
+
+test('the marker fixture finds its Go and Rust packages, where they are', async () => {
+  const img = image(fixtures()['go and rust binaries found by their markers, plain binaries, hardlinks, a spooled one replaced']!);
+  for (const sbom of [await analyzeImageSquashed(img), await analyzeImage(img)]) {
+    const found = sbom.packages.filter((p) => p.foundBy === 'go' || p.foundBy === 'rust')
+      .map((p) => `${p.name}@${p.version} ${p.locations.map((l) => `${l.path}:${l.layer}`).join(',')}`).sort();
+    assert.deepEqual(found, [
+      'github.com/acme/big2@v1.0.0 /app/big:2', 'github.com/acme/tool@v1.0.0 /app/tool-link:1', 'github.com/acme/tool@v1.0.0 /app/tool:1',
+      'golang.org/x/net@v0.17.0 /app/big:2', 'golang.org/x/net@v0.17.0 /app/tool-link:1', 'golang.org/x/net@v0.17.0 /app/tool:1',
+      'regex@1.10.2 /app/rg:1', 'rg@14.0.0 /app/rg:1',
+      'stdlib@go1.21.5 /app/big:2', 'stdlib@go1.21.5 /app/tool-link:1', 'stdlib@go1.21.5 /app/tool:1',
+    ]);
+  }
+});
 
 describe('layer-wise analysis equals squash-then-analyze', () => {
   for (const [name, layers] of Object.entries(fixtures())) {
