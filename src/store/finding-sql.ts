@@ -147,3 +147,24 @@ export async function countMismatches(db: Kysely<Database>, imageIds?: number[])
   }
   return out;
 }
+
+/** A re-match that moved at least this share of an account's summary rows (and this many) refreshes the planner's view of them. */
+const STATS_SHARE = 0.1;
+const STATS_MIN_ROWS = 1000;
+
+/**
+ * After a re-match that moved many images' counts (PostgreSQL): the updated rows left
+ * image_summaries' visibility map cleared and its statistics old until autovacuum comes by, so
+ * the list's index-only scans read the heap for every row and plans go by old estimates. VACUUM
+ * (ANALYZE) of image_summaries (one row per image: short) and ANALYZE of the pairs (sampled) fix
+ * that now. Returns whether it ran. Outside any transaction (VACUUM cannot run in one).
+ */
+export async function refreshSummaryStats(db: Kysely<Database>, movedImages: number): Promise<boolean> {
+  if (movedImages < STATS_MIN_ROWS) return false;
+  const r = await sql<{ n: string | number }>`select reltuples::bigint as n from pg_class where relname = 'image_summaries' and relkind = 'r'`.execute(db);
+  const rows = Number(r.rows[0]?.n ?? 0);
+  if (rows > 0 && movedImages < rows * STATS_SHARE) return false;
+  await sql`vacuum (analyze) image_summaries`.execute(db);
+  await sql`analyze image_summary_findings`.execute(db);
+  return true;
+}

@@ -23,7 +23,7 @@ import { matchTuples, tupleKeys, tupleOf, tupleText, type TupleFinding, type Tup
 import { insertRows, type BulkColumn } from './bulk.js';
 import { EVERYTHING } from '../feeds/changes.js';
 import { changedKeysAfter, changesAfter, lockCursor, logChanges, moveCursor, newestChangeId, readCursor } from '../feeds/change-log.js';
-import { applyDeltas, COUNTS, countMismatches, findingSummary, imageDiffs, recountImage, refreshSummaryFindings, type CountMismatch, type Counts, type FindingSummary, type ImageFindingDiff } from './finding-sql.js';
+import { applyDeltas, COUNTS, countMismatches, findingSummary, imageDiffs, recountImage, refreshSummaryFindings, refreshSummaryStats, type CountMismatch, type Counts, type FindingSummary, type ImageFindingDiff } from './finding-sql.js';
 
 export type { CountMismatch, Counts, ImageFindingDiff, FindingSummary } from './finding-sql.js';
 
@@ -174,7 +174,10 @@ export class FindingsStore {
     const total: FindingsRematchResult = { batches: 0, changes: 0, tuples: 0, changedTuples: 0, images: 0, pairsMs: 0 };
     for (;;) {
       const r = await this.rematchBatch(options);
-      if (r === 'done') return total;
+      if (r === 'done') {
+        if (options.summaries && this.postgres) await refreshSummaryStats(this.db, total.images);
+        return total;
+      }
       if (r === 'raced') continue;
       total.batches++;
       total.changes += r.changes;

@@ -7,7 +7,7 @@
  * (store/finding-sql.ts). Other owners' tables are filtered by through their subqueries
  * (store/catalog-queries.ts, store/package-index.ts).
  */
-import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { sql, type Expression, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Severity } from '../feeds/model.js';
 import { severityRank } from '../vulns/model.js';
 import { insertRows, type BulkColumn } from './bulk.js';
@@ -97,8 +97,42 @@ export async function removeImageSummary(db: Kysely<Database>, account: string, 
   }
 }
 
+/** The query's filters when they read image_summaries alone (its count is cached by the account's version), else undefined. */
+function countKey(account: string, query: SummaryQuery): string | undefined {
+  if (query.analysisStatus !== undefined || query.registry !== undefined || query.repository !== undefined || query.package !== undefined || query.vulnerability !== undefined) return undefined;
+  return JSON.stringify([account, query.q?.toLowerCase() ?? '', query.verdict ?? '', query.severity ?? '', query.fixable ?? '', query.withFindings ?? false]);
+}
+
+/** Cached counts kept per SummaryRows (the oldest dropped beyond this). */
+const COUNT_CACHE = 1000;
+
 export class SummaryRows {
+  /** Counts of filters over image_summaries alone, with the account's version they were read at (migrations/0025-summary-versions.ts). */
+  private readonly counts = new Map<string, { version: string; total: number }>();
+
   constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * The number of rows `base` selects. A filter over the summary columns alone is counted once per
+   * version of the account's rows: the version moves when a transaction that wrote them commits, and
+   * it is read in the same statement (snapshot) as the count, so a cached count is never stale.
+   */
+  private async count(account: string, query: SummaryQuery, base: SelectQueryBuilder<Database & { s: ImageSummariesTable }, 's', object>): Promise<number> {
+    const key = countKey(account, query);
+    const version = () => this.db.selectFrom('image_summary_versions').select('version').where('account', '=', account);
+    if (key !== undefined) {
+      const hit = this.counts.get(key);
+      if (hit && hit.version === String((await version().executeTakeFirst())?.version ?? '')) return hit.total;
+    }
+    const r = await base.select((eb) => [eb.fn.countAll().as('n'), version().as('v')]).executeTakeFirst();
+    const total = Number(r?.n ?? 0);
+    if (key !== undefined) {
+      this.counts.delete(key);
+      this.counts.set(key, { version: String(r?.v ?? ''), total });
+      if (this.counts.size > COUNT_CACHE) this.counts.delete(this.counts.keys().next().value!);
+    }
+    return total;
+  }
 
   /** Images that have no row or whose row predates their analysis (of one account when given), at most `limit`. */
   async stale(options: { account?: string; limit?: number } = {}): Promise<{ account: string; image_digest: string }[]> {
@@ -115,6 +149,13 @@ export class SummaryRows {
 
   /** Drop rows and pairs of images that are gone (of one account when given). */
   async removeOrphans(account?: string): Promise<void> {
+    if (account !== undefined) {
+      // One anti-join per table, in the database: no list of the account's images read into the process.
+      const live = imageDigests(this.db, account).where('image_digest', '=', sql.ref<string>('o.image_digest'));
+      await this.db.deleteFrom('image_summaries as o').where('o.account', '=', account).where((eb) => eb.not(eb.exists(live))).execute();
+      await this.db.deleteFrom('image_summary_findings as o').where('o.account', '=', account).where((eb) => eb.not(eb.exists(live))).execute();
+      return;
+    }
     const images = new Set((await imageAnalysisTimes(this.db, account)).map((i) => `${i.account}\0${i.image_digest}`));
     for (const t of ['image_summaries', 'image_summary_findings'] as const) {
       let q = this.db.selectFrom(t).select(['account', 'image_digest']).distinct();
@@ -155,8 +196,7 @@ export class SummaryRows {
       }
       return eb.and(conds);
     });
-    const counted = await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
-    const total = Number(counted?.n ?? 0);
+    const total = await this.count(account, query, base);
     const dir = query.order ?? 'desc';
     let q = base.select(['s.image_digest']);
     for (const col of [...SORT_COLUMNS[query.sort ?? 'created_at'], 'image_digest' as const]) {

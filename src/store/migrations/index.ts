@@ -23,6 +23,7 @@ import * as imageListIndex from './0020-image-list-index.js';
 import * as imageBases from './0021-image-bases.js';
 import * as registryCaCert from './0022-registry-ca-cert.js';
 import * as summaryPairIndex from './0024-summary-pair-index.js';
+import * as summaryVersions from './0025-summary-versions.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -48,4 +49,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0021-image-bases': imageBases,
   '0022-registry-ca-cert': registryCaCert,
   '0024-summary-pair-index': summaryPairIndex,
+  '0025-summary-versions': summaryVersions,
 };
