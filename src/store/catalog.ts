@@ -8,6 +8,7 @@
 import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
 import { LadingError } from '../errors.js';
 import type { Sbom } from '../sbom/model.js';
+import { ReusableQuery } from './compiled.js';
 import { AnalysisDocuments, type DocumentRef, type PreparedDocument } from './objects/documents.js';
 import { Lifecycle, type LifecycleEvents, type PreparedEvent, type TransactionalEventName } from './lifecycle.js';
 import type { CatalogImageTagsTable, CatalogImagesTable, Database } from './schema.js';
@@ -101,6 +102,12 @@ interface Pending {
   committed: (() => Promise<unknown>)[];
   rolledBack: (() => Promise<unknown>)[];
 }
+
+/** getImage's two reads (the API answers of most image requests), built and compiled once. */
+const IMAGE_ROW = new ReusableQuery<Database, CatalogImagesTable, 'account' | 'imageDigest'>((db, p) => db.selectFrom('catalog_images').selectAll()
+  .where('account', '=', p<string>('account')).where('image_digest', '=', p<string>('imageDigest')));
+const IMAGE_TAGS = new ReusableQuery<Database, CatalogImageTagsTable, 'account' | 'imageDigest'>((db, p) => db.selectFrom('catalog_image_tags').selectAll()
+  .where('account', '=', p<string>('account')).where('image_digest', '=', p<string>('imageDigest')).orderBy('created_at').orderBy('fulltag'));
 
 const REF_COLUMNS = ['sbom_gz', 'store', 'object_key', 'doc_sha256'] as const;
 
@@ -242,10 +249,9 @@ export class CatalogStore {
   }
 
   async getImage(account: string, imageDigest: string): Promise<CatalogImage | undefined> {
-    const row = await this.db.selectFrom('catalog_images').selectAll().where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+    const row = (await IMAGE_ROW.execute(this.db, { account, imageDigest })).rows[0];
     if (!row) return undefined;
-    const tags = await this.db.selectFrom('catalog_image_tags').selectAll().where('account', '=', account).where('image_digest', '=', imageDigest).orderBy('created_at').orderBy('fulltag').execute();
-    return toImage(row, tags);
+    return toImage(row, (await IMAGE_TAGS.execute(this.db, { account, imageDigest })).rows);
   }
 
   /** The image with this image id (64 hex, the config digest) in the account; the newest when several. */
