@@ -142,15 +142,19 @@ export async function importImage(stores: { imports: ImportStore; catalog: Catal
   const tags = req.tags.map(importTag);
   const { imports } = stores;
   const uuid = req.operationUuid;
-  await imports.pending(account, uuid);
-  // The SBOM as parsed at its upload when this process took it (the operation is pending, so it is still uploaded).
+  // The operation is not read first: completing it in the transaction checks it is pending and
+  // unexpired, and `imports.pending` says why not only when something fails (the same errors).
+  // The SBOM as parsed at its upload when this process took it.
   const parsed = imports.takeParsedSbom(account, uuid, req.contents.packages);
   const content: ImportedContent = {};
   for (const type of IMPORT_CONTENT_TYPES) {
     const digest = req.contents[type];
     if (digest === undefined || (type === 'packages' && parsed)) continue;
     const bytes = await imports.content(account, uuid, type, digest);
-    if (!bytes) throw mismatch(`contents.${type}: nothing with digest ${digest} was uploaded as ${type} to import operation ${uuid}`);
+    if (!bytes) {
+      await imports.pending(account, uuid);
+      throw mismatch(`contents.${type}: nothing with digest ${digest} was uploaded as ${type} to import operation ${uuid}`);
+    }
     content[type] = bytes;
   }
   const sbom = importedAnalysis(req, tags, content, parsed);
@@ -164,6 +168,7 @@ export async function importImage(stores: { imports: ImportStore; catalog: Catal
   let used = false;
   const image = await stores.catalog.transaction(async (catalog, trx) => {
     if (!(await imports.boundTo(trx).complete(account, uuid))) {
+      await imports.boundTo(trx).pending(account, uuid);
       throw new LadingError('BAD_INPUT', `import operation ${uuid} was completed, invalidated or expired meanwhile`);
     }
     let needsAnalysis = false;

@@ -20,6 +20,7 @@ import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
 import type { LadingConfig } from '../config/schema.js';
 import { authUserQuery, toAccount, toAuthUser, toUser } from './account-rows.js';
+import { ReusableQuery } from './compiled.js';
 import {
   checkParams, checkPassword, checkPasswordPolicy, DEFAULT_HASH_PARAMS, dummyHash, hashPassword, NO_PASSWORD,
   parseHash, sameParams, sha256, VERIFY_INPUT_MAX, type HashParams,
@@ -39,6 +40,10 @@ export const ADMIN_ACCOUNT = 'admin';
 export const ADMIN_USER = 'admin';
 /** Names createAccount refuses (the admin account comes from bootstrapAdmin). */
 export const RESERVED_ACCOUNT_NAMES = ['admin', 'system', 'anchore-system', 'lading-system'];
+
+/** The login read of a user by name (once per authenticated request): built and compiled once. */
+const LOGIN_ROW = new ReusableQuery<Database, Awaited<ReturnType<ReturnType<typeof authUserQuery>['executeTakeFirstOrThrow']>>, 'username'>(
+  (db, p) => authUserQuery(db).where('users.username', '=', p<string>('username')));
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
 
@@ -280,7 +285,7 @@ export class AccountStore {
    */
   async loginState(username: string): Promise<{ user: AuthUser; credential: string } | undefined> {
     if (typeof username !== 'string' || username.length > 256) return undefined;
-    const row = await authUserQuery(this.db).where('users.username', '=', username).executeTakeFirst();
+    const row = (await LOGIN_ROW.execute(this.db, { username })).rows[0];
     if (!row || row.account_state !== 'enabled' || !parseHash(row.password_hash)) return undefined;
     return {
       user: toAuthUser(row),

@@ -8,6 +8,7 @@
 import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
 import { LadingError } from '../errors.js';
 import type { Sbom } from '../sbom/model.js';
+import { ReusableQuery } from './compiled.js';
 import { AnalysisDocuments, type DocumentRef, type PreparedDocument } from './objects/documents.js';
 import { Lifecycle, type LifecycleEvents, type PreparedEvent, type TransactionalEventName } from './lifecycle.js';
 import type { CatalogImageTagsTable, CatalogImagesTable, Database } from './schema.js';
@@ -102,6 +103,12 @@ interface Pending {
   rolledBack: (() => Promise<unknown>)[];
 }
 
+/** getImage's two reads (the API answers of most image requests), built and compiled once. */
+const IMAGE_ROW = new ReusableQuery<Database, CatalogImagesTable, 'account' | 'imageDigest'>((db, p) => db.selectFrom('catalog_images').selectAll()
+  .where('account', '=', p<string>('account')).where('image_digest', '=', p<string>('imageDigest')));
+const IMAGE_TAGS = new ReusableQuery<Database, CatalogImageTagsTable, 'account' | 'imageDigest'>((db, p) => db.selectFrom('catalog_image_tags').selectAll()
+  .where('account', '=', p<string>('account')).where('image_digest', '=', p<string>('imageDigest')).orderBy('created_at').orderBy('fulltag'));
+
 const REF_COLUMNS = ['sbom_gz', 'store', 'object_key', 'doc_sha256'] as const;
 
 export class CatalogStore {
@@ -189,19 +196,16 @@ export class CatalogStore {
     const t = this.stamp();
     const fulltag = `${input.tag.registry}/${input.tag.repo}:${input.tag.tag}`;
     return this.transaction(async (c, trx) => {
-      const existing = await trx.selectFrom('catalog_images').selectAll().where('account', '=', account).where('image_digest', '=', input.imageDigest).executeTakeFirst();
-      const annotations = input.annotations ? this.boundedAnnotations(existing ? (parseJson<Record<string, unknown>>(existing.annotations, 'annotations') ?? {}) : {}, input.annotations) : undefined;
-      let needsAnalysis: boolean;
-      if (!existing) {
+      // A new image is inserted at once (the key's conflict says it exists) unless a quota must count first.
+      const inserted = this.quotas.maxImagesPerAccount === undefined && await this.insertImage(trx, account, input, t, true);
+      const existing = inserted ? undefined
+        : await trx.selectFrom('catalog_images').selectAll().where('account', '=', account).where('image_digest', '=', input.imageDigest).executeTakeFirst();
+      let needsAnalysis = true;
+      if (!inserted && !existing) {
         await this.checkImageQuota(trx, account);
-        await trx.insertInto('catalog_images').values({
-          account, image_digest: input.imageDigest, image_id: input.imageId ?? null, manifest_digest: input.imageDigest,
-          parent_digest: input.parentDigest ?? null, analysis_status: 'not_analyzed', analysis_error: null, image_status: 'active',
-          annotations: annotations ?? '{}', dockerfile: input.dockerfile ?? null, metadata: null,
-          created_at: t, last_updated: t, analyzed_at: null,
-        }).execute();
-        needsAnalysis = true;
-      } else {
+        await this.insertImage(trx, account, input, t, false);
+      } else if (existing) {
+        const annotations = input.annotations ? this.boundedAnnotations(parseJson<Record<string, unknown>>(existing.annotations, 'annotations') ?? {}, input.annotations) : undefined;
         const reset = input.force === true || existing.analysis_status === 'analysis_failed';
         needsAnalysis = reset || existing.analysis_status === 'not_analyzed';
         await trx.updateTable('catalog_images').set({
@@ -219,11 +223,35 @@ export class CatalogStore {
     });
   }
 
+  /**
+   * Insert a new image's row (not_analyzed); whether it was. `ifAbsent`: nothing when the image is
+   * there already, nor when the annotations alone are over their quota (then the caller reads the
+   * row and merges them, which refuses them with the merged size).
+   */
+  private async insertImage(trx: Kysely<Database>, account: string, input: AddImageInput, t: string, ifAbsent: boolean): Promise<boolean> {
+    let annotations = '{}';
+    if (input.annotations) {
+      try {
+        annotations = this.boundedAnnotations({}, input.annotations);
+      } catch (e) {
+        if (ifAbsent) return false;
+        throw e;
+      }
+    }
+    const q = trx.insertInto('catalog_images').values({
+      account, image_digest: input.imageDigest, image_id: input.imageId ?? null, manifest_digest: input.imageDigest,
+      parent_digest: input.parentDigest ?? null, analysis_status: 'not_analyzed', analysis_error: null, image_status: 'active',
+      annotations, dockerfile: input.dockerfile ?? null, metadata: null,
+      created_at: t, last_updated: t, analyzed_at: null,
+    });
+    const r = await (ifAbsent ? q.onConflict((oc) => oc.columns(['account', 'image_digest']).doNothing()) : q).executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
   async getImage(account: string, imageDigest: string): Promise<CatalogImage | undefined> {
-    const row = await this.db.selectFrom('catalog_images').selectAll().where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+    const row = (await IMAGE_ROW.execute(this.db, { account, imageDigest })).rows[0];
     if (!row) return undefined;
-    const tags = await this.db.selectFrom('catalog_image_tags').selectAll().where('account', '=', account).where('image_digest', '=', imageDigest).orderBy('created_at').orderBy('fulltag').execute();
-    return toImage(row, tags);
+    return toImage(row, (await IMAGE_TAGS.execute(this.db, { account, imageDigest })).rows);
   }
 
   /** The image with this image id (64 hex, the config digest) in the account; the newest when several. */

@@ -14,6 +14,7 @@ import { parseConfig, parseManifest, sha256Digest } from '../image/manifest.js';
 import type { ImageManifest } from '../image/types.js';
 import { readSbom } from '../sbom/formats/index.js';
 import type { Sbom } from '../sbom/model.js';
+import { ReusableQuery } from './compiled.js';
 import type { Database, ImageImportsTable } from './schema.js';
 
 export const IMPORT_CONTENT_TYPES = ['packages', 'dockerfile', 'manifest', 'parent_manifest', 'image_config'] as const;
@@ -84,6 +85,23 @@ class ParsedUploads {
   }
 }
 
+// The statements of every import, built and compiled once (store/compiled.ts).
+type OperationKey = 'account' | 'uuid';
+const INSERT_OPERATION = new ReusableQuery<Database, unknown, keyof ImageImportsTable>((db, p) => db.insertInto('image_imports').values({
+  account: p('account'), uuid: p('uuid'), status: p('status'), expires_at: p('expires_at'), created_at: p('created_at'), last_updated: p('last_updated'),
+}));
+const READ_OPERATION = new ReusableQuery<Database, ImageImportsTable, OperationKey>((db, p) => db.selectFrom('image_imports').selectAll()
+  .where('account', '=', p<string>('account')).where('uuid', '=', p<string>('uuid')));
+const INSERT_CONTENT = new ReusableQuery<Database, { digest: string; created_at: string }, OperationKey | 'type' | 'digest' | 'content_gz' | 'created_at'>(
+  (db, p) => db.insertInto('image_import_contents')
+    .values({ account: p<string>('account'), operation_uuid: p<string>('uuid'), content_type: p('type'), digest: p('digest'), content_gz: p('content_gz'), created_at: p('created_at') })
+    .onConflict((oc) => oc.columns(['account', 'operation_uuid', 'content_type', 'digest']).doNothing())
+    .returning(['digest', 'created_at']));
+const COMPLETE_OPERATION = new ReusableQuery<Database, unknown, OperationKey | 't'>((db, p) => db.updateTable('image_imports').set({ status: 'complete', last_updated: p('t') })
+  .where('account', '=', p<string>('account')).where('uuid', '=', p<string>('uuid')).where('status', '=', 'pending').where('expires_at', '>', p<string>('t')));
+const EMPTY_CONTENTS = new ReusableQuery<Database, unknown, OperationKey>((db, p) => db.updateTable('image_import_contents').set({ content_gz: Buffer.alloc(0) })
+  .where('account', '=', p<string>('account')).where('operation_uuid', '=', p<string>('uuid')));
+
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 export interface ImportStoreOptions {
@@ -128,7 +146,7 @@ export class ImportStore {
     const now = this.now();
     const t = now.toISOString();
     const row: ImageImportsTable = { account, uuid: randomUUID(), status: 'pending', expires_at: new Date(now.getTime() + this.ttlMs).toISOString(), created_at: t, last_updated: t };
-    await this.db.insertInto('image_imports').values(row).execute();
+    await INSERT_OPERATION.execute(this.db, row);
     return toOperation(row);
   }
 
@@ -147,7 +165,7 @@ export class ImportStore {
   }
 
   async get(account: string, uuid: string): Promise<ImportOperation | undefined> {
-    const read = () => this.db.selectFrom('image_imports').selectAll().where('account', '=', account).where('uuid', '=', uuid).executeTakeFirst();
+    const read = async () => (await READ_OPERATION.execute(this.db, { account, uuid })).rows[0];
     let row = await read();
     // Read first, write only when this operation is found past its expiry (then as list() does).
     if (row && row.status === 'pending' && row.expires_at <= this.now().toISOString()) {
@@ -198,10 +216,7 @@ export class ImportStore {
     const digest = sha256Digest(bytes).slice('sha256:'.length);
     const t = this.now().toISOString();
     // Kept only until the image add (then emptied), so compressed fast rather than small.
-    const stored = await this.db.insertInto('image_import_contents')
-      .values({ account, operation_uuid: uuid, content_type: type, digest, content_gz: gzipSync(bytes, { level: 1 }), created_at: t })
-      .onConflict((oc) => oc.columns(['account', 'operation_uuid', 'content_type', 'digest']).doNothing())
-      .returning(['digest', 'created_at']).executeTakeFirst()
+    const stored = (await INSERT_CONTENT.execute(this.db, { account, uuid, type, digest, content_gz: gzipSync(bytes, { level: 1 }), created_at: t })).rows[0]
       ?? await this.db.selectFrom('image_import_contents').select(['digest', 'created_at'])
         .where('account', '=', account).where('operation_uuid', '=', uuid).where('content_type', '=', type).where('digest', '=', digest).executeTakeFirstOrThrow();
     if (sbom) this.parsed.put(account, uuid, digest, sbom, bytes.length, restamp);
@@ -237,10 +252,9 @@ export class ImportStore {
    */
   async complete(account: string, uuid: string): Promise<boolean> {
     const t = this.now().toISOString();
-    const r = await this.db.updateTable('image_imports').set({ status: 'complete', last_updated: t })
-      .where('account', '=', account).where('uuid', '=', uuid).where('status', '=', 'pending').where('expires_at', '>', t).executeTakeFirst();
-    if (!Number(r.numUpdatedRows)) return false;
-    await this.db.updateTable('image_import_contents').set({ content_gz: Buffer.alloc(0) }).where('account', '=', account).where('operation_uuid', '=', uuid).execute();
+    const r = await COMPLETE_OPERATION.execute(this.db, { account, uuid, t });
+    if (!Number(r.numAffectedRows ?? 0)) return false;
+    await EMPTY_CONTENTS.execute(this.db, { account, uuid });
     return true;
   }
 }
