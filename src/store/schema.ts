@@ -164,7 +164,7 @@ export interface ImageSummariesTable {
 export interface ImageSummaryFindingsTable { account: string; image_digest: string; vuln_id: string; package_name: string }
 export interface VulnTrendTable { account: string; at: string; counts: string }
 
-// 0025-summary-versions
+// 0024-summary-versions
 /** Moved by triggers when a transaction that wrote an account's image_summaries commits; bigint: a string from PostgreSQL. */
 export interface ImageSummaryVersionsTable { account: string; version: number | string }
 

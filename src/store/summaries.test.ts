@@ -1,6 +1,6 @@
 /**
  * The image list's counts (SummaryRows.page) are cached per account and filter with the account's
- * summary version (migrations/0025-summary-versions.ts): on both databases, every kind of write to
+ * summary version (migrations/0024-summary-versions.ts): on both databases, every kind of write to
  * image_summaries (the store's own, another connection's raw SQL as the set-based re-match does, a
  * delete) shows in the next count, a count not written since is not counted again, and on
  * PostgreSQL a write shows only once its transaction commits.

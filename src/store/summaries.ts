@@ -107,7 +107,7 @@ function countKey(account: string, query: SummaryQuery): string | undefined {
 const COUNT_CACHE = 1000;
 
 export class SummaryRows {
-  /** Counts of filters over image_summaries alone, with the account's version they were read at (migrations/0025-summary-versions.ts). */
+  /** Counts of filters over image_summaries alone, with the account's version they were read at (migrations/0024-summary-versions.ts). */
   private readonly counts = new Map<string, { version: string; total: number }>();
 
   constructor(private readonly db: Kysely<Database>) {}

@@ -22,8 +22,8 @@ import * as findingChanges from './0019-finding-changes.js';
 import * as imageListIndex from './0020-image-list-index.js';
 import * as imageBases from './0021-image-bases.js';
 import * as registryCaCert from './0022-registry-ca-cert.js';
-import * as summaryPairIndex from './0024-summary-pair-index.js';
-import * as summaryVersions from './0025-summary-versions.js';
+import * as summaryPairIndex from './0023-summary-pair-index.js';
+import * as summaryVersions from './0024-summary-versions.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -48,6 +48,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0020-image-list-index': imageListIndex,
   '0021-image-bases': imageBases,
   '0022-registry-ca-cert': registryCaCert,
-  '0024-summary-pair-index': summaryPairIndex,
-  '0025-summary-versions': summaryVersions,
+  '0023-summary-pair-index': summaryPairIndex,
+  '0024-summary-versions': summaryVersions,
 };
