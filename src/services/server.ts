@@ -31,6 +31,7 @@ import { startDeliveryCycle } from './notify.js';
 import { composeRoot, type ServiceRoot } from './root.js';
 import { afterAnalysis, watcherCycles, type WatchDeps } from './watch.js';
 import { archiveCycle } from './archive.js';
+import { jobPurgeCycle } from './job-purge.js';
 import { indexMissingImages, rematchFindings } from './freshness.js';
 import { VERSION } from '../version.js';
 import { DRIVERS } from '../feeds/drivers/index.js';
@@ -303,7 +304,7 @@ function startCycles(p: ProcessParts, watchDeps: WatchDeps, feedSync: CycleSpec 
   const { root, has, cycles, signal } = p;
   const periodic: CycleSpec[] = [];
   if (has('feeds')) periodic.push(...(feedSync ? [feedSync] : []), rematchCycleOf(p), dataWatchCycleOf(p));
-  if (has('watcher')) periodic.push(...watcherCycles(watchDeps), archiveCycle(root.archive, root.config.cycle_timers.archive_tasks * 1000));
+  if (has('watcher')) periodic.push(...watcherCycles(watchDeps), archiveCycle(root.archive, root.config.cycle_timers.archive_tasks * 1000), jobPurgeCycle(root.queue));
   if (!periodic.length) return;
   const loop = cycles.loop(periodic, signal);
   p.stops.push(async () => {
