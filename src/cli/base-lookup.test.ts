@@ -1,12 +1,15 @@
 /**
  * The base the OCI annotations name, fetched from a real local registry (testkit/registry.ts) by
- * `lading scan` and `lading evaluate` without `--base`: findings in packages the image inherited
+ * `lading scan` and `lading evaluate` without `--base` (`lading sbom` only with `--base-lookup`): findings in packages the image inherited
  * from it are `inherited_from_base`; `--no-base-lookup` skips it; a base that cannot be fetched is
  * a warning. Then the base's tag moves to a newer digest: `evaluate --advise` says to rebuild on
  * it, listing the inherited findings that go away. Fixture images: analyze/testing-bases.ts.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { baseFixtures } from '../analyze/testing-bases.js';
 import { BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION } from '../sbom/base.js';
 import type { Sbom } from '../sbom/model.js';
@@ -15,6 +18,7 @@ import { MemoryLookup } from '../vulns/lookup.js';
 import { scanSbom } from '../vulns/scan.js';
 import { affected } from '../vulns/testing.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { sbomCommand } from './commands/sbom.js';
 import { scanCommand } from './commands/scan.js';
 import { runCommand } from './testing.js';
 
@@ -29,6 +33,17 @@ const scan = (args: string[]) => runCommand(scanCommand(async () => Object.assig
 const evaluate = (args: string[]) => {
   const db = lookup();
   return runCommand(evaluateCommand({ scan: (sbom: Sbom) => scanSbom(sbom, db, { input: 'test' }) }).exitOverride(), [...args, '--no-cache']);
+};
+/** `lading sbom ARGS -o json=FILE`: its JSON (the command writes files itself, not through the capture). */
+const sbomJson = async (args: string[]) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lading-base-lookup-'));
+  try {
+    const r = await runCommand(sbomCommand().exitOverride(), [...args, '-o', `json=${join(dir, 'sbom.json')}`, '--no-cache']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(await readFile(join(dir, 'sbom.json'), 'utf8')) as Sbom;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 };
 const flags = (stdout: string) => Object.fromEntries((JSON.parse(stdout).matches as { vulnerability: { id: string }; package: { name: string }; inherited_from_base: boolean }[])
   .map((m) => [`${m.package.name} ${m.vulnerability.id}`, m.inherited_from_base]));
@@ -59,6 +74,14 @@ if (!registryAvailable()) {
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /warning/);
     assert.deepEqual(flags(r.stdout), { 'libc6 CVE-2024-2': true, 'zlib1g CVE-2024-1': false });
+  });
+
+  test('sbom fetches the annotated base only with --base-lookup: an inventory pulls no second image unless asked', async () => {
+    // Unfetched, the base is what the annotations say, with no layer known to be shared.
+    assert.deepEqual((await sbomJson([`${host}/app:1`])).source.base, { digest: osDigest, sharedLayers: 0, tag: `${host}/os:12` });
+    const looked = (await sbomJson([`${host}/app:1`, '--base-lookup'])).source.base;
+    assert.equal(looked?.digest, osDigest);
+    assert.ok(looked.sharedLayers > 0, 'fetched: its layers are the shared prefix');
   });
 
   test('--no-base-lookup: nothing is fetched, nothing is inherited', async () => {

@@ -73,6 +73,14 @@ export function baseOption(): Option {
     .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
 }
 
+/**
+ * `--base-lookup` for `lading sbom`: an inventory does not fetch a second image unless asked (as
+ * syft and trivy do not); scan and evaluate, whose findings it marks, look it up unless `--no-base-lookup`.
+ */
+export function baseLookupOption(): Option {
+  return new Option('--base-lookup', 'also fetch the base image the org.opencontainers.image.base.name/digest annotations name, and record it as the SBOM\'s base').default(false);
+}
+
 /** `--no-base-lookup`: see commands/base.ts. */
 export function noBaseLookupOption(): Option {
   return new Option('--no-base-lookup', 'do not fetch the base image the org.opencontainers.image.base.name/digest annotations name (nor, with --advise, a newer digest of the base\'s tag)');

@@ -1,6 +1,6 @@
 /** `lading sbom REF`: analyze an image and write its SBOM (Lading JSON, CycloneDX, SPDX, or a table). */
 import { noCacheOption } from './cache.js';
-import { baseOption, noBaseLookupOption } from '../options.js';
+import { baseOption, baseLookupOption } from '../options.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { SbomFormat } from '../../sbom/formats/index.js';
 import { addImageOptions } from '../options.js';
@@ -35,7 +35,7 @@ export function sbomCommand(): Command {
     .option('--file-digests', 'record the sha256 of every regular file')
     .addOption(noCacheOption())
     .addOption(baseOption())
-    .addOption(noBaseLookupOption())
+    .addOption(baseLookupOption())
     .addOption(new Option('--content-rule <NAME=regex>', 'report lines matching this regex (repeatable)')
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .addOption(new Option('--retrieve-file <path>', 'keep this file verbatim in the SBOM (repeatable; default /etc/passwd and friends)')
