@@ -9,6 +9,7 @@ import { memoryImage } from '../testkit/memory-image.js';
 import type { TarEntry } from '../testkit/tar.js';
 import type { Sbom } from '../sbom/model.js';
 import { analyzeImage } from './analyze.js';
+import { affected, vuln } from '../vulns/testing.js';
 
 const file = (path: string, content: string): TarEntry => ({ type: 'file', path, content });
 const dir = (path: string): TarEntry => ({ type: 'dir', path });
@@ -68,4 +69,15 @@ export function baseFixtures(annotations?: Record<string, string>): BaseFixtures
 /** The SBOM of a fixture image, analyzed for real (tagged `reg.test/<name>:1`). */
 export async function analyzed(img: BuiltImage, name: string): Promise<Sbom> {
   return analyzeImage(memoryImage(img, { origin: { kind: 'registry', registry: 'reg.test', repository: name, tag: '1', tags: ['1'] } }), { secrets: false });
+}
+
+/** The Debian data the base fixtures are tested against: a High CVE in zlib1g (which the app upgrades past its fix) and one in libc6 (which the app inherits). */
+export function baseFixtureVulnData() {
+  return {
+    vulnerabilities: [vuln({ id: 'CVE-2024-1', source: 'debian', severity: 'High' }), vuln({ id: 'CVE-2024-2', source: 'debian', severity: 'High' })],
+    affected: [
+      affected({ vulnId: 'CVE-2024-1', name: 'zlib1g', ranges: [{ introduced: '0', fixed: '1:1.2.13.dfsg-3' }], fixedVersions: ['1:1.2.13.dfsg-3'], severity: 'High' }),
+      affected({ vulnId: 'CVE-2024-2', name: 'libc6', ranges: [{ introduced: '0', fixed: '2.36-10' }], fixedVersions: ['2.36-10'], severity: 'High' }),
+    ],
+  };
 }

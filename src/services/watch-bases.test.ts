@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { analyzed, baseFixtures } from '../analyze/testing-bases.js';
+import { analyzed, baseFixtures, baseFixtureVulnData } from '../analyze/testing-bases.js';
 import { loadConfig } from '../config/load.js';
 import { JobQueue } from '../queue/queue.js';
 import type { Sbom } from '../sbom/model.js';
@@ -19,7 +19,6 @@ import { EventStore } from '../store/events.js';
 import { RegistryRows } from '../store/registries.js';
 import { SubscriptionStore, subscriptionId } from '../store/subscriptions.js';
 import { describeOnDatabases } from '../testkit/databases.js';
-import { affected, vuln } from '../vulns/testing.js';
 import { Announcer } from './announce.js';
 import { Notifier } from './notify.js';
 import { RegistryStore } from './registries.js';
@@ -64,13 +63,7 @@ describeOnDatabases('the watcher\'s policy_eval evaluation and base images', ({ 
       registries: new RegistryStore(new RegistryRows(h.kysely), config), announcer: new Announcer(subscriptions, events, new Notifier(h, config.webhooks, accounts)), events,
       sourceOptions: { credentialLookup: false }, analysisMaxAttempts: 2,
     };
-    await s.vulndb.apply('debian', { full: true, batches: [{
-      vulnerabilities: [vuln({ id: 'CVE-2024-1', source: 'debian', severity: 'High' }), vuln({ id: 'CVE-2024-2', source: 'debian', severity: 'High' })],
-      affected: [
-        affected({ vulnId: 'CVE-2024-1', name: 'zlib1g', ranges: [{ introduced: '0', fixed: '1:1.2.13.dfsg-3' }], fixedVersions: ['1:1.2.13.dfsg-3'], severity: 'High' }),
-        affected({ vulnId: 'CVE-2024-2', name: 'libc6', ranges: [{ introduced: '0', fixed: '2.36-10' }], fixedVersions: ['2.36-10'], severity: 'High' }),
-      ],
-    }] }, { kind: 'sync' });
+    await s.vulndb.apply('debian', { full: true, batches: [baseFixtureVulnData()] }, { kind: 'sync' });
     const { record } = await s.policies.addBundle(ACCOUNT, OWN_ONLY);
     await s.policies.activateBundle(ACCOUNT, record.policyId);
     for (const [sbom, repo] of [[os, 'os'], [app, 'app']] as const) {

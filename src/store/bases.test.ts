@@ -7,7 +7,7 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzed, baseFixtures } from '../analyze/testing-bases.js';
+import { analyzed, baseFixtures, baseFixtureVulnData } from '../analyze/testing-bases.js';
 import { BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION } from '../sbom/base.js';
 import type { Sbom } from '../sbom/model.js';
 import { composeImageStores, type ImageStores } from '../services/root.js';
@@ -15,7 +15,6 @@ import { adviseCheck, baseAdviceOf } from '../services/check.js';
 import { describeOnDatabases } from '../testkit/databases.js';
 import type { RebuildAdvice } from '../policy/index.js';
 import { scanSbom } from '../vulns/scan.js';
-import { affected, vuln } from '../vulns/testing.js';
 
 let os: Sbom, tools: Sbom, app: Sbom, other: Sbom, annotated: Sbom, osNewer: Sbom;
 const digest = (s: Sbom) => s.source.manifestDigest!;
@@ -40,13 +39,7 @@ describeOnDatabases('base images of the catalog', ({ db }) => {
 
   before(async () => {
     s = composeImageStores(db());
-    await s.vulndb.apply('debian', { full: true, batches: [{
-      vulnerabilities: [vuln({ id: 'CVE-2024-1', source: 'debian', severity: 'High' }), vuln({ id: 'CVE-2024-2', source: 'debian', severity: 'High' })],
-      affected: [
-        affected({ vulnId: 'CVE-2024-1', name: 'zlib1g', ranges: [{ introduced: '0', fixed: '1:1.2.13.dfsg-3' }], fixedVersions: ['1:1.2.13.dfsg-3'], severity: 'High' }),
-        affected({ vulnId: 'CVE-2024-2', name: 'libc6', ranges: [{ introduced: '0', fixed: '2.36-10' }], fixedVersions: ['2.36-10'], severity: 'High' }),
-      ],
-    }] }, { kind: 'sync' });
+    await s.vulndb.apply('debian', { full: true, batches: [baseFixtureVulnData()] }, { kind: 'sync' });
   });
 
   test('a base analyzed after the image becomes its base; a longer prefix replaces it; deleting it gives way to the next', async () => {
