@@ -20,7 +20,7 @@ import type { Database } from '../store/schema.js';
 import { FindingsStore, type ImageFindingDiff } from '../store/findings.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { postgresAvailable, postgresSkipReason, startPostgres } from '../testkit/postgres.js';
-import { postmasterPid, serverCpuMs } from './proc-cpu.js';
+import { backendsCpuMs, postmasterPid } from './proc-cpu.js';
 import { ACCOUNT, applyFeed, insertImages, insertTuples, PER_IMAGE, POOL, VERSIONS } from './findings-data.js';
 
 let peakRss = 0;
@@ -97,9 +97,10 @@ async function listFigures(url: string, requests = 100): Promise<string[]> {
     await second.destroy();
     out.push(`  first list of a second process (backfill already noted in the database) ${secondMs.toFixed(0)} ms`);
     const pgPid = postmasterPid(Number(new URL(url).port));
+    const dbName = new URL(url).pathname.slice(1);
     const cpuNow = () => {
       const c = process.cpuUsage();
-      return (c.user + c.system) / 1000 + (pgPid === undefined ? 0 : serverCpuMs(pgPid) ?? 0);
+      return [(c.user + c.system) / 1000, pgPid === undefined ? 0 : backendsCpuMs(pgPid, dbName)] as const;
     };
     const queries = [['severity=High&sort=risk', { severity: 'High', sort: 'risk' }], ['page 150', { page: 150 }], ['default page', {}],
       ['search q=/app42:', { q: '/app42:' }], ['verdict=fail&fixable', { verdict: 'fail', fixable: true }],
@@ -113,9 +114,10 @@ async function listFigures(url: string, requests = 100): Promise<string[]> {
         await store.list(ACCOUNT, q);
         ms.push(performance.now() - s);
       }
-      const cpu = (cpuNow() - cpu0) / requests;
+      const cpu1 = cpuNow();
+      const cpu = [(cpu1[0] - cpu0[0]) / requests, (cpu1[1] - cpu0[1]) / requests];
       ms.sort((a, b) => a - b);
-      out.push(`  list ${label.padEnd(24)} p50 ${pct(ms, 50).toFixed(1)} ms  p99 ${pct(ms, 99).toFixed(1)} ms  CPU ${cpu.toFixed(1)} ms/request (bench + PostgreSQL)`);
+      out.push(`  list ${label.padEnd(24)} p50 ${pct(ms, 50).toFixed(1)} ms  p99 ${pct(ms, 99).toFixed(1)} ms  CPU ms/request: bench ${cpu[0]!.toFixed(1)} + PostgreSQL backends ${cpu[1]!.toFixed(1)}`);
       captured.length = 0;
       await store.list(ACCOUNT, q);
       for (const c of captured) {
