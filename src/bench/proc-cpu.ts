@@ -69,3 +69,13 @@ export function serverCpuMs(pid: number): number | undefined {
   }
   return ms;
 }
+
+/** CPU ms used so far by a server's live backends serving one database (their command line names it). */
+export function backendsCpuMs(pid: number, database: string): number {
+  let ms = 0;
+  for (const child of pids()) {
+    const t = procTimes(child);
+    if (t?.ppid === pid && cmdline(child).split(' ').includes(database)) ms += t.self;
+  }
+  return ms;
+}

@@ -185,10 +185,18 @@ export class SummaryStore {
     return rows.length;
   }
 
-  /** Build an account's missing rows once per process (images from before the summary table). */
+  /**
+   * Build an account's missing rows once (images from before the summary table): the database
+   * remembers it was done (image_summary_backfills), so later processes read one row. Rows a
+   * failed hook left missing or stale are rebuilt by the re-match cycle's backfill, and a listed
+   * page's stale rows by the list itself.
+   */
   async ensure(account: string): Promise<void> {
     if (this.backfilled.has(account)) return;
-    await this.backfill({ account });
+    if (!(await this.rows.backfilled(account))) {
+      await this.backfill({ account });
+      await this.rows.markBackfilled(account, this.now().toISOString());
+    }
     this.backfilled.add(account);
   }
 

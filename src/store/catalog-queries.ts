@@ -34,6 +34,13 @@ export async function imageAnalysisTimes(db: Kysely<Database>, account?: string)
   return q.execute();
 }
 
+/** A subquery of images (of one account when given) with their analysis time, to join against. */
+export function imageAnalysisTimesQuery(db: Kysely<Database>, account?: string): SelectQueryBuilder<Database, 'catalog_images', ImageKey & { analyzed_at: string | null }> {
+  let q = db.selectFrom('catalog_images').select(['account', 'image_digest', 'analyzed_at']);
+  if (account !== undefined) q = q.where('account', '=', account);
+  return q;
+}
+
 /** The live columns of these images of an account (those that exist). */
 export async function liveImages(db: Kysely<Database>, account: string, digests: string[]): Promise<Map<string, LiveImage>> {
   if (!digests.length) return new Map();

@@ -25,7 +25,7 @@
  * - service_cycles: store/cycles.ts (run by services/cycles.ts)
  * - service_registry: store/service-registry.ts
  * - archive_rules, archived_images: store/archive.ts
- * - image_summaries, image_summary_findings, vuln_trend, image_summary_versions: store/summaries.ts, store/finding-sql.ts
+ * - image_summaries, image_summary_findings, vuln_trend, image_summary_versions, image_summary_backfills: store/summaries.ts, store/finding-sql.ts
  *   (computed by services/summaries.ts; the re-match moves the counts and pairs set-based in its transaction)
  * - finding_tuples, finding_tuple_keys, tuple_findings, finding_images, finding_image_packages,
  *   finding_tuple_delta, finding_tuple_diff: store/findings.ts, store/finding-sql.ts
@@ -167,6 +167,8 @@ export interface VulnTrendTable { account: string; at: string; counts: string }
 // 0024-summary-versions
 /** Moved by triggers when a transaction that wrote an account's image_summaries commits; bigint: a string from PostgreSQL. */
 export interface ImageSummaryVersionsTable { account: string; version: number | string }
+/** Accounts whose rows of images from before the summary table are built (migrations/0026-image-list-search.ts). */
+export interface ImageSummaryBackfillsTable { account: string; completed_at: string }
 
 // 0016-findings
 /** The per-image and per-tuple count columns (store/finding-sql.ts COUNTS). */
@@ -221,6 +223,7 @@ export interface Database extends VulnDbTables {
   image_summary_findings: ImageSummaryFindingsTable;
   vuln_trend: VulnTrendTable;
   image_summary_versions: ImageSummaryVersionsTable;
+  image_summary_backfills: ImageSummaryBackfillsTable;
   finding_tuples: FindingTuplesTable;
   finding_tuple_keys: FindingTupleKeysTable;
   tuple_findings: TupleFindingsTable;

@@ -11,8 +11,9 @@ import { sql, type Expression, type Kysely, type SelectQueryBuilder, type SqlBoo
 import type { Severity } from '../feeds/model.js';
 import { severityRank } from '../vulns/model.js';
 import { insertRows, type BulkColumn } from './bulk.js';
-import { imageAnalysisTimes, imageDigests, liveImages, taggedImageDigests, type LiveImage } from './catalog-queries.js';
+import { imageAnalysisTimes, imageAnalysisTimesQuery, imageDigests, liveImages, taggedImageDigests, type LiveImage } from './catalog-queries.js';
 import { imagesWithPackage } from './package-index.js';
+import { PageBoundaries, type Boundary } from './summary-seek.js';
 import type { Database, ImageSummariesTable } from './schema.js';
 import { chunks } from '../util/arrays.js';
 
@@ -109,6 +110,8 @@ const COUNT_CACHE = 1000;
 export class SummaryRows {
   /** Counts of filters over image_summaries alone, with the account's version they were read at (migrations/0024-summary-versions.ts). */
   private readonly counts = new Map<string, { version: string; total: number }>();
+  /** Remembered page boundaries for deep pages (store/summary-seek.ts). */
+  private readonly boundaries = new PageBoundaries();
 
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -134,17 +137,24 @@ export class SummaryRows {
     return total;
   }
 
-  /** Images that have no row or whose row predates their analysis (of one account when given), at most `limit`. */
+  /** Images that have no row or whose row predates their analysis (of one account when given), at most `limit`: one anti-join in the database. */
   async stale(options: { account?: string; limit?: number } = {}): Promise<{ account: string; image_digest: string }[]> {
-    const images = await imageAnalysisTimes(this.db, options.account);
-    let q = this.db.selectFrom('image_summaries').select(['account', 'image_digest', 'analyzed_at']);
-    if (options.account !== undefined) q = q.where('account', '=', options.account);
-    const rows = new Map((await q.execute()).map((r) => [`${r.account}\0${r.image_digest}`, r.analyzed_at ?? '']));
-    const out = images.filter((i) => {
-      const at = rows.get(`${i.account}\0${i.image_digest}`);
-      return at === undefined || at !== (i.analyzed_at ?? '');
-    }).map((i) => ({ account: i.account, image_digest: i.image_digest }));
-    return options.limit !== undefined ? out.slice(0, options.limit) : out;
+    let q = this.db.selectFrom(imageAnalysisTimesQuery(this.db, options.account).as('i')).select(['i.account', 'i.image_digest'])
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('image_summaries as s').select('s.image_digest')
+        .whereRef('s.account', '=', 'i.account').whereRef('s.image_digest', '=', 'i.image_digest')
+        .where(sql<SqlBool>`coalesce(s.analyzed_at, '') = coalesce(i.analyzed_at, '')`))));
+    if (options.limit !== undefined) q = q.limit(options.limit);
+    return q.execute();
+  }
+
+  /** Whether an account's rows of images from before the summary table were built (migrations/0026-image-list-search.ts). */
+  async backfilled(account: string): Promise<boolean> {
+    return !!(await this.db.selectFrom('image_summary_backfills').select('account').where('account', '=', account).executeTakeFirst());
+  }
+
+  /** Note that an account's rows were built. */
+  async markBackfilled(account: string, at: string): Promise<void> {
+    await this.db.insertInto('image_summary_backfills').values({ account, completed_at: at }).onConflict((oc) => oc.column('account').doNothing()).execute();
   }
 
   /** Drop rows and pairs of images that are gone (of one account when given). */
@@ -175,7 +185,45 @@ export class SummaryRows {
   async page(account: string, query: SummaryQuery): Promise<{ total: number; keys: string[] }> {
     const page = query.page ?? 1;
     const limit = query.limit ?? 50;
-    const base = this.db.selectFrom('image_summaries as s').where('s.account', '=', account).where((eb) => {
+    const base = this.filtered(account, query);
+    const total = await this.count(account, query, base);
+    const offset = (page - 1) * limit;
+    if (total <= offset) return { total, keys: [] };
+    const dir = query.order ?? 'desc';
+    const cols = [...SORT_COLUMNS[query.sort ?? 'created_at'], 'image_digest' as const];
+    const filter = countKey(account, query);
+    // Seeked from a remembered row only where the rows' version covers the filter and no sort column has nulls.
+    const listKey = filter !== undefined && !cols.some((c) => NULLABLE_SORTS.has(c)) ? JSON.stringify([filter, cols, dir]) : undefined;
+    const read = async (from?: Boundary) => {
+      let q = base.select([...cols.map((c) => `s.${c}` as const), (eb) => eb.selectFrom('image_summary_versions').select('version').where('account', '=', account).as('v')]);
+      if (from) q = q.where(sql<SqlBool>`(${sql.join(cols.map((c) => sql.ref(`s.${c}`)))}) ${sql.raw(dir === 'asc' ? '>' : '<')} (${sql.join(from.sortKey)})`);
+      for (const col of cols) {
+        // Nulls (not analyzed yet) first ascending, last descending, on both databases; the other columns have none.
+        q = NULLABLE_SORTS.has(col) ? q.orderBy(`s.${col}`, (ob) => (dir === 'asc' ? ob.asc().nullsFirst() : ob.desc().nullsLast())) : q.orderBy(`s.${col}`, dir);
+      }
+      // One row before the page too (when there is one to skip): the boundary a re-read of this page seeks from.
+      const skip = offset - (from ? from.position + 1 : 0);
+      const lead = skip > 0 ? 1 : 0;
+      const rows = await q.limit(limit + lead).offset(skip - lead).execute();
+      return { rows: rows as unknown as Record<string, unknown>[], first: offset - lead, lead };
+    };
+    const from = listKey !== undefined ? this.boundaries.nearest(listKey, offset) : undefined;
+    let r = await read(from);
+    if (from && (r.rows.length === 0 || String(r.rows[0]!.v ?? '') !== from.version)) {
+      // The rows changed since the boundary was read: the page again by its offset.
+      this.boundaries.forget(listKey!);
+      r = await read();
+    }
+    if (listKey !== undefined && r.rows.length) {
+      const version = String(r.rows[0]!.v ?? '');
+      for (const k of new Set([0, r.rows.length - 1])) this.boundaries.record(listKey, version, r.first + k, cols.map((c) => r.rows[k]![c]));
+    }
+    return { total, keys: r.rows.slice(r.lead).map((row) => row.image_digest as string) };
+  }
+
+  /** The account's rows a query's filters select. */
+  private filtered(account: string, query: SummaryQuery) {
+    return this.db.selectFrom('image_summaries as s').where('s.account', '=', account).where((eb) => {
       const conds: Expression<SqlBool>[] = [];
       if (query.analysisStatus !== undefined) conds.push(eb('s.image_digest', 'in', imageDigests(this.db, account, query.analysisStatus)));
       if (query.q) conds.push(sql<SqlBool>`s.search like ${`%${escapeLike(query.q.toLowerCase())}%`} escape '\\'`);
@@ -196,15 +244,6 @@ export class SummaryRows {
       }
       return eb.and(conds);
     });
-    const total = await this.count(account, query, base);
-    const dir = query.order ?? 'desc';
-    let q = base.select(['s.image_digest']);
-    for (const col of [...SORT_COLUMNS[query.sort ?? 'created_at'], 'image_digest' as const]) {
-      // Nulls (not analyzed yet) first ascending, last descending, on both databases; the other columns have none.
-      q = NULLABLE_SORTS.has(col) ? q.orderBy(`s.${col}`, (ob) => (dir === 'asc' ? ob.asc().nullsFirst() : ob.desc().nullsLast())) : q.orderBy(`s.${col}`, dir);
-    }
-    const keys = total > (page - 1) * limit ? (await q.limit(limit).offset((page - 1) * limit).execute()).map((r) => r.image_digest) : [];
-    return { total, keys };
   }
 
   /** The rows of these images of an account that exist, with their live columns, in the keys' order. */
