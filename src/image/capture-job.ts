@@ -83,11 +83,17 @@ export class Job {
 
   private decideFromHeld(entry: EntryStream): void {
     const n = Math.min(this.heldBytes, this.store.maxMagic);
-    const head = Buffer.alloc(n);
-    let at = 0;
-    for (const c of this.held) {
-      if (at >= n) break;
-      at += c.copy(head, at, 0, Math.min(c.length, n - at));
+    // Mostly the first chunk holds the whole head: a view of it, no copy (keepHead copies what it keeps).
+    const first = this.held[0];
+    let head: Buffer;
+    if (first !== undefined && first.length >= n) head = first.subarray(0, n);
+    else {
+      head = Buffer.allocUnsafe(n);
+      let at = 0;
+      for (const c of this.held) {
+        if (at >= n) break;
+        at += c.copy(head, at, 0, Math.min(c.length, n - at));
+      }
     }
     this.decide(head);
     const held = this.held;

@@ -237,7 +237,9 @@ export class Captures {
    * the kept head as on the whole probe, without keeping TEXT_PROBE bytes for every file.
    */
   keepHead(head: Buffer | null): Buffer | null {
-    if (head === null || head.length <= this.magicLength) return head;
+    if (head === null) return head;
+    // The head may be a view of a larger chunk: what is kept is always a copy of its own.
+    if (head.length <= this.magicLength) return Buffer.from(head);
     const kept = head.subarray(0, this.magicLength);
     return kept.includes(0) || !head.includes(0) ? Buffer.from(kept) : Buffer.concat([kept, Buffer.alloc(1)]);
   }

@@ -69,7 +69,7 @@ const READ_AHEAD = 1024 * 1024;
 
 async function* gunzip(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   // The read-ahead lets zlib (on the thread pool) inflate the next chunks while this thread parses.
-  const options: ZlibOptions & TransformOptions = { chunkSize: 64 * 1024, readableHighWaterMark: READ_AHEAD, writableHighWaterMark: READ_AHEAD };
+  const options: ZlibOptions & TransformOptions = { chunkSize: 1024 * 1024, readableHighWaterMark: READ_AHEAD, writableHighWaterMark: READ_AHEAD };
   const z = createGunzip(options);
   // Errors of either side reach the consumer through `z`, which the pipeline destroys with them.
   pipeline(Readable.from(input, { objectMode: false, highWaterMark: READ_AHEAD }), z, () => {});

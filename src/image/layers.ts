@@ -13,6 +13,7 @@ import {
   compressionOfMagic, compressionOfMediaType, decompressChunks, DecompressLimitError,
   type Compression, type ZstdImpl,
 } from './decompress.js';
+import { gunzipThreadAvailable, ThreadedGunzip } from './gunzip-thread.js';
 import type { Limits } from './limits.js';
 import type { LayerDescriptor, ResolvedImage } from './types.js';
 
@@ -23,6 +24,8 @@ export interface LayerOptions {
   onWarning?(message: string): void;
   /** Raw (compressed) bytes of this layer read so far. */
   onProgress?(compressedBytes: number): void;
+  /** Inflate gzip on this thread, not on the worker thread (tests). */
+  inThread?: boolean;
   /** Force a zstd decoder (tests); by default the native one when it loads. */
   zstd?: ZstdImpl;
 }
@@ -198,6 +201,7 @@ export class LayerReader {
   async *chunks(): AsyncGenerator<Buffer> {
     const max = this.limits.maxUncompressedBytes;
     const prior = this.options.priorUncompressedBytes ?? 0;
+    let diffDigest: string | null = null;
     try {
       const head = await this.raw.peek(4);
       const byBytes = compressionOfMagic(head);
@@ -207,23 +211,27 @@ export class LayerReader {
           + `but the content is ${byBytes === 'none' ? 'not compressed' : byBytes}; reading it as the content says`);
       }
       this.stats.compression = byBytes;
-      for await (const chunk of decompressChunks(byBytes, this.raw.chunks(), this.options.zstd)) {
+      // gzip is inflated and its diff_id hashed on a worker thread when one can run (see gunzip-thread.ts).
+      const threaded = byBytes === 'gzip' && this.options.inThread !== true && gunzipThreadAvailable()
+        ? new ThreadedGunzip(this.raw.chunks(), this.diff.alg) : null;
+      for await (const chunk of threaded ? threaded.chunks() : decompressChunks(byBytes, this.raw.chunks(), this.options.zstd)) {
         this.stats.compressedBytes = this.raw.bytes;
         this.stats.uncompressedBytes += chunk.length;
         if (prior + this.stats.uncompressedBytes > max) {
           throw new LadingError('LIMIT_EXCEEDED', `${this.label}: the image's uncompressed layers exceed maxUncompressedBytes (${max} bytes)`);
         }
         this.checkRatio();
-        this.diff.hash.update(chunk);
+        if (!threaded) this.diff.hash.update(chunk);
         yield chunk;
       }
+      if (threaded) diffDigest = threaded.digest;
       // Bytes after the end of the compressed stream still belong to the blob and its digest.
       await this.raw.rest();
       this.stats.compressedBytes = this.raw.bytes;
     } catch (e) {
       throw await this.failure(e);
     }
-    const got = `${this.diff.alg}:${this.diff.hash.digest('hex')}`;
+    const got = `${this.diff.alg}:${diffDigest ?? this.diff.hash.digest('hex')}`;
     if (got !== this.desc.diffId.toLowerCase() && this.desc.synthetic !== true) {
       throw new LadingError('DIGEST_MISMATCH', `${this.label}: the uncompressed content has digest ${got}, but the image config's diff_id is ${this.desc.diffId}`);
     }

@@ -90,7 +90,13 @@ test('the keyword-indexed scanner finds exactly what a line-by-line scan finds',
     'password = "hunter22xx"', 'through the night', '\r', '', 'x'.repeat(20_000) + ' AKIAIOSFODNN7EXAMPLE', 'ÅPI_KEY=é', 'xoxb-1234567890-abc',
     // Letters whose lower case is ASCII (the Kelvin sign, dotted I) pass the lower-cased pre-filter but not the keyword regex.
     's\u212a_live_' + 'b'.repeat(24), 'AP\u0130_KEY=' + 'c'.repeat(24), 'SK_LIVE_' + 'd'.repeat(24), 'sk_live_' + 'e'.repeat(24),
+    // Keywords of different rules overlapping ('asia' and 'api' share the middle 'a'): both are seen.
+    'ASIAPI_KEY=' + 'f'.repeat(24), 'xasiapi-key: ' + 'g'.repeat(30),
   ];
+  for (const piece of pieces) {
+    const got = scanText(piece, DEFAULT_SECRET_RULES, false).map((m) => `${m.line}:${m.ruleId}:${m.match}`);
+    assert.deepEqual(got, naiveScan(piece, DEFAULT_SECRET_RULES), JSON.stringify(piece.slice(0, 300)));
+  }
   let seed = 7;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;

@@ -41,14 +41,24 @@ interface Compiled {
   lower: string[] | null;
 }
 
-const compiledSets = new WeakMap<SecretRule[], Compiled[]>();
+interface CompiledSet {
+  rules: Compiled[];
+  /**
+   * Every ASCII keyword of the set in one case-insensitive pattern, longest first, so that one pass
+   * over a text tells which keywords it holds (see keywordsIn); null when no rule has them.
+   */
+  anyKeyword: RegExp | null;
+  keywordCount: number;
+}
+
+const compiledSets = new WeakMap<SecretRule[], CompiledSet>();
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-function compile(rules: SecretRule[]): Compiled[] {
+function compile(rules: SecretRule[]): CompiledSet {
   let out = compiledSets.get(rules);
   if (out === undefined) {
-    out = rules.map((rule) => {
+    const compiled = rules.map((rule): Compiled => {
       const source = rule.keywords?.length ? rule.keywords.map(escapeRegExp).join('|') : null;
       const ascii = rule.keywords?.length && rule.keywords.every((k) => /^[\x20-\x7e]+$/.test(k));
       return {
@@ -56,24 +66,54 @@ function compile(rules: SecretRule[]): Compiled[] {
         lower: ascii ? rule.keywords!.map((k) => k.toLowerCase()) : null,
       };
     });
+    const keywords = [...new Set(compiled.flatMap((c) => c.lower ?? []))].sort((a, b) => b.length - a.length);
+    out = {
+      rules: compiled,
+      anyKeyword: keywords.length > 0 ? new RegExp(keywords.map(escapeRegExp).join('|'), 'gi') : null,
+      keywordCount: keywords.length,
+    };
     compiledSets.set(rules, out);
   }
   return out;
 }
 
 /**
- * The rules that may match somewhere in `text`: those without keywords, and those with a keyword in
- * it. The lower-cased text is made once and searched with indexOf (a case-insensitive regex per
- * rule was a full pass each); it can only keep a rule too many (a non-ASCII letter whose lower
- * case is ASCII), which the per-line keyword test then drops, never one too few.
+ * The ASCII keywords (lower case) that occur in `text`, case-insensitively, found in one pass. The
+ * search goes on one character after each match's start, so keywords that overlap are all seen; of
+ * keywords starting at the same place the pattern reports the longest, and any shorter one there
+ * is its prefix (keywordPresent).
  */
-function rulesIn(text: string, rules: Compiled[]): Compiled[] {
-  let lower: string | null = null;
-  return rules.filter((c) => {
+function keywordsIn(text: string, set: CompiledSet): Set<string> {
+  const seen = new Set<string>();
+  const re = set.anyKeyword!;
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    seen.add(m[0].toLowerCase());
+    if (seen.size === set.keywordCount) break;
+    re.lastIndex = m.index + 1;
+  }
+  return seen;
+}
+
+function keywordPresent(k: string, seen: Set<string>): boolean {
+  if (seen.has(k)) return true;
+  for (const s of seen) if (s.startsWith(k)) return true;
+  return false;
+}
+
+/**
+ * The rules that may match somewhere in `text`: those without keywords, and those with a keyword in
+ * it. The ASCII keywords of all rules are looked for in one pass (a case-insensitive indexOf per
+ * keyword on a lower-cased copy was a pass each, and a copy); the per-line keyword test uses the
+ * same case-insensitive patterns, so no rule that could match is left out.
+ */
+function rulesIn(text: string, set: CompiledSet): Compiled[] {
+  let seen: Set<string> | null = null;
+  return set.rules.filter((c) => {
     if (c.keyword === null) return true;
     if (c.lower === null) return c.keyword.test(text);
-    lower ??= text.toLowerCase();
-    return c.lower.some((k) => lower!.includes(k));
+    seen ??= keywordsIn(text, set);
+    return c.lower.some((k) => keywordPresent(k, seen!));
   });
 }
 
