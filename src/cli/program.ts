@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   system: async () => (await import('./commands/system.js')).systemCommand(),
   account: async () => (await import('./commands/account.js')).accountCommand(),
   query: async () => (await import('./commands/query.js')).queryCommand(),
+  'analysis-archive': async () => (await import('./commands/analysis-archive.js')).analysisArchiveCommand(),
 };
 
 /** The top-level command names, in `lading --help`'s order (the start-up bench times each one's --help). */

@@ -190,6 +190,8 @@ export interface ServiceRoot extends ImageStores {
   services: ServiceRegistry;
   /** The guard of every outbound connection: registries, webhooks, feeds (config outbound). */
   outbound: OutboundGuard;
+  /** Where analysis documents are kept (object_store); closed on shutdown. */
+  documents: AnalysisDocuments;
 }
 
 export interface RootOptions {
@@ -215,8 +217,9 @@ export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRo
   const announcer = new Announcer(subscriptions, events, notifier);
   const evaluatedElsewhere = async (account: string, fulltag: string) =>
     (await subscriptions.list(account, { key: fulltag, type: 'policy_eval' })).some((s) => s.active);
+  const documents = configuredDocuments(config);
   const image = composeImageStores(db, {
-    announcer, quotas, evaluatedElsewhere, autoEvaluate: config.analysis.auto_evaluate, evaluateBy: 'queue', documents: configuredDocuments(config), ...(options.onError ? { onError: options.onError } : {}),
+    announcer, quotas, evaluatedElsewhere, autoEvaluate: config.analysis.auto_evaluate, evaluateBy: 'queue', documents, ...(options.onError ? { onError: options.onError } : {}),
   });
   const root: ServiceRoot = {
     ...image,
@@ -233,6 +236,7 @@ export function composeRoot(db: DatabaseHandle, options: RootOptions): ServiceRo
     announcer,
     services: new ServiceRegistry(db.kysely, config.cycle_timers.heartbeat * 1000),
     outbound,
+    documents,
   };
   return root;
 }

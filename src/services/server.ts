@@ -114,6 +114,8 @@ export async function startService(options: StartOptions): Promise<RunningServic
       ...(options.accountOptions ? { accountOptions: options.accountOptions } : {}),
       onError: (event, e) => log(`after ${event}: ${describeError(e)}`),
     });
+    // Closed after the roles and the API (stops run last to first), before the database.
+    stops.push(async () => root.documents.close());
     const bootstrap = await root.accounts.bootstrapAdmin(config);
     const has = (r: Role) => roles.includes(r);
     const p: ProcessParts = {

@@ -19,10 +19,12 @@
  * The periodic run of the rules is services/archive.ts's archiveCycle.
  */
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import type { Sbom } from '../sbom/model.js';
 import { decodeDocument } from './objects/codec.js';
 import type { CatalogStore, ImageTag } from './catalog.js';
+import { toEvaluation, type StoredEvaluation } from './policies.js';
 import type { ArchiveRulesTable, ArchivedImagesTable, Database } from './schema.js';
 
 export const TRANSITIONS = ['archive', 'delete'] as const;
@@ -93,7 +95,7 @@ function toRule(r: ArchiveRulesTable): ArchiveRule {
   };
 }
 
-function toArchived(r: Omit<ArchivedImagesTable, 'sbom_gz' | 'manifest'>): ArchivedImage {
+function toArchived(r: Omit<ArchivedImagesTable, 'sbom_gz' | 'manifest' | 'evaluations_gz'>): ArchivedImage {
   return {
     account: r.account,
     imageDigest: r.image_digest,
@@ -175,10 +177,13 @@ export class ArchiveStore {
     return r ? decodeDocument<Sbom>(Buffer.from(r.sbom_gz)) : undefined;
   }
 
-  /** The archived SBOM (decompressed) and the manifest text, for writing the archive file. */
-  async getArchivedDocument(account: string, imageDigest: string): Promise<{ sbom: Sbom; manifest: string | null } | undefined> {
-    const r = await this.db.selectFrom('archived_images').select(['sbom_gz', 'manifest']).where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
-    return r ? { sbom: decodeDocument<Sbom>(Buffer.from(r.sbom_gz)), manifest: r.manifest } : undefined;
+  /** The archived SBOM (decompressed), the manifest text and the evaluation history, for writing the archive file. */
+  async getArchivedDocument(account: string, imageDigest: string): Promise<{ sbom: Sbom; manifest: string | null; evaluations: StoredEvaluation[] } | undefined> {
+    const r = await this.db.selectFrom('archived_images').select(['sbom_gz', 'manifest', 'evaluations_gz'])
+      .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+    if (!r) return undefined;
+    const evaluations = r.evaluations_gz ? decodeDocument<StoredEvaluation[]>(Buffer.from(r.evaluations_gz)) : [];
+    return { sbom: decodeDocument<Sbom>(Buffer.from(r.sbom_gz)), manifest: r.manifest, evaluations };
   }
 
   async deleteArchived(account: string, imageDigest: string): Promise<boolean> {
@@ -198,13 +203,18 @@ export class ArchiveStore {
       const analysis = await catalog.getStoredAnalysis(account, imageDigest);
       if (img.analysisStatus !== 'analyzed' || !analysis) return { digest: imageDigest, status: 'error', detail: `image ${imageDigest} is ${img.analysisStatus}; only analyzed images can be archived` };
       const gz = analysis.encoded;
+      // The evaluation history goes with it (deleted with the live image below), oldest first.
+      const evaluations = (await trx.selectFrom('policy_evals').selectAll().where('account', '=', account).where('image_digest', '=', imageDigest)
+        .orderBy('created_at').orderBy('eval_id').execute()).map(toEvaluation);
+      const evaluationsGz = evaluations.length ? gzipSync(Buffer.from(JSON.stringify(evaluations))) : null;
       await trx.insertInto('archived_images').values({
         account, image_digest: imageDigest, parent_digest: img.parentDigest ?? null, image_id: img.imageId ?? null,
         annotations: JSON.stringify(img.annotations), metadata: img.metadata ? JSON.stringify(img.metadata) : null, tags: JSON.stringify(img.tags),
         sbom_gz: gz, manifest: analysis.manifest, size_bytes: gz.length + Buffer.byteLength(analysis.manifest ?? ''), status: 'archived',
-        image_created_at: img.createdAt, analyzed_at: img.analyzedAt ?? null, archived_at: t, last_updated: t,
+        image_created_at: img.createdAt, analyzed_at: img.analyzedAt ?? null, archived_at: t, last_updated: t, evaluations_gz: evaluationsGz,
       }).onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet({
         tags: JSON.stringify(img.tags), sbom_gz: gz, manifest: analysis.manifest, analyzed_at: img.analyzedAt ?? null, archived_at: t, last_updated: t,
+        evaluations_gz: evaluationsGz,
       })).execute();
       await catalog.deleteImage(account, imageDigest);
       return { digest: imageDigest, status: 'archived' };

@@ -139,16 +139,17 @@ export class CatalogStore {
   /**
    * Run fn in one transaction with a catalog bound to it (and the transaction, for the caller's own
    * tables); the lifecycle's after-commit subscribers hear of its changes once it commits. Nested
-   * calls run in the outer transaction.
+   * calls run in the outer transaction. `options.now` is the bound catalog's clock (a restore
+   * writes the times an archive recorded).
    */
-  async transaction<T>(fn: (catalog: CatalogStore, trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (catalog: CatalogStore, trx: Kysely<Database>) => Promise<T>, options: { now?: () => Date } = {}): Promise<T> {
     if (this.pending) return fn(this, this.db);
     if (this.db.isTransaction) throw new LadingError('INTERNAL', 'a catalog made over a transaction: use catalog.transaction() instead');
     const pending: Pending = { events: [], committed: [], rolledBack: [] };
     let result: T;
     try {
       result = await this.db.transaction().execute((trx) => fn(new CatalogStore(trx, {
-        now: this.now, lifecycle: this.lifecycle, documents: this.documents, quotas: this.quotas,
+        now: options.now ?? this.now, lifecycle: this.lifecycle, documents: this.documents, quotas: this.quotas,
       }, pending, this.db), trx));
     } catch (e) {
       for (const undo of pending.rolledBack) await undo();

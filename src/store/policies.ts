@@ -71,7 +71,8 @@ function toRecord(r: PolicyBundlesTable): PolicyBundleRecord {
   };
 }
 
-function toEvaluation(r: PolicyEvalsTable): StoredEvaluation {
+/** A policy_evals row as a stored evaluation (its document decompressed). */
+export function toEvaluation(r: PolicyEvalsTable): StoredEvaluation {
   return {
     evalId: r.eval_id,
     imageDigest: r.image_digest,
@@ -93,7 +94,7 @@ export class PolicyStore {
   private readonly db: Kysely<Database>;
   private readonly now: () => Date;
 
-  private readonly lifecycle: Lifecycle;
+  readonly lifecycle: Lifecycle;
 
   /** `lifecycle`: told of every stored evaluation (store/lifecycle.ts); default: nobody. */
   constructor(db: Kysely<Database>, options: { now?: () => Date; lifecycle?: Lifecycle } = {}) {

@@ -144,6 +144,8 @@ export interface ArchivedImagesTable {
   account: string; image_digest: string; parent_digest: string | null; image_id: string | null; annotations: string; metadata: string | null;
   tags: string; sbom_gz: Blob; manifest: string | null; size_bytes: number; status: string; image_created_at: string;
   analyzed_at: string | null; archived_at: string; last_updated: string;
+  /** 0028: the image's stored evaluations when archived (gzip JSON of StoredEvaluation[]), or null. */
+  evaluations_gz: Blob | null;
 }
 
 // 0014-services

@@ -76,6 +76,9 @@ describeService('analysis archive files', { registry: true, seed: seedOpensslAdv
     await waitAnalyzed(api, digest);
     before1 = await snapshot();
     assert.ok((before1.vulns as any).vulnerabilities.some((v: any) => v.vuln === 'CVE-2024-0001'), JSON.stringify(before1.vulns));
+    const checked = await api('GET', `/v1/images/${digest}/check?tag=${fulltag}`, admin);
+    assert.equal(checked.status, 200, checked.text);
+    const evaluatedAt = checked.body[0][digest][fulltag][0].last_evaluation;
 
     assert.equal((await api('POST', '/v1/archives/images', { ...admin, body: [digest] })).body[0].status, 'archived');
     assertErrorBody(await api('GET', `/v1/images/${digest}`, admin), 404);
@@ -84,8 +87,11 @@ describeService('analysis archive files', { registry: true, seed: seedOpensslAdv
     assert.equal(r.headers.get('content-type'), 'application/gzip');
     file = Buffer.from(await r.arrayBuffer());
     const m = members(file);
-    assert.deepEqual([...m.keys()].sort(), ['analysis', 'archive_manifest', 'image_manifest']);
+    assert.deepEqual([...m.keys()].filter((k) => !k.startsWith('policy_evaluation-')).sort(), ['analysis', 'archive_manifest', 'image_manifest']);
     const manifest = JSON.parse(m.get('archive_manifest')!.toString());
+    const evalArtifacts = manifest.artifacts.filter((a: any) => a.metadata.record_type === 'policy_evaluation');
+    assert.ok(evalArtifacts.length >= 1, 'the evaluation history is in the archive');
+    assert.ok(evalArtifacts.every((a: any) => m.has(a.dest.tarfile_path) && a.metadata.record.tag === fulltag));
     assert.equal(manifest.image_digest, digest);
     assert.equal(JSON.parse(manifest.metadata.image_record).image_detail[0].fulltag, fulltag);
     assert.equal((await api('DELETE', `/v1/archives/images/${digest}`, admin)).status, 200);
@@ -103,6 +109,11 @@ describeService('analysis archive files', { registry: true, seed: seedOpensslAdv
     assert.deepEqual(after1.image.image_detail.map((d: any) => d.fulltag), [fulltag]);
     assert.deepEqual(after1.image.annotations, { team: 'a' });
     assert.equal(after1.image.image_detail[0].imageId, before1.image.image_detail[0].imageId);
+    assert.equal(after1.image.created_at, before1.image.created_at, 'the original times');
+    assert.equal(after1.image.analyzed_at, before1.image.analyzed_at);
+    assert.equal(after1.image.image_detail[0].created_at, before1.image.image_detail[0].created_at);
+    const history = await api('GET', `/v1/images/${digest}/check?tag=${fulltag}&history=true&interactive=true`, admin);
+    assert.ok(history.body[0][digest][fulltag].some((e: any) => e.last_evaluation === evaluatedAt), `the evaluation of ${evaluatedAt} was restored: ${history.text}`);
 
     assertErrorBody(await api('POST', '/v1/import/images', { ...admin, body: form.body, headers: form.headers }), 409, /already exists/);
     // The same file as a raw body, into another account: the account is the caller's, not the archive's.

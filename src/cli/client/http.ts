@@ -4,6 +4,7 @@
  * anchore-cli used: 1 for a request the service refused (4xx), 2 for a bad login (401), a server
  * error (5xx) or a service that cannot be reached.
  */
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { LadingError, describeError, type ErrorCode } from '../../errors.js';
 import type { Connection } from './connection.js';
@@ -25,10 +26,12 @@ export interface CallOptions {
   query?: Query;
   /** Sent as JSON. */
   body?: unknown;
-  /** Sent as it is, with this content type (uploads). */
-  raw?: { bytes: Buffer; contentType: string };
+  /** Sent as it is, with this content type (uploads; a stream is sent as it is read). */
+  raw?: { bytes: Buffer | Readable; contentType: string };
   /** Answer with the response text as it is (downloads), not parsed JSON. */
   text?: boolean;
+  /** Answer with the response bytes as they are (binary downloads). */
+  binary?: boolean;
 }
 
 function errorCode(status: number): ErrorCode {
@@ -61,7 +64,7 @@ export class ServiceClient {
    * NO_PROXY names it (image/registry/proxy.ts, as pulls, feeds and webhooks do); a bad proxy
    * variable is an error naming it.
    */
-  private async send(url: string, options: { method: Dispatcher.HttpMethod; headers: Record<string, string>; body?: string | Buffer }): Promise<Dispatcher.ResponseData> {
+  private async send(url: string, options: { method: Dispatcher.HttpMethod; headers: Record<string, string>; body?: string | Buffer | Readable }): Promise<Dispatcher.ResponseData> {
     const { request } = await import('undici');
     if (!this.dispatcher) {
       const { dispatcherFor, proxyFor, proxySettings } = await import('../../image/registry/proxy.js');
@@ -88,7 +91,7 @@ export class ServiceClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.conn.user !== undefined) headers.authorization = `Basic ${Buffer.from(`${this.conn.user}:${this.conn.pass ?? ''}`).toString('base64')}`;
     if (this.conn.account) headers['x-anchore-account'] = this.conn.account;
-    let body: string | Buffer | undefined;
+    let body: string | Buffer | Readable | undefined;
     if (opts.raw) {
       body = opts.raw.bytes;
       headers['content-type'] = opts.raw.contentType;
@@ -105,7 +108,9 @@ export class ServiceClient {
       const via = this.proxy ? ` through proxy ${this.proxy.host}` : '';
       throw new ServiceError(2, 'NETWORK', `cannot reach the Lading service at ${this.conn.url}${via}: ${err.code ?? err.message}${err.code && err.message && !err.message.includes(err.code) ? ` (${err.message})` : ''}`);
     }
-    const text = await res.body.text();
+    const bytes = Buffer.from(await res.body.arrayBuffer());
+    const text = bytes.toString('utf8');
+    if (opts.binary && res.statusCode >= 200 && res.statusCode < 300) return bytes as T;
     let parsed: unknown = text;
     if (text) {
       try {
@@ -138,8 +143,13 @@ export class ServiceClient {
     return this.call<string>('GET', path, { text: true, ...(query ? { query } : {}) });
   }
 
-  /** POST bytes as they are (an SBOM upload). */
-  upload<T>(path: string, bytes: Buffer, contentType: string): Promise<T> {
+  /** The body of a GET as bytes (an archive download). */
+  downloadBytes(path: string, query?: Query): Promise<Buffer> {
+    return this.call<Buffer>('GET', path, { binary: true, ...(query ? { query } : {}) });
+  }
+
+  /** POST bytes as they are (an SBOM upload; a file's stream for a large one). */
+  upload<T>(path: string, bytes: Buffer | Readable, contentType: string): Promise<T> {
     return this.call<T>('POST', path, { raw: { bytes, contentType } });
   }
 

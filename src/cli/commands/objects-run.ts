@@ -34,10 +34,13 @@ async function withStores<T>(cmd: Command, fn: (db: DatabaseHandle, documents: A
   const o = options(cmd);
   const config = loadConfig({ ...(o.config ? { file: o.config } : {}), overrides: o.db ? { db_url: o.db } : {} });
   const db = await openDatabase(config.db_url);
+  const documents = configuredDocuments(config);
   try {
     await migrateToLatest(db.kysely);
-    return await fn(db, configuredDocuments(config), config);
+    return await fn(db, documents, config);
   } finally {
+    // The s3 driver's pool: idle connections would keep the command alive for seconds after it is done.
+    await documents.close();
     await db.close();
   }
 }

@@ -25,6 +25,7 @@ import * as registryCaCert from './0022-registry-ca-cert.js';
 import * as summaryPairIndex from './0023-summary-pair-index.js';
 import * as summaryVersions from './0024-summary-versions.js';
 import * as imageListSearch from './0026-image-list-search.js';
+import * as archivedEvaluations from './0028-archived-evaluations.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -52,4 +53,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0023-summary-pair-index': summaryPairIndex,
   '0024-summary-versions': summaryVersions,
   '0026-image-list-search': imageListSearch,
+  '0028-archived-evaluations': archivedEvaluations,
 };

@@ -46,6 +46,11 @@ const describeImage = (account: string, imageDigest: string) => `the stored anal
 export class AnalysisDocuments {
   constructor(readonly stores: ObjectStores = new ObjectStores()) {}
 
+  /** Close the object stores' connections (on shutdown). */
+  async close(): Promise<void> {
+    await this.stores.close();
+  }
+
   /** Encode a document; for an object store other than db, put it there now. */
   async prepare(account: string, imageDigest: string, document: unknown, store: ObjectStore = this.stores.current): Promise<PreparedDocument> {
     const { compression, compression_level } = this.stores.config;

@@ -26,9 +26,13 @@ export const DEFAULT_OBJECT_STORE: ObjectStoreConfig = {
 
 /** The drivers of one configuration, each opened once when first asked for. */
 export class ObjectStores {
-  private readonly opened = new Map<ObjectStoreName, ObjectStore>();
+  /** Shared with the withDriver() copies, so that close() closes what any of them opened. */
+  private readonly opened: Map<ObjectStoreName, ObjectStore>;
 
-  constructor(readonly config: ObjectStoreConfig = DEFAULT_OBJECT_STORE, private readonly context: DriverContext = { dataDir: '.', env: process.env }) {}
+  constructor(readonly config: ObjectStoreConfig = DEFAULT_OBJECT_STORE, private readonly context: DriverContext = { dataDir: '.', env: process.env },
+    opened = new Map<ObjectStoreName, ObjectStore>()) {
+    this.opened = opened;
+  }
 
   /** The driver new documents go to (object_store.driver). */
   get current(): ObjectStore {
@@ -49,10 +53,15 @@ export class ObjectStores {
     return store;
   }
 
+  /** Close every opened driver (their connection pools); on shutdown. */
+  async close(): Promise<void> {
+    const stores = [...this.opened.values()];
+    this.opened.clear();
+    await Promise.all(stores.map((s) => s.close?.()));
+  }
+
   /** The same configuration writing new documents to another driver (the migration's target). */
   withDriver(driver: ObjectStoreName): ObjectStores {
-    const other = new ObjectStores({ ...this.config, driver }, this.context);
-    for (const [k, v] of this.opened) other.opened.set(k, v);
-    return other;
+    return new ObjectStores({ ...this.config, driver }, this.context, this.opened);
   }
 }

@@ -94,3 +94,19 @@ test('s3: through HTTPS_PROXY/HTTP_PROXY (a CONNECT proxy that alone resolves th
     await proxy.stop();
   }
 });
+
+test('s3: close() closes the connection pool, so that no idle connection keeps a finished process alive', { timeout: 20_000 }, async () => {
+  const earlier = new Set(s3.sockets); // other tests' stores' pools
+  const st = store();
+  await st.put('pool/one', Buffer.from('x'));
+  assert.equal((await st.get('pool/one'))!.toString(), 'x');
+  const open = [...s3.sockets].filter((s) => !earlier.has(s));
+  assert.ok(open.length >= 1, 'the pool keeps its connection open, idle (the server keeps it alive for minutes)');
+  const closed = open.map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve()))));
+  await st.close();
+  await Promise.all(closed);
+  assert.deepEqual([...s3.sockets].filter((s) => open.includes(s)), []);
+  // A store closed is opened again if used after all (a new pool).
+  assert.equal((await st.get('pool/one'))!.toString(), 'x');
+  await st.close();
+});

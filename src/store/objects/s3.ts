@@ -56,6 +56,16 @@ export class S3ObjectStore implements ObjectStore {
     return this.dispatcher;
   }
 
+  /**
+   * Close the connection pool: idle keep-alive connections to the bucket would otherwise keep a
+   * finishing process (a CLI command, a service shutting down) alive until they time out.
+   */
+  async close(): Promise<void> {
+    const d = this.dispatcher;
+    this.dispatcher = undefined;
+    await d?.close();
+  }
+
   /** The URL of a key (or of the bucket, for ''). */
   url(key: string): URL {
     const path = key ? uriEncode(`${this.o.prefix}${key}`, true) : '';

@@ -6,7 +6,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface LocalS3 {
   url: string;
@@ -20,6 +20,8 @@ export interface LocalS3 {
   refused: number;
   /** Requests served, as `METHOD key`. */
   log: string[];
+  /** The client connections open now (a keep-alive pool's idle ones among them). */
+  sockets: Set<Socket>;
   close(): Promise<void>;
 }
 
@@ -62,7 +64,7 @@ function xmlError(code: string, message: string): string {
 }
 
 export async function startLocalS3(options: { bucket?: string; region?: string } = {}): Promise<LocalS3> {
-  const s3: Omit<LocalS3, 'url' | 'close'> = {
+  const s3: Omit<LocalS3, 'url' | 'close' | 'sockets'> = {
     bucket: options.bucket ?? 'lading-test', region: options.region ?? 'eu-central-1',
     accessKey: 'AKIDLOCALTEST', secretKey: 'local/secret+key', objects: new Map(), refused: 0, log: [],
   };
@@ -101,10 +103,17 @@ export async function startLocalS3(options: { bucket?: string; region?: string }
       }
     });
   });
+  const sockets = new Set<Socket>();
+  server.keepAliveTimeout = 600_000;
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     ...s3,
+    sockets,
     get refused() { return s3.refused; },
     url: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((resolve) => {

@@ -20,6 +20,8 @@ export interface ObjectStore {
   get(key: string): Promise<Buffer | undefined>;
   /** Remove key; nothing when it is absent. */
   delete(key: string): Promise<void>;
+  /** Release what the driver holds open (the s3 driver's connection pool); the store is not used after. */
+  close?(): Promise<void>;
 }
 
 /** The object_store section of the configuration (config/schema.ts), as the drivers read it. */
