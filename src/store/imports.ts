@@ -105,7 +105,7 @@ const COMPLETE_AND_EMPTY = new ReusableQuery<Database, { n: string | number }, O
     .where('account', '=', p<string>('account')).where('uuid', '=', p<string>('uuid')).where('status', '=', 'pending').where('expires_at', '>', p<string>('t'))
     .returning(['account', 'uuid']))
   .with('emptied', (qb) => qb.updateTable('image_import_contents').set({ content_gz: Buffer.alloc(0) })
-    .where('account', '=', p<string>('account')).where('operation_uuid', 'in', qb.selectFrom('done').select('uuid'))
+    .where('account', '=', p<string>('account')).where('operation_uuid', '=', p<string>('uuid')).where((eb) => eb.exists(qb.selectFrom('done').select('uuid')))
     .returning('digest'))
   .selectFrom('done').select((eb) => eb.fn.countAll<string | number>().as('n')));
 const EMPTY_CONTENTS = new ReusableQuery<Database, unknown, OperationKey>((db, p) => db.updateTable('image_import_contents').set({ content_gz: Buffer.alloc(0) })
