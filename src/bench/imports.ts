@@ -24,6 +24,15 @@
  * checks it; a new image's row is inserted at once), and the login read, the import statements and
  * getImage's reads are compiled once (store/compiled.ts): the profiles' kysely samples under them
  * (about 2.9 ms per image under load) are gone.
+ * Then 37 statements per image on PostgreSQL, counted with log_statement=all (SQLite: one more, its
+ * completion stays two statements): an
+ * image whose row the storing transaction inserted gets no deletes of earlier rows (finding rows,
+ * package index, summary pairs, layer chains), no read of an earlier document or evaluation, and
+ * on PostgreSQL the operation's completion empties its uploads in the same statement. What is
+ * left: 3 login reads (one per request), 3 reads of the meta table (feed settings and the data's
+ * version: the matcher's check that another process did not change the data), the image read twice in the
+ * transaction (summary row and answer), the tag-subscription insert and update after commit; no
+ * grouping of several requests' rows into one transaction yet (the several-fold cut).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';

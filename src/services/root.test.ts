@@ -13,6 +13,7 @@ import { affected, deb, sbomOf, vuln } from '../vulns/testing.js';
 import { importImage } from './imports.js';
 import { ImportStore } from '../store/imports.js';
 import { composeImageStores, type ImageStores } from './root.js';
+import type { PreparedEvent } from '../store/lifecycle.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const tag = (t: string) => ({ registry: 'reg.test', repo: 'team/app', tag: t });
@@ -112,5 +113,62 @@ describeOnDatabases('image lifecycle: index and summary follow the catalog', ({ 
     assert.equal(await stores.catalog.deleteImage('c', digest('4')), true);
     assert.deepEqual(heard, ['added c 1', 'status analysis_failed', 'deleted true']);
     assert.deepEqual(errors, ['imageAdded: boom']);
+  });
+
+  test('an image new in the storing transaction is stored without deletes; a re-import, a second analysis and a re-import after a delete give the same rows', async () => {
+    const stores = composeImageStores(db());
+    const told: boolean[] = [];
+    stores.lifecycle.inTransaction('analysisStored', async (_trx, _e, c) => void told.push(c.newImage));
+    const imports = new ImportStore(db().kysely);
+    const d = digest('7');
+    const rows = async () => {
+      const n = async (table: 'image_packages' | 'image_summary_findings' | 'finding_images' | 'image_layer_chains' | 'catalog_analyses') =>
+        Number((await db().kysely.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('account', '=', 'e').where('image_digest', '=', d).executeTakeFirstOrThrow()).n);
+      const [packages, pairs, findings, chains, analyses] = [await n('image_packages'), await n('image_summary_findings'), await n('finding_images'), await n('image_layer_chains'), await n('catalog_analyses')];
+      const images = await db().kysely.selectFrom('finding_images as i').innerJoin('finding_image_packages as p', 'p.image_id', 'i.id')
+        .select((eb) => eb.fn.countAll().as('n')).where('i.account', '=', 'e').where('i.image_digest', '=', d).executeTakeFirstOrThrow();
+      return { packages, pairs, findings, chains, analyses, findingPackages: Number(images.n) };
+    };
+    const importOnce = async (force: boolean) => {
+      const op = await imports.create('e');
+      const pkg = await imports.addContent('e', op.uuid, 'packages', Buffer.from(writeNative(sbomOf(SBOM_PACKAGES(), undefined, d))));
+      await importImage({ imports, catalog: stores.catalog }, 'e', { digest: d, tags: ['reg.test/team/app:new'], operationUuid: op.uuid, contents: { packages: pkg.digest } }, { force });
+      assert.equal((await imports.get('e', op.uuid))?.status, 'complete', 'the operation is complete');
+      assert.equal(await imports.content('e', op.uuid, 'packages', pkg.digest), undefined, 'and its uploaded bytes dropped');
+      await assert.rejects(importImage({ imports, catalog: stores.catalog }, 'e', { digest: d, tags: ['reg.test/team/app:new'], operationUuid: op.uuid, contents: { packages: pkg.digest } }),
+        /complete/, 'a complete operation takes no second image');
+    };
+    await importOnce(false);
+    const first = await rows();
+    assert.deepEqual(first, { ...first, packages: 2, findings: 1, analyses: 1, findingPackages: 2 }, 'the import wrote every derived row once');
+    assert.equal(first.pairs, 1, 'one summary pair: CVE-2024-1 of libssl3');
+    await importOnce(true);
+    assert.deepEqual(await rows(), first, 'a forced re-import replaced them (deletes ran: the image was not new)');
+    assert.equal(await stores.catalog.saveAnalysis('e', d, sbomOf(SBOM_PACKAGES(), undefined, d)), true);
+    assert.deepEqual(await rows(), first, 'so did a second analysis in its own transaction');
+    assert.equal(await stores.catalog.deleteImage('e', d), true);
+    assert.deepEqual(await rows(), { packages: 0, pairs: 0, findings: 0, chains: 0, analyses: 0, findingPackages: 0 });
+    await importOnce(false);
+    assert.deepEqual(await rows(), first, 'a re-import after the delete is new again and writes the same rows');
+    assert.deepEqual(told, [true, false, false, true], 'newImage: only where this transaction inserted the image row');
+  });
+
+  test('an image inserted and analyzed twice in one transaction is new to the first analysis only', async () => {
+    const stores = composeImageStores(db());
+    const told: boolean[] = [];
+    stores.lifecycle.inTransaction('analysisStored', async (_trx, _e, c) => void told.push(c.newImage));
+    const d = digest('8');
+    const sboms = [sbomOf(SBOM_PACKAGES(), undefined, d), sbomOf(SBOM_PACKAGES(), undefined, d)];
+    const prepared: PreparedEvent<'analysisStored'>[] = [];
+    for (const sbom of sboms) prepared.push(await stores.lifecycle.prepare('analysisStored', { account: 'e', imageDigest: d, sbom }));
+    await stores.catalog.transaction(async (c) => {
+      await c.recordImage('e', { imageDigest: d, tag: tag('twice') });
+      for (const [i, sbom] of sboms.entries()) assert.equal(await c.saveAnalysis('e', d, sbom, undefined, prepared[i]), true);
+    });
+    assert.deepEqual(told, [true, false]);
+    const packages = await db().kysely.selectFrom('image_packages').select('name').where('account', '=', 'e').where('image_digest', '=', d).orderBy('name').execute();
+    assert.deepEqual(packages.map((r) => r.name), ['libssl3', 'zlib1g'], 'the second analysis replaced the first one\'s index rows');
+    const pairs = await db().kysely.selectFrom('image_summary_findings').select('vuln_id').where('account', '=', 'e').where('image_digest', '=', d).execute();
+    assert.deepEqual(pairs.map((r) => r.vuln_id), ['CVE-2024-1']);
   });
 });

@@ -137,7 +137,7 @@ function subscribeBases(stores: ImageStores, auto: 'off' | 'inline' | 'queue'): 
     else if (auto === 'queue') await enqueueEvaluation(queue, account, imageDigest);
   };
   lifecycle
-    .inTransaction('analysisStored', (trx, e) => recordLayerChains(trx, e.account, e.imageDigest, e.sbom))
+    .inTransaction('analysisStored', (trx, e, c) => recordLayerChains(trx, e.account, e.imageDigest, e.sbom, c))
     .inTransaction('imageDeleted', (trx, e) => removeImageBase(trx, e.account, e.imageDigest))
     .afterCommit('analysisStored', async (e) => {
       const adopted = await bases.analysisStored(e.account, e.imageDigest, e.sbom);
@@ -157,11 +157,11 @@ function subscribeImageStores({ lifecycle, summaries, findings }: ImageStores): 
   lifecycle
     .beforeTransaction('analysisStored', async (e) => {
       const prepared = await findings.prepareImage(e.sbom);
-      return (trx) => findings.storeImage(trx, e.account, e.imageDigest, prepared);
+      return (trx, c) => findings.storeImage(trx, e.account, e.imageDigest, prepared, c);
     })
     .inTransaction('imageDeleted', (trx, e) => findings.removeImage(trx, e.account, e.imageDigest))
-    .inTransaction('analysisStored', (trx, e) => indexImagePackages(trx, e.account, e.imageDigest, e.sbom.packages))
-    .inTransaction('analysisStored', (trx, e) => summaries.refreshIn(trx, e.account, e.imageDigest, e.sbom))
+    .inTransaction('analysisStored', (trx, e, c) => indexImagePackages(trx, e.account, e.imageDigest, e.sbom.packages, c))
+    .inTransaction('analysisStored', (trx, e, c) => summaries.refreshIn(trx, e.account, e.imageDigest, e.sbom, c))
     .inTransaction('imageDeleted', (trx, e) => removeImagePackages(trx, e.account, e.imageDigest))
     .inTransaction('imageDeleted', (trx, e) => removeEvaluations(trx, e.account, e.imageDigest))
     .inTransaction('imageDeleted', (trx, e) => removeImageSummary(trx, e.account, e.imageDigest))

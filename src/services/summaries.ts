@@ -27,6 +27,7 @@ import type { Action } from '../policy/model.js';
 import type { Sbom } from '../sbom/model.js';
 import type { Match } from '../vulns/model.js';
 import type { CatalogStore } from '../store/catalog.js';
+import { NOT_NEW, type ChangeContext } from '../store/lifecycle.js';
 import { VulnReports } from './reports.js';
 import { CatalogStore as CatalogReader } from '../store/catalog.js';
 import { VulnDb as VulnData } from '../feeds/vulndb.js';
@@ -73,6 +74,8 @@ interface SummarySource {
   db: Kysely<Database>;
   catalog: CatalogStore;
   reports: VulnReports;
+  /** The image's row was inserted by the transaction of db (ChangeContext.newImage): it has no evaluation and no summary pairs yet. */
+  newImage?: boolean;
 }
 
 async function latestVerdict(db: Kysely<Database>, account: string, imageDigest: string): Promise<{ verdict: Verdict; at: string } | undefined> {
@@ -108,11 +111,11 @@ export class SummaryStore {
    * the row is written before that transaction commits. The scan reads the vulnerability data
    * through the transaction too when it lives in the same database (SQLite has one connection).
    */
-  async refreshIn(trx: Kysely<Database>, account: string, imageDigest: string, sbom?: Sbom): Promise<void> {
+  async refreshIn(trx: Kysely<Database>, account: string, imageDigest: string, sbom?: Sbom, context: ChangeContext = NOT_NEW): Promise<void> {
     const vulndb = this.vulndb.sameDatabase(this.db)
       ? new VulnData({ kysely: trx, dialect: this.vulndb.dialect, location: this.vulndb.location, close: async () => {} })
       : this.vulndb;
-    await this.recompute({ db: trx, catalog: new CatalogReader(trx), reports: this.reports.through(vulndb) }, account, imageDigest, sbom);
+    await this.recompute({ db: trx, catalog: new CatalogReader(trx), reports: this.reports.through(vulndb), newImage: context.newImage }, account, imageDigest, sbom);
   }
 
   /** Inside an evaluation's transaction: the row's verdict from the newest stored evaluation (the whole row when there is none yet). */
@@ -150,7 +153,7 @@ export class SummaryStore {
         if (kept) counts = { Critical: kept.critical, High: kept.high, Medium: kept.medium, Low: kept.low, Negligible: kept.negligible, Unknown: kept.unknown, total: kept.total, fixable: kept.fixable, kev: kept.kev };
       }
     }
-    const verdict = await latestVerdict(src.db, account, imageDigest);
+    const verdict = src.newImage ? undefined : await latestVerdict(src.db, account, imageDigest);
     const first = image.tags[0];
     const row: ImageSummariesTable = {
       account, image_digest: imageDigest,
@@ -171,7 +174,7 @@ export class SummaryStore {
         pairs.set(`${vuln_id}\0${m.package.name}`, { vuln_id, package_name: m.package.name });
       }
     }
-    await writeSummary(src.db, row, [...pairs.values()]);
+    await writeSummary(src.db, row, [...pairs.values()], { replacePairs: !src.newImage });
   }
 
   /**

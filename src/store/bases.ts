@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import { annotatedBase, chainIds, findBase, inheritedPackages, type BaseCandidate, type BaseImage } from '../sbom/base.js';
 import type { Sbom } from '../sbom/model.js';
 import type { CatalogStore } from './catalog.js';
+import { NOT_NEW, type ChangeContext } from './lifecycle.js';
 import type { Database } from './schema.js';
 
 /** The base recorded for an image. */
@@ -19,8 +20,8 @@ export interface StoredBase extends BaseImage {
 }
 
 /** Write an image's layer chain ids (inside the transaction that stores its analysis). */
-export async function recordLayerChains(trx: Kysely<Database>, account: string, imageDigest: string, sbom: Sbom): Promise<void> {
-  await trx.deleteFrom('image_layer_chains').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
+export async function recordLayerChains(trx: Kysely<Database>, account: string, imageDigest: string, sbom: Sbom, context: ChangeContext = NOT_NEW): Promise<void> {
+  if (!context.newImage) await trx.deleteFrom('image_layer_chains').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
   const chains = chainIds(sbom.source.layers.map((l) => l.diffId));
   const rows = chains.map((chain_id, depth) => ({ account, image_digest: imageDigest, depth, chain_id, top: depth === chains.length - 1 ? 1 : 0 }));
   for (let i = 0; i < rows.length; i += 200) await trx.insertInto('image_layer_chains').values(rows.slice(i, i + 200)).execute();

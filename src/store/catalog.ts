@@ -10,7 +10,7 @@ import { LadingError } from '../errors.js';
 import type { Sbom } from '../sbom/model.js';
 import { ReusableQuery } from './compiled.js';
 import { AnalysisDocuments, type DocumentRef, type PreparedDocument } from './objects/documents.js';
-import { Lifecycle, type LifecycleEvents, type PreparedEvent, type TransactionalEventName } from './lifecycle.js';
+import { Lifecycle, NOT_NEW, type ChangeContext, type LifecycleEvents, type PreparedEvent, type TransactionalEventName } from './lifecycle.js';
 import type { CatalogImageTagsTable, CatalogImagesTable, Database } from './schema.js';
 
 export const ANALYSIS_STATUSES = ['not_analyzed', 'analyzing', 'analyzed', 'analysis_failed'] as const;
@@ -101,7 +101,11 @@ interface Pending {
   events: Emitted[];
   committed: (() => Promise<unknown>)[];
   rolledBack: (() => Promise<unknown>)[];
+  /** Images (account NUL digest) whose row this transaction inserted and of which no other change was told yet (ChangeContext.newImage). */
+  created: Set<string>;
 }
+
+const imageKey = (account: string, imageDigest: string) => `${account}\0${imageDigest}`;
 
 /** getImage's two reads (the API answers of most image requests), built and compiled once. */
 const IMAGE_ROW = new ReusableQuery<Database, CatalogImagesTable, 'account' | 'imageDigest'>((db, p) => db.selectFrom('catalog_images').selectAll()
@@ -145,7 +149,7 @@ export class CatalogStore {
   async transaction<T>(fn: (catalog: CatalogStore, trx: Kysely<Database>) => Promise<T>, options: { now?: () => Date } = {}): Promise<T> {
     if (this.pending) return fn(this, this.db);
     if (this.db.isTransaction) throw new LadingError('INTERNAL', 'a catalog made over a transaction: use catalog.transaction() instead');
-    const pending: Pending = { events: [], committed: [], rolledBack: [] };
+    const pending: Pending = { events: [], committed: [], rolledBack: [], created: new Set() };
     let result: T;
     try {
       result = await this.db.transaction().execute((trx) => fn(new CatalogStore(trx, {
@@ -160,9 +164,19 @@ export class CatalogStore {
     return result;
   }
 
-  /** Tell the in-transaction subscribers now and queue the event for after the commit. */
+  /**
+   * Tell the in-transaction subscribers now and queue the event for after the commit. An image this
+   * transaction inserted is new to the first change told after its imageAdded (then no longer:
+   * that change's subscribers may have written rows keyed by it).
+   */
   private async emit<K extends TransactionalEventName>(name: K, event: LifecycleEvents[K], prepared?: PreparedEvent<K>): Promise<void> {
-    await this.lifecycle.inside(this.db, name, event, prepared);
+    let context: ChangeContext = NOT_NEW;
+    const ref = event as Partial<{ account: string; imageDigest: string }>;
+    if (name !== 'imageAdded' && ref.account !== undefined && ref.imageDigest !== undefined) {
+      const key = imageKey(ref.account, ref.imageDigest);
+      if (this.pending!.created.delete(key)) context = { newImage: true };
+    }
+    await this.lifecycle.inside(this.db, name, event, prepared, context);
     this.pending!.events.push({ name, event } as Emitted);
   }
 
@@ -202,9 +216,11 @@ export class CatalogStore {
       const existing = inserted ? undefined
         : await trx.selectFrom('catalog_images').selectAll().where('account', '=', account).where('image_digest', '=', input.imageDigest).executeTakeFirst();
       let needsAnalysis = true;
+      if (inserted) c.pending!.created.add(imageKey(account, input.imageDigest));
       if (!inserted && !existing) {
         await this.checkImageQuota(trx, account);
         await this.insertImage(trx, account, input, t, false);
+        c.pending!.created.add(imageKey(account, input.imageDigest));
       } else if (existing) {
         const annotations = input.annotations ? this.boundedAnnotations(parseJson<Record<string, unknown>>(existing.annotations, 'annotations') ?? {}, input.annotations) : undefined;
         const reset = input.force === true || existing.analysis_status === 'analysis_failed';
@@ -373,7 +389,8 @@ export class CatalogStore {
         c.pending!.committed.push(unused);
         return false;
       }
-      const old = await trx.selectFrom('catalog_analyses').select(['store', 'object_key']).where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
+      // A row this transaction inserted has no stored analysis yet (nothing to discard).
+      const old = c.pending!.created.has(imageKey(account, imageDigest)) ? undefined : await trx.selectFrom('catalog_analyses').select(['store', 'object_key']).where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
       if (old && (old.store !== doc.store || old.object_key !== doc.object_key)) c.pending!.committed.push(() => this.discardUnreferenced(old));
       await trx.insertInto('catalog_analyses').values({ account, image_digest: imageDigest, ...doc, manifest: manifestText, created_at: t })
         .onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet({ ...doc, manifest: manifestText, created_at: t })).execute();

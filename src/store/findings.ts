@@ -17,6 +17,7 @@
  */
 import { SqliteIntrospector, type Kysely, type Transaction } from 'kysely';
 import type { Sbom } from '../sbom/model.js';
+import { NOT_NEW, type ChangeContext } from './lifecycle.js';
 import type { Database } from './schema.js';
 import type { VulnLookup } from '../vulns/lookup.js';
 import { matchTuples, tupleKeys, tupleOf, tupleText, type TupleFinding, type TuplePackage } from './finding-tuples.js';
@@ -135,8 +136,8 @@ export class FindingsStore {
   }
 
   /** Inside the transaction that stores the analysis: the image's package rows (one set-based insert) and counts (one UPDATE). */
-  async storeImage(trx: Kysely<Database>, account: string, imageDigest: string, prepared: PreparedImage): Promise<void> {
-    await this.removeImage(trx, account, imageDigest);
+  async storeImage(trx: Kysely<Database>, account: string, imageDigest: string, prepared: PreparedImage, context: ChangeContext = NOT_NEW): Promise<void> {
+    if (!context.newImage) await this.removeImage(trx, account, imageDigest);
     const image = await trx.insertInto('finding_images').values({ account, image_digest: imageDigest }).returning('id').executeTakeFirstOrThrow();
     const ids = await this.ensureTuples(trx, prepared);
     const rows = prepared.packages.map((p) => [Number(image.id), ids.get(p.text)!, p.path]);

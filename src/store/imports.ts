@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, type Kysely } from 'kysely';
 import { LadingError } from '../errors.js';
 import { DEFAULT_LIMITS } from '../image/limits.js';
 import { parseConfig, parseManifest, sha256Digest } from '../image/manifest.js';
@@ -99,6 +99,15 @@ const INSERT_CONTENT = new ReusableQuery<Database, { digest: string; created_at:
     .returning(['digest', 'created_at']));
 const COMPLETE_OPERATION = new ReusableQuery<Database, unknown, OperationKey | 't'>((db, p) => db.updateTable('image_imports').set({ status: 'complete', last_updated: p('t') })
   .where('account', '=', p<string>('account')).where('uuid', '=', p<string>('uuid')).where('status', '=', 'pending').where('expires_at', '>', p<string>('t')));
+/** PostgreSQL: both in one statement (data-modifying CTEs); the number of operations completed. */
+const COMPLETE_AND_EMPTY = new ReusableQuery<Database, { n: string | number }, OperationKey | 't'>((db, p) => db
+  .with('done', (qb) => qb.updateTable('image_imports').set({ status: 'complete', last_updated: p('t') })
+    .where('account', '=', p<string>('account')).where('uuid', '=', p<string>('uuid')).where('status', '=', 'pending').where('expires_at', '>', p<string>('t'))
+    .returning(['account', 'uuid']))
+  .with('emptied', (qb) => qb.updateTable('image_import_contents').set({ content_gz: Buffer.alloc(0) })
+    .where('account', '=', p<string>('account')).where('operation_uuid', '=', p<string>('uuid')).where((eb) => eb.exists(qb.selectFrom('done').select('uuid')))
+    .returning('digest'))
+  .selectFrom('done').select((eb) => eb.fn.countAll<string | number>().as('n')));
 const EMPTY_CONTENTS = new ReusableQuery<Database, unknown, OperationKey>((db, p) => db.updateTable('image_import_contents').set({ content_gz: Buffer.alloc(0) })
   .where('account', '=', p<string>('account')).where('operation_uuid', '=', p<string>('uuid')));
 
@@ -246,12 +255,13 @@ export class ImportStore {
   }
 
   /**
-   * Pending and unexpired → complete, in one statement; false when it was not (any more). The
+   * Pending and unexpired → complete, in one statement (with the emptying below, on PostgreSQL); false when it was not (any more). The
    * uploaded bytes are dropped then (the records of what was uploaded stay listed): the stored
    * analysis is what the image keeps, and a complete operation takes nothing more.
    */
   async complete(account: string, uuid: string): Promise<boolean> {
     const t = this.now().toISOString();
+    if (this.db.getExecutor().adapter instanceof PostgresAdapter) return Number((await COMPLETE_AND_EMPTY.execute(this.db, { account, uuid, t })).rows[0]?.n ?? 0) > 0;
     const r = await COMPLETE_OPERATION.execute(this.db, { account, uuid, t });
     if (!Number(r.numAffectedRows ?? 0)) return false;
     await EMPTY_CONTENTS.execute(this.db, { account, uuid });

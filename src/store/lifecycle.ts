@@ -12,7 +12,8 @@
  *   `prepare`, when it opens the transaction itself) and runs the steps before the in-transaction
  *   subscribers.
  * - in-transaction (`inTransaction`): run by the store inside the transaction that makes the
- *   change, with that transaction; an error rolls the change back. For what must never be out of
+ *   change, with that transaction (and a ChangeContext: whether the image is new in it); an error
+ *   rolls the change back. For what must never be out of
  *   step with the stored image: the package index and the summary row of a stored analysis, and
  *   the removal of everything keyed by a deleted image.
  * - after-commit (`afterCommit`): run once the change is committed, in subscription order; an
@@ -52,11 +53,23 @@ export type LifecycleEventName = keyof LifecycleEvents;
 /** The events stores emit inside their transactions. */
 export type TransactionalEventName = 'imageAdded' | 'analysisStored' | 'imageStatusChanged' | 'imageDeleted' | 'evaluationStored';
 
-export type InTransactionSubscriber<K extends LifecycleEventName> = (trx: Kysely<Database>, event: LifecycleEvents[K]) => Promise<void>;
+/**
+ * What the storing transaction knows about the change beyond the event: `newImage`, the image's row
+ * was inserted by this very transaction, so nothing keyed by the image can exist yet (every
+ * in-transaction `imageDeleted` subscriber removes what it keeps in the transaction that deletes
+ * the row): a subscriber may skip deleting the image's previous rows.
+ */
+export interface ChangeContext {
+  newImage: boolean;
+}
+
+export const NOT_NEW: ChangeContext = Object.freeze({ newImage: false });
+
+export type InTransactionSubscriber<K extends LifecycleEventName> = (trx: Kysely<Database>, event: LifecycleEvents[K], context: ChangeContext) => Promise<void>;
 export type AfterCommitSubscriber<K extends LifecycleEventName> = (event: LifecycleEvents[K]) => Promise<void>;
 
 /** What a preparing subscriber returns: its work inside the transaction. */
-export type InTransactionStep = (trx: Kysely<Database>) => Promise<void>;
+export type InTransactionStep = (trx: Kysely<Database>, context: ChangeContext) => Promise<void>;
 export type PreparingSubscriber<K extends LifecycleEventName> = (event: LifecycleEvents[K]) => Promise<InTransactionStep>;
 /** The prepared steps of one event, to pass to the store that makes the change. */
 export interface PreparedEvent<K extends TransactionalEventName> {
@@ -123,11 +136,11 @@ export class Lifecycle {
    * Called by a store inside its transaction: the prepared steps, then every in-transaction
    * subscriber, in order; errors propagate. An event with preparing subscribers must come prepared.
    */
-  async inside<K extends TransactionalEventName>(trx: Kysely<Database>, name: K, event: LifecycleEvents[K], prepared?: PreparedEvent<K>): Promise<void> {
+  async inside<K extends TransactionalEventName>(trx: Kysely<Database>, name: K, event: LifecycleEvents[K], prepared?: PreparedEvent<K>, context: ChangeContext = NOT_NEW): Promise<void> {
     if (prepared && (prepared.name !== name || prepared.event !== event)) throw new Error(`lifecycle: the ${prepared.name} event prepared is not this ${name} event`);
     if (!prepared && this.preparing.get(name)?.length) throw new Error(`lifecycle: ${name} must be prepared before its transaction (Lifecycle.prepare)`);
-    for (const step of prepared?.steps ?? []) await step(trx);
-    for (const fn of (this.inTrx.get(name) ?? []) as InTransactionSubscriber<K>[]) await fn(trx, event);
+    for (const step of prepared?.steps ?? []) await step(trx, context);
+    for (const fn of (this.inTrx.get(name) ?? []) as InTransactionSubscriber<K>[]) await fn(trx, event, context);
   }
 
   /**

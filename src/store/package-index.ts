@@ -11,6 +11,7 @@ import type { Package } from '../sbom/model.js';
 import { lookupKeys } from '../vulns/namespace.js';
 import { chunks } from '../util/arrays.js';
 import { insertRows, type BulkColumn } from './bulk.js';
+import { NOT_NEW, type ChangeContext } from './lifecycle.js';
 import type { Database, ImagePackagesTable } from './schema.js';
 
 /** Names per IN (...) list. */
@@ -28,9 +29,9 @@ function lookupName(p: Package): string | undefined {
 
 const INDEX_COLUMNS: BulkColumn[] = ['account', 'image_digest', 'name', 'version', 'type', 'purl', 'path', 'lookup_name'].map((name) => ({ name, type: 'text' }));
 
-/** Replace an image's rows in the index with these packages (inside the caller's transaction): one delete, one set-based insert. */
-export async function indexImagePackages(db: Kysely<Database>, account: string, imageDigest: string, packages: readonly Package[]): Promise<void> {
-  await removeImagePackages(db, account, imageDigest);
+/** Replace an image's rows in the index with these packages (inside the caller's transaction): one delete (none for a new image), one set-based insert. */
+export async function indexImagePackages(db: Kysely<Database>, account: string, imageDigest: string, packages: readonly Package[], context: ChangeContext = NOT_NEW): Promise<void> {
+  if (!context.newImage) await removeImagePackages(db, account, imageDigest);
   const rows = packages.map((p) => [account, imageDigest, p.name, p.version, p.type, p.purl, p.locations[0]?.path ?? null, lookupName(p) ?? null]);
   await insertRows(db, 'image_packages', INDEX_COLUMNS, rows);
 }

@@ -74,12 +74,15 @@ export async function summaryDescription(db: Kysely<Database>, account: string, 
     .where('account', '=', account).where('image_digest', '=', imageDigest).executeTakeFirst();
 }
 
-/** Write an image's row and replace its finding pairs (in db's transaction, or a new one). */
-export async function writeSummary(db: Kysely<Database>, row: ImageSummariesTable, pairs: SummaryPair[]): Promise<void> {
+/**
+ * Write an image's row and replace its finding pairs (in db's transaction, or a new one).
+ * `replacePairs: false`: the image has none yet (its row is new in db's transaction), so none are deleted first.
+ */
+export async function writeSummary(db: Kysely<Database>, row: ImageSummariesTable, pairs: SummaryPair[], options: { replacePairs?: boolean } = {}): Promise<void> {
   const { account, image_digest: imageDigest, ...update } = row;
   await inTransaction(db, async (trx) => {
     await trx.insertInto('image_summaries').values(row).onConflict((oc) => oc.columns(['account', 'image_digest']).doUpdateSet(update)).execute();
-    await trx.deleteFrom('image_summary_findings').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
+    if (options.replacePairs !== false) await trx.deleteFrom('image_summary_findings').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
     await insertRows(trx, 'image_summary_findings', SUMMARY_FINDING_COLUMNS, pairs.map((p) => [account, imageDigest, p.vuln_id, p.package_name]));
   });
 }
