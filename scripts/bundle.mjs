@@ -11,6 +11,25 @@ import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
+/**
+ * commander requires node:child_process when it loads, for executable subcommands, which Lading has
+ * none of; loading it costs every start several milliseconds. Its copy gets the module on first use.
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process-for-commander',
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) => (/[\\/]commander[\\/]/.test(args.importer) ? { path: 'lazy-child-process', namespace: 'lading-lazy' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lading-lazy' }, () => ({
+      loader: 'js',
+      contents: `let m; const load = () => (m ??= require('node:child_process'));
+module.exports = new Proxy({}, {
+  get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()),
+  getOwnPropertyDescriptor: (_, k) => Object.getOwnPropertyDescriptor(load(), k),
+});`,
+    }));
+  },
+};
+
 const outdir = 'dist/bin';
 const main = `${outdir}/lading-main.cjs`;
 rmSync(outdir, { recursive: true, force: true });
@@ -22,6 +41,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['better-sqlite3', 'zstd-napi', 'pg-native', '@aws-sdk/*'],
+  plugins: [lazyChildProcess],
   // The sources are ES modules: import.meta.url is the bundle's own URL (beside it: dist/ui, dist/sbom/schemas...).
   define: { 'import.meta.url': '__ladingModuleUrl' },
   banner: { js: "var __ladingModuleUrl = require('node:url').pathToFileURL(__filename).href;" },

@@ -13,7 +13,9 @@
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
+// tar's parts by their own entry points: its main one is one file that also loads the packer and unpacker.
+import { Parser } from 'tar/parse';
+import type { ReadEntry } from 'tar/read-entry';
 import { z } from 'zod';
 import { LadingError } from '../errors.js';
 import { compressionOfMagic } from '../image/decompress.js';

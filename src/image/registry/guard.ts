@@ -16,10 +16,12 @@
  * A refusal is a LadingError DESTINATION_DENIED (HTTP 403) naming the host, the address and the rule.
  * The standalone CLI has no guard: it connects where its user says.
  */
-import { lookup as dnsLookup } from 'node:dns';
-import { lookup as dnsLookupAll } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { LadingError } from '../../errors.js';
+import { lazyRequire } from '../../util/lazy.js';
+
+/** The resolver, loaded when a guard first resolves a name (the CLI loads this module and never does). */
+const dns = lazyRequire<typeof import('node:dns')>('node:dns');
 
 export interface OutboundPolicy {
   allow: readonly string[];
@@ -151,7 +153,7 @@ export class OutboundGuard {
     if (isIP(host)) return;
     let addresses: { address: string }[];
     try {
-      addresses = await dnsLookupAll(host, { all: true, verbatim: true });
+      addresses = await dns().promises.lookup(host, { all: true, verbatim: true });
     } catch {
       return;
     }
@@ -161,7 +163,7 @@ export class OutboundGuard {
   /** A `lookup` for HTTP agents: resolves, then refuses the connection if any address is refused. */
   lookup(): LookupFunction {
     return ((hostname: string, options: { all?: boolean }, callback: (err: Error | null, ...rest: unknown[]) => void) => {
-      dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      dns().lookup(hostname, { ...options, all: true }, (err, addresses) => {
         if (err) return callback(err);
         try {
           this.checkAddresses(hostname, addresses);
