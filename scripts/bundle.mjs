@@ -56,10 +56,14 @@ await build({
 });
 const bytes = readFileSync(main);
 if (bytes.some((b) => b > 0x7f)) throw new Error(`${main} is not pure ASCII: the launcher reads it as latin1`);
+const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
 const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 await build({
   stdin: {
-    contents: `import { join } from 'node:path';\nimport { launchBundle } from './dist/cli/launch.js';\nlaunchBundle(join(__dirname, 'lading-main.cjs'), ${JSON.stringify(hash)});\n`,
+    // `lading --version` alone is answered here, before the bundle is even read.
+    contents: `import { join } from 'node:path';\nimport { launchBundle } from './dist/cli/launch.js';\nimport { versionOnly } from './dist/cli/argv.js';\n`
+      + `if (versionOnly(process.argv)) process.stdout.write(${JSON.stringify(`${version}\n`)});\n`
+      + `else launchBundle(join(__dirname, 'lading-main.cjs'), ${JSON.stringify(hash)});\n`,
     resolveDir: '.',
     sourcefile: 'lading-launcher.js',
   },

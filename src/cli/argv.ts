@@ -38,3 +38,8 @@ export function commandWord(argv: readonly string[]): string | undefined {
 export function runsService(argv: readonly string[]): boolean {
   return commandWord(argv) === 'serve';
 }
+
+/** `lading --version` (or `-V`) and nothing else: answered before any command code is loaded. */
+export function versionOnly(argv: readonly string[]): boolean {
+  return argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V');
+}

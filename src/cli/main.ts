@@ -3,7 +3,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { describeError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { runsService } from './argv.js';
+import { runsService, versionOnly } from './argv.js';
 import { interruption } from './interrupt.js';
 
 /**
@@ -17,11 +17,9 @@ import { interruption } from './interrupt.js';
  */
 if (!runsService(process.argv)) setFlagsFromString('--liftoff-only');
 
-/** `lading --version` alone is answered before the command tree (and commander) is loaded: the cheapest start there is. */
-const VERSION_ONLY = new Set(['--version', '-V']);
-
 export async function main(argv: string[]): Promise<number> {
-  if (argv.length === 3 && VERSION_ONLY.has(argv[2]!)) {
+  // `lading --version` alone is answered before the command tree (and commander) is loaded (the bundled command's launcher answers it itself).
+  if (versionOnly(argv)) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }

@@ -16,7 +16,7 @@ export async function load(url, context, next) { port.postMessage(url); return n
 register(`data:text/javascript,${encodeURIComponent(HOOK)}`, { data: { port: port2 }, transferList: [port2] });
 
 const { commandOf, program } = await import('./program.js');
-const { COMMAND_WORDS, ROOT_VALUE_OPTIONS } = await import('./argv.js');
+const { COMMAND_WORDS, ROOT_VALUE_OPTIONS, versionOnly } = await import('./argv.js');
 
 /** The help of every command and subcommand, as `lading ... --help` prints it (80 columns, no colour). */
 function allHelp(root: Command): string {
@@ -73,6 +73,11 @@ test('`lading CMD ...` defines only CMD, with the same help as in the whole tree
   assert.equal(commandOf(['node', 'lading', '--user', 'serve', '--json', 'image', 'list']), 'image');
   assert.equal(commandOf(['node', 'lading', '--config', 'x.yaml', 'serve']), 'serve');
   assert.equal(commandOf(['node', 'lading', 'sbom', 'serve']), 'sbom');
+  // what the launcher answers by itself
+  assert.equal(versionOnly(['node', 'lading', '--version']), true);
+  assert.equal(versionOnly(['node', 'lading', '-V']), true);
+  assert.equal(versionOnly(['node', 'lading', 'sbom', '--version']), false);
+  assert.equal(versionOnly(['node', 'lading', '--version', '--help']), false);
 });
 
 test('argv.ts knows every command and every root option that takes a value', async () => {
