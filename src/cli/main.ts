@@ -3,6 +3,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { describeError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { runsService, versionOnly } from './argv.js';
 import { interruption } from './interrupt.js';
 
 /**
@@ -10,15 +11,15 @@ import { interruption } from './interrupt.js';
  * compiler (Liftoff) and then, once the parser runs hot, recompiles it with TurboFan on a
  * background thread: about 0.25 s of CPU, and node waits for that job before it exits, so a warm
  * `lading sbom` spent its last third waiting for a compilation nobody would use. A command that
- * ends keeps the baseline code; `lading serve`, which runs for days, lets V8 optimize.
+ * ends keeps the baseline code; `lading serve`, which runs for days, lets V8 optimize (wherever the
+ * command word sits: `lading --url U serve`). The bundled command's launcher (launch.ts) sets the
+ * same flag before it compiles the bundle; setting it again here changes nothing.
  */
-if (process.argv[2] !== 'serve') setFlagsFromString('--liftoff-only');
-
-/** `lading --version` alone is answered before the command tree (and commander) is loaded: the cheapest start there is. */
-const VERSION_ONLY = new Set(['--version', '-V']);
+if (!runsService(process.argv)) setFlagsFromString('--liftoff-only');
 
 export async function main(argv: string[]): Promise<number> {
-  if (argv.length === 3 && VERSION_ONLY.has(argv[2]!)) {
+  // `lading --version` alone is answered before the command tree (and commander) is loaded (the bundled command's launcher answers it itself).
+  if (versionOnly(argv)) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }

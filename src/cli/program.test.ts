@@ -16,6 +16,7 @@ export async function load(url, context, next) { port.postMessage(url); return n
 register(`data:text/javascript,${encodeURIComponent(HOOK)}`, { data: { port: port2 }, transferList: [port2] });
 
 const { commandOf, program } = await import('./program.js');
+const { COMMAND_WORDS, ROOT_VALUE_OPTIONS, versionOnly } = await import('./argv.js');
 
 /** The help of every command and subcommand, as `lading ... --help` prints it (80 columns, no colour). */
 function allHelp(root: Command): string {
@@ -64,7 +65,24 @@ test('`lading CMD ...` defines only CMD, with the same help as in the whole tree
     const own = (root: Command) => allHelp(root.commands.find((c) => c.name() === name)!);
     assert.equal(own(alone), own(whole), name);
   }
-  for (const argv of [['--help'], ['help', 'sbom'], ['--url', 'http://x', 'image', 'list'], ['nonesuch'], []]) {
+  for (const argv of [['--help'], ['help', 'sbom'], ['nonesuch'], ['--', 'sbom'], []]) {
     assert.equal(commandOf(['node', 'lading', ...argv]), undefined, argv.join(' '));
   }
+  // The command word after root options, their values skipped (a value may itself be a command's name).
+  assert.equal(commandOf(['node', 'lading', '--url', 'http://x', 'image', 'list']), 'image');
+  assert.equal(commandOf(['node', 'lading', '--user', 'serve', '--json', 'image', 'list']), 'image');
+  assert.equal(commandOf(['node', 'lading', '--config', 'x.yaml', 'serve']), 'serve');
+  assert.equal(commandOf(['node', 'lading', 'sbom', 'serve']), 'sbom');
+  // what the launcher answers by itself
+  assert.equal(versionOnly(['node', 'lading', '--version']), true);
+  assert.equal(versionOnly(['node', 'lading', '-V']), true);
+  assert.equal(versionOnly(['node', 'lading', 'sbom', '--version']), false);
+  assert.equal(versionOnly(['node', 'lading', '--version', '--help']), false);
+});
+
+test('argv.ts knows every command and every root option that takes a value', async () => {
+  const whole = await program();
+  assert.deepEqual([...COMMAND_WORDS], whole.commands.map((c) => c.name()).filter((n) => n !== 'help'));
+  const valued = whole.options.filter((o) => o.required || o.optional).map((o) => o.long ?? o.short);
+  assert.deepEqual([...ROOT_VALUE_OPTIONS].sort(), valued.sort());
 });

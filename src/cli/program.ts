@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { commandWord } from './argv.js';
 import { addConnectionOptions } from './client/connection.js';
 const vulnData = () => import('./commands/vuln-data.js');
 
@@ -28,13 +29,13 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'analysis-archive': async () => (await import('./commands/analysis-archive.js')).analysisArchiveCommand(),
 };
 
-/** The top-level command names, in `lading --help`'s order (the start-up bench times each one's --help). */
+/** The top-level command names, in `lading --help`'s order (the start-up bench times each one's --help); argv.ts's COMMAND_WORDS. */
 export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
 
-/** The top-level command `argv` runs when it names one first (`lading sbom ...`); undefined otherwise (options first, help, unknown). */
+/** The top-level command `argv` runs (`lading sbom ...`, `lading --url U image list`); undefined when it names none (help, unknown). */
 export function commandOf(argv: readonly string[]): string | undefined {
-  const first = argv[2];
-  return first !== undefined && Object.hasOwn(COMMANDS, first) ? first : undefined;
+  const word = commandWord(argv);
+  return word !== undefined && Object.hasOwn(COMMANDS, word) ? word : undefined;
 }
 
 /**

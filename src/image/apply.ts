@@ -4,7 +4,9 @@
  * are kept inside the image root, and only the entries a capture request wants have their
  * content read; every other body is skipped by the parser without being copied.
  */
-import { Parser, type ReadEntry } from 'tar';
+// tar's parts by their own entry points: its main one is one file that also loads the packer and unpacker.
+import { Parser } from 'tar/parse';
+import type { ReadEntry } from 'tar/read-entry';
 import { LadingError } from '../errors.js';
 import { createHash } from 'node:crypto';
 import type { Captures, Job } from './capture.js';

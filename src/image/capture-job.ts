@@ -2,7 +2,7 @@
  * Reading one regular file's content from its tar entry for the capture requests that selected it
  * (see capture.ts): its head decides magic and text; its marker search, at the end, `contains`.
  */
-import type { ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar/read-entry';
 import type { Captures, Judgement } from './capture.js';
 import type { Content } from './content.js';
 import type { MarkerScan } from './markers.js';

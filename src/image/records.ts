@@ -2,7 +2,7 @@
  * What a layer record keeps of a tar stream: each entry's header and the stream's own warnings,
  * in tar order, so a layer can be applied to a tree again without reading its blob.
  */
-import type { ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar/read-entry';
 import type { Job } from './capture.js';
 import type { Node } from './tree.js';
 

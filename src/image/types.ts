@@ -127,6 +127,15 @@ export interface ResolvedImage {
   openBlob(desc: Descriptor, options?: { onWarning?(message: string): void }): Promise<Readable>;
 }
 
+/**
+ * Blobs kept by digest between runs (image configs): content-addressed, so an entry can only be
+ * right or wrong, and a reader verifies it against its digest before use. `put` may fail silently.
+ */
+export interface BlobCache {
+  get(digest: string): Promise<Buffer | undefined>;
+  put(digest: string, bytes: Buffer): Promise<void>;
+}
+
 export interface ResolveOptions {
   platform?: Platform;
   signal?: AbortSignal;

@@ -11,7 +11,9 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
+// tar's parts by their own entry points: its main one is one file that also loads the packer and unpacker.
+import { Parser } from 'tar/parse';
+import type { ReadEntry } from 'tar/read-entry';
 import { LadingError } from '../errors.js';
 import { compressionOfMagic } from '../image/decompress.js';
 

@@ -4,10 +4,11 @@
  * ~/.local/share/lading), capped at $LADING_CACHE_MAX_BYTES (default 2 GiB). The service reads
  * the same variables through its configuration (analysis.cache).
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { LadingError } from '../../errors.js';
+import { cacheDir } from './dir.js';
 import { DEFAULT_CACHE_CAP, DiskCache } from './store.js';
+
+export { cacheDir };
 
 const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
 
@@ -17,13 +18,6 @@ export function parseSize(text: string): number {
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined) throw new LadingError('BAD_INPUT', `expected a size such as 2GiB or 500MB, got "${text}"`);
   return Math.round(Number(m[1]) * unit);
-}
-
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.LADING_CACHE_DIR) return env.LADING_CACHE_DIR;
-  if (env.LADING_DATA_DIR) return join(env.LADING_DATA_DIR, 'cache');
-  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, 'lading', 'cache');
-  return join(env.HOME || homedir(), '.local', 'share', 'lading', 'cache');
 }
 
 export function cacheCap(env: NodeJS.ProcessEnv = process.env): number {

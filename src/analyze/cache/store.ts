@@ -129,7 +129,7 @@ export class DiskCache implements LayerCache {
   async status(): Promise<CacheStatus> {
     const files = await this.parts();
     return {
-      dir: this.dir, entries: files.length, layers: new Set(files.map((f) => f.layer).filter((l) => l !== 'results' && l !== 'images')).size,
+      dir: this.dir, entries: files.length, layers: new Set(files.map((f) => f.layer).filter((l) => l !== 'results' && l !== 'images' && l !== 'blobs')).size,
       bytes: files.reduce((n, f) => n + f.size, 0), cap: this.cap,
     };
   }

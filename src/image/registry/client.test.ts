@@ -88,6 +88,43 @@ describe('registry client', { skip }, () => {
     }
   });
 
+  it('a pull makes no /v2/ probe: its first request finds the scheme and a 401 brings the challenge (anonymous, Basic, Bearer)', async () => {
+    const seen: string[] = [];
+    const recorded = async (upstream: string) => {
+      const p = await startProxy(upstream, (req) => {
+        seen.push(`${req.method} ${req.url} ${req.headers.authorization?.split(' ')[0] ?? 'anonymous'}`);
+        return false;
+      });
+      cleanup.push(p);
+      return p;
+    };
+    const config = `GET /v2/app/blobs/${img.manifest.config.digest}`;
+    const open = client((await recorded(reg.host)).host);
+    const basic = client((await recorded(authReg.host)).host, { credentials: { username: CREDS.user, password: CREDS.pass } });
+    const tp = await startTokenProxy(reg.host, CREDS);
+    cleanup.push(tp);
+    const bearer = client((await recorded(tp.host)).host, { credentials: { username: CREDS.user, password: CREDS.pass } });
+    try {
+      // both at once on a fresh client: the second waits for the first to find the scheme
+      const [m, c] = await Promise.all([open.getManifest('app', 'v1'), open.fetchBlob('app', img.manifest.config, 1 << 20, 'config')]);
+      assert.equal(m.digest, img.manifestDigest);
+      assert.deepEqual(c, img.configBytes);
+      assert.deepEqual(seen.sort(), [config, 'GET /v2/app/manifests/v1'].map((r) => `${r} anonymous`).sort());
+      seen.length = 0;
+      assert.equal((await basic.getManifest('private/app', 'v1')).digest, img.manifestDigest);
+      await basic.fetchBlob('private/app', img.manifest.config, 1 << 20, 'config');
+      assert.deepEqual(seen, ['GET /v2/private/app/manifests/v1 anonymous', 'GET /v2/private/app/manifests/v1 Basic',
+        `GET /v2/private/app/blobs/${img.manifest.config.digest} Basic`]);
+      seen.length = 0;
+      assert.equal((await bearer.getManifest('app', 'v1')).digest, img.manifestDigest);
+      await bearer.fetchBlob('app', img.manifest.config, 1 << 20, 'config');
+      assert.deepEqual(seen, ['GET /v2/app/manifests/v1 anonymous', 'GET /v2/app/manifests/v1 Bearer', `${config} Bearer`]);
+      assert.equal(tp.tokenRequests, 1);
+    } finally {
+      await Promise.all([open.close(), basic.close(), bearer.close()]);
+    }
+  });
+
   it('an https registry on loopback: its certificate is checked, never downgraded to http', { skip: opensslAvailable() ? false : 'openssl is not installed' }, async () => {
     const tls = await selfSignedCert();
     const server = https.createServer({ cert: tls.cert, key: tls.key }, (_req, res) => res.end('{}'));

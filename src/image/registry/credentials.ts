@@ -8,12 +8,16 @@
  * 3. Amazon ECR hosts: a token from GetAuthorizationToken (see ecr.ts);
  * 4. nothing: anonymous.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { LadingError } from '../../errors.js';
 import { ecrCredentials, parseEcrHost, type EcrOptions } from './ecr.js';
+
+import { lazyRequire } from '../../util/lazy.js';
+
+/** child_process, loaded when a credential helper runs (most pulls never start one). */
+const childProcess = lazyRequire<typeof import('node:child_process')>('node:child_process');
 
 export interface RegistryCredentials {
   username?: string;
@@ -112,7 +116,7 @@ export function runCredentialHelper(name: string, serverUrl: string, options: { 
   const program = `docker-credential-${name}`;
   const timeout = options.timeoutMs ?? 30_000;
   return new Promise((resolve, reject) => {
-    const child = execFile(program, ['get'], { env: options.env ?? process.env, timeout, maxBuffer: 1024 * 1024, windowsHide: true },
+    const child = childProcess().execFile(program, ['get'], { env: options.env ?? process.env, timeout, maxBuffer: 1024 * 1024, windowsHide: true },
       (err, stdout, stderr) => {
         const out = String(stdout).trim();
         if (err) {

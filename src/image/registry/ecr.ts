@@ -7,7 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import { LadingError } from '../../errors.js';
+import { lazyRequire } from '../../util/lazy.js';
 import type { RegistryCredentials } from './credentials.js';
+
+/** The SDK's CommonJS build, required on first use (from the bundle too, which runs as CommonJS: no dynamic import there). */
+const ecrSdk = lazyRequire<typeof import('@aws-sdk/client-ecr')>('@aws-sdk/client-ecr');
 
 export interface EcrHost {
   accountId: string;
@@ -59,7 +63,7 @@ export async function ecrCredentials(host: string, options: EcrOptions = {}): Pr
 async function fetchEcrToken(host: string, parsed: EcrHost, options: EcrOptions, now: () => number, key: string): Promise<RegistryCredentials> {
   let sdk: typeof import('@aws-sdk/client-ecr');
   try {
-    sdk = await import('@aws-sdk/client-ecr');
+    sdk = ecrSdk();
   } catch (e) {
     throw new LadingError('INTERNAL', `cannot load @aws-sdk/client-ecr for ${host}: ${(e as Error).message}`, { cause: e });
   }

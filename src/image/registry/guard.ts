@@ -16,10 +16,12 @@
  * A refusal is a LadingError DESTINATION_DENIED (HTTP 403) naming the host, the address and the rule.
  * The standalone CLI has no guard: it connects where its user says.
  */
-import { lookup as dnsLookup } from 'node:dns';
-import { lookup as dnsLookupAll } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { LadingError } from '../../errors.js';
+import { lazyRequire } from '../../util/lazy.js';
+
+/** The resolver, loaded when a guard first resolves a name (the CLI loads this module and never does). */
+const dns = lazyRequire<typeof import('node:dns')>('node:dns');
 
 export interface OutboundPolicy {
   allow: readonly string[];
@@ -43,10 +45,14 @@ function blockList(entries: [string, number, 'ipv4' | 'ipv6'][]): BlockList {
   return b;
 }
 
-const LINK_LOCAL = blockList([['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6'], ['fd00:ec2::254', 128, 'ipv6'], ['100.100.100.200', 32, 'ipv4']]);
-const NOT_UNICAST = blockList([['224.0.0.0', 4, 'ipv4'], ['240.0.0.0', 4, 'ipv4'], ['ff00::', 8, 'ipv6']]);
-const LOOPBACK = blockList([['127.0.0.0', 8, 'ipv4'], ['0.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6'], ['::', 128, 'ipv6']]);
-const PRIVATE = blockList([['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['100.64.0.0', 10, 'ipv4'], ['fc00::', 7, 'ipv6']]);
+/** The ranges, built on first use: the CLI loads this module (http.ts names its errors) but never guards. */
+let ranges: { LINK_LOCAL: BlockList; NOT_UNICAST: BlockList; LOOPBACK: BlockList; PRIVATE: BlockList } | undefined;
+const RANGES = () => ranges ??= {
+  LINK_LOCAL: blockList([['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6'], ['fd00:ec2::254', 128, 'ipv6'], ['100.100.100.200', 32, 'ipv4']]),
+  NOT_UNICAST: blockList([['224.0.0.0', 4, 'ipv4'], ['240.0.0.0', 4, 'ipv4'], ['ff00::', 8, 'ipv6']]),
+  LOOPBACK: blockList([['127.0.0.0', 8, 'ipv4'], ['0.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6'], ['::', 128, 'ipv6']]),
+  PRIVATE: blockList([['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['100.64.0.0', 10, 'ipv4'], ['fc00::', 7, 'ipv6']]),
+};
 
 /** An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as IPv4; others as they are. */
 function normalize(address: string): { address: string; family: 'ipv4' | 'ipv6' } {
@@ -107,15 +113,15 @@ export class OutboundGuard {
     if (denied) return `outbound connection to ${at} refused: it matches outbound.deny entry "${denied}"`;
     const literal = isIP(host) ? host : address;
     const n = literal !== undefined ? normalize(literal) : undefined;
-    if (!this.policy.allowLinkLocal && (METADATA_HOSTS.has(host) || (n && LINK_LOCAL.check(n.address, n.family)))) {
+    if (!this.policy.allowLinkLocal && (METADATA_HOSTS.has(host) || (n && RANGES().LINK_LOCAL.check(n.address, n.family)))) {
       return `outbound connection to ${at} refused: a link-local or cloud metadata address (list it in outbound.allow to permit it)`;
     }
-    if (n && (NOT_UNICAST.check(n.address, n.family) || n.address === '255.255.255.255')) return `outbound connection to ${at} refused: not a unicast address`;
+    if (n && (RANGES().NOT_UNICAST.check(n.address, n.family) || n.address === '255.255.255.255')) return `outbound connection to ${at} refused: not a unicast address`;
     const loopbackName = host === 'localhost' || host.endsWith('.localhost');
-    if (!this.policy.allowLoopback && (loopbackName || (n && LOOPBACK.check(n.address, n.family)))) {
+    if (!this.policy.allowLoopback && (loopbackName || (n && RANGES().LOOPBACK.check(n.address, n.family)))) {
       return `outbound connection to ${at} refused: a loopback address (set outbound.allow_loopback: true, or list it in outbound.allow, to permit it)`;
     }
-    if (!this.policy.allowPrivate && n && PRIVATE.check(n.address, n.family)) {
+    if (!this.policy.allowPrivate && n && RANGES().PRIVATE.check(n.address, n.family)) {
       return `outbound connection to ${at} refused: a private address and outbound.allow_private is false (list it in outbound.allow to permit it)`;
     }
     return undefined;
@@ -147,7 +153,7 @@ export class OutboundGuard {
     if (isIP(host)) return;
     let addresses: { address: string }[];
     try {
-      addresses = await dnsLookupAll(host, { all: true, verbatim: true });
+      addresses = await dns().promises.lookup(host, { all: true, verbatim: true });
     } catch {
       return;
     }
@@ -157,7 +163,7 @@ export class OutboundGuard {
   /** A `lookup` for HTTP agents: resolves, then refuses the connection if any address is refused. */
   lookup(): LookupFunction {
     return ((hostname: string, options: { all?: boolean }, callback: (err: Error | null, ...rest: unknown[]) => void) => {
-      dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      dns().lookup(hostname, { ...options, all: true }, (err, addresses) => {
         if (err) return callback(err);
         try {
           this.checkAddresses(hostname, addresses);

@@ -12,7 +12,9 @@
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Header, Pax, type HeaderData } from 'tar';
+// tar's parts by their own entry points: its main one is one file that also loads the packer and unpacker.
+import { Header, type HeaderData } from 'tar/header';
+import { Pax } from 'tar/pax';
 import { describeError } from '../../errors.js';
 
 export interface WalkOptions {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { LadingError } from '../../errors.js';
 import { withLimits, type Limits } from '../limits.js';
 import { parseReference } from '../reference.js';
-import type { ImageSource } from '../types.js';
+import type { BlobCache, ImageSource } from '../types.js';
 import { RegistryClient } from '../registry/client.js';
 import type { CredentialLookupOptions, RegistryCredentials } from '../registry/credentials.js';
 import type { OutboundGuard } from '../registry/guard.js';
@@ -28,6 +28,8 @@ export interface SourceOptions {
   caPem?: string;
   /** The service's outbound guard (registry/guard.ts); the CLI has none. */
   guard?: OutboundGuard;
+  /** Image configs by digest between runs (registry sources). */
+  blobCache?: BlobCache;
 }
 
 /** The HTTP settings of a source's options: the guard and a PEM CA. */
@@ -59,6 +61,7 @@ async function openRegistry(rest: string, options: SourceOptions, limits: Limits
     ...(options.insecureRegistries ? { insecureRegistries: options.insecureRegistries } : {}),
     ...(options.caFile ? { caFile: options.caFile } : {}),
     ...httpOf(options),
+    ...(options.blobCache ? { blobCache: options.blobCache } : {}),
   });
 }
 

@@ -5,14 +5,14 @@
 import type { Readable } from 'node:stream';
 import { LadingError } from '../../errors.js';
 import type { Limits } from '../limits.js';
-import { pairLayers, parseConfig, parseManifest } from '../manifest.js';
+import { pairLayers, parseConfig, parseManifest, verifyBytes } from '../manifest.js';
 import { DEFAULT_PLATFORM, choosePlatform, formatPlatform } from '../platform.js';
 import { formatReference, type ImageReference } from '../reference.js';
 import { RegistryClient } from '../registry/client.js';
 import type { TokenCache } from '../registry/auth.js';
 import type { CredentialLookupOptions, RegistryCredentials } from '../registry/credentials.js';
 import type { HttpOptions } from '../registry/http.js';
-import type { Descriptor, ImageManifest, ImageSource, Platform, ResolveOptions, ResolvedImage } from '../types.js';
+import type { BlobCache, Descriptor, ImageManifest, ImageSource, Platform, ResolveOptions, ResolvedImage } from '../types.js';
 
 export interface RegistryOptions {
   limits: Limits;
@@ -30,6 +30,8 @@ export interface RegistryOptions {
   input?: string;
   http?: Partial<HttpOptions>;
   tokenCache?: TokenCache;
+  /** Image configs kept by digest between runs (the CLI's layer cache): a warm pull of a tag asks only for its manifest. */
+  blobCache?: BlobCache;
 }
 
 /** Index nesting followed before giving up (an index whose chosen entry is itself an index). */
@@ -75,7 +77,7 @@ export class RegistrySource implements ImageSource {
     }
     const manifest: ImageManifest = parsed.manifest;
     const configWhat = `config of ${name}`;
-    const configBytes = await client.fetchBlob(repo, manifest.config, limits.maxConfigBytes, configWhat, signal);
+    const configBytes = await this.config(manifest.config, configWhat, signal);
     const config = parseConfig(configBytes, configWhat, limits);
     const layers = pairLayers(manifest, config, `image ${name}`);
     return {
@@ -102,6 +104,27 @@ export class RegistrySource implements ImageSource {
       layers,
       openBlob: (desc: Descriptor): Promise<Readable> => client.openBlob(repo, desc, signal),
     };
+  }
+
+  /**
+   * The config blob: from the blob cache when it holds bytes that hash to the digest (anything else
+   * there is ignored and replaced), else from the registry (verified) and then kept.
+   */
+  private async config(desc: Descriptor, what: string, signal?: AbortSignal): Promise<Buffer> {
+    const cache = this.options.blobCache;
+    const max = this.options.limits.maxConfigBytes;
+    const cached = await cache?.get(desc.digest).catch(() => undefined);
+    if (cached && cached.length <= max) {
+      try {
+        verifyBytes(cached, desc.digest, what, desc.size);
+        return cached;
+      } catch {
+        // not these bytes: fetched again below, and the entry overwritten
+      }
+    }
+    const bytes = await this.client.fetchBlob(this.ref.repository, desc, max, what, signal);
+    await cache?.put(desc.digest, bytes).catch(() => undefined);
+    return bytes;
   }
 
   /**

@@ -3,7 +3,9 @@
  * `.json` entries of a (compressed) tar archive, and the changes.csv / deletions.csv lists.
  */
 import { basename } from 'node:path';
-import { Parser, type ReadEntry } from 'tar';
+// tar's parts by their own entry points: its main one is one file that also loads the packer and unpacker.
+import { Parser } from 'tar/parse';
+import type { ReadEntry } from 'tar/read-entry';
 import { LadingError } from '../../../errors.js';
 import { compressionOfMagic, decompressChunks } from '../../../image/decompress.js';
 import type { Affected, FeedBatch, Vulnerability } from '../../model.js';
