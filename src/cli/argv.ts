@@ -7,7 +7,7 @@
 /** The top-level commands, in the order `lading --help` lists them. */
 export const COMMAND_WORDS: readonly string[] = [
   'image', 'sbom', 'scan', 'evaluate', 'diff', 'policy', 'serve', 'cache', 'db', 'subscription', 'repo',
-  'registry', 'event', 'system', 'account', 'query',
+  'registry', 'event', 'system', 'account', 'query', 'analysis-archive',
 ];
 
 /** The root's options that take a value (`lading --url URL image list`); program.test.ts checks this against the command tree. */

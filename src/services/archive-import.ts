@@ -53,9 +53,7 @@ export async function restoreImage(catalog: CatalogStore, policies: PolicyStore,
         });
         const fulltag = `${tag.registry}/${tag.repo}:${tag.tag}`;
         const times = { ...(tag.createdAt ? { created_at: tag.createdAt } : {}), ...(tag.lastUpdated ? { last_updated: tag.lastUpdated } : {}) };
-        if (Object.keys(times).length) {
-          await trx.updateTable('catalog_image_tags').set(times).where('account', '=', account).where('fulltag', '=', fulltag).where('image_digest', '=', a.imageDigest).execute();
-        }
+        await c.setTagTimes(account, fulltag, a.imageDigest, times);
       }
       clock = at(a.analyzedAt);
       used = await c.saveAnalysis(account, a.imageDigest, a.sbom, a.manifest, prepared, document);

@@ -24,7 +24,7 @@ import type { Kysely } from 'kysely';
 import type { Sbom } from '../sbom/model.js';
 import { decodeDocument } from './objects/codec.js';
 import type { CatalogStore, ImageTag } from './catalog.js';
-import { toEvaluation, type StoredEvaluation } from './policies.js';
+import { evaluationsIn, type StoredEvaluation } from './policies.js';
 import type { ArchiveRulesTable, ArchivedImagesTable, Database } from './schema.js';
 
 export const TRANSITIONS = ['archive', 'delete'] as const;
@@ -204,8 +204,7 @@ export class ArchiveStore {
       if (img.analysisStatus !== 'analyzed' || !analysis) return { digest: imageDigest, status: 'error', detail: `image ${imageDigest} is ${img.analysisStatus}; only analyzed images can be archived` };
       const gz = analysis.encoded;
       // The evaluation history goes with it (deleted with the live image below), oldest first.
-      const evaluations = (await trx.selectFrom('policy_evals').selectAll().where('account', '=', account).where('image_digest', '=', imageDigest)
-        .orderBy('created_at').orderBy('eval_id').execute()).map(toEvaluation);
+      const evaluations = await evaluationsIn(trx, account, imageDigest);
       const evaluationsGz = evaluations.length ? gzipSync(Buffer.from(JSON.stringify(evaluations))) : null;
       await trx.insertInto('archived_images').values({
         account, image_digest: imageDigest, parent_digest: img.parentDigest ?? null, image_id: img.imageId ?? null,

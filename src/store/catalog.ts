@@ -206,6 +206,12 @@ export class CatalogStore {
     return { image: (await this.getImage(account, input.imageDigest))!, needsAnalysis: needs };
   }
 
+  /** Set a tag's own times (an archive restore keeps the original ones). */
+  async setTagTimes(account: string, fulltag: string, imageDigest: string, times: { created_at?: string; last_updated?: string }): Promise<void> {
+    if (!Object.keys(times).length) return;
+    await this.db.updateTable('catalog_image_tags').set(times).where('account', '=', account).where('fulltag', '=', fulltag).where('image_digest', '=', imageDigest).execute();
+  }
+
   /** addImage without reading the record back: whether the image needs analysis now. */
   async recordImage(account: string, input: AddImageInput): Promise<boolean> {
     const t = this.stamp();

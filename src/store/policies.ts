@@ -90,6 +90,12 @@ export async function removeEvaluations(trx: Kysely<Database>, account: string, 
   await (trx).deleteFrom('policy_evals').where('account', '=', account).where('image_digest', '=', imageDigest).execute();
 }
 
+/** An image's stored evaluations, oldest first (an archive keeps them). */
+export async function evaluationsIn(trx: Kysely<Database>, account: string, imageDigest: string): Promise<StoredEvaluation[]> {
+  return (await trx.selectFrom('policy_evals').selectAll().where('account', '=', account).where('image_digest', '=', imageDigest)
+    .orderBy('created_at').orderBy('eval_id').execute()).map(toEvaluation);
+}
+
 export class PolicyStore {
   private readonly db: Kysely<Database>;
   private readonly now: () => Date;
