@@ -24,6 +24,7 @@ import * as imageBases from './0021-image-bases.js';
 import * as registryCaCert from './0022-registry-ca-cert.js';
 import * as summaryPairIndex from './0023-summary-pair-index.js';
 import * as summaryVersions from './0024-summary-versions.js';
+import * as findingChangeSets from './0027-finding-change-sets.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -50,4 +51,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0022-registry-ca-cert': registryCaCert,
   '0023-summary-pair-index': summaryPairIndex,
   '0024-summary-versions': summaryVersions,
+  '0027-finding-change-sets': findingChangeSets,
 };
