@@ -129,22 +129,27 @@ function sbomOf(i: number, packages: Package[]): Sbom {
   } as unknown as Sbom;
 }
 
-/** Each image's SBOM, built from its package rows, stored as the catalog stores analyses. */
+/** Each image's SBOM, built from its package rows, stored as the catalog stores analyses (1,000 images at a time). */
 export async function storeSboms(db: Kysely<Database>): Promise<void> {
-  const rows = await db.selectFrom('finding_image_packages as p').innerJoin('finding_tuples as t', 't.id', 'p.tuple_id')
-    .select(['p.image_id', 't.package']).orderBy('p.image_id').execute();
-  const byImage = new Map<number, Package[]>();
-  for (const r of rows) {
-    const t = JSON.parse(r.package) as TuplePackage;
-    const p: Package = {
-      name: t.name, version: t.version, type: t.type, purl: `pkg:deb/debian/${t.name}@${t.version}?distro=debian-12`, cpes: [], licenses: [],
-      locations: [{ path: '/var/lib/dpkg/status', layer: 0 }], foundBy: 'dpkg', ...(t.sourceName ? { sourceName: t.sourceName } : {}),
-      ...(t.sourceVersion ? { sourceVersion: t.sourceVersion } : {}),
-    } as Package;
-    byImage.set(Number(r.image_id), [...(byImage.get(Number(r.image_id)) ?? []), p]);
+  const range = await db.selectFrom('finding_images').select((eb) => [eb.fn.min('id').as('lo'), eb.fn.max('id').as('hi')]).executeTakeFirst();
+  for (let lo = Number(range?.lo ?? 0); lo <= Number(range?.hi ?? -1); lo += 1000) {
+    const rows = await db.selectFrom('finding_image_packages as p').innerJoin('finding_tuples as t', 't.id', 'p.tuple_id')
+      .select(['p.image_id', 't.package']).where('p.image_id', '>=', lo).where('p.image_id', '<', lo + 1000).orderBy('p.image_id').execute();
+    const byImage = new Map<number, Package[]>();
+    for (const r of rows) {
+      const t = JSON.parse(r.package) as TuplePackage;
+      const p: Package = {
+        name: t.name, version: t.version, type: t.type, purl: `pkg:deb/debian/${t.name}@${t.version}?distro=debian-12`, cpes: [], licenses: [],
+        locations: [{ path: '/var/lib/dpkg/status', layer: 0 }], foundBy: 'dpkg', ...(t.sourceName ? { sourceName: t.sourceName } : {}),
+        ...(t.sourceVersion ? { sourceVersion: t.sourceVersion } : {}),
+      } as Package;
+      const list = byImage.get(Number(r.image_id));
+      if (list) list.push(p);
+      else byImage.set(Number(r.image_id), [p]);
+    }
+    const values = [...byImage].map(([i, packages]) => ({
+      account: ACCOUNT, image_digest: digestOf(i), sbom_gz: gzipSync(Buffer.from(JSON.stringify(sbomOf(i, packages)))), manifest: null, created_at: '2024-01-01T00:00:00.000Z',
+    }));
+    for (let k = 0; k < values.length; k += 200) await db.insertInto('catalog_analyses').values(values.slice(k, k + 200)).execute();
   }
-  const values = [...byImage].map(([i, packages]) => ({
-    account: ACCOUNT, image_digest: digestOf(i), sbom_gz: gzipSync(Buffer.from(JSON.stringify(sbomOf(i, packages)))), manifest: null, created_at: '2024-01-01T00:00:00.000Z',
-  }));
-  for (let k = 0; k < values.length; k += 200) await db.insertInto('catalog_analyses').values(values.slice(k, k + 200)).execute();
 }
