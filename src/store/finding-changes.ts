@@ -16,8 +16,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
-const ROW_CHUNK = 100;
-
 export interface FindingChangeRow { id: number; account: string; image_digest: string; diff: string; batch: number | null }
 
 /** A diff row of a change-set row's image: the finding and the package that holds it. */
@@ -31,11 +29,6 @@ export interface ChangeTagRow { id: number; fulltag: string; subscribed: boolean
 
 /** The catalog row of a row's image. */
 export interface ChangeImageRow { id: number; analysis_status: string; annotations: string; analyzed_at: string | null }
-
-/** Add rows with their diff as JSON (inside the caller's transaction). */
-export async function recordFindingChanges(trx: Kysely<Database>, rows: { account: string; image_digest: string; diff: string; created_at: string }[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += ROW_CHUNK) await trx.insertInto('finding_changes').values(rows.slice(i, i + ROW_CHUNK)).execute();
-}
 
 /**
  * Inside the re-match batch's transaction, while finding_tuple_diff holds its diff rows: keep them
