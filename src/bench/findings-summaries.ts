@@ -11,56 +11,16 @@
  * Both end in the same pairs (checked with EXCEPT both ways).
  *   node --import tsx src/bench/findings-summaries.ts [images=2000]
  */
-import { gzipSync } from 'node:zlib';
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { VulnDb } from '../feeds/vulndb.js';
-import type { Package, Sbom } from '../sbom/model.js';
 import { SummaryStore } from '../services/summaries.js';
 import { CatalogStore } from '../store/catalog.js';
 import { openDatabase } from '../store/db.js';
 import { refreshSummaryFindings } from '../store/finding-sql.js';
-import type { TuplePackage } from '../store/finding-tuples.js';
 import { FindingsStore, type ImageFindingDiff } from '../store/findings.js';
 import { migrateToLatest } from '../store/migrate.js';
-import type { Database } from '../store/schema.js';
 import { postgresAvailable, postgresSkipReason, startPostgres } from '../testkit/postgres.js';
-import { ACCOUNT, applyFeed, insertImages, insertTuples } from './findings-data.js';
-
-const digestOf = (i: number) => `sha256:${i.toString(16).padStart(64, '0')}`;
-
-function sbomOf(i: number, packages: Package[]): Sbom {
-  return {
-    schema: 'lading-sbom/1', createdAt: '2024-01-01T00:00:00.000Z', tool: { name: 'lading', version: 'bench' },
-    source: {
-      imageId: digestOf(i), manifestDigest: digestOf(i), mediaType: 'application/vnd.oci.image.manifest.v1+json', tags: [], registry: 'registry.example.com',
-      repository: 'app', platform: { os: 'linux', architecture: 'amd64' },
-      config: { env: [], entrypoint: null, cmd: null, user: '', workingDir: '', exposedPorts: [], volumes: [], labels: {} },
-      layers: [], history: [], dockerfile: { mode: 'guessed', text: '' },
-    },
-    distro: { id: 'debian', versionId: '12', idLike: [], source: 'bench' },
-    packages, files: [], secrets: [], contentMatches: [], retrievedFiles: [], warnings: [],
-  } as unknown as Sbom;
-}
-
-/** Each image's SBOM, built from its package rows, stored as the catalog stores analyses. */
-async function storeSboms(db: Kysely<Database>): Promise<void> {
-  const rows = await db.selectFrom('finding_image_packages as p').innerJoin('finding_tuples as t', 't.id', 'p.tuple_id')
-    .select(['p.image_id', 't.package']).orderBy('p.image_id').execute();
-  const byImage = new Map<number, Package[]>();
-  for (const r of rows) {
-    const t = JSON.parse(r.package) as TuplePackage;
-    const p: Package = {
-      name: t.name, version: t.version, type: t.type, purl: `pkg:deb/debian/${t.name}@${t.version}?distro=debian-12`, cpes: [], licenses: [],
-      locations: [{ path: '/var/lib/dpkg/status', layer: 0 }], foundBy: 'dpkg', ...(t.sourceName ? { sourceName: t.sourceName } : {}),
-      ...(t.sourceVersion ? { sourceVersion: t.sourceVersion } : {}),
-    } as Package;
-    byImage.set(Number(r.image_id), [...(byImage.get(Number(r.image_id)) ?? []), p]);
-  }
-  const values = [...byImage].map(([i, packages]) => ({
-    account: ACCOUNT, image_digest: digestOf(i), sbom_gz: gzipSync(Buffer.from(JSON.stringify(sbomOf(i, packages)))), manifest: null, created_at: '2024-01-01T00:00:00.000Z',
-  }));
-  for (let k = 0; k < values.length; k += 200) await db.insertInto('catalog_analyses').values(values.slice(k, k + 200)).execute();
-}
+import { applyFeed, insertImages, insertTuples, storeSboms } from './findings-data.js';
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();

@@ -5,6 +5,8 @@
  * count (engine counts and image_summaries, so the list and dashboard) with the per-image
  * vuln_update diffs; at 100,000 the image-list queries
  * (SummaryStore.list) p50/p99 with EXPLAIN ANALYZE written to $TMPDIR/lading-bench-list-explain.txt.
+ * Then (bench/findings-outbox.ts; LADING_BENCH_NO_OUTBOX=1 leaves it out) the 1% change again through the
+ * service's path: the times until the vuln_update notifications are queued and the verdicts are current.
  *   node --import tsx src/bench/findings.ts [sizes=10000,100000]
  */
 import { writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { FindingsStore, type ImageFindingDiff } from '../store/findings.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { postgresAvailable, postgresSkipReason, startPostgres } from '../testkit/postgres.js';
 import { backendsCpuMs, postmasterPid } from './proc-cpu.js';
+import { outboxFigures } from './findings-outbox.js';
 import { ACCOUNT, applyFeed, insertImages, insertTuples, PER_IMAGE, POOL, VERSIONS } from './findings-data.js';
 
 let peakRss = 0;
@@ -74,6 +77,9 @@ async function sizeFigures(url: string, n: number): Promise<string[]> {
     }
     const sample = Array.from({ length: 200 }, (_, k) => 1 + Math.floor((k * n) / 200));
     out.push(`  counts of 200 sampled images against a recount: ${(await store.verify(sample)).length} mismatches`);
+    if (!process.env.LADING_BENCH_NO_OUTBOX) {
+      for (const line of await outboxFigures(handle, n, { reset: () => { peakRss = process.memoryUsage().rss; }, read: () => peakRss })) out.push(line);
+    }
     return [];
   } finally {
     await handle.close();

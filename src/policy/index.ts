@@ -6,7 +6,7 @@ export { loadBundle, parseRfc3339, BUNDLE_VERSION, type LoadOptions } from './bu
 export { evaluateBundle, type Decision, type Evaluation, type EvaluateOptions, type FinalReason } from './evaluate.js';
 export { checkResponse, checkRows, checkTable, evaluationDoc, CHECK_HEADER, type CheckRow, type PolicyEvaluationDoc } from './result.js';
 export { policySpec, type GateSpecDoc } from './spec.js';
-export { analysisNeeds, type AnalysisNeeds } from './needs.js';
+export { analysisNeeds, vulnerabilityDependent, type AnalysisNeeds } from './needs.js';
 export { DEFAULT_BUNDLE } from './default-bundle.js';
 export { GATES, gateNamed } from './gates/index.js';
 export { describeProblem, type Problem } from './problems.js';

@@ -22,3 +22,13 @@ export function analysisNeeds(bundle: CompiledBundle): AnalysisNeeds {
   }
   return { retrieveFiles: [...files].sort(), fileDigests };
 }
+
+/**
+ * Whether a change of vulnerability data can change the bundle's verdicts: only the
+ * `vulnerabilities` gate reads the scan (policy/subject.ts); without one, re-evaluating an image
+ * after its findings changed gives the verdict it has.
+ */
+export function vulnerabilityDependent(bundle: CompiledBundle): boolean {
+  for (const policy of bundle.policies.values()) if (policy.rules.some((r) => r.gate.name === 'vulnerabilities')) return true;
+  return false;
+}

@@ -27,8 +27,8 @@ export interface Announcement {
 export class Announcer {
   constructor(
     private readonly subscriptions: Pick<SubscriptionStore, 'list'>,
-    private readonly events: Pick<EventStore, 'add'> | undefined,
-    private readonly notifier: Pick<Notifier, 'notify'> | undefined,
+    private readonly events: Pick<EventStore, 'add' | 'addMany'> | undefined,
+    private readonly notifier: Pick<Notifier, 'notify' | 'enqueueMany'> | undefined,
   ) {}
 
   /** Record and notify (in `trx` when given); returns whether a notification was queued. */
@@ -46,5 +46,29 @@ export class Announcer {
     const subs = await this.subscriptions.list(a.account, { key: a.key, type: a.type }, ...(trx ? [trx] : []));
     if (!subs.some((s) => s.active)) return false;
     return (await this.notifier.notify(a.account, a.type, a.key, a.payload, ...(trx ? [trx] : []))) !== undefined;
+  }
+
+  /**
+   * Many announcements of one type whose subscriptions the caller read with a join (`subscribed`:
+   * the tag's subscription of the type is active): every event and the subscribed ones'
+   * notifications written with multi-row inserts (in `trx` when given); how many notifications.
+   */
+  async announceMany(type: Announcement['type'], items: readonly (Omit<Announcement, 'type'> & { subscribed: boolean })[], trx?: Kysely<Database>): Promise<number> {
+    if (this.events) {
+      const events = items.flatMap((a) => (a.event ? [{
+        account: a.account,
+        event: {
+          type: a.event.type,
+          resource: { id: a.key, ...(a.event.resourceType ? { type: a.event.resourceType } : {}) },
+          details: { ...a.payload, subscription_type: type },
+          ...(a.event.level ? { level: a.event.level } : {}),
+          ...(a.event.message ? { message: a.event.message } : {}),
+        },
+      }] : []));
+      await this.events.addMany(events, ...(trx ? [trx] : []));
+    }
+    if (!this.notifier) return 0;
+    const notified = items.filter((a) => a.subscribed).map((a) => ({ account: a.account, subscriptionKey: a.key, payload: a.payload }));
+    return this.notifier.enqueueMany(type, notified, trx);
   }
 }

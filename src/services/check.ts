@@ -34,7 +34,7 @@ export async function checkImage(store: PolicyStore, account: string, input: Che
 }
 
 /** The account's bundle (the active one unless named), compiled; NOT_FOUND or BAD_INPUT when it cannot be used. */
-async function bundleOf(store: Pick<PolicyStore, 'getBundle'>, account: string, policyId: string | undefined): Promise<{ policyId: string; bundle: CompiledBundle }> {
+export async function bundleOf(store: Pick<PolicyStore, 'getBundle'>, account: string, policyId: string | undefined): Promise<{ policyId: string; bundle: CompiledBundle }> {
   const record = await store.getBundle(account, policyId);
   if (!record) throw new LadingError('NOT_FOUND', policyId !== undefined ? `no policy bundle ${policyId}` : 'no active policy bundle');
   const bundle = loadBundle(record.bundle);
@@ -45,7 +45,11 @@ async function bundleOf(store: Pick<PolicyStore, 'getBundle'>, account: string, 
 
 /** The evaluation `checkImage` stores, not stored. */
 export async function evaluateCheck(store: Pick<PolicyStore, 'getBundle'>, account: string, input: Omit<CheckInput, 'save'>): Promise<NewEvaluation> {
-  const { policyId, bundle } = await bundleOf(store, account, input.policyId);
+  return evaluateWith(await bundleOf(store, account, input.policyId), account, input);
+}
+
+/** The same with a bundle `bundleOf` compiled (a caller evaluating many images compiles it once). */
+export function evaluateWith({ policyId, bundle }: { policyId: string; bundle: CompiledBundle }, account: string, input: Omit<CheckInput, 'save' | 'policyId'>): NewEvaluation {
   const evaluation = evaluateBundle(bundle, { sbom: input.sbom, scan: input.scan }, { tag: input.tag });
   return {
     imageDigest: input.imageDigest, tag: input.tag, policyId, finalAction: evaluation.finalAction, status: evaluation.status,

@@ -31,6 +31,19 @@ function killAfterCommit(url: string): Promise<void> {
   return killChildAt(child, [url], 'committed').then(() => undefined);
 }
 
+/** Run the child re-match until every vuln_update announcement committed (before the re-evaluations), then SIGKILL it. */
+function killAfterAnnounced(url: string): Promise<void> {
+  return killChildAt(child, [url, 'announced'], 'announced').then(() => undefined);
+}
+
+/** A bundle whose only rule (the `always` gate) warns for every image: nothing in it reads vulnerabilities. */
+const WARN_ALL = {
+  id: 'warn-all', version: '1_0', name: 'warn-all',
+  policies: [{ id: 'warn-all-p', version: '1_0', rules: [{ id: 'warn-all-r', gate: 'always', trigger: 'always', action: 'WARN', params: [] }] }],
+  whitelists: [],
+  mappings: [{ id: 'warn-all-m', name: 'all', registry: '*', repository: '*', image: { type: 'tag', value: '*' }, policy_id: 'warn-all-p', whitelist_ids: [] }],
+};
+
 describeOnDatabases('changed findings: re-evaluation and announcements from the outbox', ({ db, url }) => {
   let root: ServiceRoot;
   const setSeverity = async (severity: Severity) => {
@@ -104,5 +117,43 @@ describeOnDatabases('changed findings: re-evaluation and announcements from the 
     assert.equal(await verdict(A), 'warn');
     assert.equal((await rematchFindings(root)).delivered, 0, 'delivered once');
     assert.equal((await notifications('vuln_update')).length, before.updates + 1);
+  });
+
+  test('a process killed after the announcements and before the re-evaluations: the next run re-evaluates, announcing nothing twice', async () => {
+    await setSeverity('Critical');
+    const before = { updates: (await notifications('vuln_update')).length, events: await events('user.checks.tag.vulnerabilities.update') };
+    await killAfterAnnounced(url());
+    assert.equal((await notifications('vuln_update')).length, before.updates + 1, 'the subscribed tag was notified before the kill');
+    assert.equal(await events('user.checks.tag.vulnerabilities.update'), before.events + 2);
+    assert.equal(await root.changes.pending(), true, 'the rows wait for their re-evaluations');
+    assert.equal(await verdict(A), 'warn', 'not re-evaluated yet');
+
+    const r = await rematchFindings(root);
+    assert.deepEqual([r.announced, r.notified, r.delivered, r.evaluations, r.flipped], [0, 0, 2, 2, 2], 'only the re-evaluations were owed');
+    assert.equal((await notifications('vuln_update')).length, before.updates + 1, 'no vuln_update twice');
+    assert.equal(await events('user.checks.tag.vulnerabilities.update'), before.events + 2);
+    assert.equal(await verdict(A), 'fail');
+    assert.equal(await root.changes.pending(), false);
+    const leftovers = await db().kysely.selectFrom('finding_change_diffs').select('batch').execute();
+    assert.equal(leftovers.length, 0, 'the change sets go with the last row that needs them');
+  });
+
+  test('an active bundle without a vulnerabilities gate: the re-evaluations are skipped with the reason, the announcements still go', async () => {
+    await root.policies.addBundle(ACCOUNT, WARN_ALL);
+    await root.policies.activateBundle(ACCOUNT, 'warn-all');
+    const evals = async () => (await db().kysely.selectFrom('policy_evals').select('eval_id').execute()).length;
+    await setSeverity('Medium');
+    const first = await rematchFindings(root);
+    assert.deepEqual([first.evaluations, first.skipped], [2, 0], 'evaluations made under another bundle are re-done under the active one');
+    assert.equal(await verdict(A), 'warn');
+    const [updates, stored] = [(await notifications('vuln_update')).length, await evals()];
+    await setSeverity('Critical');
+    const r = await rematchFindings(root);
+    assert.deepEqual([r.announced, r.notified, r.delivered, r.evaluations, r.skipped], [2, 1, 2, 0, 2]);
+    assert.equal(r.skipReasons.length, 1);
+    assert.match(r.skipReasons[0]!, /warn-all has no vulnerabilities gate/);
+    assert.equal(await evals(), stored, 'no evaluation stored');
+    assert.equal(await verdict(A), 'warn', 'the verdict stays (a Critical finding would fail it under a bundle reading vulnerabilities)');
+    assert.equal((await notifications('vuln_update')).length, updates + 1);
   });
 });

@@ -49,7 +49,7 @@ describeOnDatabases('re-matching stored images after feed updates', ({ db }) => 
     }
     // The log holds the first sync; the baselines already include it: nothing to report.
     const first = await rematch();
-    assert.equal(first.notified, 0);
+    assert.equal(first.announced, 0);
     assert.deepEqual(diffs, []);
   });
 
@@ -64,7 +64,7 @@ describeOnDatabases('re-matching stored images after feed updates', ({ db }) => 
     await stores.vulndb.apply('debian', { full: false, batches: [{ vulnerabilities: [two.v], affected: [two.a] }] }, { kind: 'sync' });
     const r = await rematch();
     assert.equal(r.images, 2, 'zlib image untouched');
-    assert.equal(r.notified, 2);
+    assert.equal(r.announced, 2, 'two images\' changes announced');
     const d = byImage();
     assert.deepEqual(Object.keys(d).sort(), ['acme a', 'other c']);
     assert.deepEqual(ids(d['acme a']!.added), ['CVE-2024-2 libssl3']);

@@ -4,10 +4,11 @@
  * - `rematchFindings`: after any data change (the service's sync, `lading db import` from another
  *   process, a feed deleted), re-match the changed package variants and, in each batch's own
  *   transaction, move the counts of the engine and of the summary rows (the image list and
- *   dashboard) by difference, rebuild the changed images' finding pairs, and write one outbox row
- *   per image whose findings changed; then deliver the outbox (services/finding-changes.ts:
- *   vuln_update events and notifications, policy re-evaluations and policy_eval flips), with any
- *   rows an earlier run left when its process died after the commit;
+ *   dashboard) by difference, rebuild the changed images' finding pairs, and write the outbox set-based
+ *   (the batch's change set and one row per image holding a changed variant); then deliver the
+ *   outbox (services/finding-changes.ts: vuln_update events and notifications first, then the
+ *   policy re-evaluations and policy_eval flips), with any rows an earlier run left when its
+ *   process died after the commit;
  * - `indexMissingImages`: images analyzed before the engine existed get their rows, page after
  *   page until none is left.
  */
@@ -22,14 +23,16 @@ export interface RematchFindingsOptions {
   /** For the crash test: called once the re-match committed, before its outbox is delivered. */
   afterCommit?: () => Promise<void>;
   signal?: AbortSignal;
+  /** Told when every vuln_update announcement is queued, then when every verdict is current (the bench's marks). */
+  onProgress?: (phase: 'announced' | 'evaluated') => void;
 }
 
 /** Re-match what changed since the engine's cursor (its outbox rows written in its transactions); then deliver the outbox. */
-export async function rematchFindings(stores: Stores, options: RematchFindingsOptions = {}): Promise<FindingsRematchResult & DeliveryResult & { notified: number }> {
-  const r = await stores.findings.rematch({ summaries: true, onDiffs: (trx, page) => stores.changes.record(trx, page) });
+export async function rematchFindings(stores: Stores, options: RematchFindingsOptions = {}): Promise<FindingsRematchResult & DeliveryResult> {
+  const r = await stores.findings.rematch({ summaries: true, onChangeSet: async (trx, batch) => { await stores.changes.recordChangeSet(trx, batch); } });
   await options.afterCommit?.();
-  const d = await stores.changes.deliver(options.signal ? { signal: options.signal } : {});
-  return { ...r, ...d, notified: d.delivered };
+  const d = await stores.changes.deliver({ ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  return { ...r, ...d };
 }
 
 /**

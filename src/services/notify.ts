@@ -194,6 +194,20 @@ export class Notifier {
   }
 
   /**
+   * Store many notifications of one type with multi-row inserts (in `db`: a caller's
+   * transaction); how many were stored (none when no destination is configured for the type).
+   */
+  async enqueueMany(type: NotificationType, items: readonly { account: string; subscriptionKey: string; payload: Record<string, unknown> }[], db?: Kysely<Database>): Promise<number> {
+    requireType(type);
+    const targets = targetsFor(this.webhooks, type);
+    if (targets.length === 0 || !items.length) return 0;
+    const now = this.clock();
+    const deadline = now + Math.round(this.webhooks.retry_deadline * 1000);
+    await this.rows.insertMany(items.map((i) => this.newRow(i.account, type, i.subscriptionKey, i.payload, targets, now, deadline)), db);
+    return items.length;
+  }
+
+  /**
    * Send a synthetic notification of `notificationType` to one destination now, once (no
    * retries), as Anchore's test endpoint did (`<notification_type>` in the URL becomes `test`).
    */

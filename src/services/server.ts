@@ -208,7 +208,8 @@ function rematchCycleOf({ root }: ProcessParts): CycleSpec {
       const summarized = await summaries.backfill({ limit: 500 });
       await summaries.snapshotTrend();
       return `${r.changes} changes, ${r.tuples} package variants re-matched, ${r.changedTuples} changed, ${r.images} images' counts moved, ${r.notified} notified, `
-        + `${r.evaluations} evaluations re-done (${r.flipped} flipped)${indexed ? `, ${indexed} indexed` : ''}${summarized ? `, ${summarized} summarized` : ''}`;
+        + `${r.evaluations} evaluations re-done (${r.flipped} flipped)${r.skipped ? `, ${r.skipped} images' re-evaluations skipped (${r.skipReasons.join('; ')})` : ''}`
+        + `${indexed ? `, ${indexed} indexed` : ''}${summarized ? `, ${summarized} summarized` : ''}`;
     },
   };
 }

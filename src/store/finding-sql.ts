@@ -84,18 +84,25 @@ export async function refreshSummaryFindings(trx: Transaction<Database>, postgre
 /** Image ids per page of per-image diffs. */
 const DIFF_PAGE = 2000;
 
-/** The per-image diffs of this transaction's changed tuples (finding_tuple_diff), in pages of images. */
+/**
+ * The per-image diffs of this transaction's changed tuples (finding_tuple_diff), in pages of
+ * images: only the images holding a changed tuple, found through the (tuple_id, image_id) index
+ * page after page (keyset on the image id), not by walking every image's id range.
+ */
 export async function imageDiffs(trx: Transaction<Database>, onDiffs: (trx: Transaction<Database>, diffs: ImageFindingDiff[]) => Promise<void>): Promise<void> {
-  const any = await trx.selectFrom('finding_tuple_diff').select('tuple_id').limit(1).executeTakeFirst();
-  if (!any) return;
-  const range = await trx.selectFrom('finding_images').select((eb) => [eb.fn.min('id').as('lo'), eb.fn.max('id').as('hi')]).executeTakeFirst();
-  for (let lo = Number(range?.lo ?? 0); lo <= Number(range?.hi ?? -1); lo += DIFF_PAGE) {
+  let after = 0;
+  for (;;) {
+    const page = await sql<{ image_id: number | string }>`select distinct p.image_id from finding_image_packages p
+      where p.tuple_id in (select distinct tuple_id from finding_tuple_diff) and p.image_id > ${after} order by p.image_id limit ${DIFF_PAGE}`.execute(trx);
+    if (!page.rows.length) return;
+    const lo = Number(page.rows[0]!.image_id);
+    const hi = Number(page.rows[page.rows.length - 1]!.image_id);
     const rows = await trx.selectFrom('finding_tuple_diff as d')
       .innerJoin('finding_image_packages as p', 'p.tuple_id', 'd.tuple_id')
       .innerJoin('finding_images as i', 'i.id', 'p.image_id')
       .innerJoin('finding_tuples as t', 't.id', 'd.tuple_id')
       .select(['i.id', 'i.account', 'i.image_digest', 'p.path', 't.name', 't.version', 't.type', 'd.change', 'd.vuln_id', 'd.feed_group', 'd.severity', 'd.fix', 'd.url'])
-      .where('p.image_id', '>=', lo).where('p.image_id', '<', lo + DIFF_PAGE).orderBy('i.id').execute();
+      .where('p.image_id', '>=', lo).where('p.image_id', '<=', hi).orderBy('i.id').execute();
     const byImage = new Map<number, ImageFindingDiff>();
     for (const r of rows) {
       let d = byImage.get(Number(r.id));
@@ -103,6 +110,7 @@ export async function imageDiffs(trx: Transaction<Database>, onDiffs: (trx: Tran
       d[r.change as 'added' | 'updated' | 'removed'].push(findingSummary(r));
     }
     if (byImage.size) await onDiffs(trx, [...byImage.values()]);
+    after = hi;
   }
 }
 

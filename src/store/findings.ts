@@ -42,6 +42,12 @@ export interface RematchOptions {
   batchChanges?: number;
   /** Also apply the count deltas to image_summaries (the list and dashboard) and rebuild the changed images' finding pairs (image_summary_findings). */
   summaries?: boolean;
+  /**
+   * Called in each batch's transaction while finding_tuple_diff holds its changed variants' diff
+   * rows, with the batch's key (the newest change id it consumed): what store/finding-changes.ts
+   * recordChangeSet keeps, set-based.
+   */
+  onChangeSet?: (trx: Transaction<Database>, batch: number) => Promise<void>;
   /** Called in each batch's transaction with its per-image diffs (in pages). */
   onDiffs?: (trx: Transaction<Database>, diffs: ImageFindingDiff[]) => Promise<void>;
   /** For the crash test: called in each batch's transaction just before it commits. */
@@ -206,6 +212,7 @@ export class FindingsStore {
       // Chunks may share a package name: each rebuilds all of that name's pairs, so the last one leaves them whole.
       if (options.summaries) for (const part of chunks(pairTuples, 5000)) await refreshSummaryFindings(trx, this.postgres, part);
       const pairsMs = performance.now() - t0;
+      if (options.onChangeSet) await options.onChangeSet(trx, last);
       if (options.onDiffs) await imageDiffs(trx, options.onDiffs);
       await trx.deleteFrom('finding_tuple_diff').execute();
       await trx.deleteFrom('finding_tuple_delta').execute();

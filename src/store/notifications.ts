@@ -31,6 +31,11 @@ export class NotificationRows {
     await db.insertInto('notifications').values(row).execute();
   }
 
+  /** Store new notifications with multi-row inserts (through `db`: a caller's transaction). */
+  async insertMany(rows: readonly Row[], db: Kysely<Database> = this.db): Promise<void> {
+    for (let i = 0; i < rows.length; i += 200) await db.insertInto('notifications').values(rows.slice(i, i + 200)).execute();
+  }
+
   /** One of the account's notifications with its delivery log (oldest attempt first). */
   async get(account: string, id: string): Promise<{ row: Row; log: Selectable<NotificationDeliveriesTable>[] } | undefined> {
     const row = await this.db.selectFrom('notifications').selectAll().where('id', '=', id).where('account', '=', account).executeTakeFirst();

@@ -258,6 +258,16 @@ export class PolicyStore {
     return rows.map(toEvaluation);
   }
 
+  /** Stored evaluations of an account by id (those found). */
+  async evaluationsByIds(account: string, evalIds: readonly string[]): Promise<Map<string, StoredEvaluation>> {
+    const out = new Map<string, StoredEvaluation>();
+    for (let i = 0; i < evalIds.length; i += 500) {
+      const rows = await this.db.selectFrom('policy_evals').selectAll().where('account', '=', account).where('eval_id', 'in', evalIds.slice(i, i + 500)).execute();
+      for (const r of rows) out.set(r.eval_id, toEvaluation(r));
+    }
+    return out;
+  }
+
   /** The newest stored evaluation of an image as a tag, under any bundle. */
   async latestEvaluation(account: string, imageDigest: string, tag: string): Promise<StoredEvaluation | undefined> {
     const r = await this.db.selectFrom('policy_evals').selectAll().where('account', '=', account).where('image_digest', '=', imageDigest).where('tag', '=', tag)

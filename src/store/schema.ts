@@ -29,7 +29,7 @@
  *   (computed by services/summaries.ts; the re-match moves the counts and pairs set-based in its transaction)
  * - finding_tuples, finding_tuple_keys, tuple_findings, finding_images, finding_image_packages,
  *   finding_tuple_delta, finding_tuple_diff: store/findings.ts, store/finding-sql.ts
- * - finding_changes: store/finding-changes.ts (the re-match's outbox, delivered by services/finding-changes.ts)
+ * - finding_changes, finding_change_diffs: store/finding-changes.ts (the re-match's outbox, delivered by services/finding-changes.ts)
  * - image_layer_chains, image_bases: store/bases.ts
  */
 import type { Generated } from 'kysely';
@@ -189,7 +189,15 @@ export interface FindingTupleDeltaTable extends FindingCountColumns { tuple_id: 
 export interface FindingTupleDiffTable { tuple_id: number; change: string; vuln_id: string; feed_group: string; severity: string; fix: string; url: string }
 
 // 0019-finding-changes
-export interface FindingChangesTable { id: Generated<number>; account: string; image_digest: string; diff: string; created_at: string }
+export interface FindingChangesTable {
+  id: Generated<number>; account: string; image_digest: string; diff: string; created_at: string;
+  /** 0027: the re-match batch whose finding_change_diffs make the diff (then `diff` is ''); null: `diff` is the JSON. */
+  batch: number | string | null;
+  /** 0027: 1 once its vuln_update events and notifications are written. */
+  announced: Generated<number>;
+}
+// 0027-finding-change-sets
+export interface FindingChangeDiffsTable { batch: number | string; tuple_id: number; change: string; vuln_id: string; feed_group: string; severity: string; fix: string; url: string }
 
 // 0021-image-bases
 export interface ImageLayerChainsTable { account: string; image_digest: string; depth: number; chain_id: string; top: number }
@@ -234,6 +242,7 @@ export interface Database extends VulnDbTables {
   finding_tuple_delta: FindingTupleDeltaTable;
   finding_tuple_diff: FindingTupleDiffTable;
   finding_changes: FindingChangesTable;
+  finding_change_diffs: FindingChangeDiffsTable;
   image_layer_chains: ImageLayerChainsTable;
   image_bases: ImageBasesTable;
 }

@@ -26,6 +26,7 @@ import * as summaryPairIndex from './0023-summary-pair-index.js';
 import * as summaryVersions from './0024-summary-versions.js';
 import * as imageListSearch from './0026-image-list-search.js';
 import * as archivedEvaluations from './0028-archived-evaluations.js';
+import * as findingChangeSets from './0027-finding-change-sets.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -54,4 +55,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0024-summary-versions': summaryVersions,
   '0026-image-list-search': imageListSearch,
   '0028-archived-evaluations': archivedEvaluations,
+  '0027-finding-change-sets': findingChangeSets,
 };
