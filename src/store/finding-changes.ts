@@ -1,6 +1,6 @@
 /**
  * The re-match's outbox (table finding_changes, migrations/0019-finding-changes.ts and
- * 0027-finding-change-sets.ts), delivered by services/finding-changes.ts in two stages, each
+ * 0026-finding-change-sets.ts), delivered by services/finding-changes.ts in two stages, each
  * done once:
  * - written in the re-match batch's own transaction, set-based (`recordChangeSet`): the batch's
  *   changed package variants' diff rows are kept (finding_change_diffs, keyed by the batch) and one
@@ -11,7 +11,7 @@
  * - taken (`takeFindingChanges`, deleted in the transaction that stores the re-evaluations), with
  *   the diff rows of batches no row refers to any more.
  * An image's diff is its package rows joined with its batch's diff rows (`changeSetDiffs`); rows
- * written before 0027 carry their diff as JSON and no batch.
+ * written before 0026 carry their diff as JSON and no batch.
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';

@@ -14,10 +14,12 @@
  * - accounts, users: store/accounts.ts, store/account-rows.ts, store/tokens.ts
  * - api_tokens: store/tokens.ts
  * - catalog_images, catalog_image_tags, catalog_analyses: store/catalog.ts, store/catalog-queries.ts,
- *   store/catalog-analyses.ts (reads for the summaries, the backfill and the object-store tools)
- * - policy_bundles, policy_evals: store/policies.ts
+ *   store/catalog-analyses.ts, store/finding-changes.ts (reads for the summaries, the backfill, the object-store tools
+ *   and the outbox's set-based delivery)
+ * - policy_bundles: store/policies.ts
+ * - policy_evals: store/policies.ts, store/finding-changes.ts (the outbox's delivery reads the changed images' evaluations in one join)
  * - registries: store/registries.ts
- * - subscriptions: store/subscriptions.ts
+ * - subscriptions: store/subscriptions.ts, store/finding-changes.ts (the delivery joins the changed images' tags to their vuln_update subscriptions)
  * - events: store/events.ts
  * - image_imports, image_import_contents: store/imports.ts
  * - image_packages: store/package-index.ts (the queries over it: services/packages.ts)
@@ -28,7 +30,8 @@
  * - image_summaries, image_summary_findings, vuln_trend, image_summary_versions, image_summary_backfills: store/summaries.ts, store/finding-sql.ts
  *   (computed by services/summaries.ts; the re-match moves the counts and pairs set-based in its transaction)
  * - finding_tuples, finding_tuple_keys, tuple_findings, finding_images, finding_image_packages,
- *   finding_tuple_delta, finding_tuple_diff: store/findings.ts, store/finding-sql.ts
+ *   finding_tuple_delta, finding_tuple_diff: store/findings.ts, store/finding-sql.ts, store/finding-changes.ts (the delivery
+ *   reads a change set's diffs joined with the images' package variants)
  * - finding_changes, finding_change_diffs: store/finding-changes.ts (the re-match's outbox, delivered by services/finding-changes.ts)
  * - image_layer_chains, image_bases: store/bases.ts
  */
@@ -144,7 +147,7 @@ export interface ArchivedImagesTable {
   account: string; image_digest: string; parent_digest: string | null; image_id: string | null; annotations: string; metadata: string | null;
   tags: string; sbom_gz: Blob; manifest: string | null; size_bytes: number; status: string; image_created_at: string;
   analyzed_at: string | null; archived_at: string; last_updated: string;
-  /** 0028: the image's stored evaluations when archived (gzip JSON of StoredEvaluation[]), or null. */
+  /** 0027: the image's stored evaluations when archived (gzip JSON of StoredEvaluation[]), or null. */
   evaluations_gz: Blob | null;
 }
 
@@ -169,7 +172,7 @@ export interface VulnTrendTable { account: string; at: string; counts: string }
 // 0024-summary-versions
 /** Moved by triggers when a transaction that wrote an account's image_summaries commits; bigint: a string from PostgreSQL. */
 export interface ImageSummaryVersionsTable { account: string; version: number | string }
-/** Accounts whose rows of images from before the summary table are built (migrations/0026-image-list-search.ts). */
+/** Accounts whose rows of images from before the summary table are built (migrations/0025-image-list-search.ts). */
 export interface ImageSummaryBackfillsTable { account: string; completed_at: string }
 
 // 0016-findings
@@ -191,12 +194,12 @@ export interface FindingTupleDiffTable { tuple_id: number; change: string; vuln_
 // 0019-finding-changes
 export interface FindingChangesTable {
   id: Generated<number>; account: string; image_digest: string; diff: string; created_at: string;
-  /** 0027: the re-match batch whose finding_change_diffs make the diff (then `diff` is ''); null: `diff` is the JSON. */
+  /** 0026: the re-match batch whose finding_change_diffs make the diff (then `diff` is ''); null: `diff` is the JSON. */
   batch: number | string | null;
-  /** 0027: 1 once its vuln_update events and notifications are written. */
+  /** 0026: 1 once its vuln_update events and notifications are written. */
   announced: Generated<number>;
 }
-// 0027-finding-change-sets
+// 0026-finding-change-sets
 export interface FindingChangeDiffsTable { batch: number | string; tuple_id: number; change: string; vuln_id: string; feed_group: string; severity: string; fix: string; url: string }
 
 // 0021-image-bases

@@ -150,7 +150,7 @@ export class SummaryRows {
     return q.execute();
   }
 
-  /** Whether an account's rows of images from before the summary table were built (migrations/0026-image-list-search.ts). */
+  /** Whether an account's rows of images from before the summary table were built (migrations/0025-image-list-search.ts). */
   async backfilled(account: string): Promise<boolean> {
     return !!(await this.db.selectFrom('image_summary_backfills').select('account').where('account', '=', account).executeTakeFirst());
   }

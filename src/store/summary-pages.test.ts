@@ -1,6 +1,6 @@
 /**
  * Deep pages of the image list seek from remembered page boundaries (store/summary-seek.ts) and the
- * search filter has a trigram index on PostgreSQL (migrations/0026-image-list-search.ts). On both
+ * search filter has a trigram index on PostgreSQL (migrations/0025-image-list-search.ts). On both
  * databases: every page read through boundaries equals the same page read by OFFSET alone (a new
  * SummaryRows remembers nothing), for each sort and order, with ties, nulls, filters, and after
  * writes that move rows between pages; a re-read page seeks (a row comparison, no skipped rows).

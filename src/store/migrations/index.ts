@@ -24,9 +24,9 @@ import * as imageBases from './0021-image-bases.js';
 import * as registryCaCert from './0022-registry-ca-cert.js';
 import * as summaryPairIndex from './0023-summary-pair-index.js';
 import * as summaryVersions from './0024-summary-versions.js';
-import * as imageListSearch from './0026-image-list-search.js';
-import * as archivedEvaluations from './0028-archived-evaluations.js';
-import * as findingChangeSets from './0027-finding-change-sets.js';
+import * as imageListSearch from './0025-image-list-search.js';
+import * as findingChangeSets from './0026-finding-change-sets.js';
+import * as archivedEvaluations from './0027-archived-evaluations.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-vulndb': vulndb,
@@ -53,7 +53,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0022-registry-ca-cert': registryCaCert,
   '0023-summary-pair-index': summaryPairIndex,
   '0024-summary-versions': summaryVersions,
-  '0026-image-list-search': imageListSearch,
-  '0028-archived-evaluations': archivedEvaluations,
-  '0027-finding-change-sets': findingChangeSets,
+  '0025-image-list-search': imageListSearch,
+  '0026-finding-change-sets': findingChangeSets,
+  '0027-archived-evaluations': archivedEvaluations,
 };
