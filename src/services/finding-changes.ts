@@ -184,8 +184,8 @@ export class FindingChanges {
     return b;
   }
 
-  /** Outside any transaction: the page's re-evaluations (images analyzed, with evaluated tags, under a vulnerability-dependent bundle). */
-  private async reevaluations(rows: FindingChangeRow[], bundles: Map<string, Bundle>, reasons: Set<string>): Promise<{ out: Reevaluation[]; skipped: number }> {
+  /** Outside any transaction: the page's re-evaluations (images analyzed, with evaluated tags, under a vulnerability-dependent bundle), and the page's catalog rows. */
+  private async reevaluations(rows: FindingChangeRow[], bundles: Map<string, Bundle>, reasons: Set<string>): Promise<{ out: Reevaluation[]; skipped: number; images: Map<number, ChangeImageRow> }> {
     const { db, catalog, reports } = this.deps;
     const ids = rows.map((r) => r.id);
     const images = new Map((await changeImages(db, ids)).map((i) => [i.id, i]));
@@ -218,13 +218,13 @@ export class FindingChanges {
         out.push({ row, next: evaluateWith(bundle, row.account, { imageDigest: row.image_digest, tag, sbom, scan }), previousId: previous?.evalId, previousAction: previous?.finalAction });
       }
     }
-    return { out, skipped };
+    return { out, skipped, images };
   }
 
   /** Stage 2 for a page: re-evaluate outside, then one transaction takes the rows, stores the evaluations and announces the flips. */
   private async evaluatePage(rows: FindingChangeRow[], bundles: Map<string, Bundle>, reasons: Set<string>): Promise<Omit<DeliveryResult, 'announced' | 'notified' | 'skipReasons'>> {
     const { db, lifecycle, policies, announcer } = this.deps;
-    const { out, skipped } = await this.reevaluations(rows, bundles, reasons);
+    const { out, skipped, images } = await this.reevaluations(rows, bundles, reasons);
     const flips = out.filter((e) => e.previousAction !== undefined && e.previousAction !== e.next.finalAction);
     const byAccount = new Map<string, Reevaluation[]>();
     for (const e of flips) byAccount.set(e.row.account, [...(byAccount.get(e.row.account) ?? []), e]);
@@ -234,7 +234,6 @@ export class FindingChanges {
       previous.set(account, await policies.evaluationsByIds(account, es.map((e) => e.previousId!)));
       holders.set(account, await tagHolders(db, account, [...new Set(es.map((e) => e.next.tag))]));
     }
-    const images = announcer && flips.length ? new Map((await changeImages(db, rows.map((r) => r.id))).map((i) => [i.id, i])) : new Map<number, ChangeImageRow>();
     const stored: LifecycleEvents['evaluationStored'][] = [];
     const taken = await db.transaction().execute(async (trx) => {
       const mine = await takeFindingChanges(trx, rows.map((r) => r.id));
