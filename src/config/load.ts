@@ -12,13 +12,13 @@
  * lists (comma-separated, or a JSON array), durations and sizes. Empty variables count as unset.
  */
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { LadingError, describeError } from '../errors.js';
 import { configSchema, elementKindAt, isSecretPath, keysAt, kindAt, type LadingConfig, type LeafKind } from './schema.js';
 import { isPlainObject } from '../util/objects.js';
+import { defaultDataDir } from '../data-dir.js';
 
 type Path = (string | number)[];
 
@@ -69,12 +69,6 @@ export interface LoadConfigOptions {
   overridesSource?: string;
   /** Relative paths from the environment or overrides resolve here. Default process.cwd(). */
   cwd?: string;
-}
-
-/** Where data lives by default: $XDG_DATA_HOME/lading, else ~/.local/share/lading (as feeds/vulndb.ts). */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, 'lading');
-  return join(env.HOME || homedir(), '.local', 'share', 'lading');
 }
 
 export function pathKey(path: readonly (string | number)[]): string {

@@ -4,12 +4,9 @@
  * ~/.local/share/lading). Node built-ins only: the command's launcher reads it before anything
  * else is loaded (the V8 code cache sits beside the layers, in <dir>/code).
  */
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { dataDir } from '../../data-dir.js';
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.LADING_CACHE_DIR) return env.LADING_CACHE_DIR;
-  if (env.LADING_DATA_DIR) return join(env.LADING_DATA_DIR, 'cache');
-  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, 'lading', 'cache');
-  return join(env.HOME || homedir(), '.local', 'share', 'lading', 'cache');
+  return env.LADING_CACHE_DIR || join(dataDir(env), 'cache');
 }
