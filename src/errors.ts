@@ -37,3 +37,13 @@ export function describeError(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
 }
+
+/**
+ * The handler for a file the user named that cannot be read: NOT_FOUND when it does not exist,
+ * else BAD_INPUT, both saying `cannot read WHAT: why` (`readFile(p).catch(unreadable(\`the SBOM ${p}\`))`).
+ */
+export function unreadable(what: string): (e: NodeJS.ErrnoException) => never {
+  return (e) => {
+    throw new LadingError(e.code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT', `cannot read ${what}: ${e.message}`);
+  };
+}

@@ -4,7 +4,7 @@
  */
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { LadingError } from '../../errors.js';
+import { LadingError, unreadable } from '../../errors.js';
 import { addConnectionOptions } from './connection.js';
 import { ServiceError, seg } from './http.js';
 import { classifyImage, getImage, imagesByTag, resolveImage } from './images.js';
@@ -121,9 +121,7 @@ function annotation(v: string, prev: Record<string, string> | undefined): Record
 }
 
 async function readDockerfile(path: string): Promise<string> {
-  const text = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new LadingError(e.code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT', `cannot read the Dockerfile ${path}: ${e.message}`);
-  });
+  const text = await readFile(path).catch(unreadable(`the Dockerfile ${path}`));
   return text.toString('base64');
 }
 

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LadingError } from '../../errors.js';
+import { LadingError, unreadable } from '../../errors.js';
 import { addConnectionOptions } from './connection.js';
 import { seg } from './http.js';
 import { resolveImage } from './images.js';
@@ -23,9 +23,7 @@ interface ImportOptions { tag: string[]; digest?: string; force?: boolean }
 
 /** The SBOM's kind and the image digest it names (the manifest digest), checked before anything is sent. */
 async function readImportable(file: string): Promise<{ bytes: Buffer; contentType: string; digest?: string }> {
-  const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => {
-    throw new LadingError(e.code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT', `cannot read the SBOM ${file}: ${e.message}`);
-  });
+  const bytes = await readFile(file).catch(unreadable(`the SBOM ${file}`));
   const { detectSbom, readSbom } = await import('../../sbom/formats/index.js');
   const text = bytes.toString('utf8');
   let digest: string | undefined;

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { LadingError } from '../../errors.js';
+import { LadingError, unreadable } from '../../errors.js';
 import { json } from '../render.js';
 import { addConnectionOptions } from './connection.js';
 import { seg } from './http.js';
@@ -16,9 +16,7 @@ function recordText(records: PolicyRecord[]): string {
 }
 
 async function readBundleFile(path: string): Promise<unknown> {
-  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new LadingError(e.code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT', `cannot read ${path}: ${e.message}`);
-  });
+  const text = await readFile(path, 'utf8').catch(unreadable(`${path}`));
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (e) {

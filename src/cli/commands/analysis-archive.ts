@@ -9,7 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
-import { LadingError } from '../../errors.js';
+import { LadingError, unreadable } from '../../errors.js';
 import { addConnectionOptions } from '../client/connection.js';
 import { seg } from '../client/http.js';
 import { block, sortedTable, success, withService } from '../client/output.js';
@@ -92,9 +92,7 @@ function imageCommands(images: Command): void {
   addConnectionOptions(images.command('import').argument('<file>', 'an analysis archive file (tar.gz) from lading or Anchore Engine'))
     .description('restore an image, analyzed, with its evaluation history, from an analysis archive file')
     .action(async (file: string, _o: unknown, cmd: Command) => {
-      const info = await stat(file).catch((e: NodeJS.ErrnoException) => {
-        throw new LadingError(e.code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT', `cannot read the archive ${file}: ${e.message}`);
-      });
+      const info = await stat(file).catch(unreadable(`the archive ${file}`));
       if (!info.isFile()) throw new LadingError('BAD_INPUT', `${file} is not a file`);
       await withService(cmd, async (svc) => {
         const records = await svc.client.upload<AnchoreImage[]>('/import/images', createReadStream(file), 'application/gzip');

@@ -6,7 +6,7 @@ import { DEFAULT_RETRIEVED_FILES } from '../../analyze/analyzers/secrets.js';
 import { sbomFromFile } from './sbom-file.js';
 import type { Sbom } from '../../sbom/model.js';
 import type { ScanResult } from '../../vulns/model.js';
-import { LadingError } from '../../errors.js';
+import { LadingError, unreadable } from '../../errors.js';
 import { loadBundle } from '../../policy/bundle.js';
 import { DEFAULT_BUNDLE } from '../../policy/default-bundle.js';
 import { evaluateBundle, type EvaluateOptions, type Evaluation } from '../../policy/evaluate.js';
@@ -44,9 +44,7 @@ export interface EvaluateCliOptions extends ImageCliOptions, BaseCliOptions {
 
 export async function readBundle(path: string | undefined): Promise<CompiledBundle> {
   if (!path) return loadBundle(DEFAULT_BUNDLE);
-  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new LadingError(e.code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT', `cannot read the bundle ${path}: ${e.message}`);
-  });
+  const text = await readFile(path, 'utf8').catch(unreadable(`the bundle ${path}`));
   let doc: unknown;
   try {
     doc = JSON.parse(text.replace(/^\uFEFF/, ''));

@@ -1,7 +1,7 @@
 /** The work of `lading policy validate|describe|default`, loaded only when one of them runs. */
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { LadingError } from '../../errors.js';
+import { LadingError, unreadable } from '../../errors.js';
 import { loadBundle } from '../../policy/bundle.js';
 import { DEFAULT_BUNDLE } from '../../policy/default-bundle.js';
 import { describeProblem, didYouMean } from '../../policy/problems.js';
@@ -14,9 +14,7 @@ export interface ValidateOptions { strict?: boolean; output: 'text' | 'json' }
 export interface DescribeOptions { gate?: string; trigger?: string; all?: boolean; output: 'table' | 'json' }
 
 async function readJson(path: string): Promise<unknown> {
-  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new LadingError(e.code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT', `cannot read ${path}: ${e.message}`);
-  });
+  const text = await readFile(path, 'utf8').catch(unreadable(`${path}`));
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (e) {
